@@ -1,0 +1,261 @@
+/*
+ * sfc/common.h - what every sfconnector module shares: status codes, the
+ * logger, allocation wrappers, bounded buffers, typed JSON getters and clocks.
+ *
+ * This module sits below api/ and links nothing of ours; every other module
+ * may use it.
+ */
+#ifndef SFC_COMMON_H
+#define SFC_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Status of a fallible call. 0 is success. Add new values before
+ * SFC_ERR__END and give each a string in sfc_err2str() (a unit test walks the
+ * enum).
+ */
+typedef enum {
+    SFC_OK = 0,
+    SFC_ERR_INVALID_ARG,   /* caller passed something unusable */
+    SFC_ERR_CONFIG,        /* configuration is invalid */
+    SFC_ERR_IO,            /* file or socket I/O failed */
+    SFC_ERR_PARSE,         /* input could not be decoded */
+    SFC_ERR_TOO_BIG,       /* input exceeded a configured bound */
+    SFC_ERR_TRANSPORT,     /* network failure before a response arrived */
+    SFC_ERR_TIMEOUT,       /* a deadline passed */
+    SFC_ERR_AUTH,          /* login failed or credentials were refused */
+    SFC_ERR_HTTP,          /* unexpected HTTP status */
+    SFC_ERR_SALESFORCE,    /* Salesforce answered with an error body */
+    SFC_ERR_AMBIGUOUS,     /* a write may or may not have been applied */
+    SFC_ERR_LIMIT,         /* an API or rate limit was reached */
+    SFC_ERR_NOT_FOUND,     /* the named thing does not exist */
+    SFC_ERR_BUSY,          /* no capacity now; try later */
+    SFC_ERR_CLOSED,        /* the object was closed or is shutting down */
+    SFC_ERR_AMQP,          /* the broker refused or the AMQP link failed */
+    SFC_ERR_UNSUPPORTED,   /* not supported by this build or server */
+    SFC_ERR_REPLAY_INVALID, /* a replay id is outside the retention window */
+    SFC_ERR_PROTOCOL,      /* the peer broke the protocol */
+    SFC_ERR_INTERNAL,      /* a bug: an invariant did not hold */
+    SFC_ERR__END           /* not a status; keeps the enum walkable */
+} sfc_err_t;
+
+/*
+ * Returns a short, static, human-readable description of @err.
+ * Thread: any.
+ */
+const char *sfc_err2str(sfc_err_t err);
+
+/*
+ * Formats into the caller's error buffer (@errstr may be NULL or @size 0, in
+ * which case nothing is written). Never put a secret in the format arguments.
+ * Thread: any.
+ */
+void sfc_errstr_set(char *errstr, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------------ */
+/* Memory: allocation failure aborts here, so callers never check for NULL. */
+/* ------------------------------------------------------------------------ */
+
+void *sfc_xmalloc(size_t size);
+void *sfc_xcalloc(size_t nmemb, size_t size);
+void *sfc_xrealloc(void *ptr, size_t size);
+char *sfc_xstrdup(const char *s);          /* NULL in, NULL out */
+char *sfc_xstrndup(const char *s, size_t n);
+char *sfc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Overwrites then frees a string that held a secret. NULL is accepted.
+ */
+void sfc_free_secret(char *s);
+
+/* ------------------------------------------------------------------------ */
+/* Bounded growable buffer (for HTTP bodies and the like).                  */
+/* ------------------------------------------------------------------------ */
+
+struct sfc_buf {
+    char *data;   /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+    size_t max;   /* 0 = unbounded */
+};
+
+/* Initialises an empty buffer that refuses to grow beyond @max bytes. */
+void sfc_buf_init(struct sfc_buf *b, size_t max);
+/* Appends; returns SFC_ERR_TOO_BIG (and appends nothing) past the bound. */
+sfc_err_t sfc_buf_append(struct sfc_buf *b, const void *data, size_t len);
+sfc_err_t sfc_buf_appendf(struct sfc_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sfc_buf_reset(struct sfc_buf *b);
+/* Frees the storage; the buffer may be re-initialised afterwards. */
+void sfc_buf_free(struct sfc_buf *b);
+/* Hands the storage to the caller (free() it); the buffer becomes empty. */
+char *sfc_buf_steal(struct sfc_buf *b);
+
+/* ------------------------------------------------------------------------ */
+/* Logger                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum sfc_log_level {
+    SFC_LOG_ERROR = 0,
+    SFC_LOG_WARN,
+    SFC_LOG_INFO,
+    SFC_LOG_DEBUG,
+};
+
+enum sfc_log_format {
+    SFC_LOG_TEXT = 0,
+    SFC_LOG_JSON,
+};
+
+/*
+ * Sets the threshold, the line format and the modules that log at debug
+ * level regardless of the threshold (@debug_modules: comma-separated module
+ * names, "all", or NULL). Thread: any; takes the logger lock.
+ */
+void sfc_log_configure(enum sfc_log_level level, enum sfc_log_format format,
+                       const char *debug_modules);
+
+/*
+ * Sends log lines to @path (appended; created 0640) instead of stderr. NULL
+ * returns to stderr. Returns SFC_ERR_IO with a message in @errstr when the
+ * file cannot be opened. Thread: any.
+ */
+sfc_err_t sfc_log_open(const char *path, char *errstr, size_t errstr_size);
+
+/* Reopens the current log file (after rotation; SIGHUP). Thread: any. */
+sfc_err_t sfc_log_reopen(void);
+
+/*
+ * Registers a secret value: any log line that contains it has every
+ * occurrence replaced by "****" before it is written. A safety net behind
+ * redaction at the source. Values shorter than 4 bytes are ignored (they
+ * would mask ordinary words). The logger keeps its own copy.
+ * Thread: any.
+ */
+void sfc_log_add_secret(const char *value);
+
+/* Forgets every registered secret (tests; reconfiguration). */
+void sfc_log_clear_secrets(void);
+
+/* Parses "error", "warn", "info", "debug". Returns false on anything else. */
+bool sfc_log_level_parse(const char *s, enum sfc_log_level *out);
+const char *sfc_log_level_name(enum sfc_log_level level);
+
+/* True when a line at @level for @module would be written. Thread: any. */
+bool sfc_log_enabled(enum sfc_log_level level, const char *module);
+
+/*
+ * Writes one line. Prefer the sfc_log() macro, which skips formatting when the
+ * level is off. Thread: any; one write(2) per line.
+ */
+void sfc_log_write(enum sfc_log_level level, const char *module,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sfc_log_vwrite(enum sfc_log_level level, const char *module,
+                    const char *fmt, va_list ap);
+
+/*
+ * Optional hook that receives every written line (tests capture output with
+ * it). @line has no trailing newline. NULL removes it. Thread: called on the
+ * logging thread, under the logger lock: do not log from it.
+ */
+typedef void (*sfc_log_sink_fn)(void *opaque, enum sfc_log_level level,
+                                const char *line);
+void sfc_log_set_sink(sfc_log_sink_fn fn, void *opaque);
+
+#define sfc_log(level, module, ...)                                            \
+    do {                                                                       \
+        if (sfc_log_enabled((level), (module)))                                \
+            sfc_log_write((level), (module), __VA_ARGS__);                     \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Typed JSON getters (cJSON).                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Each getter looks up @key in object @obj. The required forms fail with
+ * SFC_ERR_PARSE and an errstr naming the key when it is absent or of another
+ * type; the _opt forms return SFC_OK and leave *out untouched when the key is
+ * absent or JSON null, and fail only on a wrong type. Strings are borrowed
+ * from @obj. Thread: any.
+ */
+sfc_err_t sfc_json_get_str(const cJSON *obj, const char *key, const char **out,
+                           char *errstr, size_t errstr_size);
+sfc_err_t sfc_json_get_str_opt(const cJSON *obj, const char *key,
+                               const char **out, char *errstr,
+                               size_t errstr_size);
+sfc_err_t sfc_json_get_int64(const cJSON *obj, const char *key, int64_t *out,
+                             char *errstr, size_t errstr_size);
+sfc_err_t sfc_json_get_int64_opt(const cJSON *obj, const char *key,
+                                 int64_t *out, char *errstr,
+                                 size_t errstr_size);
+sfc_err_t sfc_json_get_bool(const cJSON *obj, const char *key, bool *out,
+                            char *errstr, size_t errstr_size);
+sfc_err_t sfc_json_get_bool_opt(const cJSON *obj, const char *key, bool *out,
+                                char *errstr, size_t errstr_size);
+sfc_err_t sfc_json_get_object(const cJSON *obj, const char *key,
+                              const cJSON **out, char *errstr,
+                              size_t errstr_size);
+sfc_err_t sfc_json_get_object_opt(const cJSON *obj, const char *key,
+                                  const cJSON **out, char *errstr,
+                                  size_t errstr_size);
+sfc_err_t sfc_json_get_array(const cJSON *obj, const char *key,
+                             const cJSON **out, char *errstr,
+                             size_t errstr_size);
+sfc_err_t sfc_json_get_array_opt(const cJSON *obj, const char *key,
+                                 const cJSON **out, char *errstr,
+                                 size_t errstr_size);
+
+/*
+ * Parses @len bytes of JSON (not NUL-terminated) with a nesting and size
+ * bound. Returns NULL and an errstr on failure. Caller frees with
+ * cJSON_Delete().
+ */
+cJSON *sfc_json_parse(const char *data, size_t len, size_t max_len,
+                      char *errstr, size_t errstr_size);
+
+/* Unformatted print that aborts on allocation failure; caller free()s. */
+char *sfc_json_print(const cJSON *item);
+
+/* ------------------------------------------------------------------------ */
+/* Clocks and small helpers                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Monotonic milliseconds / microseconds (CLOCK_MONOTONIC). */
+int64_t sfc_now_ms(void);
+int64_t sfc_now_us(void);
+/* Wall clock milliseconds since the epoch. */
+int64_t sfc_wall_ms(void);
+
+/* Sleeps @ms milliseconds, resuming after signals. */
+void sfc_sleep_ms(int64_t ms);
+
+/*
+ * Exponential backoff with full jitter: a uniformly random delay in
+ * [base/2, min(cap, base * 2^attempt)] milliseconds. Thread: any.
+ */
+int64_t sfc_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms);
+
+/* A uniformly distributed random number (thread-safe, seeded per thread). */
+uint64_t sfc_rand64(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SFC_COMMON_H */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything sfconnector needs to build, test and run, from Debian's
+# packages. Idempotent: when every package is present it returns at once.
+set -euo pipefail
+
+PKGS=(
+    build-essential cmake pkg-config clang
+    librabbitmq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
+    libconfig-dev libmicrohttpd-dev libcmocka-dev libhiredis-dev
+    rabbitmq-server redis-server
+    python3 python3-pika python3-kombu
+    valgrind curl ca-certificates openssl procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# rabbitmq-server's postinst starts the service where an init system exists;
+# policy-rc.d keeps it from doing so in containers, the scripts start it.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

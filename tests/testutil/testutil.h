@@ -1,0 +1,52 @@
+/*
+ * testutil.h - helpers shared by integration tests and benchmarks: start and
+ * stop sfsim on a free port, talk to its control plane, find the broker.
+ */
+#ifndef SFC_TESTUTIL_H
+#define SFC_TESTUTIL_H
+
+#include <sys/types.h>
+
+#include "sfc/common.h"
+
+struct sfsim_proc {
+    pid_t pid;
+    char url[256];      /* base URL, e.g. http://127.0.0.1:40123 */
+    char dir[256];      /* private temporary directory */
+};
+
+/*
+ * Starts the sfsim binary with "--port 0 --url-file F" plus @extra_args
+ * (NULL-terminated, may be NULL) and waits up to 10 s for it to listen.
+ * Returns 0 on success, -1 (with a message on stderr) otherwise.
+ */
+int sfsim_start(struct sfsim_proc *p, const char *const *extra_args);
+
+/* SIGTERM, then SIGKILL after 3 s; reaps the child; removes the directory. */
+void sfsim_stop(struct sfsim_proc *p);
+
+/*
+ * HTTP request to @url (method "GET", "POST", ...). @body may be NULL.
+ * @headers is a NULL-terminated list or NULL. Returns the HTTP status, or -1
+ * on a transport failure. *resp_body (may be NULL) is malloc'ed, caller frees.
+ */
+long tu_http(const char *method, const char *url, const char *const *headers,
+             const char *body, char **resp_body);
+
+/* POST @json to sfsim's @path (e.g. "/_sim/fault"); returns the status. */
+long sfsim_control(const struct sfsim_proc *p, const char *path,
+                   const char *json, char **resp_body);
+
+/* The broker URI for tests: $SFC_TEST_AMQP_URI or amqp://guest:guest@127.0.0.1:5672/ */
+const char *tu_amqp_uri(void);
+
+/* Path of a built program: $SFC_BIN_DIR/<name> (or the build's bin dir). */
+const char *tu_bin(const char *name, char *out, size_t size);
+
+/* A fresh private temporary directory (mkdtemp) under $TMPDIR. */
+int tu_tmpdir(char *out, size_t size);
+
+/* Removes a directory tree (rm -rf). */
+void tu_rmtree(const char *path);
+
+#endif
