@@ -15,8 +15,18 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 status=0
+log=$(mktemp)
 echo "== ctest: normal build (unit, integration, fuzz corpora, benchmarks)"
-(cd build && ctest --output-on-failure -j1) || status=1
+(cd build && ctest --output-on-failure -j1) 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "== ctest: AddressSanitizer + UndefinedBehaviorSanitizer build"
-(cd build-asan && ctest --output-on-failure -j1 -LE bench) || status=1
+(cd build-asan && ctest --output-on-failure -j1 -LE bench) 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# One closing line over both runs.
+total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log" |
+        awk '{f += $1; t += $2} END {printf "%d passed, %d failed", t - f, f}')
+rm -f "$log"
+[ $status -eq 0 ] || case "$total" in *", 0 failed") total="${total%, 0 failed}, 1 failed";; esac
+echo "ctest: $total"
 exit $status
