@@ -8,14 +8,34 @@
  * core never holds a lock while calling a stream handler. Everything in this
  * header is thread-safe unless stated otherwise.
  *
- * The core calls into the stream side through sim_stream.h:
- *   sim_stream_new(sim) / sim_stream_destroy(stream)
- *   sim_stream_handle(stream, req, resp)      every /cometd/... request
- *   sim_stream_record_changed(stream, change) every record change (below)
- *   sim_stream_push(stream, channel, req, resp) StreamingChannel/<id>/push
- *   sim_stream_control(stream, req, resp)     /_sim/firehose and /_sim/stream...
- *   sim_stream_stats(stream, out)             adds counters to /_sim/stats
- *   sim_stream_reset(stream)                  on POST /_sim/reset
+ * The core calls into the stream side through sim_stream.h (owned by the
+ * stream side), with these signatures:
+ *   struct sim_stream *sim_stream_new(struct sim *sim);  called before the
+ *        HTTP server listens (sim_base_url() is "" until then) and before
+ *        seed records are created (they arrive as record changes)
+ *   void sim_stream_destroy(struct sim_stream *st);          (NULL ok)
+ *   void sim_stream_handle(struct sim_stream *st, const struct sim_request
+ *        *req, struct sim_response *resp);    every /cometd/... request;
+ *        runs in the connection thread, may block for the long poll
+ *   void sim_stream_record_changed(struct sim_stream *st,
+ *        const struct sim_change *chg);       every record change; called
+ *        with the store lock held: must not block, must not call
+ *        sim_record_get/sim_record_list (sim_soql_* and stats are fine)
+ *   void sim_stream_push(struct sim_stream *st, const cJSON *channel,
+ *        const struct sim_request *req, struct sim_response *resp);
+ *        POST .../sobjects/StreamingChannel/<id>/push after auth; @channel
+ *        is the StreamingChannel record (its "Name" is "/u/<name>")
+ *   void sim_stream_control(struct sim_stream *st, const struct
+ *        sim_request *req, struct sim_response *resp);  /_sim/firehose
+ *        and /_sim/stream/...
+ *   void sim_stream_stats(struct sim_stream *st, cJSON *out);  adds its
+ *        counters to the "stream" object of /_sim/stats
+ *   void sim_stream_reset(struct sim_stream *st);  POST /_sim/reset
+ * Transport faults (http_status, delay, drop_connection, malformed_json)
+ * are applied by the core to /cometd/ requests as well; stream-specific
+ * kinds (forget_clients, reject_replay_id, ...) are taken by the stream side
+ * with sim_fault_take(). expire_sessions invalidates every session token, so
+ * sim_auth_check() fails afterwards.
  */
 #ifndef SFSIM_SIM_H
 #define SFSIM_SIM_H
@@ -52,6 +72,8 @@ struct sim_options {
     double min_api_version;      /* --min-api-version, default 31.0 */
     double max_api_version;      /* newest version served, 67.0 */
     uint64_t rng_seed;           /* --rng-seed, default 1 */
+    int64_t login_delay_ms;      /* --login-delay-ms: time a token request
+                                    stays in flight (concurrency tests) */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

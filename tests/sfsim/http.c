@@ -1,0 +1,251 @@
+/*
+ * http.c - the libmicrohttpd glue: one thread per connection, request body
+ * accumulation (bounded), sim_request/sim_response conversion, transport
+ * faults (dropped connections, truncated bodies).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "sim_int.h"
+#include "faults_int.h"
+#include "sfc/common.h"
+
+struct conn_ctx {
+    char *uri; /* full request URI with query string */
+    struct sfc_buf body;
+    bool too_big;
+    bool started;
+};
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct conn_ctx *ctx = sfc_xcalloc(1, sizeof(*ctx));
+    (void)cls;
+    (void)c;
+    ctx->uri = sfc_xstrdup(uri);
+    sfc_buf_init(&ctx->body, SIM_BODY_MAX);
+    return ctx;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct conn_ctx *ctx = *con_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (!ctx)
+        return;
+    free(ctx->uri);
+    sfc_buf_free(&ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+}
+
+const char *sim_request_header(const struct sim_request *req,
+                               const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *sim_request_arg(const struct sim_request *req, const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+                                       name);
+}
+
+static const char *hdr_or_empty(struct MHD_Connection *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return v ? v : "";
+}
+
+/* Serves the second half of a body for SIM_DROP_MID_BODY: half, then error. */
+struct half_body {
+    char *data;
+    size_t len;
+};
+
+static ssize_t half_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct half_body *hb = cls;
+    size_t half = hb->len / 2;
+    size_t n;
+
+    if (pos >= half)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    n = half - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, hb->data + pos, n);
+    return (ssize_t)n;
+}
+
+static void half_free(void *cls)
+{
+    struct half_body *hb = cls;
+    free(hb->data);
+    free(hb);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c,
+                                     struct sim_response *resp)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    size_t i;
+
+    if (resp->drop == SIM_DROP_BEFORE_HEADERS)
+        return MHD_NO;
+    if (resp->drop == SIM_DROP_MID_BODY && resp->body_len > 1) {
+        struct half_body *hb = sfc_xcalloc(1, sizeof(*hb));
+        hb->data = resp->body;
+        hb->len = resp->body_len;
+        resp->body = NULL;
+        r = MHD_create_response_from_callback(hb->len, 4096, half_reader, hb,
+                                              half_free);
+    } else {
+        r = MHD_create_response_from_buffer(
+            resp->body_len, resp->body ? resp->body : (char *)"",
+            MHD_RESPMEM_MUST_COPY);
+    }
+    if (resp->content_type[0])
+        MHD_add_response_header(r, "Content-Type", resp->content_type);
+    for (i = 0; i < resp->n_headers; i++)
+        MHD_add_response_header(r, resp->headers[i].name,
+                                resp->headers[i].value);
+    ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void split_uri(const char *uri, char **path, const char **query)
+{
+    const char *q = strchr(uri, '?');
+    if (q) {
+        *path = sfc_xstrndup(uri, (size_t)(q - uri));
+        *query = q + 1;
+    } else {
+        *path = sfc_xstrdup(uri);
+        *query = "";
+    }
+}
+
+static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              struct conn_ctx *ctx)
+{
+    struct sim_request req;
+    struct sim_response resp;
+    enum MHD_Result ret;
+    char *raw_path;
+    const char *query;
+
+    (void)url;
+    split_uri(ctx->uri, &raw_path, &query);
+    /* MHD unescapes the path it hands us; keep the same for handlers. */
+    MHD_http_unescape(raw_path);
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.path = raw_path;
+    req.query = query;
+    req.body = ctx->body.data ? ctx->body.data : "";
+    req.body_len = ctx->body.len;
+    req.host = hdr_or_empty(c, "Host");
+    req.authorization = hdr_or_empty(c, "Authorization");
+    req.cookie = hdr_or_empty(c, "Cookie");
+    req.content_type = hdr_or_empty(c, "Content-Type");
+    req.conn = c;
+
+    memset(&resp, 0, sizeof(resp));
+    resp.status = 500;
+    if (ctx->too_big) {
+        sim_response_error(&resp, 413, "REQUEST_TOO_LARGE",
+                           "Request body too large", false);
+    } else {
+        sim_serve(sim, &req, &resp);
+    }
+    ret = send_response(c, &resp);
+    sim_response_clear(&resp);
+    free(raw_path);
+    return ret;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    struct sim *sim = cls;
+    struct conn_ctx *ctx = *con_cls;
+    (void)version;
+
+    if (!ctx)
+        return MHD_NO;
+    /* MHD calls once with headers only, then per body chunk, then once
+     * more with no data: answer at that last call. */
+    if (!ctx->started) {
+        ctx->started = true;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!ctx->too_big &&
+            sfc_buf_append(&ctx->body, upload, *upload_size) != SFC_OK)
+            ctx->too_big = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return handle(sim, c, url, method, ctx);
+}
+
+int sim_http_start(struct sim *sim, char *errstr, size_t sz)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+    const char *scheme = "http";
+
+    if (sim->tls_cert_pem) {
+        flags |= MHD_USE_TLS;
+        scheme = "https";
+    }
+    if (sim->tls_cert_pem) {
+        sim->mhd = MHD_start_daemon(
+            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
+            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+            MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
+    } else {
+        sim->mhd = MHD_start_daemon(
+            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
+            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+    }
+    if (!sim->mhd) {
+        sfc_errstr_set(errstr, sz, "cannot listen on port %d", sim->opt.port);
+        return -1;
+    }
+    info = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u",
+             scheme, info ? (unsigned)info->port : (unsigned)sim->opt.port);
+    return 0;
+}
+
+void sim_http_stop(struct sim *sim)
+{
+    if (sim->mhd) {
+        MHD_stop_daemon(sim->mhd);
+        sim->mhd = NULL;
+    }
+}

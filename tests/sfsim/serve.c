@@ -1,0 +1,188 @@
+/*
+ * serve.c - the pipeline around the router: control plane, armed faults,
+ * the daily API counter and Sforce-Limit-Info, request statistics.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faults_int.h"
+#include "sfc/common.h"
+
+static const char MAINTENANCE_HTML[] =
+    "<html><head><title>Down for Maintenance</title></head><body>"
+    "<h1>Down for Maintenance</h1><p>salesforce.com is undergoing "
+    "maintenance. Please try again later.</p></body></html>";
+
+/* The path with id-shaped segments replaced by {id}, for per-path stats. */
+static void path_key(const char *path, char *out, size_t sz)
+{
+    size_t o = 0;
+    const char *p = path;
+
+    while (*p && o + 5 < sz) {
+        const char *end = strchr(p + 1, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char id18[19], seg[64];
+        if (len > 1 && len - 1 < sizeof(seg)) {
+            memcpy(seg, p + 1, len - 1);
+            seg[len - 1] = '\0';
+            if (sim_id_normalize(seg, id18) &&
+                strpbrk(seg, "0123456789") != NULL) {
+                o += (size_t)snprintf(out + o, sz - o, "/{id}");
+                p += len;
+                continue;
+            }
+        }
+        if (o + len >= sz)
+            break;
+        memcpy(out + o, p, len);
+        o += len;
+        p += len;
+    }
+    out[o < sz ? o : sz - 1] = '\0';
+}
+
+static bool is_data_path(const char *path)
+{
+    return strncmp(path, "/services/data/v", 16) == 0;
+}
+
+static void fault_http_status(struct sim_response *resp,
+                              const struct sim_fault_hit *hit)
+{
+    const cJSON *html = cJSON_GetObjectItemCaseSensitive(hit->params, "html");
+    const cJSON *code =
+        cJSON_GetObjectItemCaseSensitive(hit->params, "errorCode");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(hit->params,
+                                                        "message");
+    int status = hit->status ? hit->status : 503;
+
+    if (cJSON_IsTrue(html) || status == 502 || status == 420) {
+        sim_response_set(resp, status, "text/html", MAINTENANCE_HTML,
+                         strlen(MAINTENANCE_HTML));
+        return;
+    }
+    if (cJSON_IsString(code) && cJSON_IsString(msg))
+        sim_response_error(resp, status, code->valuestring, msg->valuestring,
+                           false);
+    else if (status == 503)
+        sim_response_error(resp, 503, "SERVER_UNAVAILABLE",
+                           "Server Unavailable", false);
+    else
+        sim_response_error(resp, status, "UNKNOWN_EXCEPTION",
+                           "An unexpected error occurred. Please include "
+                           "this ErrorId if you contact support: "
+                           "1234567890-12345 (-1234567890)",
+                           false);
+}
+
+/* Faults that act before the handler; true when they answered. */
+static bool pre_faults(struct sim *sim, const struct sim_request *req,
+                       struct sim_response *resp, bool *mid_body)
+{
+    struct sim_fault_hit hit;
+    const char *m = req->method, *p = req->path;
+    bool answered = true;
+
+    if (sim_fault_take(sim, "expire_sessions", m, p, NULL))
+        sim_sessions_expire_all(sim);
+    if (sim_fault_take(sim, "delay", m, p, &hit)) {
+        sfc_sleep_ms(hit.ms > 0 ? hit.ms : 1000);
+        sim_fault_hit_clear(&hit);
+    }
+    if (sim_fault_take(sim, "drop_connection", m, p, &hit)) {
+        const cJSON *mode =
+            cJSON_GetObjectItemCaseSensitive(hit.params, "mode");
+        if (cJSON_IsString(mode) && strcmp(mode->valuestring, "mid_body") == 0)
+            *mid_body = true;
+        else
+            resp->drop = SIM_DROP_BEFORE_HEADERS;
+        sim_fault_hit_clear(&hit);
+        if (resp->drop)
+            return true;
+    }
+    if (sim_fault_take(sim, "http_status", m, p, &hit)) {
+        fault_http_status(resp, &hit);
+    } else if (sim_fault_take(sim, "request_limit_exceeded", m, p, &hit)) {
+        sim_response_error(resp, 403, "REQUEST_LIMIT_EXCEEDED",
+                           "TotalRequests Limit exceeded.", false);
+    } else if (sim_fault_take(sim, "unable_to_lock_row", m, p, &hit)) {
+        sim_response_error(resp, hit.status ? hit.status : 400,
+                           "UNABLE_TO_LOCK_ROW",
+                           "unable to obtain exclusive access to this "
+                           "record or 1 records: 0015g00000SfSimAAA",
+                           true);
+    } else {
+        return false;
+    }
+    sim_fault_hit_clear(&hit);
+    return answered;
+}
+
+static void post_faults(struct sim *sim, const struct sim_request *req,
+                        struct sim_response *resp, bool mid_body)
+{
+    struct sim_fault_hit hit;
+
+    if (sim_fault_take(sim, "commit_then_drop", req->method, req->path,
+                       NULL)) {
+        resp->drop = SIM_DROP_BEFORE_HEADERS;
+        return;
+    }
+    if (mid_body)
+        resp->drop = SIM_DROP_MID_BODY;
+    if (sim_fault_take(sim, "malformed_json", req->method, req->path, &hit)) {
+        if (resp->body_len > 1) {
+            resp->body_len /= 2;
+            resp->body[resp->body_len] = '\0';
+        } else {
+            sim_response_set(resp, resp->status, resp->content_type, "{", 1);
+        }
+        sim_fault_hit_clear(&hit);
+    }
+}
+
+/* Counts one API call; false (and a 403) past the allocation + margin. */
+static bool count_api_call(struct sim *sim, struct sim_response *resp)
+{
+    long long used = atomic_load(&sim->api_used);
+    if (used >= sim->opt.daily_api_limit + sim->opt.limit_margin) {
+        sim_response_error(resp, 403, "REQUEST_LIMIT_EXCEEDED",
+                           "TotalRequests Limit exceeded.", false);
+        return false;
+    }
+    atomic_fetch_add(&sim->api_used, 1);
+    sim_stats_add(sim, "api_calls", 1);
+    return true;
+}
+
+void sim_serve(struct sim *sim, const struct sim_request *req,
+               struct sim_response *resp)
+{
+    char key[300], pk[256];
+    bool mid_body = false;
+    bool data = is_data_path(req->path);
+
+    if (strncmp(req->path, "/_sim/", 6) == 0) {
+        sim_control(sim, req, resp);
+        return;
+    }
+    path_key(req->path, pk, sizeof(pk));
+    snprintf(key, sizeof(key), "requests:%s %s", req->method, pk);
+    sim_stats_add(sim, key, 1);
+    sim_stats_add(sim, "requests", 1);
+    if (!pre_faults(sim, req, resp, &mid_body)) {
+        if (!data || count_api_call(sim, resp))
+            sim_route(sim, req, resp);
+        post_faults(sim, req, resp, mid_body);
+    }
+    if (data && !resp->no_limit_info) {
+        char info[96];
+        snprintf(info, sizeof(info), "api-usage=%lld/%lld",
+                 (long long)atomic_load(&sim->api_used),
+                 (long long)sim->opt.daily_api_limit);
+        sim_response_add_header(resp, "Sforce-Limit-Info", info);
+    }
+}
