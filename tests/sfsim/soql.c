@@ -137,7 +137,7 @@ static void next(struct parser *p)
                 isdigit((unsigned char)s[st + 1]))) {
         p->pos++;
         while (isalnum((unsigned char)s[p->pos]) ||
-               strchr(".:-+", s[p->pos]) != NULL)
+               (s[p->pos] && strchr(".:-+", s[p->pos]) != NULL))
             p->pos++;
         p->t = T_NUM;
     } else if (strchr("<>!", s[st]) && s[st + 1] == '=') {

@@ -1,0 +1,150 @@
+/* Helpers for the sfsim REST conformance tests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "rest_util.h"
+#include "sfc/common.h"
+
+static size_t sink(char *data, size_t size, size_t n, void *opaque)
+{
+    if (sfc_buf_append(opaque, data, size * n) != SFC_OK)
+        return 0;
+    return size * n;
+}
+
+long rt_req(const char *method, const char *url, const char *token,
+            const char *ctype, const char *body, const char *extra,
+            struct rt_resp *out)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    struct sfc_buf b, hd;
+    char line[1024];
+
+    memset(out, 0, sizeof(*out));
+    out->status = -1;
+    sfc_buf_init(&b, 0);
+    sfc_buf_init(&hd, 0);
+    if (token) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+        hl = curl_slist_append(hl, line);
+    }
+    if (body) {
+        snprintf(line, sizeof(line), "Content-Type: %s",
+                 ctype ? ctype : "application/json");
+        hl = curl_slist_append(hl, line);
+    }
+    if (extra)
+        hl = curl_slist_append(hl, extra);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    out->curl_code = (int)curl_easy_perform(h);
+    if (out->curl_code == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    out->body = b.data ? sfc_buf_steal(&b) : sfc_xstrdup("");
+    out->headers = hd.data ? sfc_buf_steal(&hd) : sfc_xstrdup("");
+    out->json = cJSON_Parse(out->body);
+    return out->status;
+}
+
+void rt_free(struct rt_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    cJSON_Delete(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+char *rt_header(const struct rt_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = r->headers;
+
+    while (p && *p) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ')
+                v++;
+            return sfc_xstrndup(v, strcspn(v, "\r\n"));
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+char *rt_url(const struct sfsim_proc *p, const char *path)
+{
+    return sfc_xasprintf("%s/services/data/v60.0%s", p->url, path);
+}
+
+char *rt_login(const struct sfsim_proc *p)
+{
+    struct rt_resp r;
+    char *url = sfc_xasprintf("%s/services/oauth2/token", p->url);
+    const cJSON *tok;
+    char *out = NULL;
+
+    rt_req("POST", url, NULL, "application/x-www-form-urlencoded",
+           "grant_type=password&client_id=sfsim-client-id&client_secret="
+           "sfsim-client-secret&username=demo%40sfsim.local&password="
+           "demo-passwordDEMOTOKEN",
+           NULL, &r);
+    tok = cJSON_GetObjectItemCaseSensitive(r.json, "access_token");
+    if (r.status == 200 && cJSON_IsString(tok))
+        out = sfc_xstrdup(tok->valuestring);
+    rt_free(&r);
+    free(url);
+    return out;
+}
+
+const char *rt_error_code(const struct rt_resp *r)
+{
+    const cJSON *e = cJSON_GetArrayItem(r->json, 0);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "errorCode");
+    return cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+long rt_fault(const struct sfsim_proc *p, const char *json)
+{
+    return sfsim_control(p, "/_sim/fault", json, NULL);
+}
+
+long long rt_stat(const struct sfsim_proc *p, const char *name)
+{
+    char *body = NULL;
+    cJSON *j, *c;
+    long long v = 0;
+
+    if (sfsim_control(p, "/_sim/stats", NULL, &body) != 200) {
+        free(body);
+        return -1;
+    }
+    j = cJSON_Parse(body);
+    c = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "counters"), name);
+    if (cJSON_IsNumber(c))
+        v = (long long)c->valuedouble;
+    cJSON_Delete(j);
+    free(body);
+    return v;
+}

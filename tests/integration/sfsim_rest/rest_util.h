@@ -1,0 +1,50 @@
+/*
+ * rest_util.h - helpers for the sfsim REST conformance tests: HTTP calls
+ * with headers captured, JSON bodies, password login.
+ */
+#ifndef SFSIM_REST_UTIL_H
+#define SFSIM_REST_UTIL_H
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+
+struct rt_resp {
+    long status;    /* -1 on transport failure */
+    int curl_code;  /* CURLcode of the transfer */
+    char *body;     /* NUL-terminated, never NULL after rt_req */
+    char *headers;  /* raw response headers */
+    cJSON *json;    /* parsed body or NULL */
+};
+
+/*
+ * One request to @url. @token (may be NULL) becomes "Authorization: Bearer".
+ * @body (may be NULL) is sent with Content-Type @ctype (JSON if NULL).
+ * @extra (may be NULL) is one more header line. Returns the status.
+ */
+long rt_req(const char *method, const char *url, const char *token,
+            const char *ctype, const char *body, const char *extra,
+            struct rt_resp *out);
+
+/* Frees what rt_req allocated. */
+void rt_free(struct rt_resp *r);
+
+/* Value of response header @name (malloc'ed) or NULL. */
+char *rt_header(const struct rt_resp *r, const char *name);
+
+/* "<base>/services/data/v60.0<path>" (malloc'ed). */
+char *rt_url(const struct sfsim_proc *p, const char *path);
+
+/* Password login with the built-in demo credentials; malloc'ed token. */
+char *rt_login(const struct sfsim_proc *p);
+
+/* errorCode of element 0 of an error array, or NULL. */
+const char *rt_error_code(const struct rt_resp *r);
+
+/* POST /_sim/fault with @json; returns the status. */
+long rt_fault(const struct sfsim_proc *p, const char *json);
+
+/* Counter @name from GET /_sim/stats (0 when absent). */
+long long rt_stat(const struct sfsim_proc *p, const char *name);
+
+#endif

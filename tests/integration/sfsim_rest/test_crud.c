@@ -1,0 +1,381 @@
+/*
+ * sfsim_rest_crud: sObject create/retrieve/update/delete, upsert by
+ * external id, describe, versions, limits, Sforce-Limit-Info, ids.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rest_util.h"
+#include "sfc/common.h"
+
+static struct sfsim_proc sim;
+static char *token;
+static char seed_dir[256];
+
+static const char SEED[] =
+    "{\"objects\":[{\"name\":\"Widget__c\",\"prefix\":\"a01\",\"fields\":["
+    "{\"name\":\"Ext_Id__c\",\"type\":\"string\",\"length\":20,"
+    "\"externalId\":true},"
+    "{\"name\":\"Color__c\",\"type\":\"picklist\",\"restricted\":true,"
+    "\"picklist\":[\"Red\",\"Blue\"]},"
+    "{\"name\":\"Count__c\",\"type\":\"double\"}]}]}";
+
+static int setup(void **state)
+{
+    char path[300], arg[320];
+    const char *args[3];
+    FILE *f;
+
+    (void)state;
+    if (tu_tmpdir(seed_dir, sizeof(seed_dir)) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/seed.json", seed_dir);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(SEED, f);
+    fclose(f);
+    snprintf(arg, sizeof(arg), "%s", path);
+    args[0] = "--seed";
+    args[1] = arg;
+    args[2] = NULL;
+    if (sfsim_start(&sim, args) != 0)
+        return -1;
+    token = rt_login(&sim);
+    return token ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(token);
+    sfsim_stop(&sim);
+    tu_rmtree(seed_dir);
+    return 0;
+}
+
+/* POSTs @json to /sobjects/@obj; returns the new id (malloc) or NULL. */
+static char *create(const char *obj, const char *json)
+{
+    char *path = sfc_xasprintf("/sobjects/%s/", obj);
+    char *url = rt_url(&sim, path);
+    struct rt_resp r;
+    char *id = NULL;
+    const cJSON *j;
+
+    rt_req("POST", url, token, NULL, json, NULL, &r);
+    j = cJSON_GetObjectItemCaseSensitive(r.json, "id");
+    if (r.status == 201 && cJSON_IsString(j))
+        id = sfc_xstrdup(j->valuestring);
+    rt_free(&r);
+    free(url);
+    free(path);
+    return id;
+}
+
+static void test_create_get_update_delete(void **state)
+{
+    struct rt_resp r;
+    char *id, *url, *path;
+    const cJSON *v;
+
+    (void)state;
+    id = create("Contact", "{\"FirstName\":\"Ada\",\"LastName\":\"Lovelace\","
+                           "\"Email\":\"ada@example.com\"}");
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 18);
+    assert_memory_equal(id, "003", 3);
+
+    path = sfc_xasprintf("/sobjects/Contact/%s", id);
+    url = rt_url(&sim, path);
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    v = cJSON_GetObjectItemCaseSensitive(r.json, "Name");
+    assert_string_equal(v->valuestring, "Ada Lovelace");
+    v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "attributes"), "type");
+    assert_string_equal(v->valuestring, "Contact");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(r.json, "CreatedDate"));
+    assert_non_null(
+        cJSON_GetObjectItemCaseSensitive(r.json, "LastModifiedById"));
+    rt_free(&r);
+
+    assert_int_equal(rt_req("PATCH", url, token, NULL,
+                            "{\"Title\":\"Countess\"}", NULL, &r),
+                     204);
+    assert_string_equal(r.body, "");
+    rt_free(&r);
+
+    /* fields= limits the view; 15-char ids are accepted too. */
+    free(url);
+    free(path);
+    path = sfc_xasprintf("/sobjects/Contact/%.15s?fields=Title,Email", id);
+    url = rt_url(&sim, path);
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(r.json, "Title")->valuestring,
+        "Countess");
+    assert_null(cJSON_GetObjectItemCaseSensitive(r.json, "LastName"));
+    rt_free(&r);
+    free(url);
+    free(path);
+
+    path = sfc_xasprintf("/sobjects/Contact/%s", id);
+    url = rt_url(&sim, path);
+    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
+    rt_free(&r);
+    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 404);
+    assert_string_equal(rt_error_code(&r), "ENTITY_IS_DELETED");
+    rt_free(&r);
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 404);
+    assert_string_equal(rt_error_code(&r), "ENTITY_IS_DELETED");
+    rt_free(&r);
+    free(url);
+    free(path);
+    free(id);
+}
+
+static void expect_error(const char *method, const char *path,
+                         const char *body, long status, const char *code,
+                         const char *message_part)
+{
+    char *url = rt_url(&sim, path);
+    struct rt_resp r;
+    const cJSON *m;
+
+    assert_int_equal(rt_req(method, url, token, NULL, body, NULL, &r),
+                     status);
+    assert_true(cJSON_IsArray(r.json));
+    assert_string_equal(rt_error_code(&r), code);
+    m = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(r.json, 0),
+                                         "message");
+    if (!strstr(m->valuestring, message_part))
+        fail_msg("message %s lacks %s", m->valuestring, message_part);
+    rt_free(&r);
+    free(url);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("POST", "/sobjects/Contact/", "{\"FirstName\":\"x\"}", 400,
+                 "REQUIRED_FIELD_MISSING",
+                 "Required fields are missing: [LastName]");
+    expect_error("POST", "/sobjects/Contact/",
+                 "{\"LastName\":\"x\",\"Bogus__c\":1}", 400, "INVALID_FIELD",
+                 "No such column 'Bogus__c' on sobject of type Contact");
+    expect_error("POST", "/sobjects/Nope__c/", "{}", 404, "NOT_FOUND",
+                 "The requested resource does not exist");
+    expect_error("GET", "/sobjects/Account/0015g0000000zzzAAA", NULL, 404,
+                 "NOT_FOUND", "The requested resource does not exist");
+    expect_error("GET", "/sobjects/Account/notanid", NULL, 404, "NOT_FOUND",
+                 "Provided external ID field does not exist or is not "
+                 "accessible: notanid");
+    expect_error("POST", "/sobjects/Account/", "{\"Name\":", 400,
+                 "JSON_PARSER_ERROR", "");
+    expect_error("POST", "/sobjects/Widget__c/",
+                 "{\"Name\":\"w\",\"Color__c\":\"Green\"}", 400,
+                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                 "bad value for restricted picklist field: Green");
+    expect_error("POST", "/sobjects/Widget__c/",
+                 "{\"Ext_Id__c\":\"012345678901234567890123\"}", 400,
+                 "STRING_TOO_LONG", "max length=20");
+    expect_error("PATCH", "/sobjects/Contact/0035g0000000zzzAAA",
+                 "{\"LastName\":\"x\"}", 404, "NOT_FOUND", "");
+}
+
+static void test_upsert(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/sobjects/Widget__c/Ext_Id__c/W-1");
+    char *old = sfc_xasprintf("%s/services/data/v45.0/sobjects/Widget__c/"
+                              "Ext_Id__c/W-1",
+                              sim.url);
+    char *bad = rt_url(&sim, "/sobjects/Widget__c/Name/W-1");
+    char *id;
+
+    (void)state;
+    assert_int_equal(rt_req("PATCH", url, token, NULL,
+                            "{\"Name\":\"first\",\"Count__c\":1}", NULL, &r),
+                     201);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "created")));
+    id = sfc_xstrdup(cJSON_GetObjectItem(r.json, "id")->valuestring);
+    assert_memory_equal(id, "a01", 3);
+    rt_free(&r);
+    assert_int_equal(rt_req("PATCH", url, token, NULL,
+                            "{\"Name\":\"second\"}", NULL, &r),
+                     200);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "created")));
+    assert_string_equal(cJSON_GetObjectItem(r.json, "id")->valuestring, id);
+    rt_free(&r);
+    /* Before API 46.0 an update answers 204 without body. */
+    assert_int_equal(rt_req("PATCH", old, token, NULL, "{\"Name\":\"third\"}",
+                            NULL, &r),
+                     204);
+    rt_free(&r);
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "Name")->valuestring,
+                        "third");
+    rt_free(&r);
+    assert_int_equal(rt_req("PATCH", bad, token, NULL, "{}", NULL, &r), 404);
+    assert_string_equal(rt_error_code(&r), "NOT_FOUND");
+    rt_free(&r);
+    /* Two records with the same external id: 300 with their URLs. */
+    free(create("Widget__c", "{\"Name\":\"d1\",\"Ext_Id__c\":\"DUP\"}"));
+    free(create("Widget__c", "{\"Name\":\"d2\",\"Ext_Id__c\":\"DUP\"}"));
+    free(url);
+    url = rt_url(&sim, "/sobjects/Widget__c/Ext_Id__c/DUP");
+    assert_int_equal(rt_req("PATCH", url, token, NULL, "{\"Name\":\"x\"}",
+                            NULL, &r),
+                     300);
+    assert_int_equal(cJSON_GetArraySize(r.json), 2);
+    assert_non_null(strstr(cJSON_GetArrayItem(r.json, 0)->valuestring,
+                           "/sobjects/Widget__c/a01"));
+    rt_free(&r);
+    free(id);
+    free(url);
+    free(old);
+    free(bad);
+}
+
+static void test_limit_info_and_limits(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/limits");
+    char *h1, *h2;
+    long long u1, u2, max;
+    const cJSON *d;
+
+    (void)state;
+    rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    h1 = rt_header(&r, "Sforce-Limit-Info");
+    assert_non_null(h1);
+    assert_int_equal(sscanf(h1, "api-usage=%lld/%lld", &u1, &max), 2);
+    assert_int_equal(max, 15000);
+    d = cJSON_GetObjectItem(r.json, "DailyApiRequests");
+    assert_int_equal((long long)cJSON_GetObjectItem(d, "Max")->valuedouble,
+                     15000);
+    assert_int_equal(
+        (long long)cJSON_GetObjectItem(d, "Remaining")->valuedouble,
+        15000 - u1);
+    rt_free(&r);
+    rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    h2 = rt_header(&r, "Sforce-Limit-Info");
+    assert_int_equal(sscanf(h2, "api-usage=%lld/", &u2), 1);
+    assert_int_equal(u2, u1 + 1);
+    rt_free(&r);
+    free(h1);
+    free(h2);
+    free(url);
+    /* The versions list needs no auth and carries no limit header. */
+    url = sfc_xasprintf("%s/services/data/", sim.url);
+    assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, NULL, &r), 200);
+    assert_true(cJSON_GetArraySize(r.json) > 10);
+    assert_null(rt_header(&r, "Sforce-Limit-Info"));
+    rt_free(&r);
+    free(url);
+}
+
+static void test_describe(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/sobjects/Widget__c/describe/");
+    const cJSON *f;
+    bool ext = false;
+
+    (void)state;
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "keyPrefix")->valuestring,
+                        "a01");
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(r.json, "fields"))
+    {
+        if (strcmp(cJSON_GetObjectItem(f, "name")->valuestring,
+                   "Ext_Id__c") == 0)
+            ext = cJSON_IsTrue(cJSON_GetObjectItem(f, "externalId"));
+    }
+    assert_true(ext);
+    rt_free(&r);
+    free(url);
+    url = rt_url(&sim, "/sobjects/");
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(cJSON_GetObjectItem(r.json, "maxBatchSize")->valueint,
+                     200);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "sobjects")) >=
+                9);
+    rt_free(&r);
+    free(url);
+}
+
+static void test_pushtopic_rules(void **state)
+{
+    char *id;
+    (void)state;
+    expect_error("POST", "/sobjects/PushTopic/",
+                 "{\"Name\":\"T1\",\"ApiVersion\":60,\"Query\":\"SELECT Name "
+                 "FROM Contact\"}",
+                 400, "INVALID_FIELD", "");
+    expect_error("POST", "/sobjects/PushTopic/",
+                 "{\"Name\":\"T1\",\"ApiVersion\":60,\"Query\":\"SELECT Id "
+                 "FROM Contact LIMIT 5\"}",
+                 400, "INVALID_FIELD", "'LIMIT' is not allowed");
+    expect_error("POST", "/sobjects/PushTopic/",
+                 "{\"Name\":\"T1\",\"ApiVersion\":60,\"Query\":\"SELECT Id "
+                 "FROM Contact ORDER BY Name\"}",
+                 400, "INVALID_FIELD", "'ORDER BY' clause is not allowed");
+    expect_error("POST", "/sobjects/PushTopic/",
+                 "{\"Name\":\"ThisNameIsWayTooLongForAPushTopic\","
+                 "\"ApiVersion\":60,\"Query\":\"SELECT Id FROM Contact\"}",
+                 400, "STRING_TOO_LONG", "max length=25");
+    /* ApiVersion as a string is accepted (nameko-salesforce sends one). */
+    id = create("PushTopic", "{\"Name\":\"ContactUpdates\",\"ApiVersion\":"
+                             "\"37.0\",\"Query\":\"SELECT Id, Name FROM "
+                             "Contact WHERE Email != null\"}");
+    assert_non_null(id);
+    free(id);
+    expect_error("POST", "/sobjects/PushTopic/",
+                 "{\"Name\":\"ContactUpdates\",\"ApiVersion\":60,\"Query\":"
+                 "\"SELECT Id FROM Contact\"}",
+                 400, "DUPLICATE_VALUE", "duplicate value found: Name");
+}
+
+static void test_auth_header_forms(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/sobjects/Account/");
+    char *hdr = sfc_xasprintf("Authorization: OAuth %s", token);
+
+    (void)state;
+    assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, hdr, &r), 200);
+    rt_free(&r);
+    assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, NULL, &r), 401);
+    assert_string_equal(rt_error_code(&r), "INVALID_SESSION_ID");
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "fields"));
+    rt_free(&r);
+    free(hdr);
+    free(url);
+    /* localhost reaches the same server as 127.0.0.1. */
+    url = sfc_xasprintf("%s/services/data/", sim.url);
+    memcpy(strstr(url, "127.0.0.1"), "localhost", 9);
+    assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, NULL, &r), 200);
+    rt_free(&r);
+    free(url);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_get_update_delete),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_limit_info_and_limits),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_pushtopic_rules),
+        cmocka_unit_test(test_auth_header_forms),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
