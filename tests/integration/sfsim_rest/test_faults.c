@@ -1,0 +1,238 @@
+/*
+ * sfsim_rest_faults: the control plane (/_sim/fault, /_sim/stats,
+ * /_sim/reset, /_sim/records) and every REST-side fault kind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "rest_util.h"
+#include "sfc/common.h"
+
+static struct sfsim_proc sim;
+static char *token;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sfsim_start(&sim, NULL) != 0)
+        return -1;
+    token = rt_login(&sim);
+    return token ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(token);
+    sfsim_stop(&sim);
+    return 0;
+}
+
+static long get_limits(struct rt_resp *r)
+{
+    char *url = rt_url(&sim, "/limits");
+    long s = rt_req("GET", url, token, NULL, NULL, NULL, r);
+    free(url);
+    return s;
+}
+
+static void test_http_status_count(void **state)
+{
+    struct rt_resp r;
+    (void)state;
+    assert_int_equal(rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":"
+                                    "503,\"count\":2,\"path\":\"/limits$\"}"),
+                     200);
+    assert_int_equal(get_limits(&r), 503);
+    assert_string_equal(rt_error_code(&r), "SERVER_UNAVAILABLE");
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 503);
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    /* HTML maintenance page variant; method filter. */
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":503,\"html\":true,"
+                   "\"method\":\"GET\"}");
+    assert_int_equal(get_limits(&r), 503);
+    assert_non_null(strstr(r.body, "<html>"));
+    rt_free(&r);
+    assert_true(rt_stat(&sim, "faults_fired:http_status") >= 3);
+}
+
+static void test_lock_row_and_limit(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/sobjects/Account/");
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\",\"status\":500,"
+                   "\"method\":\"POST\"}");
+    assert_int_equal(rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}",
+                            NULL, &r),
+                     500);
+    assert_string_equal(rt_error_code(&r), "UNABLE_TO_LOCK_ROW");
+    rt_free(&r);
+    rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\"}");
+    assert_int_equal(rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}",
+                            NULL, &r),
+                     400);
+    rt_free(&r);
+    rt_fault(&sim, "{\"kind\":\"request_limit_exceeded\"}");
+    assert_int_equal(get_limits(&r), 403);
+    assert_string_equal(rt_error_code(&r), "REQUEST_LIMIT_EXCEEDED");
+    rt_free(&r);
+    free(url);
+}
+
+static void test_transport_faults(void **state)
+{
+    struct rt_resp r;
+    int64_t t0;
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"drop_connection\",\"path\":\"/limits\"}");
+    assert_int_equal(get_limits(&r), -1);
+    assert_int_not_equal(r.curl_code, CURLE_OK);
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+
+    rt_fault(&sim, "{\"kind\":\"drop_connection\",\"mode\":\"mid_body\"}");
+    get_limits(&r);
+    assert_int_not_equal(r.curl_code, CURLE_OK);
+    assert_null(r.json);
+    rt_free(&r);
+
+    rt_fault(&sim, "{\"kind\":\"malformed_json\"}");
+    assert_int_equal(get_limits(&r), 200);
+    assert_null(r.json);
+    assert_true(strlen(r.body) > 0);
+    rt_free(&r);
+
+    rt_fault(&sim, "{\"kind\":\"delay\",\"ms\":300}");
+    t0 = sfc_now_ms();
+    assert_int_equal(get_limits(&r), 200);
+    assert_true(sfc_now_ms() - t0 >= 300);
+    rt_free(&r);
+}
+
+static void test_commit_then_drop(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/sobjects/Account/");
+    char *body = NULL;
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"commit_then_drop\",\"method\":\"POST\","
+                   "\"path\":\"/sobjects/Account\"}");
+    assert_int_equal(rt_req("POST", url, token, NULL,
+                            "{\"Name\":\"Committed\"}", NULL, &r),
+                     -1);
+    rt_free(&r);
+    /* The write happened although the client saw a reset. */
+    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL,
+                                   &body),
+                     200);
+    assert_non_null(strstr(body, "\"Committed\""));
+    free(body);
+    free(url);
+}
+
+static void test_expire_sessions_and_seconds(void **state)
+{
+    struct rt_resp r;
+    char *old = token;
+    int64_t deadline;
+    long st = 0;
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"expire_sessions\"}");
+    assert_int_equal(get_limits(&r), 401);
+    rt_free(&r);
+    token = rt_login(&sim);
+    free(old);
+    assert_non_null(token);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    /* A fault armed for one second fires until it lapses. */
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,\"seconds\":1,"
+                   "\"path\":\"/limits\"}");
+    assert_int_equal(get_limits(&r), 500);
+    assert_string_equal(rt_error_code(&r), "UNKNOWN_EXCEPTION");
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 500);
+    rt_free(&r);
+    deadline = sfc_now_ms() + 5000;
+    while (sfc_now_ms() < deadline) {
+        st = get_limits(&r);
+        rt_free(&r);
+        if (st == 200)
+            break;
+        sfc_sleep_ms(50);
+    }
+    assert_int_equal(st, 200);
+}
+
+static void test_bad_fault_and_reset(void **state)
+{
+    char *body = NULL;
+    (void)state;
+    assert_int_equal(rt_fault(&sim, "{\"kind\":\"Bad Kind\"}"), 400);
+    assert_int_equal(rt_fault(&sim, "{\"kind\":\"x\",\"path\":\"(\"}"), 400);
+    assert_int_equal(rt_fault(&sim, "not json"), 400);
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"count\":100}");
+    assert_true(rt_stat(&sim, "requests") > 0);
+    assert_int_equal(sfsim_control(&sim, "/_sim/reset", "{}", NULL), 200);
+    assert_int_equal(rt_stat(&sim, "requests"), 0);
+    assert_int_equal(sfsim_control(&sim, "/_sim/fault", NULL, &body), 200);
+    assert_string_equal(body, "[]");
+    free(body);
+    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL,
+                                   &body),
+                     200);
+    assert_null(strstr(body, "\"Committed\""));
+    free(body);
+}
+
+static void test_daily_limit(void **state)
+{
+    const char *args[] = {"--daily-api-limit", "3", NULL};
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *tok, *url, *h;
+    int i;
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    url = rt_url(&p, "/limits");
+    for (i = 1; i <= 3; i++) {
+        assert_int_equal(rt_req("GET", url, tok, NULL, NULL, NULL, &r), 200);
+        rt_free(&r);
+    }
+    assert_int_equal(rt_req("GET", url, tok, NULL, NULL, NULL, &r), 403);
+    assert_string_equal(rt_error_code(&r), "REQUEST_LIMIT_EXCEEDED");
+    h = rt_header(&r, "Sforce-Limit-Info");
+    assert_string_equal(h, "api-usage=3/3");
+    free(h);
+    rt_free(&r);
+    free(url);
+    free(tok);
+    sfsim_stop(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_status_count),
+        cmocka_unit_test(test_lock_row_and_limit),
+        cmocka_unit_test(test_transport_faults),
+        cmocka_unit_test(test_commit_then_drop),
+        cmocka_unit_test(test_expire_sessions_and_seconds),
+        cmocka_unit_test(test_bad_fault_and_reset),
+        cmocka_unit_test(test_daily_limit),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

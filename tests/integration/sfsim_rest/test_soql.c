@@ -1,0 +1,279 @@
+/*
+ * sfsim_rest_soql: /query and /queryAll over real HTTP: the queries the
+ * connector and nameko-salesforce send, relationships, ordering, COUNT(),
+ * pagination with Sforce-Query-Options, error shapes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "rest_util.h"
+#include "sfc/common.h"
+
+static struct sfsim_proc sim;
+static char *token;
+static char acct[19];
+
+static char *create(const char *obj, const char *json)
+{
+    char *path = sfc_xasprintf("/sobjects/%s/", obj);
+    char *url = rt_url(&sim, path);
+    struct rt_resp r;
+    char *id = NULL;
+
+    rt_req("POST", url, token, NULL, json, NULL, &r);
+    if (r.status == 201)
+        id = sfc_xstrdup(cJSON_GetObjectItem(r.json, "id")->valuestring);
+    rt_free(&r);
+    free(url);
+    free(path);
+    return id;
+}
+
+/* GET /query?q=<soql> (or queryAll); fills @r. */
+static long query(const char *soql, bool all, const char *extra,
+                  struct rt_resp *r)
+{
+    char *esc = curl_easy_escape(NULL, soql, 0);
+    char *path = sfc_xasprintf("/%s?q=%s", all ? "queryAll" : "query", esc);
+    char *url = rt_url(&sim, path);
+    long s = rt_req("GET", url, token, NULL, NULL, extra, r);
+    curl_free(esc);
+    free(path);
+    free(url);
+    return s;
+}
+
+static int setup(void **state)
+{
+    char *id, json[256];
+    int i;
+
+    (void)state;
+    if (sfsim_start(&sim, NULL) != 0)
+        return -1;
+    token = rt_login(&sim);
+    id = create("Account", "{\"Name\":\"Acme Corp\"}");
+    if (!token || !id)
+        return -1;
+    snprintf(acct, sizeof(acct), "%s", id);
+    free(id);
+    for (i = 0; i < 5; i++) {
+        snprintf(json, sizeof(json),
+                 "{\"LastName\":\"L%d\",\"Email\":\"p%d@x.org\","
+                 "\"AccountId\":\"%s\"}",
+                 i, i, i % 2 ? acct : "");
+        free(create("Contact", json));
+    }
+    free(create("Lead", "{\"LastName\":\"A\",\"Company\":\"C\"}"));
+    free(create("Lead", "{\"LastName\":\"B\",\"Company\":\"C\","
+                        "\"IsConverted\":true}"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(token);
+    sfsim_stop(&sim);
+    return 0;
+}
+
+static int total(const struct rt_resp *r)
+{
+    return cJSON_GetObjectItem(r->json, "totalSize")->valueint;
+}
+
+static const cJSON *rec(const struct rt_resp *r, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "records"), i);
+}
+
+static void test_basic_filters(void **state)
+{
+    struct rt_resp r;
+    (void)state;
+    assert_int_equal(query("select id, email from contact where email = "
+                           "'P3@X.ORG' limit 1",
+                           false, NULL, &r),
+                     200);
+    assert_int_equal(total(&r), 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "done")));
+    /* Canonical field casing in results. */
+    assert_string_equal(cJSON_GetObjectItem(rec(&r, 0), "Email")->valuestring,
+                        "p3@x.org");
+    assert_non_null(cJSON_GetObjectItem(rec(&r, 0), "attributes"));
+    rt_free(&r);
+    query("SELECT Id FROM Contact WHERE Email LIKE 'p%' AND LastName != "
+          "'L0'",
+          false, NULL, &r);
+    assert_int_equal(total(&r), 4);
+    rt_free(&r);
+    query("SELECT COUNT() FROM Lead WHERE IsConverted = false", false, NULL,
+          &r);
+    assert_int_equal(total(&r), 1);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records")), 0);
+    rt_free(&r);
+    query("SELECT Id FROM Contact WHERE LastModifiedDate > "
+          "2024-01-01T00:00:00Z",
+          false, NULL, &r);
+    assert_int_equal(total(&r), 5);
+    rt_free(&r);
+    query("SELECT Id FROM User WHERE Username = 'demo@sfsim.local'", false,
+          NULL, &r);
+    assert_int_equal(total(&r), 1);
+    rt_free(&r);
+}
+
+static void test_order_limit_offset_in(void **state)
+{
+    struct rt_resp r;
+    char *q;
+    (void)state;
+    query("SELECT Id, LastName FROM Contact ORDER BY LastName DESC LIMIT 2 "
+          "OFFSET 1",
+          false, NULL, &r);
+    assert_int_equal(total(&r), 2);
+    assert_string_equal(
+        cJSON_GetObjectItem(rec(&r, 0), "LastName")->valuestring, "L3");
+    assert_string_equal(
+        cJSON_GetObjectItem(rec(&r, 1), "LastName")->valuestring, "L2");
+    rt_free(&r);
+    q = sfc_xasprintf("SELECT Id FROM Account WHERE Id IN ('%.15s', "
+                      "'001000000000000')",
+                      acct);
+    query(q, false, NULL, &r);
+    assert_int_equal(total(&r), 1);
+    rt_free(&r);
+    free(q);
+}
+
+static void test_relationship(void **state)
+{
+    struct rt_resp r;
+    const cJSON *a;
+    int i, with = 0, without = 0;
+    (void)state;
+    query("SELECT Id, Account.Name FROM Contact", false, NULL, &r);
+    assert_int_equal(total(&r), 5);
+    for (i = 0; i < 5; i++) {
+        a = cJSON_GetObjectItem(rec(&r, i), "Account");
+        if (cJSON_IsNull(a)) {
+            without++;
+        } else {
+            assert_string_equal(cJSON_GetObjectItem(a, "Name")->valuestring,
+                                "Acme Corp");
+            with++;
+        }
+    }
+    assert_int_equal(with, 2);
+    assert_int_equal(without, 3);
+    rt_free(&r);
+    query("SELECT Id FROM Contact WHERE Account.Name = 'acme corp'", false,
+          NULL, &r);
+    assert_int_equal(total(&r), 2);
+    rt_free(&r);
+}
+
+static void test_errors(void **state)
+{
+    struct rt_resp r;
+    const char *m;
+    (void)state;
+    assert_int_equal(query("SELECT Id FROM Bogus", false, NULL, &r), 400);
+    assert_string_equal(rt_error_code(&r), "INVALID_TYPE");
+    m = cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "message")
+            ->valuestring;
+    assert_non_null(strstr(m, "sObject type 'Bogus' is not supported"));
+    assert_non_null(strstr(m, "ERROR at Row:1:Column:16"));
+    rt_free(&r);
+    assert_int_equal(query("SELECT Id FROM Contact WHERE Foo__c = 1", false,
+                           NULL, &r),
+                     400);
+    assert_string_equal(rt_error_code(&r), "INVALID_FIELD");
+    rt_free(&r);
+    assert_int_equal(query("SELECT Id FROM Contact GROUP BY Name", false,
+                           NULL, &r),
+                     400);
+    assert_string_equal(rt_error_code(&r), "MALFORMED_QUERY");
+    rt_free(&r);
+}
+
+static void test_pagination_and_query_all(void **state)
+{
+    struct rt_resp r;
+    char *next, *url;
+    char json[64];
+    int i, seen = 0, pages = 0;
+    (void)state;
+    for (i = 0; i < 450; i++) {
+        snprintf(json, sizeof(json), "{\"Name\":\"Bulk%03d\"}", i);
+        free(create("Account", json));
+    }
+    query("SELECT Id, Name FROM Account WHERE Name LIKE 'Bulk%'", false,
+          "Sforce-Query-Options: batchSize=200", &r);
+    assert_int_equal(total(&r), 450);
+    for (;;) {
+        const cJSON *n = cJSON_GetObjectItem(r.json, "nextRecordsUrl");
+        pages++;
+        seen += cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records"));
+        if (cJSON_IsTrue(cJSON_GetObjectItem(r.json, "done"))) {
+            assert_null(n);
+            rt_free(&r);
+            break;
+        }
+        assert_true(cJSON_IsString(n));
+        next = sfc_xstrdup(n->valuestring);
+        rt_free(&r);
+        url = sfc_xasprintf("%s%s", sim.url, next);
+        assert_int_equal(rt_req("GET", url, token, NULL, NULL,
+                                "Sforce-Query-Options: batchSize=200", &r),
+                         200);
+        free(url);
+        free(next);
+    }
+    assert_int_equal(seen, 450);
+    assert_int_equal(pages, 3);
+    url = rt_url(&sim, "/query/01gBOGUS-200");
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 400);
+    assert_string_equal(rt_error_code(&r), "INVALID_QUERY_LOCATOR");
+    rt_free(&r);
+    free(url);
+
+    /* queryAll sees deleted records, query does not. */
+    next = create("Lead", "{\"LastName\":\"Gone\",\"Company\":\"C\"}");
+    url = sfc_xasprintf("%s/services/data/v60.0/sobjects/Lead/%s", sim.url,
+                        next);
+    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
+    rt_free(&r);
+    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", false,
+          NULL, &r);
+    assert_int_equal(total(&r), 0);
+    rt_free(&r);
+    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", true,
+          NULL, &r);
+    assert_int_equal(total(&r), 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec(&r, 0), "IsDeleted")));
+    rt_free(&r);
+    free(url);
+    free(next);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_filters),
+        cmocka_unit_test(test_order_limit_offset_in),
+        cmocka_unit_test(test_relationship),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_pagination_and_query_all),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
