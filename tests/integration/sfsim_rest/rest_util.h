@@ -47,4 +47,16 @@ long rt_fault(const struct sfsim_proc *p, const char *json);
 /* Counter @name from GET /_sim/stats (0 when absent). */
 long long rt_stat(const struct sfsim_proc *p, const char *name);
 
+/*
+ * Writes a fresh RSA key and a self-signed certificate for CN=localhost
+ * (PEM) into @dir as cert.pem/key.pem. Returns 0 or -1.
+ */
+int rt_make_cert(const char *dir);
+
+/*
+ * A compact RS256 JWT over @claims_json signed with @dir/key.pem;
+ * malloc'ed, NULL on failure.
+ */
+char *rt_sign_jwt(const char *dir, const char *claims_json);
+
 #endif

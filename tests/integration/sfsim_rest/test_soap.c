@@ -1,0 +1,146 @@
+/*
+ * sfsim_rest_soap: SOAP login as simple-salesforce, jsforce and
+ * aiosalesforce send it; faults with HTTP 500; the session works for REST.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rest_util.h"
+#include "sfc/common.h"
+
+static struct sfsim_proc sim;
+
+static const char SIMPLE_SF[] =
+    "<?xml version=\"1.0\" encoding=\"utf-8\" ?>"
+    "<env:Envelope xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+    "xmlns:env=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+    "xmlns:urn=\"urn:partner.soap.sforce.com\">"
+    "<env:Header><urn:CallOptions><urn:client>RestForce</urn:client>"
+    "<urn:defaultNamespace>sf</urn:defaultNamespace></urn:CallOptions>"
+    "</env:Header><env:Body><n1:login xmlns:n1=\"urn:partner.soap.sforce."
+    "com\"><n1:username>%s</n1:username><n1:password>%s</n1:password>"
+    "</n1:login></env:Body></env:Envelope>";
+
+static const char JSFORCE[] =
+    "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+    "<se:Header/><se:Body><login xmlns=\"urn:partner.soap.sforce.com\">"
+    "<username>%s</username><password>%s</password></login></se:Body>"
+    "</se:Envelope>";
+
+static int setup(void **state)
+{
+    (void)state;
+    return sfsim_start(&sim, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sfsim_stop(&sim);
+    return 0;
+}
+
+static long soap(const char *tmpl, const char *ver, const char *user,
+                 const char *pw, const char *action, struct rt_resp *r)
+{
+    char *body = sfc_xasprintf(tmpl, user, pw);
+    char *url = sfc_xasprintf("%s/services/Soap/u/%s", sim.url, ver);
+    long s = rt_req("POST", url, NULL, "text/xml; charset=UTF-8", body,
+                    action, r);
+    free(url);
+    free(body);
+    return s;
+}
+
+/* Text of the first <tag>…</tag> in @xml (malloc'ed) or NULL. */
+static char *xml_text(const char *xml, const char *tag)
+{
+    char *open = sfc_xasprintf("<%s>", tag);
+    const char *a = strstr(xml, open), *b;
+    char *out = NULL;
+    if (a) {
+        a += strlen(open);
+        b = strstr(a, "</");
+        if (b)
+            out = sfc_xstrndup(a, (size_t)(b - a));
+    }
+    free(open);
+    return out;
+}
+
+static void test_login_variants(void **state)
+{
+    struct rt_resp r, d;
+    char *sid, *server, *url, *ttl;
+    (void)state;
+    assert_int_equal(soap(SIMPLE_SF, "37.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", "SOAPAction: login", &r),
+                     200);
+    sid = xml_text(r.body, "sessionId");
+    server = xml_text(r.body, "serverUrl");
+    ttl = xml_text(r.body, "sessionSecondsValid");
+    assert_non_null(sid);
+    assert_non_null(strstr(r.body, "<userId>005"));
+    assert_non_null(strstr(r.body, "<organizationId>00D"));
+    assert_non_null(strstr(server, "/services/Soap/u/37.0/00D"));
+    assert_int_equal(strncmp(server, sim.url, strlen(sim.url)), 0);
+    assert_string_equal(ttl, "7200");
+    assert_null(rt_header(&r, "Sforce-Limit-Info"));
+    url = rt_url(&sim, "/limits");
+    assert_int_equal(rt_req("GET", url, sid, NULL, NULL, NULL, &d), 200);
+    rt_free(&d);
+    free(url);
+    free(sid);
+    free(server);
+    free(ttl);
+    rt_free(&r);
+    /* jsforce: default namespace, empty SOAPAction. */
+    assert_int_equal(soap(JSFORCE, "60.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", "SOAPAction: \"\"", &r),
+                     200);
+    rt_free(&r);
+    assert_true(rt_stat(&sim, "logins:soap") >= 2);
+}
+
+static void test_faults(void **state)
+{
+    struct rt_resp r;
+    (void)state;
+    assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "nope",
+                          NULL, &r),
+                     500);
+    assert_non_null(strstr(r.body, "<faultcode>sf:INVALID_LOGIN</faultcode>"));
+    assert_non_null(
+        strstr(r.body, "<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>"));
+    assert_non_null(strstr(r.body, "<sf:exceptionMessage>Invalid username, "
+                                   "password, security token; or user "
+                                   "locked out.</sf:exceptionMessage>"));
+    rt_free(&r);
+    /* An unescaped '&' is malformed XML. */
+    assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "a&b", NULL,
+                          &r),
+                     500);
+    assert_non_null(strstr(r.body, "UNKNOWN_EXCEPTION"));
+    rt_free(&r);
+    assert_int_equal(soap(SIMPLE_SF, "20.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", NULL, &r),
+                     500);
+    assert_non_null(strstr(r.body, "UNSUPPORTED_API_VERSION"));
+    rt_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_variants),
+        cmocka_unit_test(test_faults),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
