@@ -25,6 +25,11 @@ const char *sim_org_id(const struct sim *sim)
     return sim->org_id;
 }
 
+bool sim_stopping(const struct sim *sim)
+{
+    return atomic_load(&sim->stopping) != 0;
+}
+
 struct sim_stream *sim_stream_of(const struct sim *sim)
 {
     return sim->stream;
@@ -114,7 +119,7 @@ void sim_destroy(struct sim *sim)
 {
     if (!sim)
         return;
-    sim->stopping = 1;
+    atomic_store(&sim->stopping, 1);
     sim_http_stop(sim);
     sim_stream_destroy(sim->stream);
     sim->stream = NULL;

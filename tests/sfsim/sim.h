@@ -91,6 +91,13 @@ const char *sim_org_id(const struct sim *sim);
 /* Deterministic random numbers (seeded by --rng-seed). Thread: any. */
 uint64_t sim_rand(struct sim *sim);
 
+/*
+ * True once shutdown began. The HTTP server waits for every connection
+ * thread, so a held long poll should wait in slices (<= 200 ms) and return
+ * when this turns true. Thread: any.
+ */
+bool sim_stopping(const struct sim *sim);
+
 /* The stream side's handle (NULL before it is created). */
 struct sim_stream *sim_stream_of(const struct sim *sim);
 

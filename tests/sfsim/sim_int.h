@@ -57,7 +57,7 @@ struct sim {
     struct sim_auth *auth;
     atomic_llong api_used;
     atomic_llong tx_counter;
-    volatile int stopping;
+    atomic_int stopping;
 };
 
 /* ---- sim.c: lifecycle ---- */
