@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "faults_int.h"
-#include "store.h"
+#include "rest.h"
 #include "sfc/common.h"
 
 static void ctl_error(struct sim_response *resp, int status, const char *msg)
@@ -90,9 +90,31 @@ static void set_usage(struct sim *sim, const struct sim_request *req,
     ctl_ok(resp, NULL);
 }
 
+static void undelete(struct sim *sim, const char *id,
+                     struct sim_response *resp)
+{
+    struct sim_dml_error err;
+    struct sim_rec *r;
+    bool ok = false;
+
+    sim_store_lock(sim);
+    r = sim_rec_find(sim, id);
+    if (r)
+        ok = sim_rec_undelete(sim, r, sim->auth->users[0].id, "undelete",
+                              &err);
+    sim_store_unlock(sim);
+    if (!r)
+        ctl_error(resp, 404, "unknown record");
+    else if (!ok)
+        ctl_error(resp, 400, err.message);
+    else
+        ctl_ok(resp, NULL);
+}
+
 static void reset(struct sim *sim, struct sim_response *resp)
 {
     sim_store_reset(sim);
+    rest_query_reset(sim);
     sim_faults_clear(sim);
     sim_stats_reset(sim);
     if (sim->stream)
@@ -120,6 +142,8 @@ void sim_control(struct sim *sim, const struct sim_request *req,
         reset(sim, resp);
     else if (strncmp(p, "/records/", 9) == 0 && get)
         records(sim, p + 9, resp);
+    else if (strncmp(p, "/undelete/", 10) == 0 && post)
+        undelete(sim, p + 10, resp);
     else if (strcmp(p, "/expire_sessions") == 0 && post)
         (sim_sessions_expire_all(sim), ctl_ok(resp, NULL));
     else if (strcmp(p, "/api_usage") == 0 && post)

@@ -72,6 +72,12 @@ static void data_api(struct sim *sim, const struct sim_request *req,
         return;
     }
     c.vnum = v;
+    if (v <= 40.0)
+        sim_response_add_header(resp, "Warning",
+                                "299 - \"This API is deprecated and will be "
+                                "removed by Summer '28. Please see "
+                                "https://help.salesforce.com/articleView?id="
+                                "000354473 for details.\"");
     snprintf(c.version, sizeof(c.version), "%.1f", v);
     c.rest = slash ? slash : "";
     if (!sim_auth_check(sim, req->authorization, &c.who, resp))

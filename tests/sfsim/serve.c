@@ -78,6 +78,39 @@ static void fault_http_status(struct sim_response *resp,
                            false);
 }
 
+static void duplicates_detected(struct sim_response *resp)
+{
+    cJSON *arr = cJSON_CreateArray();
+    cJSON *e = cJSON_CreateObject();
+    cJSON *dr, *mr, *m, *recs, *rec, *attrs;
+
+    cJSON_AddStringToObject(e, "message", "Use one of these records?");
+    cJSON_AddStringToObject(e, "errorCode", "DUPLICATES_DETECTED");
+    cJSON_AddArrayToObject(e, "fields");
+    dr = cJSON_AddObjectToObject(e, "duplicateResult");
+    cJSON_AddBoolToObject(dr, "allowSave", false);
+    cJSON_AddStringToObject(dr, "duplicateRule", "Standard_Rule");
+    cJSON_AddStringToObject(dr, "duplicateRuleEntityType", "Contact");
+    mr = cJSON_AddArrayToObject(dr, "matchResults");
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "entityType", "Contact");
+    cJSON_AddStringToObject(m, "matchEngine", "FuzzyMatchEngine");
+    cJSON_AddStringToObject(m, "rule", "Standard_Contact_Match_Rule_v1_1");
+    cJSON_AddBoolToObject(m, "success", true);
+    recs = cJSON_AddArrayToObject(m, "matchRecords");
+    rec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(rec, "matchConfidence", 100.0);
+    attrs = cJSON_AddObjectToObject(
+        cJSON_AddObjectToObject(rec, "record"), "attributes");
+    cJSON_AddStringToObject(attrs, "type", "Contact");
+    cJSON_AddStringToObject(cJSON_GetObjectItem(rec, "record"), "Id",
+                            "0035g0000000001AAA");
+    cJSON_AddItemToArray(recs, rec);
+    cJSON_AddItemToArray(mr, m);
+    cJSON_AddItemToArray(arr, e);
+    sim_response_json(resp, 400, arr);
+}
+
 /* Faults that act before the handler; true when they answered. */
 static bool pre_faults(struct sim *sim, const struct sim_request *req,
                        struct sim_response *resp, bool *mid_body)
@@ -108,6 +141,18 @@ static bool pre_faults(struct sim *sim, const struct sim_request *req,
     } else if (sim_fault_take(sim, "request_limit_exceeded", m, p, &hit)) {
         sim_response_error(resp, 403, "REQUEST_LIMIT_EXCEEDED",
                            "TotalRequests Limit exceeded.", false);
+    } else if (sim_fault_take(sim, "session_not_valid_for_rest", m, p,
+                              &hit)) {
+        sim_response_error(resp, 401, "INVALID_SESSION_ID",
+                           "This session is not valid for use with the REST "
+                           "API",
+                           false);
+    } else if (sim_fault_take(sim, "query_timeout", m, p, &hit)) {
+        sim_response_error(resp, 400, "QUERY_TIMEOUT",
+                           "Your query request was running for too long.",
+                           false);
+    } else if (sim_fault_take(sim, "duplicates_detected", m, p, &hit)) {
+        duplicates_detected(resp);
     } else if (sim_fault_take(sim, "unable_to_lock_row", m, p, &hit)) {
         sim_response_error(resp, hit.status ? hit.status : 400,
                            "UNABLE_TO_LOCK_ROW",
@@ -174,8 +219,14 @@ void sim_serve(struct sim *sim, const struct sim_request *req,
     sim_stats_add(sim, key, 1);
     sim_stats_add(sim, "requests", 1);
     if (!pre_faults(sim, req, resp, &mid_body)) {
-        if (!data || count_api_call(sim, resp))
+        if (!data) {
             sim_route(sim, req, resp);
+        } else if (count_api_call(sim, resp)) {
+            long long n = atomic_fetch_add(&sim->data_inflight, 1) + 1;
+            sim_stats_max(sim, "data_max_inflight", n);
+            sim_route(sim, req, resp);
+            atomic_fetch_sub(&sim->data_inflight, 1);
+        }
         post_faults(sim, req, resp, mid_body);
     }
     if (data && !resp->no_limit_info) {

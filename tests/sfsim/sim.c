@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "rest.h"
 #include "seed.h"
 #include "sfc/common.h"
 
@@ -123,6 +123,7 @@ void sim_destroy(struct sim *sim)
     sim_http_stop(sim);
     sim_stream_destroy(sim->stream);
     sim->stream = NULL;
+    rest_query_reset(sim);
     sim_auth_destroy(sim->auth);
     sim_stats_destroy(sim->stats);
     sim_faults_destroy(sim->faults);

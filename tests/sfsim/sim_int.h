@@ -57,6 +57,7 @@ struct sim {
     struct sim_auth *auth;
     atomic_llong api_used;
     atomic_llong tx_counter;
+    atomic_llong data_inflight;
     atomic_int stopping;
 };
 

@@ -424,6 +424,26 @@ bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
     return ok;
 }
 
+bool sim_rec_undelete(struct sim *sim, struct sim_rec *r,
+                      const char *user_id, const char *tx,
+                      struct sim_dml_error *err)
+{
+    bool ok = false;
+    sim_store_lock(sim);
+    if (!r->deleted) {
+        sim_dml_error_set(err, 400, "UNDELETE_FAILED", NULL,
+                          "Entity is not in the recycle bin");
+    } else {
+        r->deleted = false;
+        set_field(r->data, "IsDeleted", cJSON_CreateFalse());
+        stamp(r->data, user_id, false);
+        notify(sim, r->obj, r->data, SIM_CHANGE_UNDELETED, NULL, user_id, tx);
+        ok = true;
+    }
+    sim_store_unlock(sim);
+    return ok;
+}
+
 static void unindex(struct sim *sim, const struct sim_rec *r)
 {
     struct id_node **pp;

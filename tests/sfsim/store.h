@@ -111,6 +111,10 @@ bool sim_rec_update(struct sim *sim, struct sim_rec *r, const cJSON *fields,
                     struct sim_dml_error *err);
 bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
                     const char *tx, struct sim_dml_error *err);
+/* Restores a deleted record from the recycle bin. */
+bool sim_rec_undelete(struct sim *sim, struct sim_rec *r,
+                      const char *user_id, const char *tx,
+                      struct sim_dml_error *err);
 /* Deletes non-seed records and undoes nothing else. */
 void sim_store_reset(struct sim *sim);
 /* A copy of @r with only @fields (NULL = all), "attributes" first. */

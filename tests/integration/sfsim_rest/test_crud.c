@@ -281,6 +281,45 @@ static void test_limit_info_and_limits(void **state)
     free(url);
 }
 
+static void test_undelete_and_old_version(void **state)
+{
+    struct rt_resp r;
+    char *id = create("Case", "{\"Subject\":\"S\"}");
+    char *path = sfc_xasprintf("/sobjects/Case/%s", id);
+    char *url = rt_url(&sim, path);
+    char *ctl = sfc_xasprintf("/_sim/undelete/%s", id);
+    char *old = sfc_xasprintf("%s/services/data/v37.0/limits", sim.url);
+    char *w;
+
+    (void)state;
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    /* Defaults and auto-number fields are filled. */
+    assert_string_equal(cJSON_GetObjectItem(r.json, "Status")->valuestring,
+                        "New");
+    assert_int_equal(
+        strlen(cJSON_GetObjectItem(r.json, "CaseNumber")->valuestring), 8);
+    rt_free(&r);
+    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
+    rt_free(&r);
+    assert_int_equal(sfsim_control(&sim, ctl, "{}", NULL), 200);
+    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "IsDeleted")));
+    rt_free(&r);
+    assert_int_equal(sfsim_control(&sim, ctl, "{}", NULL), 400);
+    /* Deprecated versions answer with a Warning: 299 header. */
+    assert_int_equal(rt_req("GET", old, token, NULL, NULL, NULL, &r), 200);
+    w = rt_header(&r, "Warning");
+    assert_non_null(w);
+    assert_memory_equal(w, "299 - ", 6);
+    free(w);
+    rt_free(&r);
+    free(old);
+    free(ctl);
+    free(url);
+    free(path);
+    free(id);
+}
+
 static void test_describe(void **state)
 {
     struct rt_resp r;
@@ -373,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_limit_info_and_limits),
+        cmocka_unit_test(test_undelete_and_old_version),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_pushtopic_rules),
         cmocka_unit_test(test_auth_header_forms),

@@ -176,6 +176,30 @@ static void test_expire_sessions_and_seconds(void **state)
     assert_int_equal(st, 200);
 }
 
+static void test_error_kinds(void **state)
+{
+    struct rt_resp r;
+    const cJSON *dr;
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"session_not_valid_for_rest\"}");
+    assert_int_equal(get_limits(&r), 401);
+    assert_string_equal(rt_error_code(&r), "INVALID_SESSION_ID");
+    assert_non_null(strstr(r.body, "not valid for use with the REST API"));
+    rt_free(&r);
+    rt_fault(&sim, "{\"kind\":\"query_timeout\"}");
+    assert_int_equal(get_limits(&r), 400);
+    assert_string_equal(rt_error_code(&r), "QUERY_TIMEOUT");
+    rt_free(&r);
+    rt_fault(&sim, "{\"kind\":\"duplicates_detected\"}");
+    assert_int_equal(get_limits(&r), 400);
+    assert_string_equal(rt_error_code(&r), "DUPLICATES_DETECTED");
+    dr = cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "duplicateResult");
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItem(dr, "matchResults")), 1);
+    rt_free(&r);
+    assert_true(rt_stat(&sim, "data_max_inflight") >= 1);
+}
+
 static void test_bad_fault_and_reset(void **state)
 {
     char *body = NULL;
@@ -231,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_transport_faults),
         cmocka_unit_test(test_commit_then_drop),
         cmocka_unit_test(test_expire_sessions_and_seconds),
+        cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_bad_fault_and_reset),
         cmocka_unit_test(test_daily_limit),
     };
