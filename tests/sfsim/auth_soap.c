@@ -130,7 +130,7 @@ static void soap_success(struct sim *sim, struct sim_response *resp,
         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
         "<soapenv:Body><loginResponse><result>"
         "<metadataServerUrl>%s/services/Soap/m/%s/%.15s</metadataServerUrl>"
-        "<passwordExpired>false</passwordExpired><sandbox>false</sandbox>"
+        "<passwordExpired>%s</passwordExpired><sandbox>false</sandbox>"
         "<serverUrl>%s/services/Soap/%c/%s/%.15s</serverUrl>"
         "<sessionId>%s</sessionId><userId>%s</userId><userInfo>"
         "<accessibilityMode>false</accessibilityMode>"
@@ -146,7 +146,8 @@ static void soap_success(struct sim *sim, struct sim_response *resp,
         "<userType>Standard</userType></userInfo></result></loginResponse>"
         "</soapenv:Body></soapenv:Envelope>",
         enterprise ? "enterprise" : "partner", sim->base_url, ver,
-        sim->org_id, sim->base_url, enterprise ? 'c' : 'u', ver, sim->org_id,
+        sim->org_id, sim->opt.password_expired ? "true" : "false",
+        sim->base_url, enterprise ? 'c' : 'u', ver, sim->org_id,
         token, u->id, sim->org_id, (long long)sim->opt.session_ttl_s,
         u->username, u->username, u->id, u->username);
     sim_response_set(resp, 200, "text/xml;charset=UTF-8", body, strlen(body));
@@ -163,7 +164,8 @@ void sim_soap_login(struct sim *sim, const struct sim_request *req,
     const struct sim_user *u;
     double v = atof(ver);
 
-    if (v < sim->opt.min_api_version || v > sim->opt.max_api_version) {
+    if (v < sim->opt.min_api_version || v > sim->opt.max_api_version ||
+        (sim->opt.soap_retired && v >= 65.0)) {
         soap_fault(resp, enterprise, "UNSUPPORTED_API_VERSION",
                    "UNSUPPORTED_API_VERSION");
         return;

@@ -32,6 +32,7 @@ static void defaults(struct sim_options *o)
     o->min_api_version = 31.0;
     o->max_api_version = 67.0;
     o->rng_seed = 1;
+    o->locator_ttl_s = 172800;
 }
 
 static void usage(FILE *out)
@@ -70,6 +71,15 @@ static void usage(FILE *out)
             "  --tls-cert PEM --tls-key PEM   serve HTTPS\n"
             "  --rng-seed N           seed of the deterministic RNG "
             "(default 1)\n"
+            "  --random-page-sizes    query pages of random size "
+            "(200..batch size)\n"
+            "  --query-locator-ttl S  query locator lifetime (default "
+            "172800)\n"
+            "  --per-app-usage        add per-app-api-usage to "
+            "Sforce-Limit-Info\n"
+            "  --password-expired     SOAP login reports "
+            "passwordExpired=true\n"
+            "  --soap-retired         SOAP login fails for API >= 65.0\n"
             "  --help                 this text\n\n"
             "Built-in defaults without --seed: user demo@sfsim.local, "
             "password\ndemo-password, security token DEMOTOKEN; connected "
@@ -80,7 +90,7 @@ static void usage(FILE *out)
 enum {
     O_PORT = 1, O_URL, O_SEED, O_DEMO, O_CT, O_TTL, O_LIMIT, O_MARGIN,
     O_BATCH, O_MINV, O_ROT, O_BLOCK, O_DELAY, O_JWT, O_CERT, O_KEY, O_RNG,
-    O_HELP
+    O_HELP, O_RANDP, O_LOCTTL, O_PERAPP, O_PWEXP, O_SOAPRET
 };
 
 static const struct option LONGOPTS[] = {
@@ -102,6 +112,11 @@ static const struct option LONGOPTS[] = {
     {"tls-key", required_argument, 0, O_KEY},
     {"rng-seed", required_argument, 0, O_RNG},
     {"help", no_argument, 0, O_HELP},
+    {"random-page-sizes", no_argument, 0, O_RANDP},
+    {"query-locator-ttl", required_argument, 0, O_LOCTTL},
+    {"per-app-usage", no_argument, 0, O_PERAPP},
+    {"password-expired", no_argument, 0, O_PWEXP},
+    {"soap-retired", no_argument, 0, O_SOAPRET},
     {0, 0, 0, 0}};
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -126,6 +141,11 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
         case O_CERT: o->tls_cert = optarg; break;
         case O_KEY: o->tls_key = optarg; break;
         case O_RNG: o->rng_seed = strtoull(optarg, NULL, 10); break;
+        case O_RANDP: o->random_pages = true; break;
+        case O_LOCTTL: o->locator_ttl_s = atoll(optarg); break;
+        case O_PERAPP: o->per_app_usage = true; break;
+        case O_PWEXP: o->password_expired = true; break;
+        case O_SOAPRET: o->soap_retired = true; break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }

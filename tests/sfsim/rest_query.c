@@ -223,6 +223,10 @@ static void page(struct rest_ctx *c, cJSON *all, size_t total, size_t from,
     cJSON *recs;
     size_t n = (size_t)batch_size(c), i;
 
+    /* Salesforce does not promise the requested size: smaller pages. */
+    if (c->sim->opt.random_pages && loc_id[0] && n > 200)
+        n = 200 + (size_t)(sim_rand(c->sim) % (n - 199));
+
     cJSON_AddNumberToObject(out, "totalSize", (double)total);
     cJSON_AddBoolToObject(out, "done", from + n >= total);
     if (from + n < total) {
@@ -278,8 +282,11 @@ static void next_page(struct rest_ctx *c, const char *locator)
     off = (size_t)strtoull(dash + 1, NULL, 10);
     pthread_mutex_lock(&loc_lock);
     for (i = 0; i < MAX_LOCATORS; i++) {
-        if (locs[i].records && strcmp(locs[i].id, id) == 0) {
+        if (locs[i].records && strcmp(locs[i].id, id) == 0 &&
+            sfc_now_ms() - locs[i].created_ms <=
+                c->sim->opt.locator_ttl_s * 1000) {
             size_t total = (size_t)cJSON_GetArraySize(locs[i].records);
+            locs[i].created_ms = sfc_now_ms(); /* expiry after inactivity */
             if (off <= total)
                 page(c, locs[i].records, total, off, id);
             break;
@@ -352,7 +359,7 @@ static void run(struct rest_ctx *c, struct sim_soql *q, struct sim_object *o,
         cJSON_Delete(views);
         return;
     }
-    if (to - from <= (size_t)batch_size(c)) {
+    if (to - from <= (size_t)batch_size(c) && !c->sim->opt.random_pages) {
         page(c, views, to - from, 0, "");
         cJSON_Delete(views);
         return;

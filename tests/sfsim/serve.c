@@ -139,8 +139,12 @@ static bool pre_faults(struct sim *sim, const struct sim_request *req,
     if (sim_fault_take(sim, "http_status", m, p, &hit)) {
         fault_http_status(resp, &hit);
     } else if (sim_fault_take(sim, "request_limit_exceeded", m, p, &hit)) {
+        bool conc = cJSON_IsTrue(
+            cJSON_GetObjectItemCaseSensitive(hit.params, "concurrent"));
         sim_response_error(resp, 403, "REQUEST_LIMIT_EXCEEDED",
-                           "TotalRequests Limit exceeded.", false);
+                           conc ? "ConcurrentPerOrgLongTxn Limit exceeded."
+                                : "TotalRequests Limit exceeded.",
+                           false);
     } else if (sim_fault_take(sim, "session_not_valid_for_rest", m, p,
                               &hit)) {
         sim_response_error(resp, 401, "INVALID_SESSION_ID",
@@ -230,10 +234,17 @@ void sim_serve(struct sim *sim, const struct sim_request *req,
         post_faults(sim, req, resp, mid_body);
     }
     if (data && !resp->no_limit_info) {
-        char info[96];
-        snprintf(info, sizeof(info), "api-usage=%lld/%lld",
-                 (long long)atomic_load(&sim->api_used),
-                 (long long)sim->opt.daily_api_limit);
+        char info[160];
+        long long used = atomic_load(&sim->api_used);
+        if (sim->opt.per_app_usage)
+            snprintf(info, sizeof(info),
+                     "api-usage=%lld/%lld; per-app-api-usage=%lld/%lld"
+                     "(appName=sfsim-client-id)",
+                     used, (long long)sim->opt.daily_api_limit, used,
+                     (long long)sim->opt.daily_api_limit);
+        else
+            snprintf(info, sizeof(info), "api-usage=%lld/%lld", used,
+                     (long long)sim->opt.daily_api_limit);
         sim_response_add_header(resp, "Sforce-Limit-Info", info);
     }
 }

@@ -74,6 +74,11 @@ struct sim_options {
     uint64_t rng_seed;           /* --rng-seed, default 1 */
     int64_t login_delay_ms;      /* --login-delay-ms: time a token request
                                     stays in flight (concurrency tests) */
+    bool random_pages;           /* --random-page-sizes: pages of 200..batch */
+    int64_t locator_ttl_s;       /* --query-locator-ttl, default 172800 */
+    bool per_app_usage;          /* --per-app-usage: Sforce-Limit-Info suffix */
+    bool password_expired;       /* --password-expired: SOAP login says so */
+    bool soap_retired;           /* --soap-retired: SOAP login >= 65.0 fails */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

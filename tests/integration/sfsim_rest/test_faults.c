@@ -247,6 +247,31 @@ static void test_daily_limit(void **state)
     sfsim_stop(&p);
 }
 
+static void test_per_app_usage_and_concurrent_text(void **state)
+{
+    const char *args[] = {"--per-app-usage", NULL};
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *tok, *url, *h;
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    url = rt_url(&p, "/limits");
+    assert_int_equal(rt_req("GET", url, tok, NULL, NULL, NULL, &r), 200);
+    h = rt_header(&r, "Sforce-Limit-Info");
+    assert_string_equal(h, "api-usage=1/15000; per-app-api-usage=1/15000"
+                           "(appName=sfsim-client-id)");
+    free(h);
+    rt_free(&r);
+    rt_fault(&p, "{\"kind\":\"request_limit_exceeded\",\"concurrent\":true}");
+    assert_int_equal(rt_req("GET", url, tok, NULL, NULL, NULL, &r), 403);
+    assert_non_null(strstr(r.body, "ConcurrentPerOrgLongTxn Limit exceeded."));
+    rt_free(&r);
+    free(url);
+    free(tok);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_bad_fault_and_reset),
         cmocka_unit_test(test_daily_limit),
+        cmocka_unit_test(test_per_app_usage_and_concurrent_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -136,11 +136,34 @@ static void test_faults(void **state)
     rt_free(&r);
 }
 
+static void test_switches(void **state)
+{
+    const char *args[] = {"--password-expired", "--soap-retired", NULL};
+    struct sfsim_proc saved = sim, p;
+    struct rt_resp r;
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    sim = p;
+    assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", NULL, &r),
+                     200);
+    assert_non_null(strstr(r.body, "<passwordExpired>true</passwordExpired>"));
+    rt_free(&r);
+    assert_int_equal(soap(SIMPLE_SF, "65.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", NULL, &r),
+                     500);
+    assert_non_null(strstr(r.body, "UNSUPPORTED_API_VERSION"));
+    rt_free(&r);
+    sim = saved;
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_variants),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_switches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

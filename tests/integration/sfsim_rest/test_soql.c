@@ -266,6 +266,73 @@ static void test_pagination_and_query_all(void **state)
     free(next);
 }
 
+static void test_random_pages_and_locator_expiry(void **state)
+{
+    const char *args[] = {"--random-page-sizes", "--query-locator-ttl", "1",
+                          NULL};
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *tok, *url, *next = NULL, *esc, *path, json[64];
+    int i, seen = 0, pages = 0;
+    int64_t deadline;
+    long st = 0;
+
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    url = rt_url(&p, "/sobjects/Account/");
+    for (i = 0; i < 900; i++) {
+        snprintf(json, sizeof(json), "{\"Name\":\"R%d\"}", i);
+        assert_int_equal(rt_req("POST", url, tok, NULL, json, NULL, &r), 201);
+        rt_free(&r);
+    }
+    free(url);
+    esc = curl_easy_escape(NULL, "SELECT Id FROM Account", 0);
+    path = sfc_xasprintf("/query?q=%s", esc);
+    url = rt_url(&p, path);
+    rt_req("GET", url, tok, NULL, NULL, "Sforce-Query-Options: batchSize=400",
+           &r);
+    free(url);
+    for (;;) {
+        const cJSON *n = cJSON_GetObjectItem(r.json, "nextRecordsUrl");
+        int got = cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records"));
+        assert_true(got >= 1 && got <= 400);
+        seen += got;
+        pages++;
+        if (!cJSON_IsString(n)) {
+            rt_free(&r);
+            break;
+        }
+        free(next);
+        next = sfc_xstrdup(n->valuestring);
+        rt_free(&r);
+        url = sfc_xasprintf("%s%s", p.url, next);
+        rt_req("GET", url, tok, NULL, NULL,
+               "Sforce-Query-Options: batchSize=400", &r);
+        free(url);
+    }
+    assert_int_equal(seen, 900);
+    assert_true(pages >= 3);
+    /* The last locator expires after one second without use (each use
+     * restarts the clock, so wait longer than that between tries). */
+    url = sfc_xasprintf("%s%s", p.url, next);
+    deadline = sfc_now_ms() + 8000;
+    while (sfc_now_ms() < deadline) {
+        sfc_sleep_ms(1200);
+        st = rt_req("GET", url, tok, NULL, NULL, NULL, &r);
+        rt_free(&r);
+        if (st == 400)
+            break;
+    }
+    assert_int_equal(st, 400);
+    free(url);
+    free(next);
+    free(path);
+    curl_free(esc);
+    free(tok);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_relationship),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_pagination_and_query_all),
+        cmocka_unit_test(test_random_pages_and_locator_expiry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
