@@ -50,14 +50,17 @@ const char *sim_request_header(const struct sim_request *req,
                                const char *name)
 {
     if (!req->conn)
-        return NULL;
+        return NULL; /* composite subrequests carry no headers */
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *sim_request_arg(const struct sim_request *req, const char *name)
 {
-    if (!req->conn)
-        return NULL;
+    if (!req->conn) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->synthetic_args,
+                                                          name);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+    }
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
                                        name);
 }

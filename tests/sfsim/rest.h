@@ -44,6 +44,13 @@ int rest_upsert(struct rest_ctx *c, struct sim_object *o,
                 const cJSON *body, char id[19], bool *created,
                 struct sim_dml_error *err, cJSON **urls);
 
+/* rest_composite.c: /composite and /composite/batch */
+void rest_composite(struct rest_ctx *c);
+void rest_composite_batch(struct rest_ctx *c);
+
+/* Runs the REST route for c->req (router.c); used for subrequests. */
+void rest_dispatch(struct rest_ctx *c);
+
 /* Helpers (rest_sobject.c). */
 void rest_dml_error(struct rest_ctx *c, const struct sim_dml_error *e);
 cJSON *rest_parse_body(struct rest_ctx *c);

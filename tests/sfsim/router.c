@@ -14,7 +14,7 @@ static bool prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-static void rest_dispatch(struct rest_ctx *c)
+void rest_dispatch(struct rest_ctx *c)
 {
     const char *r = c->rest;
 
@@ -34,6 +34,10 @@ static void rest_dispatch(struct rest_ctx *c)
         rest_query(c, false, r + 7);
     else if (prefix(r, "/queryAll/"))
         rest_query(c, true, r + 10);
+    else if (strcmp(r, "/composite") == 0 || strcmp(r, "/composite/") == 0)
+        rest_composite(c);
+    else if (strcmp(r, "/composite/batch") == 0)
+        rest_composite_batch(c);
     else if (strcmp(r, "/composite/sobjects") == 0 ||
              prefix(r, "/composite/sobjects/"))
         rest_collections(c, r + 19);

@@ -126,6 +126,8 @@ struct sim_request {
     const char *cookie;        /* Cookie header */
     const char *content_type;  /* Content-Type header */
     void *conn;                /* internal: the MHD connection */
+    const cJSON *synthetic_args; /* internal: decoded query arguments of a
+                                    composite subrequest (conn is NULL) */
 };
 
 /*

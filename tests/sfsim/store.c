@@ -457,6 +457,26 @@ static void unindex(struct sim *sim, const struct sim_rec *r)
     }
 }
 
+void sim_rec_purge(struct sim *sim, struct sim_rec *r)
+{
+    struct sim_object *o = r->obj;
+    size_t i;
+
+    sim_store_lock(sim);
+    for (i = 0; i < o->n_recs; i++) {
+        if (o->recs[i] == r) {
+            memmove(&o->recs[i], &o->recs[i + 1],
+                    (o->n_recs - i - 1) * sizeof(r));
+            o->n_recs--;
+            break;
+        }
+    }
+    unindex(sim, r);
+    cJSON_Delete(r->data);
+    free(r);
+    sim_store_unlock(sim);
+}
+
 void sim_store_reset(struct sim *sim)
 {
     size_t i, j, k;

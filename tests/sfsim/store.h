@@ -115,6 +115,8 @@ bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
 bool sim_rec_undelete(struct sim *sim, struct sim_rec *r,
                       const char *user_id, const char *tx,
                       struct sim_dml_error *err);
+/* Removes @r for good (composite rollback); @r is freed. */
+void sim_rec_purge(struct sim *sim, struct sim_rec *r);
 /* Deletes non-seed records and undoes nothing else. */
 void sim_store_reset(struct sim *sim);
 /* A copy of @r with only @fields (NULL = all), "attributes" first. */
