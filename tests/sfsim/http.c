@@ -209,10 +209,30 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
     return handle(sim, c, url, method, ctx);
 }
 
+static struct MHD_Daemon *start(struct sim *sim, unsigned flags)
+{
+    if (sim->tls_cert_pem)
+        return MHD_start_daemon(
+            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
+            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+            MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+}
+
 int sim_http_start(struct sim *sim, char *errstr, size_t sz)
 {
+    /* One thread per connection: handlers (held long polls) may block.
+     * poll() lifts select()'s descriptor limit. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     const char *scheme = "http";
 
@@ -220,21 +240,11 @@ int sim_http_start(struct sim *sim, char *errstr, size_t sz)
         flags |= MHD_USE_TLS;
         scheme = "https";
     }
-    if (sim->tls_cert_pem) {
-        sim->mhd = MHD_start_daemon(
-            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
-            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-            MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
-    } else {
-        sim->mhd = MHD_start_daemon(
-            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
-            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
-    }
+    /* Dual stack so that "localhost" works whether it resolves to ::1 or
+     * 127.0.0.1; plain IPv4 where IPv6 is unavailable. */
+    sim->mhd = start(sim, flags | MHD_USE_DUAL_STACK);
+    if (!sim->mhd)
+        sim->mhd = start(sim, flags);
     if (!sim->mhd) {
         sfc_errstr_set(errstr, sz, "cannot listen on port %d", sim->opt.port);
         return -1;

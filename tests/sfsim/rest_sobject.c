@@ -306,7 +306,10 @@ static void by_ext(struct rest_ctx *c, struct sim_object *o,
         return;
     }
     if (f->type == SIM_F_ID) {
-        struct sim_rec *r = sim_rec_find(c->sim, value);
+        struct sim_rec *r;
+        sim_store_lock(c->sim);
+        r = sim_rec_find(c->sim, value);
+        sim_store_unlock(c->sim);
         if (!r || r->obj != o)
             rest_not_found(c);
         else
