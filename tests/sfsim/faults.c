@@ -24,12 +24,37 @@ struct fault {
     cJSON *spec;
 };
 
+#define MAX_DROPPED 64
+
 struct sim_faults {
     pthread_mutex_t lock;
     struct fault f[MAX_FAULTS];
     size_t n;
     int next_id;
+    uint64_t dropped[MAX_DROPPED]; /* requests applied, then reset */
+    size_t n_dropped;
 };
+
+void sim_faults_note_dropped(struct sim *sim, uint64_t h)
+{
+    struct sim_faults *fs = sim->faults;
+    pthread_mutex_lock(&fs->lock);
+    fs->dropped[fs->n_dropped++ % MAX_DROPPED] = h;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+bool sim_faults_was_dropped(struct sim *sim, uint64_t h)
+{
+    struct sim_faults *fs = sim->faults;
+    bool hit = false;
+    size_t i;
+    pthread_mutex_lock(&fs->lock);
+    for (i = 0; i < MAX_DROPPED && i < fs->n_dropped; i++)
+        if (fs->dropped[i] == h)
+            hit = true;
+    pthread_mutex_unlock(&fs->lock);
+    return hit;
+}
 
 struct sim_faults *sim_faults_new(void)
 {
@@ -142,6 +167,7 @@ void sim_faults_clear(struct sim *sim)
 {
     struct sim_faults *fs = sim->faults;
     pthread_mutex_lock(&fs->lock);
+    fs->n_dropped = 0;
     while (fs->n)
         remove_at(fs, fs->n - 1);
     pthread_mutex_unlock(&fs->lock);

@@ -80,6 +80,10 @@ static void usage(FILE *out)
             "  --password-expired     SOAP login reports "
             "passwordExpired=true\n"
             "  --soap-retired         SOAP login fails for API >= 65.0\n"
+            "  --reuse-sessions       repeated logins return the same "
+            "session\n"
+            "  --sliding-sessions     each use extends the session "
+            "lifetime\n"
             "  --help                 this text\n\n"
             "Built-in defaults without --seed: user demo@sfsim.local, "
             "password\ndemo-password, security token DEMOTOKEN; connected "
@@ -90,7 +94,7 @@ static void usage(FILE *out)
 enum {
     O_PORT = 1, O_URL, O_SEED, O_DEMO, O_CT, O_TTL, O_LIMIT, O_MARGIN,
     O_BATCH, O_MINV, O_ROT, O_BLOCK, O_DELAY, O_JWT, O_CERT, O_KEY, O_RNG,
-    O_HELP, O_RANDP, O_LOCTTL, O_PERAPP, O_PWEXP, O_SOAPRET
+    O_HELP, O_RANDP, O_LOCTTL, O_PERAPP, O_PWEXP, O_SOAPRET, O_REUSE, O_SLIDE
 };
 
 static const struct option LONGOPTS[] = {
@@ -117,6 +121,8 @@ static const struct option LONGOPTS[] = {
     {"per-app-usage", no_argument, 0, O_PERAPP},
     {"password-expired", no_argument, 0, O_PWEXP},
     {"soap-retired", no_argument, 0, O_SOAPRET},
+    {"reuse-sessions", no_argument, 0, O_REUSE},
+    {"sliding-sessions", no_argument, 0, O_SLIDE},
     {0, 0, 0, 0}};
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -146,6 +152,8 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
         case O_PERAPP: o->per_app_usage = true; break;
         case O_PWEXP: o->password_expired = true; break;
         case O_SOAPRET: o->soap_retired = true; break;
+        case O_REUSE: o->reuse_sessions = true; break;
+        case O_SLIDE: o->sliding_sessions = true; break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }

@@ -349,6 +349,43 @@ static void declare_field(struct sim_object *o, const cJSON *fd)
     }
 }
 
+/* "validationRules": [{"condition": "<WHERE>", "message", "field"}] */
+static int declare_rules(struct sim_object *o, const cJSON *rules,
+                         char *errstr, size_t sz)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rules)
+    {
+        const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r, "condition");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "message");
+        const cJSON *fld = cJSON_GetObjectItemCaseSensitive(r, "field");
+        struct sim_rule *rule;
+        char *q, err[512];
+
+        if (!cJSON_IsString(cond) || !cJSON_IsString(msg)) {
+            sfc_errstr_set(errstr, sz, "%s: rule needs condition and message",
+                           o->name);
+            return -1;
+        }
+        q = sfc_xasprintf("SELECT Id FROM %s WHERE %s", o->name,
+                          cond->valuestring);
+        o->rules = sfc_xrealloc(o->rules, (o->n_rules + 1) * sizeof(*rule));
+        rule = &o->rules[o->n_rules];
+        rule->when = sim_soql_parse(q, err, sizeof(err), NULL);
+        free(q);
+        if (!rule->when) {
+            sfc_errstr_set(errstr, sz, "%s: bad rule condition %s", o->name,
+                           cond->valuestring);
+            return -1;
+        }
+        rule->message = sfc_xstrdup(msg->valuestring);
+        rule->field = cJSON_IsString(fld) ? sfc_xstrdup(fld->valuestring)
+                                          : NULL;
+        o->n_rules++;
+    }
+    return 0;
+}
+
 int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
                        size_t sz)
 {
@@ -384,5 +421,7 @@ int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
         }
     }
     cJSON_ArrayForEach(fd, fields) declare_field(o, fd);
-    return 0;
+    return declare_rules(o, cJSON_GetObjectItemCaseSensitive(decl,
+                                                             "validationRules"),
+                         errstr, sz);
 }

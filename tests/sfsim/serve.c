@@ -170,6 +170,22 @@ static bool pre_faults(struct sim *sim, const struct sim_request *req,
     return answered;
 }
 
+/* FNV-1a over method, path and body: identifies a replayed request. */
+static uint64_t request_hash(const struct sim_request *req)
+{
+    const char *parts[3] = {req->method, req->path, req->body};
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    const char *p;
+
+    for (i = 0; i < 3; i++) {
+        for (p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
 static void post_faults(struct sim *sim, const struct sim_request *req,
                         struct sim_response *resp, bool mid_body)
 {
@@ -178,6 +194,7 @@ static void post_faults(struct sim *sim, const struct sim_request *req,
     if (sim_fault_take(sim, "commit_then_drop", req->method, req->path,
                        NULL)) {
         resp->drop = SIM_DROP_BEFORE_HEADERS;
+        sim_faults_note_dropped(sim, request_hash(req));
         return;
     }
     if (mid_body)
@@ -219,6 +236,11 @@ void sim_serve(struct sim *sim, const struct sim_request *req,
         return;
     }
     path_key(req->path, pk, sizeof(pk));
+    /* A create (POST) sent again after its first copy was applied and
+     * answered with a reset duplicates the record. */
+    if (strcmp(req->method, "POST") == 0 &&
+        sim_faults_was_dropped(sim, request_hash(req)))
+        sim_stats_add(sim, "nonidempotent_replays", 1);
     snprintf(key, sizeof(key), "requests:%s %s", req->method, pk);
     sim_stats_add(sim, key, 1);
     sim_stats_add(sim, "requests", 1);

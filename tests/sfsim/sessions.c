@@ -65,6 +65,19 @@ void sim_sessions_destroy(struct sim_sessions *s)
     free(s);
 }
 
+/* A live session of @user_id, for --reuse-sessions; lock held. */
+static const struct session *find_live(struct sim_sessions *s,
+                                       const char *user_id, int64_t now)
+{
+    const struct session *se;
+    size_t i;
+    for (i = 0; i < BUCKETS; i++)
+        for (se = s->b[i]; se; se = se->next)
+            if (strcmp(se->user_id, user_id) == 0 && se->expires_ms > now)
+                return se;
+    return NULL;
+}
+
 void sim_session_create(struct sim *sim, const char *user_id,
                         const char *username, char *token, size_t tsz,
                         int64_t *issued_ms)
@@ -77,6 +90,19 @@ void sim_session_create(struct sim *sim, const char *user_id,
     unsigned b;
     int i;
 
+    if (sim->opt.reuse_sessions) {
+        const struct session *live;
+        pthread_mutex_lock(&s->lock);
+        live = find_live(s, user_id, sfc_wall_ms());
+        if (live) {
+            snprintf(token, tsz, "%s", live->token);
+            *issued_ms = sfc_wall_ms();
+            pthread_mutex_unlock(&s->lock);
+            free(se);
+            return;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
     for (i = 0; i < 80; i++)
         rnd[i] = a[sim_rand(sim) % 62];
     rnd[80] = '\0';
@@ -172,6 +198,8 @@ bool sim_auth_check(struct sim *sim, const char *authorization,
             continue;
         if (se->expires_ms > now) {
             ok = true;
+            if (sim->opt.sliding_sessions)
+                se->expires_ms = now + sim->opt.session_ttl_s * 1000;
             if (out) {
                 memset(out, 0, sizeof(*out));
                 snprintf(out->user_id, sizeof(out->user_id), "%s",

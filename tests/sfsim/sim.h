@@ -79,6 +79,9 @@ struct sim_options {
     bool per_app_usage;          /* --per-app-usage: Sforce-Limit-Info suffix */
     bool password_expired;       /* --password-expired: SOAP login says so */
     bool soap_retired;           /* --soap-retired: SOAP login >= 65.0 fails */
+    bool reuse_sessions;         /* --reuse-sessions: a login returns the
+                                    user's live session if there is one */
+    bool sliding_sessions;       /* --sliding-sessions: use extends TTL */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

@@ -95,6 +95,10 @@ int sim_faults_add(struct sim *sim, const cJSON *spec, char *errstr,
                    size_t sz);
 void sim_faults_clear(struct sim *sim);
 cJSON *sim_faults_json(struct sim *sim);
+/* Remembers / recognises a request (hash) answered with a reset after it
+ * was applied, to count non-idempotent replays. */
+void sim_faults_note_dropped(struct sim *sim, uint64_t h);
+bool sim_faults_was_dropped(struct sim *sim, uint64_t h);
 
 /* ---- sessions.c ---- */
 struct sim_sessions *sim_sessions_new(void);

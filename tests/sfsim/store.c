@@ -53,6 +53,12 @@ static void field_free(struct sim_field *f)
 static void object_free(struct sim_object *o)
 {
     size_t i;
+    for (i = 0; i < o->n_rules; i++) {
+        sim_soql_free(o->rules[i].when);
+        free(o->rules[i].message);
+        free(o->rules[i].field);
+    }
+    free(o->rules);
     for (i = 0; i < o->n_fields; i++)
         field_free(&o->fields[i]);
     free(o->fields);
@@ -290,6 +296,8 @@ static bool check_record(struct sim *sim, struct sim_object *o, cJSON *data,
                          const char *self_id, struct sim_dml_error *err)
 {
     if (!sim_validate_required(o, data, err))
+        return false;
+    if (!sim_validate_rules(o, data, err))
         return false;
     if (!sim_validate_unique(sim, o, data, self_id, err))
         return false;

@@ -64,6 +64,15 @@ struct sim_object {
     size_t n_fields;
     struct sim_rec **recs; /* creation order, deleted ones too */
     size_t n_recs, cap_recs;
+    struct sim_rule *rules; /* validation rules from the seed */
+    size_t n_rules;
+};
+
+/* A validation rule: a record matching @when is rejected. */
+struct sim_rule {
+    struct sim_soql *when; /* "SELECT Id FROM X WHERE <condition>" */
+    char *message;
+    char *field; /* may be NULL */
 };
 
 /* A DML failure in Salesforce's terms. */
@@ -134,6 +143,9 @@ cJSON *sim_validate_fields(struct sim *sim, struct sim_object *o,
                            struct sim_dml_error *err);
 bool sim_validate_required(struct sim_object *o, const cJSON *record,
                            struct sim_dml_error *err);
+/* FIELD_CUSTOM_VALIDATION_EXCEPTION when a validation rule matches. */
+bool sim_validate_rules(const struct sim_object *o, const cJSON *record,
+                        struct sim_dml_error *err);
 bool sim_validate_unique(struct sim *sim, struct sim_object *o,
                          const cJSON *record, const char *self_id,
                          struct sim_dml_error *err);

@@ -231,6 +231,20 @@ bool sim_validate_required(struct sim_object *o, const cJSON *record,
     return false;
 }
 
+bool sim_validate_rules(const struct sim_object *o, const cJSON *record,
+                        struct sim_dml_error *err)
+{
+    size_t i;
+    for (i = 0; i < o->n_rules; i++) {
+        if (sim_soql_match(o->rules[i].when, record)) {
+            sim_dml_error_set(err, 400, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                              o->rules[i].field, "%s", o->rules[i].message);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool sim_validate_unique(struct sim *sim, struct sim_object *o,
                          const cJSON *record, const char *self_id,
                          struct sim_dml_error *err)

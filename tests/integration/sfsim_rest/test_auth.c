@@ -283,6 +283,52 @@ static void test_refresh_rotation(void **state)
     sfsim_stop(&p);
 }
 
+static void test_reuse_and_sliding_sessions(void **state)
+{
+    const char *a1[] = {"--reuse-sessions", NULL};
+    const char *a2[] = {"--session-ttl", "2", "--sliding-sessions", NULL};
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *t1, *t2, *url;
+    int64_t until, deadline;
+    long st = 0;
+
+    (void)state;
+    assert_int_equal(sfsim_start(&p, a1), 0);
+    t1 = rt_login(&p);
+    t2 = rt_login(&p);
+    assert_non_null(t1);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    sfsim_stop(&p);
+
+    assert_int_equal(sfsim_start(&p, a2), 0);
+    t1 = rt_login(&p);
+    url = rt_url(&p, "/limits");
+    /* Used every 300 ms, a 2 s session outlives its first 2 s... */
+    until = sfc_now_ms() + 3000;
+    while (sfc_now_ms() < until) {
+        assert_int_equal(rt_req("GET", url, t1, NULL, NULL, NULL, &r), 200);
+        rt_free(&r);
+        sfc_sleep_ms(300);
+    }
+    /* ... and dies once left alone. */
+    deadline = sfc_now_ms() + 10000;
+    sfc_sleep_ms(2100);
+    while (sfc_now_ms() < deadline) {
+        st = rt_req("GET", url, t1, NULL, NULL, NULL, &r);
+        rt_free(&r);
+        if (st == 401)
+            break;
+        sfc_sleep_ms(2100);
+    }
+    assert_int_equal(st, 401);
+    free(url);
+    free(t1);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_session_expiry),
         cmocka_unit_test(test_refresh_single_flight),
         cmocka_unit_test(test_refresh_rotation),
+        cmocka_unit_test(test_reuse_and_sliding_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,9 @@ static const char SEED[] =
     "\"externalId\":true},"
     "{\"name\":\"Color__c\",\"type\":\"picklist\",\"restricted\":true,"
     "\"picklist\":[\"Red\",\"Blue\"]},"
-    "{\"name\":\"Count__c\",\"type\":\"double\"}]}]}";
+    "{\"name\":\"Count__c\",\"type\":\"double\"}],"
+    "\"validationRules\":[{\"condition\":\"Count__c < 0\",\"message\":"
+    "\"Count must not be negative\",\"field\":\"Count__c\"}]}]}";
 
 static int setup(void **state)
 {
@@ -185,6 +187,10 @@ static void test_errors(void **state)
     expect_error("POST", "/sobjects/Widget__c/",
                  "{\"Ext_Id__c\":\"012345678901234567890123\"}", 400,
                  "STRING_TOO_LONG", "max length=20");
+    expect_error("POST", "/sobjects/Widget__c/",
+                 "{\"Name\":\"w\",\"Count__c\":-1}", 400,
+                 "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                 "Count must not be negative");
     expect_error("PATCH", "/sobjects/Contact/0035g0000000zzzAAA",
                  "{\"LastName\":\"x\"}", 404, "NOT_FOUND", "");
 }

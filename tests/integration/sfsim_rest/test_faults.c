@@ -139,6 +139,13 @@ static void test_commit_then_drop(void **state)
                      200);
     assert_non_null(strstr(body, "\"Committed\""));
     free(body);
+    /* Sending the same create again duplicates the record: counted. */
+    assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 0);
+    assert_int_equal(rt_req("POST", url, token, NULL,
+                            "{\"Name\":\"Committed\"}", NULL, &r),
+                     201);
+    rt_free(&r);
+    assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 1);
     free(url);
 }
 
