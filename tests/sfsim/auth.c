@@ -44,8 +44,11 @@ void sim_auth_destroy(struct sim_auth *a)
     free(a);
 }
 
-void sim_auth_add_user(struct sim_auth *a, const char *id, const char *u,
-                       const char *pw, const char *tok)
+void sim_auth_add_user(struct sim_auth *a,
+                       const char *id,
+                       const char *u,
+                       const char *pw,
+                       const char *tok)
 {
     struct sim_user *x;
     a->users = sfc_xrealloc(a->users, (a->n_users + 1) * sizeof(*x));
@@ -59,7 +62,9 @@ void sim_auth_add_user(struct sim_auth *a, const char *id, const char *u,
     x->active = true;
 }
 
-void sim_auth_add_app(struct sim_auth *a, const char *cid, const char *sec,
+void sim_auth_add_app(struct sim_auth *a,
+                      const char *cid,
+                      const char *sec,
                       const char *run_as)
 {
     struct sim_app *x;
@@ -70,8 +75,10 @@ void sim_auth_add_app(struct sim_auth *a, const char *cid, const char *sec,
     x->run_as = sfc_xstrdup(run_as);
 }
 
-void sim_auth_add_refresh(struct sim_auth *a, const char *tok,
-                          const char *user, const char *cid)
+void sim_auth_add_refresh(struct sim_auth *a,
+                          const char *tok,
+                          const char *user,
+                          const char *cid)
 {
     struct sim_refresh *x;
     a->refresh = sfc_xrealloc(a->refresh, (a->n_refresh + 1) * sizeof(*x));

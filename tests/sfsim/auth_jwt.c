@@ -58,8 +58,11 @@ static EVP_PKEY *load_key(const char *pem)
     return key;
 }
 
-static bool verify_sig(const char *pem, const char *signed_part, size_t len,
-                       const unsigned char *sig, size_t sig_len)
+static bool verify_sig(const char *pem,
+                       const char *signed_part,
+                       size_t len,
+                       const unsigned char *sig,
+                       size_t sig_len)
 {
     EVP_PKEY *key = load_key(pem);
     EVP_MD_CTX *ctx;
@@ -79,10 +82,9 @@ static bool verify_sig(const char *pem, const char *signed_part, size_t len,
 
 static bool aud_ok(const char *aud)
 {
-    static const char *const ok[] = {"https://login.salesforce.com",
-                                     "https://test.salesforce.com",
-                                     "https://login.salesforce.com/",
-                                     "https://test.salesforce.com/", NULL};
+    static const char *const ok[] = {
+        "https://login.salesforce.com", "https://test.salesforce.com",
+        "https://login.salesforce.com/", "https://test.salesforce.com/", NULL};
     size_t i;
     for (i = 0; ok[i]; i++)
         if (strcmp(aud, ok[i]) == 0)
@@ -92,8 +94,10 @@ static bool aud_ok(const char *aud)
            strncmp(aud, "https://", 8) == 0;
 }
 
-static bool check_claims(struct sim *sim, const cJSON *claims,
-                         const struct sim_user **user, const char **err)
+static bool check_claims(struct sim *sim,
+                         const cJSON *claims,
+                         const struct sim_user **user,
+                         const char **err)
 {
     const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(claims, "sub");
@@ -103,8 +107,8 @@ static bool check_claims(struct sim *sim, const cJSON *claims,
     bool app = false;
     size_t i;
 
-    if (!cJSON_IsString(iss) || !cJSON_IsString(sub) ||
-        !cJSON_IsString(aud) || !cJSON_IsNumber(exp))
+    if (!cJSON_IsString(iss) || !cJSON_IsString(sub) || !cJSON_IsString(aud) ||
+        !cJSON_IsNumber(exp))
         return false;
     for (i = 0; i < sim->auth->n_apps; i++)
         if (strcmp(sim->auth->apps[i].client_id, iss->valuestring) == 0)
@@ -130,8 +134,10 @@ static bool check_claims(struct sim *sim, const cJSON *claims,
     return true;
 }
 
-bool sim_jwt_verify(struct sim *sim, const char *assertion,
-                    const struct sim_user **user, const char **err)
+bool sim_jwt_verify(struct sim *sim,
+                    const char *assertion,
+                    const struct sim_user **user,
+                    const char **err)
 {
     const char *d1 = strchr(assertion, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;

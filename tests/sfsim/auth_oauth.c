@@ -16,7 +16,9 @@
 
 #define JWT_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
-void sim_oauth_error(struct sim_response *resp, int status, const char *err,
+void sim_oauth_error(struct sim_response *resp,
+                     int status,
+                     const char *err,
                      const char *desc)
 {
     cJSON *o = cJSON_CreateObject();
@@ -26,8 +28,10 @@ void sim_oauth_error(struct sim_response *resp, int status, const char *err,
     resp->no_limit_info = true;
 }
 
-void sim_oauth_success(struct sim *sim, struct sim_response *resp,
-                       const struct sim_user *u, const char *client_secret,
+void sim_oauth_success(struct sim *sim,
+                       struct sim_response *resp,
+                       const struct sim_user *u,
+                       const char *client_secret,
                        const char *refresh_token)
 {
     cJSON *o = cJSON_CreateObject();
@@ -86,11 +90,9 @@ static void read_client(const struct sim_request *req, struct cred *c)
 
     c->client_id = param(req, "client_id");
     c->client_secret = param(req, "client_secret");
-    if (c->client_id || strncasecmp(a, "Basic ", 6) != 0 ||
-        strlen(a + 6) > 600)
+    if (c->client_id || strncasecmp(a, "Basic ", 6) != 0 || strlen(a + 6) > 600)
         return;
-    n = EVP_DecodeBlock(dec, (const unsigned char *)a + 6,
-                        (int)strlen(a + 6));
+    n = EVP_DecodeBlock(dec, (const unsigned char *)a + 6, (int)strlen(a + 6));
     if (n > 0) {
         char *colon;
         dec[n] = '\0';
@@ -114,7 +116,8 @@ static const struct sim_app *find_app(struct sim *sim, const char *cid)
 }
 
 /* Checks the app; answers the error and returns NULL when bad. */
-static const struct sim_app *check_app(struct sim *sim, const struct cred *c,
+static const struct sim_app *check_app(struct sim *sim,
+                                       const struct cred *c,
                                        bool need_secret,
                                        struct sim_response *resp)
 {
@@ -156,8 +159,10 @@ static void inflight(struct sim *sim, const char *who, int delta)
     pthread_mutex_unlock(&sim->auth->lock);
 }
 
-static void grant_password(struct sim *sim, const struct sim_request *req,
-                           const struct cred *c, struct sim_response *resp)
+static void grant_password(struct sim *sim,
+                           const struct sim_request *req,
+                           const struct cred *c,
+                           struct sim_response *resp)
 {
     char *username = param(req, "username");
     char *password = param(req, "password");
@@ -190,8 +195,7 @@ out:
     sfc_free_secret(password);
 }
 
-static void rotate(struct sim *sim, struct sim_refresh *r, char *out,
-                   size_t sz)
+static void rotate(struct sim *sim, struct sim_refresh *r, char *out, size_t sz)
 {
     snprintf(out, sz, "5Aep861%016llx%016llx",
              (unsigned long long)sim_rand(sim),
@@ -200,8 +204,10 @@ static void rotate(struct sim *sim, struct sim_refresh *r, char *out,
     r->token = sfc_xstrdup(out);
 }
 
-static void grant_refresh(struct sim *sim, const struct sim_request *req,
-                          const struct cred *c, struct sim_response *resp)
+static void grant_refresh(struct sim *sim,
+                          const struct sim_request *req,
+                          const struct cred *c,
+                          struct sim_response *resp)
 {
     char *tok = param(req, "refresh_token");
     const struct sim_app *app = check_app(sim, c, false, resp);
@@ -247,7 +253,8 @@ out:
     sfc_free_secret(tok);
 }
 
-static void grant_jwt(struct sim *sim, const struct sim_request *req,
+static void grant_jwt(struct sim *sim,
+                      const struct sim_request *req,
                       struct sim_response *resp)
 {
     char *assertion = param(req, "assertion");
@@ -290,7 +297,8 @@ static void grant_client_credentials(struct sim *sim,
     sim_oauth_success(sim, resp, u, app->client_secret, NULL);
 }
 
-void sim_oauth_token(struct sim *sim, const struct sim_request *req,
+void sim_oauth_token(struct sim *sim,
+                     const struct sim_request *req,
                      struct sim_response *resp)
 {
     struct cred c;
@@ -329,7 +337,8 @@ void sim_oauth_token(struct sim *sim, const struct sim_request *req,
     sfc_free_secret(c.client_secret);
 }
 
-void sim_oauth_revoke(struct sim *sim, const struct sim_request *req,
+void sim_oauth_revoke(struct sim *sim,
+                      const struct sim_request *req,
                       struct sim_response *resp)
 {
     char *tok = param(req, "token");

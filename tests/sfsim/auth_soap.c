@@ -49,8 +49,11 @@ static bool xml_unescape(char *s)
     static const struct {
         const char *ent;
         char c;
-    } E[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'},
-             {"&quot;", '"'}, {"&apos;", '\''}};
+    } E[] = {{"&amp;", '&'},
+             {"&lt;", '<'},
+             {"&gt;", '>'},
+             {"&quot;", '"'},
+             {"&apos;", '\''}};
     char *w = s;
     size_t i;
 
@@ -70,8 +73,8 @@ static bool xml_unescape(char *s)
             continue;
         if (s[1] == '#') {
             char *end = NULL;
-            long v = s[2] == 'x' ? strtol(s + 3, &end, 16)
-                                 : strtol(s + 2, &end, 10);
+            long v =
+                s[2] == 'x' ? strtol(s + 3, &end, 16) : strtol(s + 2, &end, 10);
             if (!end || *end != ';' || v <= 0 || v > 127)
                 return false;
             *w++ = (char)v;
@@ -84,16 +87,17 @@ static bool xml_unescape(char *s)
     return true;
 }
 
-static void soap_fault(struct sim_response *resp, bool enterprise,
-                       const char *code, const char *msg)
+static void soap_fault(struct sim_response *resp,
+                       bool enterprise,
+                       const char *code,
+                       const char *msg)
 {
     const char *fault_type =
         strcmp(code, "INVALID_LOGIN") == 0 ||
                 strcmp(code, "LOGIN_MUST_USE_SECURITY_TOKEN") == 0
             ? "LoginFault"
-            : strcmp(code, "UNSUPPORTED_API_VERSION") == 0
-                  ? "UnexpectedErrorFault"
-                  : "UnexpectedErrorFault";
+        : strcmp(code, "UNSUPPORTED_API_VERSION") == 0 ? "UnexpectedErrorFault"
+                                                       : "UnexpectedErrorFault";
     char *body = sfc_xasprintf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
         "<soapenv:Envelope "
@@ -112,16 +116,17 @@ static void soap_fault(struct sim_response *resp, bool enterprise,
     free(body);
 }
 
-static void soap_success(struct sim *sim, struct sim_response *resp,
-                         const struct sim_user *u, const char *ver,
+static void soap_success(struct sim *sim,
+                         struct sim_response *resp,
+                         const struct sim_user *u,
+                         const char *ver,
                          bool enterprise)
 {
     char token[128];
     int64_t issued;
     char *body;
 
-    sim_session_create(sim, u->id, u->username, token, sizeof(token),
-                       &issued);
+    sim_session_create(sim, u->id, u->username, token, sizeof(token), &issued);
     body = sfc_xasprintf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
         "<soapenv:Envelope "
@@ -145,17 +150,18 @@ static void soap_success(struct sim *sim, struct sim_response *resp,
         "<userTimeZone>America/Los_Angeles</userTimeZone>"
         "<userType>Standard</userType></userInfo></result></loginResponse>"
         "</soapenv:Body></soapenv:Envelope>",
-        enterprise ? "enterprise" : "partner", sim->base_url, ver,
-        sim->org_id, sim->opt.password_expired ? "true" : "false",
-        sim->base_url, enterprise ? 'c' : 'u', ver, sim->org_id,
-        token, u->id, sim->org_id, (long long)sim->opt.session_ttl_s,
-        u->username, u->username, u->id, u->username);
+        enterprise ? "enterprise" : "partner", sim->base_url, ver, sim->org_id,
+        sim->opt.password_expired ? "true" : "false", sim->base_url,
+        enterprise ? 'c' : 'u', ver, sim->org_id, token, u->id, sim->org_id,
+        (long long)sim->opt.session_ttl_s, u->username, u->username, u->id,
+        u->username);
     sim_response_set(resp, 200, "text/xml;charset=UTF-8", body, strlen(body));
     resp->no_limit_info = true;
     free(body);
 }
 
-void sim_soap_login(struct sim *sim, const struct sim_request *req,
+void sim_soap_login(struct sim *sim,
+                    const struct sim_request *req,
                     struct sim_response *resp)
 {
     bool enterprise = strncmp(req->path, "/services/Soap/c/", 17) == 0;

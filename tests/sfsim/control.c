@@ -25,7 +25,8 @@ static void ctl_ok(struct sim_response *resp, cJSON *extra)
     sim_response_json(resp, 200, o);
 }
 
-static void fault_add(struct sim *sim, const struct sim_request *req,
+static void fault_add(struct sim *sim,
+                      const struct sim_request *req,
                       struct sim_response *resp)
 {
     char err[256];
@@ -65,8 +66,7 @@ out_bad:
     ctl_error(resp, 400, err);
 }
 
-static void records(struct sim *sim, const char *obj,
-                    struct sim_response *resp)
+static void records(struct sim *sim, const char *obj, struct sim_response *resp)
 {
     cJSON *arr = sim_record_list(sim, obj);
     if (!arr)
@@ -75,7 +75,8 @@ static void records(struct sim *sim, const char *obj,
         sim_response_json(resp, 200, arr);
 }
 
-static void set_usage(struct sim *sim, const struct sim_request *req,
+static void set_usage(struct sim *sim,
+                      const struct sim_request *req,
                       struct sim_response *resp)
 {
     cJSON *b = cJSON_Parse(req->body);
@@ -90,8 +91,7 @@ static void set_usage(struct sim *sim, const struct sim_request *req,
     ctl_ok(resp, NULL);
 }
 
-static void undelete(struct sim *sim, const char *id,
-                     struct sim_response *resp)
+static void undelete(struct sim *sim, const char *id, struct sim_response *resp)
 {
     struct sim_dml_error err;
     struct sim_rec *r;
@@ -100,8 +100,7 @@ static void undelete(struct sim *sim, const char *id,
     sim_store_lock(sim);
     r = sim_rec_find(sim, id);
     if (r)
-        ok = sim_rec_undelete(sim, r, sim->auth->users[0].id, "undelete",
-                              &err);
+        ok = sim_rec_undelete(sim, r, sim->auth->users[0].id, "undelete", &err);
     sim_store_unlock(sim);
     if (!r)
         ctl_error(resp, 404, "unknown record");
@@ -122,7 +121,8 @@ static void reset(struct sim *sim, struct sim_response *resp)
     ctl_ok(resp, NULL);
 }
 
-void sim_control(struct sim *sim, const struct sim_request *req,
+void sim_control(struct sim *sim,
+                 const struct sim_request *req,
                  struct sim_response *resp)
 {
     const char *p = req->path + 5; /* after "/_sim" */

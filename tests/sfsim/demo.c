@@ -11,8 +11,8 @@
 #include "store.h"
 #include "sfc/common.h"
 
-static void create_rec(struct sim *sim, const char *obj, cJSON *fields,
-                       char id[19], bool seed)
+static void create_rec(
+    struct sim *sim, const char *obj, cJSON *fields, char id[19], bool seed)
 {
     struct sim_dml_error err;
     struct sim_object *o = sim_object_find(sim, obj);
@@ -22,8 +22,7 @@ static void create_rec(struct sim *sim, const char *obj, cJSON *fields,
     cJSON_Delete(fields);
 }
 
-static void create(struct sim *sim, const char *obj, cJSON *fields,
-                   char id[19])
+static void create(struct sim *sim, const char *obj, cJSON *fields, char id[19])
 {
     create_rec(sim, obj, fields, id, true);
 }
@@ -73,8 +72,8 @@ void sim_demo_seed(struct sim *sim)
     create(sim, "StreamingChannel", f, id);
 }
 
-static void update_one(struct sim *sim, const char *obj, const char *field,
-                       unsigned long n)
+static void
+update_one(struct sim *sim, const char *obj, const char *field, unsigned long n)
 {
     struct sim_object *o = sim_object_find(sim, obj);
     struct sim_dml_error err;

@@ -98,8 +98,8 @@ static bool valid_kind(const char *k)
     return strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
-static int parse_spec(const cJSON *spec, struct fault *f, char *errstr,
-                      size_t sz)
+static int
+parse_spec(const cJSON *spec, struct fault *f, char *errstr, size_t sz)
 {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(spec, "kind");
     const cJSON *path = cJSON_GetObjectItemCaseSensitive(spec, "path");
@@ -129,13 +129,13 @@ static int parse_spec(const cJSON *spec, struct fault *f, char *errstr,
         f->remaining = -1;
     }
     if (cJSON_IsNumber(count))
-        f->remaining = count->valuedouble < 0 ? -1 : (int64_t)count->valuedouble;
+        f->remaining =
+            count->valuedouble < 0 ? -1 : (int64_t)count->valuedouble;
     f->spec = cJSON_Duplicate(spec, true);
     return 0;
 }
 
-int sim_faults_add(struct sim *sim, const cJSON *spec, char *errstr,
-                   size_t sz)
+int sim_faults_add(struct sim *sim, const cJSON *spec, char *errstr, size_t sz)
 {
     struct sim_faults *fs = sim->faults;
     struct fault f;
@@ -173,8 +173,7 @@ void sim_faults_clear(struct sim *sim)
     pthread_mutex_unlock(&fs->lock);
 }
 
-static bool matches(const struct fault *f, const char *method,
-                    const char *path)
+static bool matches(const struct fault *f, const char *method, const char *path)
 {
     if (f->method[0] && (!method || strcasecmp(f->method, method) != 0))
         return false;
@@ -189,8 +188,11 @@ static int64_t spec_int(const cJSON *spec, const char *key)
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
-bool sim_fault_take(struct sim *sim, const char *kind, const char *method,
-                    const char *path, struct sim_fault_hit *out)
+bool sim_fault_take(struct sim *sim,
+                    const char *kind,
+                    const char *method,
+                    const char *path,
+                    struct sim_fault_hit *out)
 {
     struct sim_faults *fs = sim->faults;
     int64_t now = sfc_now_ms();

@@ -12,11 +12,13 @@
  * daily API counter and Sforce-Limit-Info, then sim_route().
  * Thread: the connection's thread; may block (delay faults, long polls).
  */
-void sim_serve(struct sim *sim, const struct sim_request *req,
+void sim_serve(struct sim *sim,
+               const struct sim_request *req,
                struct sim_response *resp);
 
 /* Handles /_sim/... control requests (control.c). */
-void sim_control(struct sim *sim, const struct sim_request *req,
+void sim_control(struct sim *sim,
+                 const struct sim_request *req,
                  struct sim_response *resp);
 
 #endif

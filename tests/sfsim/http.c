@@ -31,7 +31,9 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
     return ctx;
 }
 
-static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+static void request_done(void *cls,
+                         struct MHD_Connection *c,
+                         void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct conn_ctx *ctx = *con_cls;
@@ -46,8 +48,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-const char *sim_request_header(const struct sim_request *req,
-                               const char *name)
+const char *sim_request_header(const struct sim_request *req, const char *name)
 {
     if (!req->conn)
         return NULL; /* composite subrequests carry no headers */
@@ -57,12 +58,11 @@ const char *sim_request_header(const struct sim_request *req,
 const char *sim_request_arg(const struct sim_request *req, const char *name)
 {
     if (!req->conn) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->synthetic_args,
-                                                          name);
+        const cJSON *v =
+            cJSON_GetObjectItemCaseSensitive(req->synthetic_args, name);
         return cJSON_IsString(v) ? v->valuestring : NULL;
     }
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-                                       name);
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static const char *hdr_or_empty(struct MHD_Connection *c, const char *name)
@@ -142,8 +142,10 @@ static void split_uri(const char *uri, char **path, const char **query)
     }
 }
 
-static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *c,
-                              const char *url, const char *method,
+static enum MHD_Result handle(struct sim *sim,
+                              struct MHD_Connection *c,
+                              const char *url,
+                              const char *method,
                               struct conn_ctx *ctx)
 {
     struct sim_request req;
@@ -182,10 +184,14 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *c,
     return ret;
 }
 
-static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
-                                 const char *url, const char *method,
-                                 const char *version, const char *upload,
-                                 size_t *upload_size, void **con_cls)
+static enum MHD_Result access_cb(void *cls,
+                                 struct MHD_Connection *c,
+                                 const char *url,
+                                 const char *method,
+                                 const char *version,
+                                 const char *upload,
+                                 size_t *upload_size,
+                                 void **con_cls)
 {
     struct sim *sim = cls;
     struct conn_ctx *ctx = *con_cls;
@@ -219,11 +225,11 @@ static struct MHD_Daemon *start(struct sim *sim, unsigned flags)
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
             MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
             MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
-    return MHD_start_daemon(
-        flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+    return MHD_start_daemon(flags, (uint16_t)sim->opt.port, NULL, NULL,
+                            access_cb, sim, MHD_OPTION_URI_LOG_CALLBACK,
+                            uri_log, sim, MHD_OPTION_NOTIFY_COMPLETED,
+                            request_done, sim, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)600, MHD_OPTION_END);
 }
 
 int sim_http_start(struct sim *sim, char *errstr, size_t sz)
@@ -250,8 +256,8 @@ int sim_http_start(struct sim *sim, char *errstr, size_t sz)
         return -1;
     }
     info = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u",
-             scheme, info ? (unsigned)info->port : (unsigned)sim->opt.port);
+    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u", scheme,
+             info ? (unsigned)info->port : (unsigned)sim->opt.port);
     return 0;
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "seed.h"
 #include "sfc/common.h"
 
@@ -92,9 +91,31 @@ static void usage(FILE *out)
 }
 
 enum {
-    O_PORT = 1, O_URL, O_SEED, O_DEMO, O_CT, O_TTL, O_LIMIT, O_MARGIN,
-    O_BATCH, O_MINV, O_ROT, O_BLOCK, O_DELAY, O_JWT, O_CERT, O_KEY, O_RNG,
-    O_HELP, O_RANDP, O_LOCTTL, O_PERAPP, O_PWEXP, O_SOAPRET, O_REUSE, O_SLIDE
+    O_PORT = 1,
+    O_URL,
+    O_SEED,
+    O_DEMO,
+    O_CT,
+    O_TTL,
+    O_LIMIT,
+    O_MARGIN,
+    O_BATCH,
+    O_MINV,
+    O_ROT,
+    O_BLOCK,
+    O_DELAY,
+    O_JWT,
+    O_CERT,
+    O_KEY,
+    O_RNG,
+    O_HELP,
+    O_RANDP,
+    O_LOCTTL,
+    O_PERAPP,
+    O_PWEXP,
+    O_SOAPRET,
+    O_REUSE,
+    O_SLIDE
 };
 
 static const struct option LONGOPTS[] = {
@@ -130,32 +151,84 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
     int c;
     while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
         switch (c) {
-        case O_PORT: o->port = atoi(optarg); break;
-        case O_URL: o->url_file = optarg; break;
-        case O_SEED: o->seed_file = optarg; break;
-        case O_DEMO: o->demo = true; break;
-        case O_CT: o->connect_timeout_ms = atoll(optarg); break;
-        case O_TTL: o->session_ttl_s = atoll(optarg); break;
-        case O_LIMIT: o->daily_api_limit = atoll(optarg); break;
-        case O_MARGIN: o->limit_margin = atoll(optarg); break;
-        case O_BATCH: o->query_batch_size = atoi(optarg); break;
-        case O_MINV: o->min_api_version = atof(optarg); break;
-        case O_ROT: o->refresh_rotation = true; break;
-        case O_BLOCK: o->password_flow_blocked = true; break;
-        case O_DELAY: o->login_delay_ms = atoll(optarg); break;
-        case O_JWT: o->jwt_cert = optarg; break;
-        case O_CERT: o->tls_cert = optarg; break;
-        case O_KEY: o->tls_key = optarg; break;
-        case O_RNG: o->rng_seed = strtoull(optarg, NULL, 10); break;
-        case O_RANDP: o->random_pages = true; break;
-        case O_LOCTTL: o->locator_ttl_s = atoll(optarg); break;
-        case O_PERAPP: o->per_app_usage = true; break;
-        case O_PWEXP: o->password_expired = true; break;
-        case O_SOAPRET: o->soap_retired = true; break;
-        case O_REUSE: o->reuse_sessions = true; break;
-        case O_SLIDE: o->sliding_sessions = true; break;
-        case O_HELP: usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case O_PORT:
+            o->port = atoi(optarg);
+            break;
+        case O_URL:
+            o->url_file = optarg;
+            break;
+        case O_SEED:
+            o->seed_file = optarg;
+            break;
+        case O_DEMO:
+            o->demo = true;
+            break;
+        case O_CT:
+            o->connect_timeout_ms = atoll(optarg);
+            break;
+        case O_TTL:
+            o->session_ttl_s = atoll(optarg);
+            break;
+        case O_LIMIT:
+            o->daily_api_limit = atoll(optarg);
+            break;
+        case O_MARGIN:
+            o->limit_margin = atoll(optarg);
+            break;
+        case O_BATCH:
+            o->query_batch_size = atoi(optarg);
+            break;
+        case O_MINV:
+            o->min_api_version = atof(optarg);
+            break;
+        case O_ROT:
+            o->refresh_rotation = true;
+            break;
+        case O_BLOCK:
+            o->password_flow_blocked = true;
+            break;
+        case O_DELAY:
+            o->login_delay_ms = atoll(optarg);
+            break;
+        case O_JWT:
+            o->jwt_cert = optarg;
+            break;
+        case O_CERT:
+            o->tls_cert = optarg;
+            break;
+        case O_KEY:
+            o->tls_key = optarg;
+            break;
+        case O_RNG:
+            o->rng_seed = strtoull(optarg, NULL, 10);
+            break;
+        case O_RANDP:
+            o->random_pages = true;
+            break;
+        case O_LOCTTL:
+            o->locator_ttl_s = atoll(optarg);
+            break;
+        case O_PERAPP:
+            o->per_app_usage = true;
+            break;
+        case O_PWEXP:
+            o->password_expired = true;
+            break;
+        case O_SOAPRET:
+            o->soap_retired = true;
+            break;
+        case O_REUSE:
+            o->reuse_sessions = true;
+            break;
+        case O_SLIDE:
+            o->sliding_sessions = true;
+            break;
+        case O_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     return 0;

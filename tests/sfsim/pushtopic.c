@@ -12,12 +12,25 @@
 #include "soql_int.h"
 #include "sfc/common.h"
 
-static const char *const SUPPORTED[] = {
-    "Account", "Campaign", "Case", "Contact", "ContractLineItem",
-    "Entitlement", "Lead", "LiveChatTranscript", "MessagingSession",
-    "Opportunity", "Quote", "QuoteLineItem", "ServiceAppointment",
-    "ServiceContract", "Task", "UserServicePresence", "WorkOrder",
-    "WorkOrderLineItem", NULL};
+static const char *const SUPPORTED[] = {"Account",
+                                        "Campaign",
+                                        "Case",
+                                        "Contact",
+                                        "ContractLineItem",
+                                        "Entitlement",
+                                        "Lead",
+                                        "LiveChatTranscript",
+                                        "MessagingSession",
+                                        "Opportunity",
+                                        "Quote",
+                                        "QuoteLineItem",
+                                        "ServiceAppointment",
+                                        "ServiceContract",
+                                        "Task",
+                                        "UserServicePresence",
+                                        "WorkOrder",
+                                        "WorkOrderLineItem",
+                                        NULL};
 
 static bool supported(const struct sim_object *o)
 {
@@ -36,7 +49,9 @@ static bool bad(struct sim_dml_error *err, const char *msg)
     return false;
 }
 
-static bool fields_exist(const struct sim_object *o, char **f, size_t n,
+static bool fields_exist(const struct sim_object *o,
+                         char **f,
+                         size_t n,
                          struct sim_dml_error *err)
 {
     size_t i;
@@ -51,8 +66,10 @@ static bool fields_exist(const struct sim_object *o, char **f, size_t n,
     return true;
 }
 
-static bool check_query(struct sim *sim, const char *text,
-                        const char *nff, struct sim_dml_error *err)
+static bool check_query(struct sim *sim,
+                        const char *text,
+                        const char *nff,
+                        struct sim_dml_error *err)
 {
     char emsg[1024];
     struct sim_soql *q = sim_soql_parse(text, emsg, sizeof(emsg), NULL);
@@ -109,7 +126,7 @@ static void set_operations(cJSON *rec)
     bool d = cJSON_IsTrue(cJSON_GetObjectItem(rec, "NotifyForOperationDelete"));
     bool un =
         cJSON_IsTrue(cJSON_GetObjectItem(rec, "NotifyForOperationUndelete"));
-    const char *v = c && u && d && un ? "All"
+    const char *v = c && u && d && un      ? "All"
                     : c && !u && !d && !un ? "Create"
                     : u && !c && !d && !un ? "Update"
                                            : "Extended";
@@ -117,7 +134,8 @@ static void set_operations(cJSON *rec)
                                            cJSON_CreateString(v));
 }
 
-bool sim_pushtopic_validate(struct sim *sim, cJSON *record,
+bool sim_pushtopic_validate(struct sim *sim,
+                            cJSON *record,
                             struct sim_dml_error *err)
 {
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(record, "Query");
@@ -127,8 +145,7 @@ bool sim_pushtopic_validate(struct sim *sim, cJSON *record,
 
     if (!cJSON_IsNumber(v) || v->valuedouble <= 20.0 ||
         v->valuedouble > sim->opt.max_api_version) {
-        sim_dml_error_set(err, 400, "FIELD_INTEGRITY_EXCEPTION",
-                          "ApiVersion",
+        sim_dml_error_set(err, 400, "FIELD_INTEGRITY_EXCEPTION", "ApiVersion",
                           "ApiVersion: value must be greater than 20.0 and "
                           "not greater than the current API version");
         return false;

@@ -10,8 +10,11 @@
 
 #define JSON_CT "application/json;charset=UTF-8"
 
-void sim_response_set(struct sim_response *resp, int status,
-                      const char *content_type, const char *body, size_t len)
+void sim_response_set(struct sim_response *resp,
+                      int status,
+                      const char *content_type,
+                      const char *body,
+                      size_t len)
 {
     free(resp->body);
     resp->body = NULL;
@@ -38,8 +41,10 @@ void sim_response_json(struct sim_response *resp, int status, cJSON *json)
     snprintf(resp->content_type, sizeof(resp->content_type), "%s", JSON_CT);
 }
 
-void sim_response_error(struct sim_response *resp, int status,
-                        const char *error_code, const char *message,
+void sim_response_error(struct sim_response *resp,
+                        int status,
+                        const char *error_code,
+                        const char *message,
                         bool with_fields)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -53,7 +58,8 @@ void sim_response_error(struct sim_response *resp, int status,
     sim_response_json(resp, status, arr);
 }
 
-void sim_response_add_header(struct sim_response *resp, const char *name,
+void sim_response_add_header(struct sim_response *resp,
+                             const char *name,
                              const char *value)
 {
     if (resp->n_headers >= SIM_RESP_MAX_HEADERS)

@@ -10,11 +10,11 @@ struct rest_ctx {
     struct sim *sim;
     const struct sim_request *req;
     struct sim_response *resp;
-    char version[16];    /* "60.0" */
+    char version[16]; /* "60.0" */
     double vnum;
-    const char *rest;    /* path after /services/data/vNN.N, maybe "" */
+    const char *rest; /* path after /services/data/vNN.N, maybe "" */
     struct sim_session_info who;
-    char tx[32];         /* transaction key of this request */
+    char tx[32]; /* transaction key of this request */
 };
 
 /* rest_misc.c */
@@ -39,10 +39,15 @@ void rest_collections(struct rest_ctx *c, const char *after);
  * returns 201 (created), 200 (updated), 300 (several matches: *urls set,
  * caller deletes) or -1 with @err. Thread: connection; takes the store lock.
  */
-int rest_upsert(struct rest_ctx *c, struct sim_object *o,
-                const struct sim_field *f, const char *value,
-                const cJSON *body, char id[19], bool *created,
-                struct sim_dml_error *err, cJSON **urls);
+int rest_upsert(struct rest_ctx *c,
+                struct sim_object *o,
+                const struct sim_field *f,
+                const char *value,
+                const cJSON *body,
+                char id[19],
+                bool *created,
+                struct sim_dml_error *err,
+                cJSON **urls);
 
 /* rest_composite.c: /composite and /composite/batch */
 void rest_composite(struct rest_ctx *c);

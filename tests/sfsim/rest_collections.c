@@ -54,8 +54,11 @@ static void send_results(struct rest_ctx *c, struct item *items, size_t n)
 }
 
 /* Resolves the object/record of each item; false marks item failed. */
-static bool prepare(struct rest_ctx *c, enum op op, struct item *it,
-                    const cJSON *rec, struct sim_object *upsert_obj)
+static bool prepare(struct rest_ctx *c,
+                    enum op op,
+                    struct item *it,
+                    const cJSON *rec,
+                    struct sim_object *upsert_obj)
 {
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(attrs, "type");
@@ -77,8 +80,8 @@ static bool prepare(struct rest_ctx *c, enum op op, struct item *it,
         return false;
     }
     if (op == OP_UPDATE) {
-        it->r = cJSON_IsString(id) ? sim_rec_find(c->sim, id->valuestring)
-                                   : NULL;
+        it->r =
+            cJSON_IsString(id) ? sim_rec_find(c->sim, id->valuestring) : NULL;
         if (!it->r || it->r->obj != it->o) {
             sim_dml_error_set(&it->err, 400, "MALFORMED_ID", "Id",
                               "Id in the record is not valid");
@@ -104,7 +107,9 @@ static void roll_back_all(struct item *items, size_t n)
     }
 }
 
-static void apply(struct rest_ctx *c, enum op op, struct item *it,
+static void apply(struct rest_ctx *c,
+                  enum op op,
+                  struct item *it,
                   const struct sim_field *ext)
 {
     cJSON *urls = NULL;
@@ -121,8 +126,7 @@ static void apply(struct rest_ctx *c, enum op op, struct item *it,
                                 c->tx, &it->err);
         break;
     case OP_DELETE:
-        it->ok = sim_rec_delete(c->sim, it->r, c->who.user_id, c->tx,
-                                &it->err);
+        it->ok = sim_rec_delete(c->sim, it->r, c->who.user_id, c->tx, &it->err);
         break;
     case OP_UPSERT: {
         const cJSON *v = cJSON_GetObjectItem(it->fields, ext->name);
@@ -134,8 +138,7 @@ static void apply(struct rest_ctx *c, enum op op, struct item *it,
         rc = rest_upsert(c, it->o, ext, v->valuestring, it->fields, it->id,
                          &created, &it->err, &urls);
         if (rc == 300)
-            sim_dml_error_set(&it->err, 300, "DUPLICATE_EXTERNAL_ID",
-                              ext->name,
+            sim_dml_error_set(&it->err, 300, "DUPLICATE_EXTERNAL_ID", ext->name,
                               "A user-specified external ID matches more "
                               "than one record during an upsert");
         cJSON_Delete(urls);
@@ -147,8 +150,8 @@ static void apply(struct rest_ctx *c, enum op op, struct item *it,
 }
 
 /* allOrNone dry run: validates every item; false when one fails. */
-static bool dry_run(struct rest_ctx *c, enum op op, struct item *items,
-                    size_t n)
+static bool
+dry_run(struct rest_ctx *c, enum op op, struct item *items, size_t n)
 {
     size_t i;
     bool all_ok = true;
@@ -160,15 +163,18 @@ static bool dry_run(struct rest_ctx *c, enum op op, struct item *items,
                                 &items[i].err))
             items[i].ok = all_ok = false;
         else if (op == OP_UPDATE &&
-                 !sim_rec_check(c->sim, items[i].o, items[i].r,
-                                items[i].fields, &items[i].err))
+                 !sim_rec_check(c->sim, items[i].o, items[i].r, items[i].fields,
+                                &items[i].err))
             items[i].ok = all_ok = false;
     }
     return all_ok;
 }
 
-static void run_items(struct rest_ctx *c, enum op op, struct item *items,
-                      size_t n, bool all_or_none,
+static void run_items(struct rest_ctx *c,
+                      enum op op,
+                      struct item *items,
+                      size_t n,
+                      bool all_or_none,
                       const struct sim_field *ext)
 {
     size_t i;
@@ -187,8 +193,10 @@ static void run_items(struct rest_ctx *c, enum op op, struct item *items,
     send_results(c, items, n);
 }
 
-static void write_records(struct rest_ctx *c, enum op op,
-                          struct sim_object *uo, const struct sim_field *ext)
+static void write_records(struct rest_ctx *c,
+                          enum op op,
+                          struct sim_object *uo,
+                          const struct sim_field *ext)
 {
     cJSON *body = rest_parse_body(c);
     const cJSON *recs, *rec;
@@ -228,8 +236,7 @@ static void write_records(struct rest_ctx *c, enum op op,
     cJSON_Delete(body);
 }
 
-static size_t split_ids(const char *csv, char ids[][19], size_t max,
-                        bool *bad)
+static size_t split_ids(const char *csv, char ids[][19], size_t max, bool *bad)
 {
     char *copy = sfc_xstrdup(csv), *save = NULL, *tok;
     size_t n = 0;
@@ -251,7 +258,7 @@ static void delete_records(struct rest_ctx *c)
 {
     const char *csv = sim_request_arg(c->req, "ids");
     const char *aon = sim_request_arg(c->req, "allOrNone");
-    char (*mine)[19];
+    char(*mine)[19];
     struct item *items;
     size_t n, i;
     bool bad;
@@ -283,8 +290,8 @@ static void delete_records(struct rest_ctx *c)
             memcpy(items[i].id, items[i].r->id, 19);
             if (items[i].r->deleted) {
                 items[i].ok = false;
-                sim_dml_error_set(&items[i].err, 404, "ENTITY_IS_DELETED",
-                                  NULL, "entity is deleted");
+                sim_dml_error_set(&items[i].err, 404, "ENTITY_IS_DELETED", NULL,
+                                  "entity is deleted");
             }
         } else {
             sim_dml_error_set(&items[i].err, 400, "INVALID_CROSS_REFERENCE_KEY",
@@ -302,7 +309,7 @@ static void retrieve(struct rest_ctx *c, struct sim_object *o)
 {
     const char *csv = sim_request_arg(c->req, "ids");
     const char *fl = sim_request_arg(c->req, "fields");
-    char (*ids)[19];
+    char(*ids)[19];
     char *fields[64];
     size_t n, nf = 0, i;
     char *fcopy = fl ? sfc_xstrdup(fl) : NULL, *save = NULL, *tok;
@@ -327,10 +334,9 @@ static void retrieve(struct rest_ctx *c, struct sim_object *o)
         if (!r || r->deleted || r->obj != o)
             cJSON_AddItemToArray(arr, cJSON_CreateNull());
         else
-            cJSON_AddItemToArray(arr,
-                                 sim_rec_view(c->sim, r,
-                                              (const char *const *)fields, nf,
-                                              c->version));
+            cJSON_AddItemToArray(arr, sim_rec_view(c->sim, r,
+                                                   (const char *const *)fields,
+                                                   nf, c->version));
     }
     sim_store_unlock(c->sim);
     free(ids);

@@ -50,8 +50,11 @@ static cJSON *decode_args(const char *q)
 }
 
 /* Runs one subrequest; @url is "/services/data/vNN.N/..." or "vNN.N/...". */
-static void run_sub(struct rest_ctx *parent, const char *method,
-                    const char *url, const cJSON *body, int *status,
+static void run_sub(struct rest_ctx *parent,
+                    const char *method,
+                    const char *url,
+                    const cJSON *body,
+                    int *status,
                     cJSON **out)
 {
     char *full = url[0] == '/' ? sfc_xstrdup(url)
@@ -170,14 +173,14 @@ static cJSON *halted_body(const char *code, const char *msg)
 }
 
 /* Resolves references in one compositeRequest item and runs it. */
-static void run_item(struct rest_ctx *c, const cJSON *it, struct sub *subs,
-                     size_t i)
+static void
+run_item(struct rest_ctx *c, const cJSON *it, struct sub *subs, size_t i)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "method");
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(it, "url");
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "body");
-    char *url = cJSON_IsString(u) ? resolve_refs(u->valuestring, subs, i)
-                                  : NULL;
+    char *url =
+        cJSON_IsString(u) ? resolve_refs(u->valuestring, subs, i) : NULL;
     char *btxt = b ? sfc_json_print(b) : NULL, *bres = NULL;
     cJSON *body = NULL;
 
@@ -190,8 +193,7 @@ static void run_item(struct rest_ctx *c, const cJSON *it, struct sub *subs,
         subs[i].body = halted_body("INVALID_REFERENCE",
                                    "A reference or the subrequest is invalid");
     } else {
-        run_sub(c, m->valuestring, url, body, &subs[i].status,
-                &subs[i].body);
+        run_sub(c, m->valuestring, url, body, &subs[i].status, &subs[i].body);
         if (subs[i].status == 201 && strcmp(m->valuestring, "POST") == 0 &&
             cJSON_IsString(cJSON_GetObjectItem(subs[i].body, "id")))
             snprintf(subs[i].created, sizeof(subs[i].created), "%s",
@@ -203,8 +205,8 @@ static void run_item(struct rest_ctx *c, const cJSON *it, struct sub *subs,
     free(url);
 }
 
-static void roll_back(struct rest_ctx *c, struct sub *subs, size_t n,
-                      size_t failed)
+static void
+roll_back(struct rest_ctx *c, struct sub *subs, size_t n, size_t failed)
 {
     size_t i;
     sim_store_lock(c->sim);
@@ -234,8 +236,7 @@ static cJSON *composite_response(struct sub *subs, size_t n)
         cJSON *o = cJSON_CreateObject();
         cJSON *h = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "body",
-                              subs[i].body ? subs[i].body
-                                           : cJSON_CreateNull());
+                              subs[i].body ? subs[i].body : cJSON_CreateNull());
         subs[i].body = NULL;
         cJSON_AddItemToObject(o, "httpHeaders", h);
         cJSON_AddNumberToObject(o, "httpStatusCode", subs[i].status);

@@ -37,23 +37,23 @@ void rest_versions(struct sim *sim, struct sim_response *resp)
 
 void rest_resources(struct rest_ctx *c)
 {
-    static const char *const names[] = {"sobjects", "query", "queryAll",
+    static const char *const names[] = {"sobjects",  "query",  "queryAll",
                                         "composite", "limits", "tooling",
-                                        "search", "recent", NULL};
+                                        "search",    "recent", NULL};
     cJSON *o = cJSON_CreateObject();
     size_t i;
 
     for (i = 0; names[i]; i++) {
-        char *url = sfc_xasprintf("/services/data/v%s/%s", c->version,
-                                  names[i]);
+        char *url =
+            sfc_xasprintf("/services/data/v%s/%s", c->version, names[i]);
         cJSON_AddStringToObject(o, names[i], url);
         free(url);
     }
     sim_response_json(c->resp, 200, o);
 }
 
-static void add_limit(cJSON *o, const char *name, long long max,
-                      long long remaining)
+static void
+add_limit(cJSON *o, const char *name, long long max, long long remaining)
 {
     cJSON *l = cJSON_AddObjectToObject(o, name);
     cJSON_AddNumberToObject(l, "Max", (double)max);
@@ -119,8 +119,7 @@ void rest_global_describe(struct rest_ctx *c)
     arr = cJSON_AddArrayToObject(o, "sobjects");
     sim_store_lock(c->sim);
     for (i = 0; i < sim_object_count(c->sim); i++)
-        cJSON_AddItemToArray(arr,
-                             object_summary(c, sim_object_at(c->sim, i)));
+        cJSON_AddItemToArray(arr, object_summary(c, sim_object_at(c->sim, i)));
     sim_store_unlock(c->sim);
     sim_response_json(c->resp, 200, o);
 }
@@ -135,11 +134,10 @@ static cJSON *field_json(const struct sim_field *f)
     cJSON_AddStringToObject(j, "label", f->label);
     cJSON_AddStringToObject(j, "type", sim_ftype_name(f->type));
     cJSON_AddNumberToObject(j, "length", f->length);
-    cJSON_AddBoolToObject(j, "nillable", !f->required && f->type !=
-                                             SIM_F_BOOLEAN);
+    cJSON_AddBoolToObject(j, "nillable",
+                          !f->required && f->type != SIM_F_BOOLEAN);
     cJSON_AddBoolToObject(j, "externalId", f->external_id);
-    cJSON_AddBoolToObject(j, "idLookup", f->external_id || f->type ==
-                                             SIM_F_ID);
+    cJSON_AddBoolToObject(j, "idLookup", f->external_id || f->type == SIM_F_ID);
     cJSON_AddBoolToObject(j, "unique", f->unique);
     cJSON_AddBoolToObject(j, "createable", f->createable);
     cJSON_AddBoolToObject(j, "updateable", f->updateable);

@@ -37,8 +37,11 @@ void rest_query_reset(struct sim *sim)
     pthread_mutex_unlock(&loc_lock);
 }
 
-static void echo_error(struct rest_ctx *c, const char *text, const char *at,
-                       const char *code, const char *msg)
+static void echo_error(struct rest_ctx *c,
+                       const char *text,
+                       const char *at,
+                       const char *code,
+                       const char *msg)
 {
     const char *pos = at ? strcasestr(text, at) : NULL;
     size_t col = pos ? (size_t)(pos - text) : 0, i;
@@ -48,8 +51,8 @@ static void echo_error(struct rest_ctx *c, const char *text, const char *at,
         caret[i] = ' ';
     caret[col] = '^';
     caret[col + 1] = '\0';
-    full = sfc_xasprintf("\n%s\n%s\nERROR at Row:1:Column:%zu\n%s", text,
-                         caret, col + 1, msg);
+    full = sfc_xasprintf("\n%s\n%s\nERROR at Row:1:Column:%zu\n%s", text, caret,
+                         col + 1, msg);
     sim_response_error(c->resp, 400, code, full, false);
     free(caret);
     free(full);
@@ -70,8 +73,8 @@ static const struct sim_field *resolve(struct sim *sim,
         return sim_field_find(o, name);
     for (i = 0; i < o->n_fields; i++) {
         const struct sim_field *f = &o->fields[i];
-        if (!f->relationship || strlen(f->relationship) !=
-                                    (size_t)(dot - name) ||
+        if (!f->relationship ||
+            strlen(f->relationship) != (size_t)(dot - name) ||
             strncasecmp(f->relationship, name, (size_t)(dot - name)) != 0)
             continue;
         target = sim_object_find(sim, f->reference_to);
@@ -83,8 +86,10 @@ static const struct sim_field *resolve(struct sim *sim,
     return NULL;
 }
 
-static bool check_field(struct rest_ctx *c, const struct sim_soql *q,
-                        const struct sim_object *o, const char *name)
+static bool check_field(struct rest_ctx *c,
+                        const struct sim_soql *q,
+                        const struct sim_object *o,
+                        const char *name)
 {
     const struct sim_field *rel;
     char msg[400];
@@ -101,7 +106,8 @@ static bool check_field(struct rest_ctx *c, const struct sim_soql *q,
     return false;
 }
 
-static bool check_query(struct rest_ctx *c, const struct sim_soql *q,
+static bool check_query(struct rest_ctx *c,
+                        const struct sim_soql *q,
                         const struct sim_object *o)
 {
     size_t i;
@@ -159,8 +165,8 @@ static int hit_cmp(const void *a, const void *b)
 }
 
 /* The selected fields of one hit, relationships as nested objects. */
-static cJSON *hit_view(struct rest_ctx *c, const struct sim_soql *q,
-                       const struct hit *h)
+static cJSON *
+hit_view(struct rest_ctx *c, const struct sim_soql *q, const struct hit *h)
 {
     cJSON *v = sim_rec_view(c->sim, h->r, (const char *const *)q->fields,
                             q->n_fields, c->version);
@@ -175,8 +181,7 @@ static cJSON *hit_view(struct rest_ctx *c, const struct sim_soql *q,
         if (!rel || !f)
             continue;
         id = cJSON_GetObjectItemCaseSensitive(h->r->data, rel->name);
-        t = cJSON_IsString(id) ? sim_rec_find(c->sim, id->valuestring)
-                               : NULL;
+        t = cJSON_IsString(id) ? sim_rec_find(c->sim, id->valuestring) : NULL;
         nested = cJSON_GetObjectItemCaseSensitive(v, rel->relationship);
         if (!t || t->deleted) {
             if (!nested)
@@ -187,8 +192,7 @@ static cJSON *hit_view(struct rest_ctx *c, const struct sim_soql *q,
             const char *one[1] = {f->name};
             cJSON_DeleteItemFromObjectCaseSensitive(v, rel->relationship);
             cJSON_AddItemToObject(v, rel->relationship,
-                                  sim_rec_view(c->sim, t, one, 1,
-                                               c->version));
+                                  sim_rec_view(c->sim, t, one, 1, c->version));
         } else if (!cJSON_GetObjectItemCaseSensitive(nested, f->name)) {
             const cJSON *val =
                 cJSON_GetObjectItemCaseSensitive(t->data, f->name);
@@ -216,7 +220,10 @@ static int batch_size(struct rest_ctx *c)
     return n > 0 ? n : 2000;
 }
 
-static void page(struct rest_ctx *c, cJSON *all, size_t total, size_t from,
+static void page(struct rest_ctx *c,
+                 cJSON *all,
+                 size_t total,
+                 size_t from,
                  const char *loc_id)
 {
     cJSON *out = cJSON_CreateObject();
@@ -237,9 +244,8 @@ static void page(struct rest_ctx *c, cJSON *all, size_t total, size_t from,
     }
     recs = cJSON_AddArrayToObject(out, "records");
     for (i = from; i < from + n && i < total; i++)
-        cJSON_AddItemToArray(recs,
-                             cJSON_Duplicate(cJSON_GetArrayItem(all, (int)i),
-                                             true));
+        cJSON_AddItemToArray(
+            recs, cJSON_Duplicate(cJSON_GetArrayItem(all, (int)i), true));
     sim_response_json(c->resp, 200, out);
 }
 
@@ -298,8 +304,11 @@ static void next_page(struct rest_ctx *c, const char *locator)
                            "invalid query locator", false);
 }
 
-static size_t collect(struct rest_ctx *c, const struct sim_soql *q,
-                      struct sim_object *o, bool all, struct hit **out)
+static size_t collect(struct rest_ctx *c,
+                      const struct sim_soql *q,
+                      struct sim_object *o,
+                      bool all,
+                      struct hit **out)
 {
     struct hit *h = sfc_xcalloc(o->n_recs + 1, sizeof(*h));
     size_t i, n = 0;
@@ -328,8 +337,8 @@ static size_t collect(struct rest_ctx *c, const struct sim_soql *q,
     return n;
 }
 
-static void run(struct rest_ctx *c, struct sim_soql *q, struct sim_object *o,
-                bool all)
+static void
+run(struct rest_ctx *c, struct sim_soql *q, struct sim_object *o, bool all)
 {
     struct hit *h;
     size_t n, from, to, i;

@@ -41,15 +41,15 @@ void rest_dml_error(struct rest_ctx *c, const struct sim_dml_error *e)
 
 cJSON *rest_parse_body(struct rest_ctx *c)
 {
-    cJSON *j = c->req->body_len ? cJSON_ParseWithLength(c->req->body,
-                                                       c->req->body_len)
-                                : NULL;
+    cJSON *j = c->req->body_len
+                   ? cJSON_ParseWithLength(c->req->body, c->req->body_len)
+                   : NULL;
     if (!j) {
         const char *at = cJSON_GetErrorPtr();
-        long col = at && at >= c->req->body &&
-                           at <= c->req->body + c->req->body_len
-                       ? (long)(at - c->req->body) + 1
-                       : 1;
+        long col =
+            at && at >= c->req->body && at <= c->req->body + c->req->body_len
+                ? (long)(at - c->req->body) + 1
+                : 1;
         char msg[200];
         snprintf(msg, sizeof(msg),
                  c->req->body_len
@@ -64,8 +64,8 @@ cJSON *rest_parse_body(struct rest_ctx *c)
     return j;
 }
 
-static void save_result(struct rest_ctx *c, int status, const char *id,
-                        int created)
+static void
+save_result(struct rest_ctx *c, int status, const char *id, int created)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
@@ -88,8 +88,8 @@ static void do_create(struct rest_ctx *c, struct sim_object *o)
         sim_dml_error_set(&err, 400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Id",
                           "Record ID: cannot specify Id in an insert call");
         rest_dml_error(c, &err);
-    } else if (sim_rec_create(c->sim, o, body, c->who.user_id, c->tx, false,
-                              id, &err)) {
+    } else if (sim_rec_create(c->sim, o, body, c->who.user_id, c->tx, false, id,
+                              &err)) {
         save_result(c, 201, id, -1);
     } else {
         rest_dml_error(c, &err);
@@ -98,8 +98,11 @@ static void do_create(struct rest_ctx *c, struct sim_object *o)
 }
 
 /* Splits "A,B,C" into fields checked against @o; false with a 400 sent. */
-static bool parse_fields(struct rest_ctx *c, struct sim_object *o,
-                         const char *list, char ***out, size_t *n)
+static bool parse_fields(struct rest_ctx *c,
+                         struct sim_object *o,
+                         const char *list,
+                         char ***out,
+                         size_t *n)
 {
     char *copy = sfc_xstrdup(list), *save = NULL, *tok;
     bool ok = true;
@@ -157,8 +160,8 @@ static void do_get(struct rest_ctx *c, struct sim_rec *r)
 
 static void deleted(struct rest_ctx *c)
 {
-    sim_response_error(c->resp, 404, "ENTITY_IS_DELETED",
-                       "entity is deleted", true);
+    sim_response_error(c->resp, 404, "ENTITY_IS_DELETED", "entity is deleted",
+                       true);
 }
 
 static void by_id(struct rest_ctx *c, struct sim_object *o, struct sim_rec *r)
@@ -194,8 +197,10 @@ static void by_id(struct rest_ctx *c, struct sim_object *o, struct sim_rec *r)
 }
 
 /* Live records of @o whose @f equals @value (case-insensitive). */
-static size_t find_by_ext(struct sim_object *o, const struct sim_field *f,
-                          const char *value, struct sim_rec **out,
+static size_t find_by_ext(struct sim_object *o,
+                          const struct sim_field *f,
+                          const char *value,
+                          struct sim_rec **out,
                           size_t max)
 {
     size_t i, n = 0;
@@ -213,10 +218,15 @@ static size_t find_by_ext(struct sim_object *o, const struct sim_field *f,
     return n;
 }
 
-int rest_upsert(struct rest_ctx *c, struct sim_object *o,
-                const struct sim_field *f, const char *value,
-                const cJSON *body, char id[19], bool *created,
-                struct sim_dml_error *err, cJSON **urls)
+int rest_upsert(struct rest_ctx *c,
+                struct sim_object *o,
+                const struct sim_field *f,
+                const char *value,
+                const cJSON *body,
+                char id[19],
+                bool *created,
+                struct sim_dml_error *err,
+                cJSON **urls)
 {
     struct sim_rec *m[8];
     cJSON *fields;
@@ -248,8 +258,8 @@ int rest_upsert(struct rest_ctx *c, struct sim_object *o,
     } else {
         cJSON_AddStringToObject(fields, f->name, value);
         *created = true;
-        rc = sim_rec_create(c->sim, o, fields, c->who.user_id, c->tx, false,
-                            id, err)
+        rc = sim_rec_create(c->sim, o, fields, c->who.user_id, c->tx, false, id,
+                            err)
                  ? 201
                  : -1;
     }
@@ -269,8 +279,10 @@ static void ext_not_found(struct rest_ctx *c, const char *field)
     sim_response_error(c->resp, 404, "NOT_FOUND", msg, false);
 }
 
-static void do_upsert(struct rest_ctx *c, struct sim_object *o,
-                      const struct sim_field *f, const char *value)
+static void do_upsert(struct rest_ctx *c,
+                      struct sim_object *o,
+                      const struct sim_field *f,
+                      const char *value)
 {
     cJSON *body = rest_parse_body(c), *urls = NULL;
     struct sim_dml_error err;
@@ -294,8 +306,10 @@ static void do_upsert(struct rest_ctx *c, struct sim_object *o,
         sim_response_set(c->resp, 204, "", NULL, 0);
 }
 
-static void by_ext(struct rest_ctx *c, struct sim_object *o,
-                   const char *field, const char *value)
+static void by_ext(struct rest_ctx *c,
+                   struct sim_object *o,
+                   const char *field,
+                   const char *value)
 {
     const struct sim_field *f = sim_field_find(o, field);
     struct sim_rec *m[2];
@@ -375,8 +389,8 @@ void rest_sobject(struct rest_ctx *c, const char *after)
                                "HTTP Method not allowed", false);
         return;
     }
-    if (strcmp(seg1, "describe") == 0 && (n == 2 || !seg2[0] ||
-                                          strcmp(seg2, "/") == 0)) {
+    if (strcmp(seg1, "describe") == 0 &&
+        (n == 2 || !seg2[0] || strcmp(seg2, "/") == 0)) {
         rest_describe(c, o, true);
         return;
     }

@@ -45,7 +45,8 @@ void rest_dispatch(struct rest_ctx *c)
         rest_not_found(c);
 }
 
-static void data_api(struct sim *sim, const struct sim_request *req,
+static void data_api(struct sim *sim,
+                     const struct sim_request *req,
                      struct sim_response *resp)
 {
     struct rest_ctx c;
@@ -65,8 +66,7 @@ static void data_api(struct sim *sim, const struct sim_request *req,
     }
     if (v < sim->opt.min_api_version || v > sim->opt.max_api_version) {
         sim_response_error(resp, v < sim->opt.min_api_version ? 410 : 404,
-                           v < sim->opt.min_api_version ? "GONE"
-                                                        : "NOT_FOUND",
+                           v < sim->opt.min_api_version ? "GONE" : "NOT_FOUND",
                            v < sim->opt.min_api_version
                                ? "The requested resource is no longer "
                                  "available. This API version has been "
@@ -91,7 +91,8 @@ static void data_api(struct sim *sim, const struct sim_request *req,
     rest_dispatch(&c);
 }
 
-void sim_route(struct sim *sim, const struct sim_request *req,
+void sim_route(struct sim *sim,
+               const struct sim_request *req,
                struct sim_response *resp)
 {
     const char *p = req->path;

@@ -91,24 +91,20 @@ static const char *const CASE_[] = {
     "OwnerId|reference|18||User/Owner",
     NULL};
 
-static const char *const USER[] = {
-    "Username|string|80|RU|",
-    "FirstName|string|40||",
-    "LastName|string|80|R|",
-    "Name|string|121|O|",
-    "Email|email|128|R|",
-    "Alias|string|8||",
-    "IsActive|boolean|0|T|",
-    "TimeZoneSidKey|string|40||",
-    NULL};
+static const char *const USER[] = {"Username|string|80|RU|",
+                                   "FirstName|string|40||",
+                                   "LastName|string|80|R|",
+                                   "Name|string|121|O|",
+                                   "Email|email|128|R|",
+                                   "Alias|string|8||",
+                                   "IsActive|boolean|0|T|",
+                                   "TimeZoneSidKey|string|40||",
+                                   NULL};
 
 static const char *const RECORDTYPE[] = {
-    "Name|string|80|R|",
-    "DeveloperName|string|80|R|",
-    "SobjectType|string|40|R|",
-    "Description|string|255||",
-    "IsActive|boolean|0|T|",
-    NULL};
+    "Name|string|80|R|",        "DeveloperName|string|80|R|",
+    "SobjectType|string|40|R|", "Description|string|255||",
+    "IsActive|boolean|0|T|",    NULL};
 
 static const char *const PUSHTOPIC[] = {
     "Name|string|25|RU|",
@@ -124,11 +120,9 @@ static const char *const PUSHTOPIC[] = {
     "Description|string|400||",
     NULL};
 
-static const char *const STREAMINGCHANNEL[] = {
-    "Name|string|80|RU|",
-    "Description|string|255||",
-    "IsDynamic|boolean|0|F|",
-    NULL};
+static const char *const STREAMINGCHANNEL[] = {"Name|string|80|RU|",
+                                               "Description|string|255||",
+                                               "IsDynamic|boolean|0|F|", NULL};
 
 static const struct builtin BUILTINS[] = {
     {"Account", "001", false, ACCOUNT},
@@ -143,9 +137,9 @@ static const struct builtin BUILTINS[] = {
 };
 
 static const char *const TYPE_NAMES[] = {
-    "id",     "string",   "textarea", "email",   "phone",
-    "url",    "picklist", "boolean",  "double",  "int",
-    "currency", "percent", "date",    "datetime", "reference"};
+    "id",       "string",   "textarea", "email",    "phone",
+    "url",      "picklist", "boolean",  "double",   "int",
+    "currency", "percent",  "date",     "datetime", "reference"};
 
 const char *sim_ftype_name(enum sim_ftype t)
 {
@@ -172,8 +166,8 @@ static bool ftype_parse(const char *s, enum sim_ftype *out)
     return false;
 }
 
-static struct sim_field *add_field(struct sim_object *o, const char *name,
-                                   enum sim_ftype t)
+static struct sim_field *
+add_field(struct sim_object *o, const char *name, enum sim_ftype t)
 {
     struct sim_field *f;
     o->fields = sfc_xrealloc(o->fields, (o->n_fields + 1) * sizeof(*f));
@@ -270,8 +264,8 @@ static void add_system_fields(struct sim_object *o)
     }
 }
 
-static struct sim_object *add_object(struct sim *sim, const char *name,
-                                     const char *prefix)
+static struct sim_object *
+add_object(struct sim *sim, const char *name, const char *prefix)
 {
     struct sim_object *o = sfc_xcalloc(1, sizeof(*o));
     o->name = sfc_xstrdup(name);
@@ -294,8 +288,7 @@ void sim_schema_builtin(struct sim *sim)
     }
 }
 
-struct sim_field *sim_field_find(const struct sim_object *o,
-                                 const char *name)
+struct sim_field *sim_field_find(const struct sim_object *o, const char *name)
 {
     size_t i;
     for (i = 0; i < o->n_fields; i++)
@@ -342,16 +335,15 @@ static void declare_field(struct sim_object *o, const cJSON *fd)
         f->reference_to = sfc_xstrdup(ref->valuestring);
         size_t nl = strlen(f->name);
         if (nl > 3 && strcmp(f->name + nl - 3, "__c") == 0)
-            f->relationship = sfc_xasprintf("%.*s__r", (int)(nl - 3),
-                                            f->name);
+            f->relationship = sfc_xasprintf("%.*s__r", (int)(nl - 3), f->name);
         else if (nl > 2 && strcmp(f->name + nl - 2, "Id") == 0)
             f->relationship = sfc_xstrndup(f->name, nl - 2);
     }
 }
 
 /* "validationRules": [{"condition": "<WHERE>", "message", "field"}] */
-static int declare_rules(struct sim_object *o, const cJSON *rules,
-                         char *errstr, size_t sz)
+static int
+declare_rules(struct sim_object *o, const cJSON *rules, char *errstr, size_t sz)
 {
     const cJSON *r;
     cJSON_ArrayForEach(r, rules)
@@ -379,14 +371,16 @@ static int declare_rules(struct sim_object *o, const cJSON *rules,
             return -1;
         }
         rule->message = sfc_xstrdup(msg->valuestring);
-        rule->field = cJSON_IsString(fld) ? sfc_xstrdup(fld->valuestring)
-                                          : NULL;
+        rule->field =
+            cJSON_IsString(fld) ? sfc_xstrdup(fld->valuestring) : NULL;
         o->n_rules++;
     }
     return 0;
 }
 
-int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
+int sim_schema_declare(struct sim *sim,
+                       const cJSON *decl,
+                       char *errstr,
                        size_t sz)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(decl, "name");
@@ -406,8 +400,10 @@ int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
         n = strlen(name->valuestring);
         if (n < 4 || (strcmp(name->valuestring + n - 3, "__c") != 0 &&
                       strcmp(name->valuestring + n - 3, "__e") != 0)) {
-            sfc_errstr_set(errstr, sz, "custom object %s must end in __c "
-                           "or __e", name->valuestring);
+            sfc_errstr_set(errstr, sz,
+                           "custom object %s must end in __c "
+                           "or __e",
+                           name->valuestring);
             return -1;
         }
         snprintf(pfx, sizeof(pfx), "a%02zu", sim_object_count(sim));
@@ -421,7 +417,7 @@ int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
         }
     }
     cJSON_ArrayForEach(fd, fields) declare_field(o, fd);
-    return declare_rules(o, cJSON_GetObjectItemCaseSensitive(decl,
-                                                             "validationRules"),
-                         errstr, sz);
+    return declare_rules(
+        o, cJSON_GetObjectItemCaseSensitive(decl, "validationRules"), errstr,
+        sz);
 }

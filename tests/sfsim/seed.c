@@ -11,12 +11,12 @@
 #include "store.h"
 #include "sfc/common.h"
 
-#define DEMO_USER "demo@sfsim.local"
-#define DEMO_PASSWORD "demo-password"
-#define DEMO_TOKEN "DEMOTOKEN"
-#define DEMO_CLIENT_ID "sfsim-client-id"
+#define DEMO_USER          "demo@sfsim.local"
+#define DEMO_PASSWORD      "demo-password"
+#define DEMO_TOKEN         "DEMOTOKEN"
+#define DEMO_CLIENT_ID     "sfsim-client-id"
 #define DEMO_CLIENT_SECRET "sfsim-client-secret"
-#define DEMO_REFRESH "sfsim-refresh-token"
+#define DEMO_REFRESH       "sfsim-refresh-token"
 
 static const char *str(const cJSON *o, const char *k, const char *dflt)
 {
@@ -24,9 +24,14 @@ static const char *str(const cJSON *o, const char *k, const char *dflt)
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
-static int add_user(struct sim *sim, const char *username, const char *pw,
-                    const char *tok, const char *first, const char *last,
-                    char *errstr, size_t sz)
+static int add_user(struct sim *sim,
+                    const char *username,
+                    const char *pw,
+                    const char *tok,
+                    const char *first,
+                    const char *last,
+                    char *errstr,
+                    size_t sz)
 {
     struct sim_object *o = sim_object_find(sim, "User");
     struct sim_dml_error err;
@@ -49,8 +54,8 @@ static int add_user(struct sim *sim, const char *username, const char *pw,
     return 0;
 }
 
-static int load_users(struct sim *sim, const cJSON *users, char *errstr,
-                      size_t sz)
+static int
+load_users(struct sim *sim, const cJSON *users, char *errstr, size_t sz)
 {
     const cJSON *u;
     if (cJSON_GetArraySize(users) == 0)
@@ -64,8 +69,8 @@ static int load_users(struct sim *sim, const cJSON *users, char *errstr,
             return -1;
         }
         if (add_user(sim, name, str(u, "password", ""), str(u, "token", ""),
-                     str(u, "firstName", ""), str(u, "lastName", name),
-                     errstr, sz) < 0)
+                     str(u, "firstName", ""), str(u, "lastName", name), errstr,
+                     sz) < 0)
             return -1;
     }
     return 0;
@@ -79,22 +84,20 @@ static void load_apps(struct sim *sim, const cJSON *apps, const cJSON *rts)
     if (cJSON_GetArraySize(apps) == 0)
         sim_auth_add_app(sim->auth, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
                          first_user);
-    cJSON_ArrayForEach(a, apps)
-        sim_auth_add_app(sim->auth, str(a, "client_id", DEMO_CLIENT_ID),
-                         str(a, "client_secret", ""),
-                         str(a, "run_as", first_user));
+    cJSON_ArrayForEach(a, apps) sim_auth_add_app(
+        sim->auth, str(a, "client_id", DEMO_CLIENT_ID),
+        str(a, "client_secret", ""), str(a, "run_as", first_user));
     if (cJSON_GetArraySize(rts) == 0)
         sim_auth_add_refresh(sim->auth, DEMO_REFRESH, first_user,
                              sim->auth->apps[0].client_id);
     cJSON_ArrayForEach(a, rts)
         sim_auth_add_refresh(sim->auth, str(a, "token", DEMO_REFRESH),
                              str(a, "username", first_user),
-                             str(a, "client_id",
-                                 sim->auth->apps[0].client_id));
+                             str(a, "client_id", sim->auth->apps[0].client_id));
 }
 
-static int load_records(struct sim *sim, const cJSON *records, char *errstr,
-                        size_t sz)
+static int
+load_records(struct sim *sim, const cJSON *records, char *errstr, size_t sz)
 {
     const cJSON *list, *rec;
     struct sim_dml_error err;
@@ -112,8 +115,8 @@ static int load_records(struct sim *sim, const cJSON *records, char *errstr,
         {
             if (!sim_rec_create(sim, o, rec, sim->auth->users[0].id, "seed",
                                 true, id, &err)) {
-                sfc_errstr_set(errstr, sz, "seed %s record: %s %s",
-                               o->name, err.code, err.message);
+                sfc_errstr_set(errstr, sz, "seed %s record: %s %s", o->name,
+                               err.code, err.message);
                 return -1;
             }
         }
@@ -121,18 +124,16 @@ static int load_records(struct sim *sim, const cJSON *records, char *errstr,
     return 0;
 }
 
-static int load_doc(struct sim *sim, const cJSON *doc, char *errstr,
-                    size_t sz)
+static int load_doc(struct sim *sim, const cJSON *doc, char *errstr, size_t sz)
 {
     const cJSON *objs = cJSON_GetObjectItemCaseSensitive(doc, "objects");
     const cJSON *o;
     const char *cert = str(doc, "jwt_cert", NULL);
 
-    cJSON_ArrayForEach(o, objs)
-        if (sim_schema_declare(sim, o, errstr, sz) < 0)
-            return -1;
-    if (load_users(sim, cJSON_GetObjectItemCaseSensitive(doc, "users"),
-                   errstr, sz) < 0)
+    cJSON_ArrayForEach(o, objs) if (sim_schema_declare(sim, o, errstr, sz) <
+                                    0) return -1;
+    if (load_users(sim, cJSON_GetObjectItemCaseSensitive(doc, "users"), errstr,
+                   sz) < 0)
         return -1;
     load_apps(sim, cJSON_GetObjectItemCaseSensitive(doc, "apps"),
               cJSON_GetObjectItemCaseSensitive(doc, "refresh_tokens"));

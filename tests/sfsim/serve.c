@@ -55,8 +55,7 @@ static void fault_http_status(struct sim_response *resp,
     const cJSON *html = cJSON_GetObjectItemCaseSensitive(hit->params, "html");
     const cJSON *code =
         cJSON_GetObjectItemCaseSensitive(hit->params, "errorCode");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(hit->params,
-                                                        "message");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(hit->params, "message");
     int status = hit->status ? hit->status : 503;
 
     if (cJSON_IsTrue(html) || status == 502 || status == 420) {
@@ -100,8 +99,8 @@ static void duplicates_detected(struct sim_response *resp)
     recs = cJSON_AddArrayToObject(m, "matchRecords");
     rec = cJSON_CreateObject();
     cJSON_AddNumberToObject(rec, "matchConfidence", 100.0);
-    attrs = cJSON_AddObjectToObject(
-        cJSON_AddObjectToObject(rec, "record"), "attributes");
+    attrs = cJSON_AddObjectToObject(cJSON_AddObjectToObject(rec, "record"),
+                                    "attributes");
     cJSON_AddStringToObject(attrs, "type", "Contact");
     cJSON_AddStringToObject(cJSON_GetObjectItem(rec, "record"), "Id",
                             "0035g0000000001AAA");
@@ -112,8 +111,10 @@ static void duplicates_detected(struct sim_response *resp)
 }
 
 /* Faults that act before the handler; true when they answered. */
-static bool pre_faults(struct sim *sim, const struct sim_request *req,
-                       struct sim_response *resp, bool *mid_body)
+static bool pre_faults(struct sim *sim,
+                       const struct sim_request *req,
+                       struct sim_response *resp,
+                       bool *mid_body)
 {
     struct sim_fault_hit hit;
     const char *m = req->method, *p = req->path;
@@ -145,8 +146,7 @@ static bool pre_faults(struct sim *sim, const struct sim_request *req,
                            conc ? "ConcurrentPerOrgLongTxn Limit exceeded."
                                 : "TotalRequests Limit exceeded.",
                            false);
-    } else if (sim_fault_take(sim, "session_not_valid_for_rest", m, p,
-                              &hit)) {
+    } else if (sim_fault_take(sim, "session_not_valid_for_rest", m, p, &hit)) {
         sim_response_error(resp, 401, "INVALID_SESSION_ID",
                            "This session is not valid for use with the REST "
                            "API",
@@ -186,13 +186,14 @@ static uint64_t request_hash(const struct sim_request *req)
     return h;
 }
 
-static void post_faults(struct sim *sim, const struct sim_request *req,
-                        struct sim_response *resp, bool mid_body)
+static void post_faults(struct sim *sim,
+                        const struct sim_request *req,
+                        struct sim_response *resp,
+                        bool mid_body)
 {
     struct sim_fault_hit hit;
 
-    if (sim_fault_take(sim, "commit_then_drop", req->method, req->path,
-                       NULL)) {
+    if (sim_fault_take(sim, "commit_then_drop", req->method, req->path, NULL)) {
         resp->drop = SIM_DROP_BEFORE_HEADERS;
         sim_faults_note_dropped(sim, request_hash(req));
         return;
@@ -224,7 +225,8 @@ static bool count_api_call(struct sim *sim, struct sim_response *resp)
     return true;
 }
 
-void sim_serve(struct sim *sim, const struct sim_request *req,
+void sim_serve(struct sim *sim,
+               const struct sim_request *req,
                struct sim_response *resp)
 {
     char key[300], pk[256];

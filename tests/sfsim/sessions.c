@@ -66,8 +66,8 @@ void sim_sessions_destroy(struct sim_sessions *s)
 }
 
 /* A live session of @user_id, for --reuse-sessions; lock held. */
-static const struct session *find_live(struct sim_sessions *s,
-                                       const char *user_id, int64_t now)
+static const struct session *
+find_live(struct sim_sessions *s, const char *user_id, int64_t now)
 {
     const struct session *se;
     size_t i;
@@ -78,8 +78,11 @@ static const struct session *find_live(struct sim_sessions *s,
     return NULL;
 }
 
-void sim_session_create(struct sim *sim, const char *user_id,
-                        const char *username, char *token, size_t tsz,
+void sim_session_create(struct sim *sim,
+                        const char *user_id,
+                        const char *username,
+                        char *token,
+                        size_t tsz,
                         int64_t *issued_ms)
 {
     static const char a[] =
@@ -172,13 +175,14 @@ static const char *token_of(const char *auth)
     return *auth ? auth : NULL;
 }
 
-bool sim_auth_check(struct sim *sim, const char *authorization,
-                    struct sim_session_info *out, struct sim_response *fail)
+bool sim_auth_check(struct sim *sim,
+                    const char *authorization,
+                    struct sim_session_info *out,
+                    struct sim_response *fail)
 {
     struct sim_sessions *s = sim->sessions;
-    const char *tok = authorization && *authorization
-                          ? token_of(authorization)
-                          : NULL;
+    const char *tok =
+        authorization && *authorization ? token_of(authorization) : NULL;
     struct session *se;
     int64_t now = sfc_wall_ms();
     bool ok = false;
@@ -202,10 +206,8 @@ bool sim_auth_check(struct sim *sim, const char *authorization,
                 se->expires_ms = now + sim->opt.session_ttl_s * 1000;
             if (out) {
                 memset(out, 0, sizeof(*out));
-                snprintf(out->user_id, sizeof(out->user_id), "%s",
-                         se->user_id);
-                snprintf(out->org_id, sizeof(out->org_id), "%s",
-                         sim->org_id);
+                snprintf(out->user_id, sizeof(out->user_id), "%s", se->user_id);
+                snprintf(out->org_id, sizeof(out->org_id), "%s", sim->org_id);
                 snprintf(out->username, sizeof(out->username), "%s",
                          se->username);
                 snprintf(out->session_key, sizeof(out->session_key), "%s",

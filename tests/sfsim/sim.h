@@ -54,34 +54,34 @@ struct sim_stream; /* the Streaming API side, defined in stream_*.c */
 /* ------------------------------------------------------------------------ */
 
 struct sim_options {
-    int port;                    /* --port, 0 = any free port */
-    const char *url_file;        /* --url-file or NULL */
-    const char *seed_file;       /* --seed or NULL */
-    const char *tls_cert;        /* --tls-cert (PEM path) or NULL */
-    const char *tls_key;         /* --tls-key (PEM path) or NULL */
-    const char *jwt_cert;        /* --jwt-cert (PEM cert/public key) or NULL */
-    bool demo;                   /* --demo */
-    int64_t connect_timeout_ms;  /* --connect-timeout, default 110000 */
-    int64_t session_ttl_s;       /* --session-ttl, default 7200 */
-    int64_t daily_api_limit;     /* --daily-api-limit, default 15000 */
-    int64_t limit_margin;        /* --limit-margin: calls allowed past the
-                                    allocation before REQUEST_LIMIT_EXCEEDED */
-    int query_batch_size;        /* --query-batch-size, default 2000 */
-    bool refresh_rotation;       /* --refresh-rotation */
-    bool password_flow_blocked;  /* --block-password-flow */
-    double min_api_version;      /* --min-api-version, default 31.0 */
-    double max_api_version;      /* newest version served, 67.0 */
-    uint64_t rng_seed;           /* --rng-seed, default 1 */
-    int64_t login_delay_ms;      /* --login-delay-ms: time a token request
-                                    stays in flight (concurrency tests) */
-    bool random_pages;           /* --random-page-sizes: pages of 200..batch */
-    int64_t locator_ttl_s;       /* --query-locator-ttl, default 172800 */
-    bool per_app_usage;          /* --per-app-usage: Sforce-Limit-Info suffix */
-    bool password_expired;       /* --password-expired: SOAP login says so */
-    bool soap_retired;           /* --soap-retired: SOAP login >= 65.0 fails */
-    bool reuse_sessions;         /* --reuse-sessions: a login returns the
-                                    user's live session if there is one */
-    bool sliding_sessions;       /* --sliding-sessions: use extends TTL */
+    int port;                   /* --port, 0 = any free port */
+    const char *url_file;       /* --url-file or NULL */
+    const char *seed_file;      /* --seed or NULL */
+    const char *tls_cert;       /* --tls-cert (PEM path) or NULL */
+    const char *tls_key;        /* --tls-key (PEM path) or NULL */
+    const char *jwt_cert;       /* --jwt-cert (PEM cert/public key) or NULL */
+    bool demo;                  /* --demo */
+    int64_t connect_timeout_ms; /* --connect-timeout, default 110000 */
+    int64_t session_ttl_s;      /* --session-ttl, default 7200 */
+    int64_t daily_api_limit;    /* --daily-api-limit, default 15000 */
+    int64_t limit_margin;       /* --limit-margin: calls allowed past the
+                                   allocation before REQUEST_LIMIT_EXCEEDED */
+    int query_batch_size;       /* --query-batch-size, default 2000 */
+    bool refresh_rotation;      /* --refresh-rotation */
+    bool password_flow_blocked; /* --block-password-flow */
+    double min_api_version;     /* --min-api-version, default 31.0 */
+    double max_api_version;     /* newest version served, 67.0 */
+    uint64_t rng_seed;          /* --rng-seed, default 1 */
+    int64_t login_delay_ms;     /* --login-delay-ms: time a token request
+                                   stays in flight (concurrency tests) */
+    bool random_pages;          /* --random-page-sizes: pages of 200..batch */
+    int64_t locator_ttl_s;      /* --query-locator-ttl, default 172800 */
+    bool per_app_usage;         /* --per-app-usage: Sforce-Limit-Info suffix */
+    bool password_expired;      /* --password-expired: SOAP login says so */
+    bool soap_retired;          /* --soap-retired: SOAP login >= 65.0 fails */
+    bool reuse_sessions;        /* --reuse-sessions: a login returns the
+                                   user's live session if there is one */
+    bool sliding_sessions;      /* --sliding-sessions: use extends TTL */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */
@@ -119,16 +119,16 @@ struct sim_stream *sim_stream_of(const struct sim *sim);
  * for the duration of the handler call.
  */
 struct sim_request {
-    const char *method;        /* "GET", "POST", ... */
-    const char *path;          /* URL path without the query string */
-    const char *query;         /* raw query string after '?', or "" */
-    const char *body;          /* request body (NUL-terminated), or "" */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL path without the query string */
+    const char *query;  /* raw query string after '?', or "" */
+    const char *body;   /* request body (NUL-terminated), or "" */
     size_t body_len;
-    const char *host;          /* Host header as the client sent it */
-    const char *authorization; /* Authorization header */
-    const char *cookie;        /* Cookie header */
-    const char *content_type;  /* Content-Type header */
-    void *conn;                /* internal: the MHD connection */
+    const char *host;            /* Host header as the client sent it */
+    const char *authorization;   /* Authorization header */
+    const char *cookie;          /* Cookie header */
+    const char *content_type;    /* Content-Type header */
+    void *conn;                  /* internal: the MHD connection */
     const cJSON *synthetic_args; /* internal: decoded query arguments of a
                                     composite subrequest (conn is NULL) */
 };
@@ -137,8 +137,7 @@ struct sim_request {
  * Any request header by name (case-insensitive), or NULL when absent.
  * Borrowed for the duration of the handler call.
  */
-const char *sim_request_header(const struct sim_request *req,
-                               const char *name);
+const char *sim_request_header(const struct sim_request *req, const char *name);
 
 /*
  * A decoded query-string argument (?name=value), or NULL when absent.
@@ -174,8 +173,11 @@ struct sim_response {
 };
 
 /* Copies @body (@len bytes) with @content_type and @status. */
-void sim_response_set(struct sim_response *resp, int status,
-                      const char *content_type, const char *body, size_t len);
+void sim_response_set(struct sim_response *resp,
+                      int status,
+                      const char *content_type,
+                      const char *body,
+                      size_t len);
 
 /*
  * Prints @json (then deletes it: ownership moves to the call) as
@@ -188,13 +190,16 @@ void sim_response_json(struct sim_response *resp, int status, cJSON *json);
  * Salesforce REST error body: [{"message":..., "errorCode":...}] with
  * "fields": [] added when @with_fields. @message is copied.
  */
-void sim_response_error(struct sim_response *resp, int status,
-                        const char *error_code, const char *message,
+void sim_response_error(struct sim_response *resp,
+                        int status,
+                        const char *error_code,
+                        const char *message,
                         bool with_fields);
 
 /* Adds a response header (copied); more than SIM_RESP_MAX_HEADERS: ignored.
  * Several Set-Cookie headers may be added. */
-void sim_response_add_header(struct sim_response *resp, const char *name,
+void sim_response_add_header(struct sim_response *resp,
+                             const char *name,
                              const char *value);
 
 /* Frees what the response owns and resets it to the initial state. */
@@ -205,11 +210,11 @@ void sim_response_clear(struct sim_response *resp);
 /* ------------------------------------------------------------------------ */
 
 struct sim_session_info {
-    char user_id[19];   /* 18-char User id */
-    char org_id[19];    /* 18-char org id */
+    char user_id[19]; /* 18-char User id */
+    char org_id[19];  /* 18-char org id */
     char username[128];
-    char session_key[24]; /* stable, non-secret key of the session (for
-                             per-session bookkeeping; never the token) */
+    char session_key[24];  /* stable, non-secret key of the session (for
+                              per-session bookkeeping; never the token) */
     int64_t expires_at_ms; /* wall clock ms */
 };
 
@@ -222,8 +227,10 @@ struct sim_session_info {
  * (or INVALID_AUTH_HEADER for a malformed header).
  * Thread: any. Locks: takes the session lock briefly.
  */
-bool sim_auth_check(struct sim *sim, const char *authorization,
-                    struct sim_session_info *out, struct sim_response *fail);
+bool sim_auth_check(struct sim *sim,
+                    const char *authorization,
+                    struct sim_session_info *out,
+                    struct sim_response *fail);
 
 /* ------------------------------------------------------------------------ */
 /* Faults                                                                   */
@@ -238,10 +245,10 @@ bool sim_auth_check(struct sim *sim, const char *authorization,
  */
 struct sim_fault_hit {
     char kind[48];
-    int status;      /* "status" or 0 */
-    int64_t ms;      /* "ms" or 0 */
-    cJSON *params;   /* owned copy of the posted JSON; free with
-                        sim_fault_hit_clear() */
+    int status;    /* "status" or 0 */
+    int64_t ms;    /* "ms" or 0 */
+    cJSON *params; /* owned copy of the posted JSON; free with
+                      sim_fault_hit_clear() */
 };
 
 /*
@@ -251,8 +258,11 @@ struct sim_fault_hit {
  * without a method/path filter. Counts in /_sim/stats "faults_fired".
  * Thread: any. Locks: fault lock.
  */
-bool sim_fault_take(struct sim *sim, const char *kind, const char *method,
-                    const char *path, struct sim_fault_hit *out);
+bool sim_fault_take(struct sim *sim,
+                    const char *kind,
+                    const char *method,
+                    const char *path,
+                    struct sim_fault_hit *out);
 
 /* Frees the params of a hit. */
 void sim_fault_hit_clear(struct sim_fault_hit *hit);
@@ -275,18 +285,18 @@ enum sim_change_type {
  * All pointers are borrowed for the duration of the call.
  */
 struct sim_change {
-    const char *sobject;       /* canonical name: "Contact", "Foo__c" */
+    const char *sobject; /* canonical name: "Contact", "Foo__c" */
     enum sim_change_type type;
-    const cJSON *record;       /* full record after the change (for
-                                  deletes: before), canonical field names,
-                                  with "attributes" and "Id" */
+    const cJSON *record;               /* full record after the change (for
+                                          deletes: before), canonical field names,
+                                          with "attributes" and "Id" */
     const char *const *changed_fields; /* names of fields set by the request
                                           (create: all given); n_changed */
     size_t n_changed;
-    const char *user_id;       /* 18-char id of the user who made it */
-    const char *tx_key;        /* transaction key, same for all records of
-                                  one REST request (collections) */
-    int64_t commit_ms;         /* wall-clock commit time */
+    const char *user_id; /* 18-char id of the user who made it */
+    const char *tx_key;  /* transaction key, same for all records of
+                            one REST request (collections) */
+    int64_t commit_ms;   /* wall-clock commit time */
 };
 
 /*
@@ -314,8 +324,10 @@ struct sim_soql; /* a parsed query */
  * Salesforce errorCode ("MALFORMED_QUERY") in @code and a message in
  * @errstr. Free with sim_soql_free().
  */
-struct sim_soql *sim_soql_parse(const char *query, char *errstr,
-                                size_t errstr_size, const char **code);
+struct sim_soql *sim_soql_parse(const char *query,
+                                char *errstr,
+                                size_t errstr_size,
+                                const char **code);
 
 void sim_soql_free(struct sim_soql *q);
 

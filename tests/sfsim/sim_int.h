@@ -17,14 +17,17 @@
  * stream_*.c exist. */
 struct sim_stream *sim_stream_new(struct sim *sim);
 void sim_stream_destroy(struct sim_stream *st);
-void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_handle(struct sim_stream *st,
+                       const struct sim_request *req,
                        struct sim_response *resp);
 void sim_stream_record_changed(struct sim_stream *st,
                                const struct sim_change *chg);
-void sim_stream_push(struct sim_stream *st, const cJSON *channel,
+void sim_stream_push(struct sim_stream *st,
+                     const cJSON *channel,
                      const struct sim_request *req,
                      struct sim_response *resp);
-void sim_stream_control(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_control(struct sim_stream *st,
+                        const struct sim_request *req,
                         struct sim_response *resp);
 void sim_stream_stats(struct sim_stream *st, cJSON *out);
 void sim_stream_reset(struct sim_stream *st);
@@ -37,7 +40,7 @@ struct sim_stats;
 struct sim_auth;
 struct MHD_Daemon;
 
-#define SIM_BODY_MAX (8u * 1024u * 1024u) /* request body bound */
+#define SIM_BODY_MAX        (8u * 1024u * 1024u) /* request body bound */
 #define SIM_DEFAULT_VERSION "67.0"
 
 struct sim {
@@ -70,7 +73,8 @@ int sim_http_start(struct sim *sim, char *errstr, size_t sz);
 void sim_http_stop(struct sim *sim);
 
 /* ---- router.c: dispatch one request (faults already applied) ---- */
-void sim_route(struct sim *sim, const struct sim_request *req,
+void sim_route(struct sim *sim,
+               const struct sim_request *req,
                struct sim_response *resp);
 
 /* ---- ids.c ---- */
@@ -91,8 +95,7 @@ void sim_stats_reset(struct sim *sim);
 struct sim_faults *sim_faults_new(void);
 void sim_faults_destroy(struct sim_faults *f);
 /* Arms a fault from JSON; returns its id or -1 with errstr. */
-int sim_faults_add(struct sim *sim, const cJSON *spec, char *errstr,
-                   size_t sz);
+int sim_faults_add(struct sim *sim, const cJSON *spec, char *errstr, size_t sz);
 void sim_faults_clear(struct sim *sim);
 cJSON *sim_faults_json(struct sim *sim);
 /* Remembers / recognises a request (hash) answered with a reset after it
@@ -104,8 +107,11 @@ bool sim_faults_was_dropped(struct sim *sim, uint64_t h);
 struct sim_sessions *sim_sessions_new(void);
 void sim_sessions_destroy(struct sim_sessions *s);
 /* Creates a session for @user_id; writes the token (caller-sized >= 128). */
-void sim_session_create(struct sim *sim, const char *user_id,
-                        const char *username, char *token, size_t tsz,
+void sim_session_create(struct sim *sim,
+                        const char *user_id,
+                        const char *username,
+                        char *token,
+                        size_t tsz,
                         int64_t *issued_ms);
 /* Invalidates the session with @token; true if it existed. */
 bool sim_session_revoke(struct sim *sim, const char *token);
@@ -145,28 +151,44 @@ struct sim_auth {
 };
 struct sim_auth *sim_auth_new(void);
 void sim_auth_destroy(struct sim_auth *a);
-void sim_auth_add_user(struct sim_auth *a, const char *id, const char *u,
-                       const char *pw, const char *tok);
-void sim_auth_add_app(struct sim_auth *a, const char *cid, const char *sec,
+void sim_auth_add_user(struct sim_auth *a,
+                       const char *id,
+                       const char *u,
+                       const char *pw,
+                       const char *tok);
+void sim_auth_add_app(struct sim_auth *a,
+                      const char *cid,
+                      const char *sec,
                       const char *run_as);
-void sim_auth_add_refresh(struct sim_auth *a, const char *tok,
-                          const char *user, const char *cid);
+void sim_auth_add_refresh(struct sim_auth *a,
+                          const char *tok,
+                          const char *user,
+                          const char *cid);
 const struct sim_user *sim_auth_find_user(struct sim_auth *a,
                                           const char *username);
-void sim_oauth_token(struct sim *sim, const struct sim_request *req,
+void sim_oauth_token(struct sim *sim,
+                     const struct sim_request *req,
                      struct sim_response *resp);
-void sim_oauth_revoke(struct sim *sim, const struct sim_request *req,
+void sim_oauth_revoke(struct sim *sim,
+                      const struct sim_request *req,
                       struct sim_response *resp);
-void sim_soap_login(struct sim *sim, const struct sim_request *req,
+void sim_soap_login(struct sim *sim,
+                    const struct sim_request *req,
                     struct sim_response *resp);
 /* Verifies a JWT bearer assertion; fills user or an error description. */
-bool sim_jwt_verify(struct sim *sim, const char *assertion,
-                    const struct sim_user **user, const char **err);
+bool sim_jwt_verify(struct sim *sim,
+                    const char *assertion,
+                    const struct sim_user **user,
+                    const char **err);
 /* Shared OAuth success body. */
-void sim_oauth_success(struct sim *sim, struct sim_response *resp,
-                       const struct sim_user *u, const char *client_secret,
+void sim_oauth_success(struct sim *sim,
+                       struct sim_response *resp,
+                       const struct sim_user *u,
+                       const char *client_secret,
                        const char *refresh_token);
-void sim_oauth_error(struct sim_response *resp, int status, const char *err,
+void sim_oauth_error(struct sim_response *resp,
+                     int status,
+                     const char *err,
                      const char *desc);
 
 /* ---- util.c ---- */

@@ -17,18 +17,18 @@ enum tk { T_EOF, T_IDENT, T_STR, T_NUM, T_PUNCT };
 
 struct parser {
     const char *src;
-    size_t pos;      /* next char */
-    enum tk t;       /* current token */
-    size_t tstart;   /* its offset */
-    char *tval;      /* its text (unescaped for strings) */
+    size_t pos;    /* next char */
+    enum tk t;     /* current token */
+    size_t tstart; /* its offset */
+    char *tval;    /* its text (unescaped for strings) */
     char *errstr;
     size_t errsz;
     bool failed;
     struct sim_soql *q;
 };
 
-static void fail_at(struct parser *p, size_t at, const char *fmt,
-                    const char *arg)
+static void
+fail_at(struct parser *p, size_t at, const char *fmt, const char *arg)
 {
     char msg[256];
     char *line;
@@ -78,14 +78,26 @@ static bool lex_string(struct parser *p)
             if (e)
                 p->pos++;
             switch (e) {
-            case 'n': out = '\n'; break;
-            case 'r': out = '\r'; break;
-            case 't': out = '\t'; break;
-            case 'b': out = '\b'; break;
-            case 'f': out = '\f'; break;
+            case 'n':
+                out = '\n';
+                break;
+            case 'r':
+                out = '\r';
+                break;
+            case 't':
+                out = '\t';
+                break;
+            case 'b':
+                out = '\b';
+                break;
+            case 'f':
+                out = '\f';
+                break;
             case '\'':
             case '"':
-            case '\\': out = e; break;
+            case '\\':
+                out = e;
+                break;
             case '%':
             case '_': { /* kept escaped for LIKE */
                 char two[2] = {'\\', e};
@@ -184,9 +196,9 @@ static bool expect_punct(struct parser *p, const char *s)
 }
 
 static const char *const RESERVED[] = {
-    "SELECT", "FROM", "WHERE", "ORDER", "BY", "LIMIT", "OFFSET", "AND",
-    "OR", "NOT", "IN", "LIKE", "ASC", "DESC", "NULLS", "GROUP", "HAVING",
-    NULL};
+    "SELECT", "FROM", "WHERE", "ORDER", "BY",     "LIMIT",
+    "OFFSET", "AND",  "OR",    "NOT",   "IN",     "LIKE",
+    "ASC",    "DESC", "NULLS", "GROUP", "HAVING", NULL};
 
 static bool is_reserved(const char *s)
 {
@@ -259,8 +271,7 @@ static bool parse_date_literal(struct parser *p, struct sq_value *v)
     } else if (strcasecmp(s, "YESTERDAY") == 0) {
         v->from_ms = today - day;
         v->to_ms = today;
-    } else if (strncasecmp(s, "LAST_N_DAYS:", 12) == 0 &&
-               atoi(s + 12) >= 0) {
+    } else if (strncasecmp(s, "LAST_N_DAYS:", 12) == 0 && atoi(s + 12) >= 0) {
         v->from_ms = today - (int64_t)atoi(s + 12) * day;
         v->to_ms = today + day;
     } else {
@@ -414,8 +425,8 @@ static struct sq_cond *parse_unary(struct parser *p)
     return c;
 }
 
-static struct sq_cond *join(enum sq_ckind k, struct sq_cond *l,
-                            struct sq_cond *r)
+static struct sq_cond *
+join(enum sq_ckind k, struct sq_cond *l, struct sq_cond *r)
 {
     struct sq_cond *c = sfc_xcalloc(1, sizeof(*c));
     c->kind = k;
@@ -534,8 +545,10 @@ static bool parse_query(struct parser *p)
     return true;
 }
 
-struct sim_soql *sim_soql_parse(const char *query, char *errstr,
-                                size_t errstr_size, const char **code)
+struct sim_soql *sim_soql_parse(const char *query,
+                                char *errstr,
+                                size_t errstr_size,
+                                const char **code)
 {
     struct parser p;
 

@@ -118,12 +118,18 @@ static bool eval_cmp(const cJSON *fv, enum sq_op op, const struct sq_value *v)
     if (c == -2)
         return op == SQ_NE;
     switch (op) {
-    case SQ_EQ: return c == 0;
-    case SQ_NE: return c != 0;
-    case SQ_LT: return c < 0;
-    case SQ_LE: return c <= 0;
-    case SQ_GT: return c > 0;
-    case SQ_GE: return c >= 0;
+    case SQ_EQ:
+        return c == 0;
+    case SQ_NE:
+        return c != 0;
+    case SQ_LT:
+        return c < 0;
+    case SQ_LE:
+        return c <= 0;
+    case SQ_GT:
+        return c > 0;
+    case SQ_GE:
+        return c >= 0;
     }
     return false;
 }
@@ -194,8 +200,9 @@ bool sim_soql_match(const struct sim_soql *q, const cJSON *record)
 static int cmp_json(const cJSON *a, const cJSON *b)
 {
     if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
-        return a->valuedouble < b->valuedouble ? -1
-                                               : a->valuedouble > b->valuedouble;
+        return a->valuedouble < b->valuedouble
+                   ? -1
+                   : a->valuedouble > b->valuedouble;
     if (cJSON_IsBool(a) && cJSON_IsBool(b))
         return (int)cJSON_IsTrue(a) - (int)cJSON_IsTrue(b);
     if (cJSON_IsString(a) && cJSON_IsString(b))
@@ -203,8 +210,7 @@ static int cmp_json(const cJSON *a, const cJSON *b)
     return 0;
 }
 
-int sim_soql_compare(const struct sim_soql *q, const cJSON *a,
-                     const cJSON *b)
+int sim_soql_compare(const struct sim_soql *q, const cJSON *a, const cJSON *b)
 {
     size_t i;
     for (i = 0; i < q->n_order; i++) {

@@ -11,7 +11,7 @@ enum sq_vkind { SQ_STR, SQ_NUM, SQ_BOOL, SQ_NULL, SQ_DATE };
 
 struct sq_value {
     enum sq_vkind kind;
-    char *s;        /* SQ_STR: unescaped text (LIKE: raw pattern) */
+    char *s; /* SQ_STR: unescaped text (LIKE: raw pattern) */
     double num;
     bool b;
     int64_t from_ms; /* SQ_DATE: [from, to) */
@@ -60,7 +60,6 @@ struct sim_soql {
 const cJSON *sq_get(const cJSON *record, const char *field);
 
 /* Orders two records by the query's ORDER BY; qsort-style result. */
-int sim_soql_compare(const struct sim_soql *q, const cJSON *a,
-                     const cJSON *b);
+int sim_soql_compare(const struct sim_soql *q, const cJSON *a, const cJSON *b);
 
 #endif

@@ -160,8 +160,12 @@ struct sim_rec *sim_rec_find(struct sim *sim, const char *id)
     return NULL;
 }
 
-void sim_dml_error_set(struct sim_dml_error *e, int status, const char *code,
-                       const char *field, const char *fmt, ...)
+void sim_dml_error_set(struct sim_dml_error *e,
+                       int status,
+                       const char *code,
+                       const char *field,
+                       const char *fmt,
+                       ...)
 {
     va_list ap;
     e->status = status;
@@ -172,9 +176,13 @@ void sim_dml_error_set(struct sim_dml_error *e, int status, const char *code,
     va_end(ap);
 }
 
-static void notify(struct sim *sim, struct sim_object *o, cJSON *record,
-                   enum sim_change_type type, const cJSON *changed,
-                   const char *user_id, const char *tx)
+static void notify(struct sim *sim,
+                   struct sim_object *o,
+                   cJSON *record,
+                   enum sim_change_type type,
+                   const cJSON *changed,
+                   const char *user_id,
+                   const char *tx)
 {
     struct sim_change chg;
     const char *names[256];
@@ -277,8 +285,7 @@ static void merge(cJSON *data, const cJSON *vals)
         set_field(data, it->string, cJSON_Duplicate(it, true));
 }
 
-static void index_add(struct sim *sim, struct sim_object *o,
-                      struct sim_rec *r)
+static void index_add(struct sim *sim, struct sim_object *o, struct sim_rec *r)
 {
     struct id_node *n = sfc_xcalloc(1, sizeof(*n));
     unsigned b = id_bucket(r->id);
@@ -292,8 +299,11 @@ static void index_add(struct sim *sim, struct sim_object *o,
     o->recs[o->n_recs++] = r;
 }
 
-static bool check_record(struct sim *sim, struct sim_object *o, cJSON *data,
-                         const char *self_id, struct sim_dml_error *err)
+static bool check_record(struct sim *sim,
+                         struct sim_object *o,
+                         cJSON *data,
+                         const char *self_id,
+                         struct sim_dml_error *err)
 {
     if (!sim_validate_required(o, data, err))
         return false;
@@ -307,9 +317,13 @@ static bool check_record(struct sim *sim, struct sim_object *o, cJSON *data,
     return true;
 }
 
-bool sim_rec_create(struct sim *sim, struct sim_object *o,
-                    const cJSON *fields, const char *user_id,
-                    const char *tx, bool seed, char id_out[19],
+bool sim_rec_create(struct sim *sim,
+                    struct sim_object *o,
+                    const cJSON *fields,
+                    const char *user_id,
+                    const char *tx,
+                    bool seed,
+                    char id_out[19],
                     struct sim_dml_error *err)
 {
     cJSON *vals, *data;
@@ -351,8 +365,10 @@ out_unlock:
     return ok;
 }
 
-bool sim_rec_check(struct sim *sim, struct sim_object *o,
-                   struct sim_rec *r, const cJSON *fields,
+bool sim_rec_check(struct sim *sim,
+                   struct sim_object *o,
+                   struct sim_rec *r,
+                   const cJSON *fields,
                    struct sim_dml_error *err)
 {
     cJSON *vals, *data;
@@ -378,8 +394,11 @@ out_unlock:
     return ok;
 }
 
-bool sim_rec_update(struct sim *sim, struct sim_rec *r, const cJSON *fields,
-                    const char *user_id, const char *tx,
+bool sim_rec_update(struct sim *sim,
+                    struct sim_rec *r,
+                    const cJSON *fields,
+                    const char *user_id,
+                    const char *tx,
                     struct sim_dml_error *err)
 {
     cJSON *vals, *data;
@@ -413,8 +432,11 @@ out_unlock:
     return ok;
 }
 
-bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
-                    const char *tx, struct sim_dml_error *err)
+bool sim_rec_delete(struct sim *sim,
+                    struct sim_rec *r,
+                    const char *user_id,
+                    const char *tx,
+                    struct sim_dml_error *err)
 {
     bool ok = false;
     sim_store_lock(sim);
@@ -432,8 +454,10 @@ bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
     return ok;
 }
 
-bool sim_rec_undelete(struct sim *sim, struct sim_rec *r,
-                      const char *user_id, const char *tx,
+bool sim_rec_undelete(struct sim *sim,
+                      struct sim_rec *r,
+                      const char *user_id,
+                      const char *tx,
                       struct sim_dml_error *err)
 {
     bool ok = false;
@@ -506,8 +530,10 @@ void sim_store_reset(struct sim *sim)
     sim_store_unlock(sim);
 }
 
-cJSON *sim_rec_view(struct sim *sim, const struct sim_rec *r,
-                    const char *const *fields, size_t n_fields,
+cJSON *sim_rec_view(struct sim *sim,
+                    const struct sim_rec *r,
+                    const char *const *fields,
+                    size_t n_fields,
                     const char *version)
 {
     cJSON *v = cJSON_CreateObject();
@@ -524,8 +550,8 @@ cJSON *sim_rec_view(struct sim *sim, const struct sim_rec *r,
         for (i = 0; i < r->obj->n_fields; i++) {
             const char *n = r->obj->fields[i].name;
             const cJSON *val = cJSON_GetObjectItemCaseSensitive(r->data, n);
-            cJSON_AddItemToObject(v, n, val ? cJSON_Duplicate(val, true)
-                                            : cJSON_CreateNull());
+            cJSON_AddItemToObject(
+                v, n, val ? cJSON_Duplicate(val, true) : cJSON_CreateNull());
         }
         return v;
     }
@@ -535,8 +561,8 @@ cJSON *sim_rec_view(struct sim *sim, const struct sim_rec *r,
         if (!f || cJSON_GetObjectItemCaseSensitive(v, f->name))
             continue;
         val = cJSON_GetObjectItemCaseSensitive(r->data, f->name);
-        cJSON_AddItemToObject(v, f->name, val ? cJSON_Duplicate(val, true)
-                                              : cJSON_CreateNull());
+        cJSON_AddItemToObject(
+            v, f->name, val ? cJSON_Duplicate(val, true) : cJSON_CreateNull());
     }
     return v;
 }

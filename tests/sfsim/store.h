@@ -32,12 +32,12 @@ struct sim_field {
     char *label;
     enum sim_ftype type;
     int length;
-    bool required;    /* create needs a non-null value */
+    bool required; /* create needs a non-null value */
     bool external_id;
     bool unique;
     bool createable;
     bool updateable;
-    bool restricted;  /* restricted picklist */
+    bool restricted; /* restricted picklist */
     char *reference_to;
     char *relationship;
     char **picklist;
@@ -58,8 +58,8 @@ struct sim_object {
     char *label;
     char prefix[4];
     bool custom;
-    bool is_event;   /* __e: platform event, not stored */
-    bool has_name;   /* computed Name from FirstName/LastName */
+    bool is_event; /* __e: platform event, not stored */
+    bool has_name; /* computed Name from FirstName/LastName */
     struct sim_field *fields;
     size_t n_fields;
     struct sim_rec **recs; /* creation order, deleted ones too */
@@ -95,10 +95,11 @@ void sim_store_add_object(struct sim *sim, struct sim_object *o);
 void sim_schema_builtin(struct sim *sim);
 struct sim_object *sim_object_find(struct sim *sim, const char *name);
 struct sim_object *sim_object_by_prefix(struct sim *sim, const char *id);
-struct sim_field *sim_field_find(const struct sim_object *o,
-                                 const char *name);
+struct sim_field *sim_field_find(const struct sim_object *o, const char *name);
 /* Adds (or extends) an object from a seed declaration. */
-int sim_schema_declare(struct sim *sim, const cJSON *decl, char *errstr,
+int sim_schema_declare(struct sim *sim,
+                       const cJSON *decl,
+                       char *errstr,
                        size_t sz);
 size_t sim_object_count(struct sim *sim);
 struct sim_object *sim_object_at(struct sim *sim, size_t i);
@@ -107,30 +108,46 @@ const char *sim_ftype_name(enum sim_ftype t);
 /* Records (store.c). Call with the store lock held. */
 struct sim_rec *sim_rec_find(struct sim *sim, const char *id);
 /* Creates a record from @fields (request body, not modified). */
-bool sim_rec_create(struct sim *sim, struct sim_object *o,
-                    const cJSON *fields, const char *user_id,
-                    const char *tx, bool seed, char id_out[19],
+bool sim_rec_create(struct sim *sim,
+                    struct sim_object *o,
+                    const cJSON *fields,
+                    const char *user_id,
+                    const char *tx,
+                    bool seed,
+                    char id_out[19],
                     struct sim_dml_error *err);
 /* Validates a create (@r NULL) or an update of @r without committing. */
-bool sim_rec_check(struct sim *sim, struct sim_object *o,
-                   struct sim_rec *r, const cJSON *fields,
+bool sim_rec_check(struct sim *sim,
+                   struct sim_object *o,
+                   struct sim_rec *r,
+                   const cJSON *fields,
                    struct sim_dml_error *err);
-bool sim_rec_update(struct sim *sim, struct sim_rec *r, const cJSON *fields,
-                    const char *user_id, const char *tx,
+bool sim_rec_update(struct sim *sim,
+                    struct sim_rec *r,
+                    const cJSON *fields,
+                    const char *user_id,
+                    const char *tx,
                     struct sim_dml_error *err);
-bool sim_rec_delete(struct sim *sim, struct sim_rec *r, const char *user_id,
-                    const char *tx, struct sim_dml_error *err);
+bool sim_rec_delete(struct sim *sim,
+                    struct sim_rec *r,
+                    const char *user_id,
+                    const char *tx,
+                    struct sim_dml_error *err);
 /* Restores a deleted record from the recycle bin. */
-bool sim_rec_undelete(struct sim *sim, struct sim_rec *r,
-                      const char *user_id, const char *tx,
+bool sim_rec_undelete(struct sim *sim,
+                      struct sim_rec *r,
+                      const char *user_id,
+                      const char *tx,
                       struct sim_dml_error *err);
 /* Removes @r for good (composite rollback); @r is freed. */
 void sim_rec_purge(struct sim *sim, struct sim_rec *r);
 /* Deletes non-seed records and undoes nothing else. */
 void sim_store_reset(struct sim *sim);
 /* A copy of @r with only @fields (NULL = all), "attributes" first. */
-cJSON *sim_rec_view(struct sim *sim, const struct sim_rec *r,
-                    const char *const *fields, size_t n_fields,
+cJSON *sim_rec_view(struct sim *sim,
+                    const struct sim_rec *r,
+                    const char *const *fields,
+                    size_t n_fields,
                     const char *version);
 
 /*
@@ -138,23 +155,33 @@ cJSON *sim_rec_view(struct sim *sim, const struct sim_rec *r,
  * lengths, picklists of a request body and returns the values with
  * canonical names and coerced types (caller deletes), or NULL with @err.
  */
-cJSON *sim_validate_fields(struct sim *sim, struct sim_object *o,
-                           const cJSON *fields, bool create,
+cJSON *sim_validate_fields(struct sim *sim,
+                           struct sim_object *o,
+                           const cJSON *fields,
+                           bool create,
                            struct sim_dml_error *err);
-bool sim_validate_required(struct sim_object *o, const cJSON *record,
+bool sim_validate_required(struct sim_object *o,
+                           const cJSON *record,
                            struct sim_dml_error *err);
 /* FIELD_CUSTOM_VALIDATION_EXCEPTION when a validation rule matches. */
-bool sim_validate_rules(const struct sim_object *o, const cJSON *record,
+bool sim_validate_rules(const struct sim_object *o,
+                        const cJSON *record,
                         struct sim_dml_error *err);
-bool sim_validate_unique(struct sim *sim, struct sim_object *o,
-                         const cJSON *record, const char *self_id,
+bool sim_validate_unique(struct sim *sim,
+                         struct sim_object *o,
+                         const cJSON *record,
+                         const char *self_id,
                          struct sim_dml_error *err);
 /* PushTopic rules (pushtopic.c), on the merged record. */
-bool sim_pushtopic_validate(struct sim *sim, cJSON *record,
+bool sim_pushtopic_validate(struct sim *sim,
+                            cJSON *record,
                             struct sim_dml_error *err);
 
-void sim_dml_error_set(struct sim_dml_error *e, int status, const char *code,
-                       const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void sim_dml_error_set(struct sim_dml_error *e,
+                       int status,
+                       const char *code,
+                       const char *field,
+                       const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
 
 #endif

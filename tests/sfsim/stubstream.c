@@ -16,7 +16,8 @@ void sim_stream_destroy(struct sim_stream *st)
     (void)st;
 }
 
-void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_handle(struct sim_stream *st,
+                       const struct sim_request *req,
                        struct sim_response *resp)
 {
     (void)st;
@@ -32,8 +33,10 @@ void sim_stream_record_changed(struct sim_stream *st,
     (void)chg;
 }
 
-void sim_stream_push(struct sim_stream *st, const cJSON *channel,
-                     const struct sim_request *req, struct sim_response *resp)
+void sim_stream_push(struct sim_stream *st,
+                     const cJSON *channel,
+                     const struct sim_request *req,
+                     struct sim_response *resp)
 {
     (void)st;
     (void)channel;
@@ -41,7 +44,8 @@ void sim_stream_push(struct sim_stream *st, const cJSON *channel,
     sim_response_json(resp, 200, cJSON_CreateArray());
 }
 
-void sim_stream_control(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_control(struct sim_stream *st,
+                        const struct sim_request *req,
                         struct sim_response *resp)
 {
     (void)st;

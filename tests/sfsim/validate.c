@@ -24,22 +24,22 @@ static bool is_number(enum sim_ftype t)
            t == SIM_F_PERCENT;
 }
 
-static void deser_error(struct sim_dml_error *err, const char *type,
-                        const cJSON *v)
+static void
+deser_error(struct sim_dml_error *err, const char *type, const cJSON *v)
 {
-    const char *tok = cJSON_IsObject(v)  ? "START_OBJECT"
-                      : cJSON_IsArray(v) ? "START_ARRAY"
+    const char *tok = cJSON_IsObject(v)   ? "START_OBJECT"
+                      : cJSON_IsArray(v)  ? "START_ARRAY"
                       : cJSON_IsString(v) ? "VALUE_STRING"
                       : cJSON_IsBool(v)   ? "VALUE_TRUE"
                                           : "VALUE_NUMBER";
     sim_dml_error_set(err, 400, "JSON_PARSER_ERROR", NULL,
                       "Cannot deserialize instance of %s from %s value %s "
                       "or request may be missing a required field",
-                      type, tok,
-                      cJSON_IsString(v) ? v->valuestring : "");
+                      type, tok, cJSON_IsString(v) ? v->valuestring : "");
 }
 
-static cJSON *coerce_text(const struct sim_field *f, const cJSON *v,
+static cJSON *coerce_text(const struct sim_field *f,
+                          const cJSON *v,
                           struct sim_dml_error *err)
 {
     char buf[64];
@@ -73,20 +73,19 @@ static cJSON *coerce_text(const struct sim_field *f, const cJSON *v,
             if (strcmp(f->picklist[i], s) == 0)
                 break;
         if (i == f->n_picklist) {
-            sim_dml_error_set(err, 400,
-                              "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                              f->name,
-                              "%s: bad value for restricted picklist field: "
-                              "%.80s",
-                              f->label, s);
+            sim_dml_error_set(
+                err, 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f->name,
+                "%s: bad value for restricted picklist field: "
+                "%.80s",
+                f->label, s);
             return NULL;
         }
     }
     return s[0] ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-static cJSON *coerce(const struct sim_field *f, const cJSON *v,
-                     struct sim_dml_error *err)
+static cJSON *
+coerce(const struct sim_field *f, const cJSON *v, struct sim_dml_error *err)
 {
     char id18[19];
     int64_t ms;
@@ -122,8 +121,7 @@ static cJSON *coerce(const struct sim_field *f, const cJSON *v,
             return cJSON_CreateNull();
         if (!cJSON_IsString(v) || !sim_id_normalize(v->valuestring, id18)) {
             sim_dml_error_set(err, 400, "MALFORMED_ID", f->name,
-                              "%s: id value of incorrect type: %.40s",
-                              f->label,
+                              "%s: id value of incorrect type: %.40s", f->label,
                               cJSON_IsString(v) ? v->valuestring : "");
             return NULL;
         }
@@ -146,8 +144,10 @@ static cJSON *coerce(const struct sim_field *f, const cJSON *v,
     }
 }
 
-cJSON *sim_validate_fields(struct sim *sim, struct sim_object *o,
-                           const cJSON *fields, bool create,
+cJSON *sim_validate_fields(struct sim *sim,
+                           struct sim_object *o,
+                           const cJSON *fields,
+                           bool create,
                            struct sim_dml_error *err)
 {
     cJSON *out;
@@ -157,8 +157,8 @@ cJSON *sim_validate_fields(struct sim *sim, struct sim_object *o,
     if (!cJSON_IsObject(fields)) {
         sim_dml_error_set(err, 400, "JSON_PARSER_ERROR", NULL,
                           "Cannot deserialize instance of %s from %s token",
-                          o->name, cJSON_IsArray(fields) ? "START_ARRAY"
-                                                         : "VALUE");
+                          o->name,
+                          cJSON_IsArray(fields) ? "START_ARRAY" : "VALUE");
         return NULL;
     }
     out = cJSON_CreateObject();
@@ -206,7 +206,8 @@ static bool empty(const cJSON *v)
            (cJSON_IsString(v) && v->valuestring[0] == '\0');
 }
 
-bool sim_validate_required(struct sim_object *o, const cJSON *record,
+bool sim_validate_required(struct sim_object *o,
+                           const cJSON *record,
                            struct sim_dml_error *err)
 {
     char names[400] = "";
@@ -231,7 +232,8 @@ bool sim_validate_required(struct sim_object *o, const cJSON *record,
     return false;
 }
 
-bool sim_validate_rules(const struct sim_object *o, const cJSON *record,
+bool sim_validate_rules(const struct sim_object *o,
+                        const cJSON *record,
                         struct sim_dml_error *err)
 {
     size_t i;
@@ -245,8 +247,10 @@ bool sim_validate_rules(const struct sim_object *o, const cJSON *record,
     return true;
 }
 
-bool sim_validate_unique(struct sim *sim, struct sim_object *o,
-                         const cJSON *record, const char *self_id,
+bool sim_validate_unique(struct sim *sim,
+                         struct sim_object *o,
+                         const cJSON *record,
+                         const char *self_id,
                          struct sim_dml_error *err)
 {
     size_t i, j;

@@ -16,8 +16,12 @@ static size_t sink(char *data, size_t size, size_t n, void *opaque)
     return size * n;
 }
 
-long rt_req(const char *method, const char *url, const char *token,
-            const char *ctype, const char *body, const char *extra,
+long rt_req(const char *method,
+            const char *url,
+            const char *token,
+            const char *ctype,
+            const char *body,
+            const char *extra,
             struct rt_resp *out)
 {
     CURL *h = curl_easy_init();

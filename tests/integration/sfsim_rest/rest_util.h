@@ -10,11 +10,11 @@
 #include "testutil.h"
 
 struct rt_resp {
-    long status;    /* -1 on transport failure */
-    int curl_code;  /* CURLcode of the transfer */
-    char *body;     /* NUL-terminated, never NULL after rt_req */
-    char *headers;  /* raw response headers */
-    cJSON *json;    /* parsed body or NULL */
+    long status;   /* -1 on transport failure */
+    int curl_code; /* CURLcode of the transfer */
+    char *body;    /* NUL-terminated, never NULL after rt_req */
+    char *headers; /* raw response headers */
+    cJSON *json;   /* parsed body or NULL */
 };
 
 /*
@@ -22,8 +22,12 @@ struct rt_resp {
  * @body (may be NULL) is sent with Content-Type @ctype (JSON if NULL).
  * @extra (may be NULL) is one more header line. Returns the status.
  */
-long rt_req(const char *method, const char *url, const char *token,
-            const char *ctype, const char *body, const char *extra,
+long rt_req(const char *method,
+            const char *url,
+            const char *token,
+            const char *ctype,
+            const char *body,
+            const char *extra,
             struct rt_resp *out);
 
 /* Frees what rt_req allocated. */

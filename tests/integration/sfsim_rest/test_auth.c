@@ -17,10 +17,12 @@
 #include "sfc/common.h"
 
 #define FORM "application/x-www-form-urlencoded"
-#define APP "client_id=sfsim-client-id&client_secret=sfsim-client-secret"
+#define APP  "client_id=sfsim-client-id&client_secret=sfsim-client-secret"
 
-static long token_req(const struct sfsim_proc *p, const char *form,
-                      const char *extra, struct rt_resp *r)
+static long token_req(const struct sfsim_proc *p,
+                      const char *form,
+                      const char *extra,
+                      struct rt_resp *r)
 {
     char *url = sfc_xasprintf("%s/services/oauth2/token", p->url);
     long s = rt_req("POST", url, NULL, FORM, form, extra, r);
@@ -28,8 +30,8 @@ static long token_req(const struct sfsim_proc *p, const char *form,
     return s;
 }
 
-static void assert_oauth_error(const struct rt_resp *r, const char *err,
-                               const char *desc)
+static void
+assert_oauth_error(const struct rt_resp *r, const char *err, const char *desc)
 {
     assert_int_equal(r->status, 400);
     assert_string_equal(cJSON_GetObjectItem(r->json, "error")->valuestring,
@@ -42,8 +44,8 @@ static void test_password_flow(void **state)
 {
     struct sfsim_proc p;
     struct rt_resp r;
-    const char *keys[] = {"access_token", "instance_url", "id", "token_type",
-                          "issued_at", "signature"};
+    const char *keys[] = {"access_token", "instance_url", "id",
+                          "token_type",   "issued_at",    "signature"};
     size_t i;
 
     (void)state;
@@ -138,8 +140,8 @@ static void test_client_credentials_and_revoke(void **state)
     assert_int_equal(r.status, 200);
     tok = sfc_xstrdup(cJSON_GetObjectItem(r.json, "access_token")->valuestring);
     rt_free(&r);
-    token_req(&p, "grant_type=client_credentials",
-              "Host: login.salesforce.com", &r);
+    token_req(&p, "grant_type=client_credentials", "Host: login.salesforce.com",
+              &r);
     assert_oauth_error(&r, "invalid_grant",
                        "request not supported on this domain");
     rt_free(&r);
@@ -264,8 +266,8 @@ static void test_refresh_rotation(void **state)
               "&refresh_token=sfsim-refresh-token",
               NULL, &r);
     assert_int_equal(r.status, 200);
-    next = sfc_xstrdup(
-        cJSON_GetObjectItem(r.json, "refresh_token")->valuestring);
+    next =
+        sfc_xstrdup(cJSON_GetObjectItem(r.json, "refresh_token")->valuestring);
     rt_free(&r);
     token_req(&p,
               "grant_type=refresh_token&" APP

@@ -34,8 +34,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static long coll(const char *method, const char *path, const char *body,
-                 struct rt_resp *r)
+static long
+coll(const char *method, const char *path, const char *body, struct rt_resp *r)
 {
     char *full = sfc_xasprintf("/composite/sobjects%s", path);
     char *url = rt_url(&sim, full);
@@ -113,12 +113,12 @@ static void test_update_delete_retrieve(void **state)
          "\"X\",\"Company\":\"C\"},{\"attributes\":{\"type\":\"Lead\"},"
          "\"LastName\":\"Y\",\"Company\":\"C\"}]}",
          &r);
-    snprintf(a, sizeof(a), "%s",
-             cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "id")
-                 ->valuestring);
-    snprintf(b, sizeof(b), "%s",
-             cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 1), "id")
-                 ->valuestring);
+    snprintf(
+        a, sizeof(a), "%s",
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "id")->valuestring);
+    snprintf(
+        b, sizeof(b), "%s",
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 1), "id")->valuestring);
     rt_free(&r);
     json = sfc_xasprintf("{\"records\":[{\"attributes\":{\"type\":\"Lead\"},"
                          "\"id\":\"%s\",\"Title\":\"T\"}]}",
@@ -130,10 +130,10 @@ static void test_update_delete_retrieve(void **state)
     path = sfc_xasprintf("/Lead?ids=%s,%s,00Q000000000000AAA&fields=Id,Title",
                          a, b);
     assert_int_equal(coll("GET", path, NULL, &r), 200);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0),
-                                            "Title")
-                            ->valuestring,
-                        "T");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "Title")
+            ->valuestring,
+        "T");
     assert_true(cJSON_IsNull(cJSON_GetArrayItem(r.json, 2)));
     rt_free(&r);
     free(path);
@@ -167,8 +167,9 @@ static void test_upsert_and_cap(void **state)
     sfc_buf_init(&b, 0);
     sfc_buf_appendf(&b, "{\"records\":[");
     for (i = 0; i < 201; i++)
-        sfc_buf_appendf(&b, "%s{\"attributes\":{\"type\":\"Account\"},"
-                            "\"Name\":\"N%d\"}",
+        sfc_buf_appendf(&b,
+                        "%s{\"attributes\":{\"type\":\"Account\"},"
+                        "\"Name\":\"N%d\"}",
                         i ? "," : "", i);
     sfc_buf_appendf(&b, "]}");
     assert_int_equal(coll("POST", "", b.data, &r), 400);

@@ -36,8 +36,7 @@ static int teardown(void **state)
 
 static const cJSON *sub(const struct rt_resp *r, int i)
 {
-    return cJSON_GetArrayItem(cJSON_GetObjectItem(r->json,
-                                                  "compositeResponse"),
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "compositeResponse"),
                               i);
 }
 
@@ -142,16 +141,13 @@ static void test_batch(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "hasErrors")));
     res = cJSON_GetObjectItem(r.json, "results");
     assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "statusCode")
-            ->valueint,
+        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "statusCode")->valueint,
         201);
     assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "statusCode")
-            ->valueint,
+        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "statusCode")->valueint,
         404);
     assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 2), "statusCode")
-            ->valueint,
+        cJSON_GetObjectItem(cJSON_GetArrayItem(res, 2), "statusCode")->valueint,
         412);
     h = rt_header(&r, "Sforce-Limit-Info");
     sscanf(h, "api-usage=%lld", &after);

@@ -107,9 +107,9 @@ static void test_create_get_update_delete(void **state)
         cJSON_GetObjectItemCaseSensitive(r.json, "LastModifiedById"));
     rt_free(&r);
 
-    assert_int_equal(rt_req("PATCH", url, token, NULL,
-                            "{\"Title\":\"Countess\"}", NULL, &r),
-                     204);
+    assert_int_equal(
+        rt_req("PATCH", url, token, NULL, "{\"Title\":\"Countess\"}", NULL, &r),
+        204);
     assert_string_equal(r.body, "");
     rt_free(&r);
 
@@ -142,16 +142,18 @@ static void test_create_get_update_delete(void **state)
     free(id);
 }
 
-static void expect_error(const char *method, const char *path,
-                         const char *body, long status, const char *code,
+static void expect_error(const char *method,
+                         const char *path,
+                         const char *body,
+                         long status,
+                         const char *code,
                          const char *message_part)
 {
     char *url = rt_url(&sim, path);
     struct rt_resp r;
     const cJSON *m;
 
-    assert_int_equal(rt_req(method, url, token, NULL, body, NULL, &r),
-                     status);
+    assert_int_equal(rt_req(method, url, token, NULL, body, NULL, &r), status);
     assert_true(cJSON_IsArray(r.json));
     assert_string_equal(rt_error_code(&r), code);
     m = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(r.json, 0),
@@ -187,10 +189,9 @@ static void test_errors(void **state)
     expect_error("POST", "/sobjects/Widget__c/",
                  "{\"Ext_Id__c\":\"012345678901234567890123\"}", 400,
                  "STRING_TOO_LONG", "max length=20");
-    expect_error("POST", "/sobjects/Widget__c/",
-                 "{\"Name\":\"w\",\"Count__c\":-1}", 400,
-                 "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                 "Count must not be negative");
+    expect_error(
+        "POST", "/sobjects/Widget__c/", "{\"Name\":\"w\",\"Count__c\":-1}", 400,
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Count must not be negative");
     expect_error("PATCH", "/sobjects/Contact/0035g0000000zzzAAA",
                  "{\"LastName\":\"x\"}", 404, "NOT_FOUND", "");
 }
@@ -213,16 +214,16 @@ static void test_upsert(void **state)
     id = sfc_xstrdup(cJSON_GetObjectItem(r.json, "id")->valuestring);
     assert_memory_equal(id, "a01", 3);
     rt_free(&r);
-    assert_int_equal(rt_req("PATCH", url, token, NULL,
-                            "{\"Name\":\"second\"}", NULL, &r),
-                     200);
+    assert_int_equal(
+        rt_req("PATCH", url, token, NULL, "{\"Name\":\"second\"}", NULL, &r),
+        200);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "created")));
     assert_string_equal(cJSON_GetObjectItem(r.json, "id")->valuestring, id);
     rt_free(&r);
     /* Before API 46.0 an update answers 204 without body. */
-    assert_int_equal(rt_req("PATCH", old, token, NULL, "{\"Name\":\"third\"}",
-                            NULL, &r),
-                     204);
+    assert_int_equal(
+        rt_req("PATCH", old, token, NULL, "{\"Name\":\"third\"}", NULL, &r),
+        204);
     rt_free(&r);
     assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(cJSON_GetObjectItem(r.json, "Name")->valuestring,
@@ -236,9 +237,8 @@ static void test_upsert(void **state)
     free(create("Widget__c", "{\"Name\":\"d2\",\"Ext_Id__c\":\"DUP\"}"));
     free(url);
     url = rt_url(&sim, "/sobjects/Widget__c/Ext_Id__c/DUP");
-    assert_int_equal(rt_req("PATCH", url, token, NULL, "{\"Name\":\"x\"}",
-                            NULL, &r),
-                     300);
+    assert_int_equal(
+        rt_req("PATCH", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 300);
     assert_int_equal(cJSON_GetArraySize(r.json), 2);
     assert_non_null(strstr(cJSON_GetArrayItem(r.json, 0)->valuestring,
                            "/sobjects/Widget__c/a01"));
@@ -339,8 +339,8 @@ static void test_describe(void **state)
                         "a01");
     cJSON_ArrayForEach(f, cJSON_GetObjectItem(r.json, "fields"))
     {
-        if (strcmp(cJSON_GetObjectItem(f, "name")->valuestring,
-                   "Ext_Id__c") == 0)
+        if (strcmp(cJSON_GetObjectItem(f, "name")->valuestring, "Ext_Id__c") ==
+            0)
             ext = cJSON_IsTrue(cJSON_GetObjectItem(f, "externalId"));
     }
     assert_true(ext);

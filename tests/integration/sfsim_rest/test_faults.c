@@ -73,15 +73,13 @@ static void test_lock_row_and_limit(void **state)
     (void)state;
     rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\",\"status\":500,"
                    "\"method\":\"POST\"}");
-    assert_int_equal(rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}",
-                            NULL, &r),
-                     500);
+    assert_int_equal(
+        rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 500);
     assert_string_equal(rt_error_code(&r), "UNABLE_TO_LOCK_ROW");
     rt_free(&r);
     rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\"}");
-    assert_int_equal(rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}",
-                            NULL, &r),
-                     400);
+    assert_int_equal(
+        rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 400);
     rt_free(&r);
     rt_fault(&sim, "{\"kind\":\"request_limit_exceeded\"}");
     assert_int_equal(get_limits(&r), 403);
@@ -129,21 +127,20 @@ static void test_commit_then_drop(void **state)
     (void)state;
     rt_fault(&sim, "{\"kind\":\"commit_then_drop\",\"method\":\"POST\","
                    "\"path\":\"/sobjects/Account\"}");
-    assert_int_equal(rt_req("POST", url, token, NULL,
-                            "{\"Name\":\"Committed\"}", NULL, &r),
-                     -1);
+    assert_int_equal(
+        rt_req("POST", url, token, NULL, "{\"Name\":\"Committed\"}", NULL, &r),
+        -1);
     rt_free(&r);
     /* The write happened although the client saw a reset. */
-    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL,
-                                   &body),
+    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL, &body),
                      200);
     assert_non_null(strstr(body, "\"Committed\""));
     free(body);
     /* Sending the same create again duplicates the record: counted. */
     assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 0);
-    assert_int_equal(rt_req("POST", url, token, NULL,
-                            "{\"Name\":\"Committed\"}", NULL, &r),
-                     201);
+    assert_int_equal(
+        rt_req("POST", url, token, NULL, "{\"Name\":\"Committed\"}", NULL, &r),
+        201);
     rt_free(&r);
     assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 1);
     free(url);
@@ -221,8 +218,7 @@ static void test_bad_fault_and_reset(void **state)
     assert_int_equal(sfsim_control(&sim, "/_sim/fault", NULL, &body), 200);
     assert_string_equal(body, "[]");
     free(body);
-    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL,
-                                   &body),
+    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL, &body),
                      200);
     assert_null(strstr(body, "\"Committed\""));
     free(body);

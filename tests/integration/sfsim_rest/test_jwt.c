@@ -42,14 +42,17 @@ static int teardown(void **state)
     return 0;
 }
 
-static long jwt_login(const char *keydir, const char *iss, const char *sub,
-                      const char *aud, long exp_offset, struct rt_resp *r)
+static long jwt_login(const char *keydir,
+                      const char *iss,
+                      const char *sub,
+                      const char *aud,
+                      long exp_offset,
+                      struct rt_resp *r)
 {
-    char *claims = sfc_xasprintf("{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":"
-                                 "\"%s\",\"exp\":%lld}",
-                                 iss, sub, aud,
-                                 (long long)(sfc_wall_ms() / 1000 +
-                                             exp_offset));
+    char *claims = sfc_xasprintf(
+        "{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":"
+        "\"%s\",\"exp\":%lld}",
+        iss, sub, aud, (long long)(sfc_wall_ms() / 1000 + exp_offset));
     char *jwt = rt_sign_jwt(keydir, claims);
     char *form = sfc_xasprintf("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
                                "grant-type%%3Ajwt-bearer&assertion=%s",
@@ -80,8 +83,8 @@ static void test_jwt_success(void **state)
     url = rt_url(&sim, "/limits");
     assert_int_equal(
         rt_req("GET", url,
-               cJSON_GetObjectItem(r.json, "access_token")->valuestring,
-               NULL, NULL, NULL, &d),
+               cJSON_GetObjectItem(r.json, "access_token")->valuestring, NULL,
+               NULL, NULL, &d),
         200);
     rt_free(&d);
     rt_free(&r);

@@ -47,13 +47,17 @@ static int teardown(void **state)
     return 0;
 }
 
-static long soap(const char *tmpl, const char *ver, const char *user,
-                 const char *pw, const char *action, struct rt_resp *r)
+static long soap(const char *tmpl,
+                 const char *ver,
+                 const char *user,
+                 const char *pw,
+                 const char *action,
+                 struct rt_resp *r)
 {
     char *body = sfc_xasprintf(tmpl, user, pw);
     char *url = sfc_xasprintf("%s/services/Soap/u/%s", sim.url, ver);
-    long s = rt_req("POST", url, NULL, "text/xml; charset=UTF-8", body,
-                    action, r);
+    long s =
+        rt_req("POST", url, NULL, "text/xml; charset=UTF-8", body, action, r);
     free(url);
     free(body);
     return s;
@@ -113,9 +117,8 @@ static void test_faults(void **state)
 {
     struct rt_resp r;
     (void)state;
-    assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "nope",
-                          NULL, &r),
-                     500);
+    assert_int_equal(
+        soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "nope", NULL, &r), 500);
     assert_non_null(strstr(r.body, "<faultcode>sf:INVALID_LOGIN</faultcode>"));
     assert_non_null(
         strstr(r.body, "<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>"));
@@ -124,9 +127,8 @@ static void test_faults(void **state)
                                    "locked out.</sf:exceptionMessage>"));
     rt_free(&r);
     /* An unescaped '&' is malformed XML. */
-    assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "a&b", NULL,
-                          &r),
-                     500);
+    assert_int_equal(
+        soap(SIMPLE_SF, "60.0", "demo@sfsim.local", "a&b", NULL, &r), 500);
     assert_non_null(strstr(r.body, "UNKNOWN_EXCEPTION"));
     rt_free(&r);
     assert_int_equal(soap(SIMPLE_SF, "20.0", "demo@sfsim.local",

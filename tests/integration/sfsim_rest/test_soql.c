@@ -37,8 +37,8 @@ static char *create(const char *obj, const char *json)
 }
 
 /* GET /query?q=<soql> (or queryAll); fills @r. */
-static long query(const char *soql, bool all, const char *extra,
-                  struct rt_resp *r)
+static long
+query(const char *soql, bool all, const char *extra, struct rt_resp *r)
 {
     char *esc = curl_easy_escape(NULL, soql, 0);
     char *path = sfc_xasprintf("/%s?q=%s", all ? "queryAll" : "query", esc);
@@ -118,8 +118,8 @@ static void test_basic_filters(void **state)
     query("SELECT COUNT() FROM Lead WHERE IsConverted = false", false, NULL,
           &r);
     assert_int_equal(total(&r), 1);
-    assert_int_equal(
-        cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records")), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records")),
+                     0);
     rt_free(&r);
     query("SELECT Id FROM Contact WHERE LastModifiedDate > "
           "2024-01-01T00:00:00Z",
@@ -194,14 +194,12 @@ static void test_errors(void **state)
     assert_non_null(strstr(m, "sObject type 'Bogus' is not supported"));
     assert_non_null(strstr(m, "ERROR at Row:1:Column:16"));
     rt_free(&r);
-    assert_int_equal(query("SELECT Id FROM Contact WHERE Foo__c = 1", false,
-                           NULL, &r),
-                     400);
+    assert_int_equal(
+        query("SELECT Id FROM Contact WHERE Foo__c = 1", false, NULL, &r), 400);
     assert_string_equal(rt_error_code(&r), "INVALID_FIELD");
     rt_free(&r);
-    assert_int_equal(query("SELECT Id FROM Contact GROUP BY Name", false,
-                           NULL, &r),
-                     400);
+    assert_int_equal(
+        query("SELECT Id FROM Contact GROUP BY Name", false, NULL, &r), 400);
     assert_string_equal(rt_error_code(&r), "MALFORMED_QUERY");
     rt_free(&r);
 }
@@ -249,16 +247,16 @@ static void test_pagination_and_query_all(void **state)
 
     /* queryAll sees deleted records, query does not. */
     next = create("Lead", "{\"LastName\":\"Gone\",\"Company\":\"C\"}");
-    url = sfc_xasprintf("%s/services/data/v60.0/sobjects/Lead/%s", sim.url,
-                        next);
+    url =
+        sfc_xasprintf("%s/services/data/v60.0/sobjects/Lead/%s", sim.url, next);
     assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
     rt_free(&r);
-    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", false,
-          NULL, &r);
+    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", false, NULL,
+          &r);
     assert_int_equal(total(&r), 0);
     rt_free(&r);
-    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", true,
-          NULL, &r);
+    query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", true, NULL,
+          &r);
     assert_int_equal(total(&r), 1);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec(&r, 0), "IsDeleted")));
     rt_free(&r);

@@ -61,11 +61,15 @@ static void test_parse_shapes(void **state)
 static void test_parse_errors(void **state)
 {
     static const char *const bad[] = {
-        "SELECT Id FRM Contact", "SELECT FROM Contact",
-        "SELECT Id FROM Contact WHERE", "SELECT Id FROM Contact LIMIT x",
+        "SELECT Id FRM Contact",
+        "SELECT FROM Contact",
+        "SELECT Id FROM Contact WHERE",
+        "SELECT Id FROM Contact LIMIT x",
         "SELECT Id FROM Contact WHERE Name = 'open",
         "SELECT Id FROM Contact WHERE Name == 'x'",
-        "SELECT Id, FROM Contact", "SELECT Id FROM Contact extra", NULL};
+        "SELECT Id, FROM Contact",
+        "SELECT Id FROM Contact extra",
+        NULL};
     char err[512];
     const char *code;
     size_t i;
@@ -109,12 +113,11 @@ static void test_where_semantics(void **state)
     assert_true(matches("SELECT Id FROM C WHERE CreatedDate > "
                         "2024-01-01T00:00:00Z",
                         rec));
-    assert_false(matches("SELECT Id FROM C WHERE CreatedDate < 2024-03-01",
-                         rec));
-    assert_true(matches("SELECT Id FROM C WHERE CreatedDate = 2024-03-01",
-                        rec));
-    assert_true(matches("SELECT Id FROM C WHERE Account.Name = 'parent'",
-                        rec));
+    assert_false(
+        matches("SELECT Id FROM C WHERE CreatedDate < 2024-03-01", rec));
+    assert_true(
+        matches("SELECT Id FROM C WHERE CreatedDate = 2024-03-01", rec));
+    assert_true(matches("SELECT Id FROM C WHERE Account.Name = 'parent'", rec));
     assert_true(matches("SELECT Id FROM C WHERE Name = 'x' OR (Amount < 20 "
                         "AND NOT Email = 'z')",
                         rec));
