@@ -1,29 +1,106 @@
-/* The command line: dispatches to the subcommands. */
+/*
+ * The command line: one table of subcommands. Exit codes: 0 success,
+ * 1 invalid configuration, 2 usage error; subcommands document their others.
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include "sfc/connector.h"
+#include "cli.h"
+#include "config.h"
 
-static void usage(FILE *out)
+static int cmd_version(int argc, char **argv)
 {
-    fprintf(out,
-            "usage: sfconnector [run] -c FILE      run the daemon\n"
-            "       sfconnector check-config FILE  validate and print config\n"
-            "       sfconnector --help-config      list every config key\n"
-            "       sfconnector --version\n");
+    (void)argc;
+    (void)argv;
+    printf("sfconnector %s\n", SFC_VERSION);
+    return 0;
+}
+
+static int cmd_help_config(int argc, char **argv)
+{
+    bool markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+
+    sfc_config_help(stdout, markdown);
+    return 0;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+    char err[8192];
+    const char *path = cli_config_path(argc, argv);
+    struct sfc_config *cfg;
+
+    if (!path) {
+        fprintf(stderr, "usage: sfconnector check-config FILE\n");
+        return SFC_EXIT_USAGE;
+    }
+    cfg = sfc_config_load(path, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "sfconnector: %s is not valid\n", path);
+        return SFC_EXIT_CONFIG;
+    }
+    sfc_config_print(cfg, stdout);
+    fprintf(stderr, "sfconnector: %s is valid\n", path);
+    sfc_config_destroy(cfg);
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* Rows may be added by other subcommands' files (see cli.h). */
+static const struct cli_command commands[] = {
+    {"check-config", cmd_check_config, "FILE", "validate FILE and print the "
+     "effective configuration (secrets as ****)"},
+    {"--help-config", cmd_help_config, "[--markdown]",
+     "list every configuration key"},
+    {"--version", cmd_version, "", "print the version"},
+    {"--help", cmd_help, "", "this text"},
+    CLI_EXTRA_COMMANDS
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("usage: sfconnector COMMAND [ARGS]\n\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("  %-14s %-18s %s\n", commands[i].name, commands[i].args,
+               commands[i].help);
+    printf("\nexit codes: 0 success, 1 invalid configuration, 2 usage, "
+           "3 Salesforce login failed, 4 runtime failure\n");
+    return 0;
+}
+
+const char *cli_config_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+            i + 1 < argc)
+            return argv[i + 1];
+        if (argv[i][0] != '-')
+            return argv[i];
+    }
+    return NULL;
 }
 
 int sfc_connector_main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("sfconnector %s\n", SFC_VERSION);
-        return 0;
+    const char *name = argc > 1 ? argv[1] : "--help";
+
+    if (strcmp(name, "-h") == 0)
+        name = "--help";
+    /* "sfconnector -c FILE" is "sfconnector run -c FILE". */
+    if (strcmp(name, "-c") == 0 || strcmp(name, "--config") == 0) {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+            if (strcmp(commands[i].name, "run") == 0)
+                return commands[i].fn(argc, argv);
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    usage(stderr);
-    return 2;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sfconnector: unknown command \"%s\" (try --help)\n",
+            name);
+    return SFC_EXIT_USAGE;
 }

@@ -1,0 +1,224 @@
+/* Checks across keys: requirements per auth method and per entrypoint kind. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config_check.h"
+
+/* The setting for "section.key", or the section's, or NULL: for line numbers. */
+static config_setting_t *where(config_t *c, const char *section,
+                               const char *key)
+{
+    char path[128];
+    config_setting_t *s;
+
+    snprintf(path, sizeof(path), "%s.%s", section, key);
+    s = config_lookup(c, path);
+    return s ? s : config_lookup(c, section);
+}
+
+static bool empty(const char *s)
+{
+    return !s || !*s;
+}
+
+bool cfg_api_version_valid(const char *v)
+{
+    const char *p = v;
+
+    if (!v)
+        return false;
+    if (strcmp(v, "latest") == 0)
+        return true;
+    if (*p == 'v')
+        p++;
+    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+        return false;
+    p += 2;
+    return *p == '\0' || strcmp(p, ".0") == 0;
+}
+
+static void require(struct cfg_loader *L, config_t *c, const char *key,
+                    const char *value, const char *why)
+{
+    char full[96];
+
+    if (!empty(value))
+        return;
+    snprintf(full, sizeof(full), "salesforce.%s", key);
+    cfg_report(L, where(c, "salesforce", key), full,
+               "required when auth = %s (not set)", why);
+}
+
+static void check_salesforce(struct cfg_loader *L, config_t *c,
+                             const struct sfc_config_salesforce *sf)
+{
+    const char *a = sfc_config_auth_name(sf->auth);
+
+    switch (sf->auth) {
+    case SFC_AUTH_PASSWORD:
+        require(L, c, "client_id", sf->client_id, a);
+        require(L, c, "client_secret", sf->client_secret, a);
+        __attribute__((fallthrough)); /* username and password too */
+    case SFC_AUTH_SOAP:
+        require(L, c, "username", sf->username, a);
+        require(L, c, "password", sf->password, a);
+        break;
+    case SFC_AUTH_REFRESH_TOKEN:
+        require(L, c, "client_id", sf->client_id, a);
+        require(L, c, "refresh_token", sf->refresh_token, a);
+        break;
+    case SFC_AUTH_JWT:
+        require(L, c, "client_id", sf->client_id, a);
+        require(L, c, "username", sf->username, a);
+        require(L, c, "private_key_file", sf->private_key_file, a);
+        if (!empty(sf->private_key_file) &&
+            access(sf->private_key_file, R_OK) != 0)
+            cfg_report(L, where(c, "salesforce", "private_key_file"),
+                       "salesforce.private_key_file",
+                       "cannot read \"%s\"", sf->private_key_file);
+        break;
+    case SFC_AUTH_CLIENT_CREDENTIALS:
+        require(L, c, "client_id", sf->client_id, a);
+        require(L, c, "client_secret", sf->client_secret, a);
+        break;
+    case SFC_AUTH_TOKEN:
+        require(L, c, "instance_url", sf->instance_url, a);
+        require(L, c, "access_token", sf->access_token, a);
+        break;
+    }
+    if (!cfg_api_version_valid(sf->api_version))
+        cfg_report(L, where(c, "salesforce", "api_version"),
+                   "salesforce.api_version",
+                   "\"%s\" is not an API version (use latest, 60.0, 60, "
+                   "v60.0 or v60)",
+                   sf->api_version);
+    if (strncmp(sf->login_url, "https://", 8) != 0 &&
+        strncmp(sf->login_url, "http://", 7) != 0)
+        cfg_report(L, where(c, "salesforce", "login_url"),
+                   "salesforce.login_url", "must start with https://");
+}
+
+static void check_entrypoint(struct cfg_loader *L, config_t *c, int index,
+                             const struct sfc_config_entrypoint *ep)
+{
+    static const char *const fields[] = {"All", "Referenced", "Select",
+                                         "Where"};
+    char key[64];
+    config_setting_t *s = config_setting_get_elem(
+        config_lookup(c, "streaming.entrypoints"), (unsigned)index);
+    const char *kind = sfc_config_entrypoint_kind_name(ep->kind);
+    bool known_fields = false;
+
+    snprintf(key, sizeof(key), "streaming.entrypoints[%d]", index);
+    switch (ep->kind) {
+    case SFC_EP_SUBSCRIBE:
+        if (empty(ep->channel) || ep->channel[0] != '/')
+            cfg_report(L, s, key, "kind = %s needs a channel starting with /",
+                       kind);
+        break;
+    case SFC_EP_HANDLE_NOTIFICATION:
+        if (empty(ep->name) || empty(ep->query))
+            cfg_report(L, s, key, "kind = %s needs name and query", kind);
+        else if (strlen(ep->name) > 25)
+            cfg_report(L, s, key, "PushTopic name \"%s\" is longer than 25 "
+                       "characters", ep->name);
+        break;
+    case SFC_EP_HANDLE_SOBJECT_NOTIFICATION:
+        if (empty(ep->sobject_type))
+            cfg_report(L, s, key, "kind = %s needs sobject_type", kind);
+        break;
+    case SFC_EP_CDC:
+        if (empty(ep->channel) && empty(ep->sobject_type))
+            cfg_report(L, s, key, "kind = %s needs channel or sobject_type",
+                       kind);
+        else if (!empty(ep->channel) && strncmp(ep->channel, "/data/", 6))
+            cfg_report(L, s, key, "CDC channels start with /data/");
+        break;
+    case SFC_EP_PLATFORM_EVENT:
+        if (empty(ep->channel) && empty(ep->name))
+            cfg_report(L, s, key, "kind = %s needs channel or name", kind);
+        else if (!empty(ep->name) &&
+                 (strlen(ep->name) < 4 ||
+                  strcmp(ep->name + strlen(ep->name) - 3, "__e") != 0))
+            cfg_report(L, s, key, "platform event names end in __e");
+        break;
+    }
+    for (size_t i = 0; i < 4; i++)
+        if (ep->notify_for_fields &&
+            strcasecmp(ep->notify_for_fields, fields[i]) == 0)
+            known_fields = true;
+    if (!known_fields)
+        cfg_report(L, s, key,
+                   "notify_for_fields must be All, Referenced, Select or "
+                   "Where");
+    if (empty(ep->handler))
+        cfg_report(L, s, key, "handler must not be empty");
+}
+
+static void check_rpc(struct cfg_loader *L, config_t *c,
+                      const struct sfc_config_rpc *rpc)
+{
+    config_setting_t *list = config_lookup(c, "rpc.methods");
+
+    for (size_t i = 0; i < rpc->n_methods; i++) {
+        const struct sfc_config_rpc_method *m = &rpc->methods[i];
+        config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+        char key[64];
+
+        snprintf(key, sizeof(key), "rpc.methods[%zu]", i);
+        if (empty(m->name)) {
+            cfg_report(L, s, key, "name is required");
+            continue;
+        }
+        if (empty(m->sobject) && m->operation != SFC_RPC_OP_QUERY)
+            cfg_report(L, s, key, "method %s: sobject is required for %s",
+                       m->name, sfc_config_rpc_operation_name(m->operation));
+        for (size_t j = 0; j < i; j++)
+            if (rpc->methods[j].name &&
+                strcmp(rpc->methods[j].name, m->name) == 0)
+                cfg_report(L, s, key, "method %s is declared twice",
+                           m->name);
+    }
+}
+
+static void check_uri(struct cfg_loader *L, config_t *c, const char *section,
+                      const char *key, const char *uri,
+                      const char *const *schemes)
+{
+    char full[64];
+
+    for (size_t i = 0; schemes[i]; i++)
+        if (uri && strncmp(uri, schemes[i], strlen(schemes[i])) == 0)
+            return;
+    snprintf(full, sizeof(full), "%s.%s", section, key);
+    /* The URI may hold a password: say what is wrong, not what it is. */
+    cfg_report(L, where(c, section, key), full, "must start with %s%s%s",
+               schemes[0], schemes[1] ? " or " : "",
+               schemes[1] ? schemes[1] : "");
+}
+
+void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg)
+{
+    static const char *const amqp_schemes[] = {"amqp://", "amqps://", NULL};
+    static const char *const redis_schemes[] = {"redis://", "unix://", NULL};
+
+    check_salesforce(L, c, &cfg->salesforce);
+    check_uri(L, c, "amqp", "uri", cfg->amqp.uri, amqp_schemes);
+    if (cfg->streaming.replay_store == SFC_REPLAY_STORE_REDIS)
+        check_uri(L, c, "streaming", "redis_uri", cfg->streaming.redis_uri,
+                  redis_schemes);
+    for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++)
+        check_entrypoint(L, c, (int)i, &cfg->streaming.entrypoints[i]);
+    check_rpc(L, c, &cfg->rpc);
+    if (!empty(cfg->metrics.listen) && !strchr(cfg->metrics.listen, ':'))
+        cfg_report(L, where(c, "metrics", "listen"), "metrics.listen",
+                   "expected host:port, e.g. 127.0.0.1:9102");
+    if (cfg->salesforce.sandbox &&
+        strcmp(cfg->salesforce.login_url, "https://login.salesforce.com") == 0) {
+        free(cfg->salesforce.login_url);
+        cfg->salesforce.login_url = sfc_xstrdup("https://test.salesforce.com");
+    }
+}
