@@ -60,6 +60,13 @@ void rest_dispatch(struct rest_ctx *c);
 void rest_dml_error(struct rest_ctx *c, const struct sim_dml_error *e);
 cJSON *rest_parse_body(struct rest_ctx *c);
 void rest_not_found(struct rest_ctx *c);
+/* 404 "Provided external ID field does not exist or is not accessible". */
+void rest_ext_not_found(struct rest_ctx *c, const char *field);
+/* Salesforce's INVALID_FIELD text for an unknown column. */
+void rest_no_such_column(char *out,
+                         size_t sz,
+                         const char *field,
+                         const char *object);
 /* One error object ({message, errorCode|statusCode, fields}). */
 cJSON *rest_error_obj(const struct sim_dml_error *e, const char *code_key);
 

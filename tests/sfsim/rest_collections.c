@@ -369,12 +369,7 @@ void rest_collections(struct rest_ctx *c, const char *after)
     else if (o && fname[0] && strcmp(m, "PATCH") == 0) {
         f = sim_field_find(o, fname);
         if (!f || !f->external_id) {
-            char msg[200];
-            snprintf(msg, sizeof(msg),
-                     "Provided external ID field does not exist or is not "
-                     "accessible: %s",
-                     fname);
-            sim_response_error(c->resp, 404, "NOT_FOUND", msg, false);
+            rest_ext_not_found(c, fname);
             return;
         }
         write_records(c, OP_UPSERT, o, f);

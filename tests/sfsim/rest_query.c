@@ -96,12 +96,7 @@ static bool check_field(struct rest_ctx *c,
 
     if (resolve(c->sim, o, name, &rel))
         return true;
-    snprintf(msg, sizeof(msg),
-             "No such column '%s' on entity '%s'. If you are attempting to "
-             "use a custom field, be sure to append the '__c' after the "
-             "custom field name. Please reference your WSDL or the describe "
-             "call for the appropriate names.",
-             name, o->name);
+    rest_no_such_column(msg, sizeof(msg), name, o->name);
     echo_error(c, q->text, name, "INVALID_FIELD", msg);
     return false;
 }

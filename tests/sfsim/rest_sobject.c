@@ -11,6 +11,19 @@
 #include "rest.h"
 #include "sfc/common.h"
 
+void rest_no_such_column(char *out,
+                         size_t sz,
+                         const char *field,
+                         const char *object)
+{
+    snprintf(out, sz,
+             "No such column '%s' on entity '%s'. If you are attempting to "
+             "use a custom field, be sure to append the '__c' after the "
+             "custom field name. Please reference your WSDL or the describe "
+             "call for the appropriate names.",
+             field, object);
+}
+
 void rest_not_found(struct rest_ctx *c)
 {
     sim_response_error(c->resp, 404, "NOT_FOUND",
@@ -114,14 +127,8 @@ static bool parse_fields(struct rest_ctx *c,
         while (*tok == ' ')
             tok++;
         if (!sim_field_find(o, tok)) {
-            char msg[300];
-            snprintf(msg, sizeof(msg),
-                     "No such column '%s' on entity '%s'. If you are "
-                     "attempting to use a custom field, be sure to append "
-                     "the '__c' after the custom field name. Please "
-                     "reference your WSDL or the describe call for the "
-                     "appropriate names.",
-                     tok, o->name);
+            char msg[400];
+            rest_no_such_column(msg, sizeof(msg), tok, o->name);
             sim_response_error(c->resp, 400, "INVALID_FIELD", msg, false);
             ok = false;
             break;
@@ -269,7 +276,7 @@ out_unlock:
     return rc;
 }
 
-static void ext_not_found(struct rest_ctx *c, const char *field)
+void rest_ext_not_found(struct rest_ctx *c, const char *field)
 {
     char msg[200];
     snprintf(msg, sizeof(msg),
@@ -316,7 +323,7 @@ static void by_ext(struct rest_ctx *c,
     size_t n;
 
     if (!f || !(f->external_id || f->type == SIM_F_ID) || !*value) {
-        ext_not_found(c, field);
+        rest_ext_not_found(c, field);
         return;
     }
     if (f->type == SIM_F_ID) {
@@ -409,7 +416,7 @@ void rest_sobject(struct rest_ctx *c, const char *after)
     {
         char id18[19];
         if (!sim_id_normalize(seg1, id18))
-            ext_not_found(c, seg1);
+            rest_ext_not_found(c, seg1);
         else if (!r || r->obj != o)
             rest_not_found(c);
         else

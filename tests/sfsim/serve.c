@@ -15,33 +15,32 @@ static const char MAINTENANCE_HTML[] =
     "<h1>Down for Maintenance</h1><p>salesforce.com is undergoing "
     "maintenance. Please try again later.</p></body></html>";
 
-/* The path with id-shaped segments replaced by {id}, for per-path stats. */
+/*
+ * The path with variable segments replaced, for per-path stats: ids and
+ * query locators become {id}, the value of /sobjects/<X>/<Field>/<value>
+ * {value}, so the number of counters stays bounded.
+ */
 static void path_key(const char *path, char *out, size_t sz)
 {
+    char *copy = sfc_xstrdup(path), *save = NULL, *seg;
+    int i = 0, sobjects = -1;
     size_t o = 0;
-    const char *p = path;
 
-    while (*p && o + 5 < sz) {
-        const char *end = strchr(p + 1, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char id18[19], seg[64];
-        if (len > 1 && len - 1 < sizeof(seg)) {
-            memcpy(seg, p + 1, len - 1);
-            seg[len - 1] = '\0';
-            if (sim_id_normalize(seg, id18) &&
-                strpbrk(seg, "0123456789") != NULL) {
-                o += (size_t)snprintf(out + o, sz - o, "/{id}");
-                p += len;
-                continue;
-            }
-        }
-        if (o + len >= sz)
-            break;
-        memcpy(out + o, p, len);
-        o += len;
-        p += len;
+    out[0] = '\0';
+    for (seg = strtok_r(copy, "/", &save); seg && o + 9 < sz;
+         seg = strtok_r(NULL, "/", &save), i++) {
+        const char *shown = seg;
+        if (strcmp(seg, "sobjects") == 0)
+            sobjects = i;
+        if (strlen(seg) >= 15 && strpbrk(seg, "0123456789"))
+            shown = "{id}";
+        else if (sobjects >= 0 && i >= sobjects + 3 && strcmp(seg, "push") != 0)
+            shown = "{value}";
+        o += (size_t)snprintf(out + o, sz - o, "/%s", shown);
     }
-    out[o < sz ? o : sz - 1] = '\0';
+    if (o >= sz)
+        out[sz - 1] = '\0';
+    free(copy);
 }
 
 static bool is_data_path(const char *path)

@@ -49,7 +49,7 @@ uint64_t sim_rand(struct sim *sim)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static char *read_file(const char *path, char *errstr, size_t sz)
+char *sim_read_file(const char *path, char *errstr, size_t sz)
 {
     FILE *f = fopen(path, "rb");
     struct sfc_buf b;
@@ -67,11 +67,6 @@ static char *read_file(const char *path, char *errstr, size_t sz)
     if (!b.data)
         return sfc_xstrdup("");
     return sfc_buf_steal(&b);
-}
-
-char *sim_read_file(const char *path, char *errstr, size_t sz)
-{
-    return read_file(path, errstr, sz);
 }
 
 struct sim *sim_new(const struct sim_options *opt, char *errstr, size_t sz)
@@ -93,13 +88,13 @@ struct sim *sim_new(const struct sim_options *opt, char *errstr, size_t sz)
             sfc_errstr_set(errstr, sz, "--tls-cert needs --tls-key");
             goto out_fail;
         }
-        sim->tls_cert_pem = read_file(opt->tls_cert, errstr, sz);
-        sim->tls_key_pem = read_file(opt->tls_key, errstr, sz);
+        sim->tls_cert_pem = sim_read_file(opt->tls_cert, errstr, sz);
+        sim->tls_key_pem = sim_read_file(opt->tls_key, errstr, sz);
         if (!sim->tls_cert_pem || !sim->tls_key_pem)
             goto out_fail;
     }
     if (opt->jwt_cert) {
-        sim->auth->jwt_cert_pem = read_file(opt->jwt_cert, errstr, sz);
+        sim->auth->jwt_cert_pem = sim_read_file(opt->jwt_cert, errstr, sz);
         if (!sim->auth->jwt_cert_pem)
             goto out_fail;
     }
