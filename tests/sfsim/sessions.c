@@ -28,6 +28,25 @@ struct sim_sessions {
     unsigned long long next_key;
 };
 
+/* Drops expired sessions; lock held. Bounds memory under login storms. */
+static void sweep_locked(struct sim_sessions *s, int64_t now)
+{
+    size_t i;
+    for (i = 0; i < BUCKETS; i++) {
+        struct session **pp = &s->b[i];
+        while (*pp) {
+            if ((*pp)->expires_ms <= now) {
+                struct session *dead = *pp;
+                *pp = dead->next;
+                free(dead);
+                s->count--;
+            } else {
+                pp = &(*pp)->next;
+            }
+        }
+    }
+}
+
 static unsigned bucket_of(const char *token)
 {
     uint32_t h = 2166136261u;
@@ -116,6 +135,8 @@ void sim_session_create(struct sim *sim,
     se->expires_ms = *issued_ms + sim->opt.session_ttl_s * 1000;
     b = bucket_of(se->token);
     pthread_mutex_lock(&s->lock);
+    if (s->next_key % 1024 == 1023)
+        sweep_locked(s, *issued_ms);
     snprintf(se->key, sizeof(se->key), "S%llu", ++s->next_key);
     se->next = s->b[b];
     s->b[b] = se;

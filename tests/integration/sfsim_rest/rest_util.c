@@ -121,6 +121,27 @@ char *rt_login(const struct sfsim_proc *p)
     return out;
 }
 
+char *rt_create(const struct sfsim_proc *p,
+                const char *token,
+                const char *obj,
+                const char *json)
+{
+    char *path = sfc_xasprintf("/sobjects/%s/", obj);
+    char *url = rt_url(p, path);
+    struct rt_resp r;
+    char *id = NULL;
+    const cJSON *j;
+
+    rt_req("POST", url, token, NULL, json, NULL, &r);
+    j = cJSON_GetObjectItemCaseSensitive(r.json, "id");
+    if (r.status == 201 && cJSON_IsString(j))
+        id = sfc_xstrdup(j->valuestring);
+    rt_free(&r);
+    free(url);
+    free(path);
+    return id;
+}
+
 const char *rt_error_code(const struct rt_resp *r)
 {
     const cJSON *e = cJSON_GetArrayItem(r->json, 0);

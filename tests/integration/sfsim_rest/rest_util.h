@@ -42,6 +42,12 @@ char *rt_url(const struct sfsim_proc *p, const char *path);
 /* Password login with the built-in demo credentials; malloc'ed token. */
 char *rt_login(const struct sfsim_proc *p);
 
+/* POSTs @json to /sobjects/@obj/ with @token; new id (malloc) or NULL. */
+char *rt_create(const struct sfsim_proc *p,
+                const char *token,
+                const char *obj,
+                const char *json);
+
 /* errorCode of element 0 of an error array, or NULL. */
 const char *rt_error_code(const struct rt_resp *r);
 

@@ -62,23 +62,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* POSTs @json to /sobjects/@obj; returns the new id (malloc) or NULL. */
 static char *create(const char *obj, const char *json)
 {
-    char *path = sfc_xasprintf("/sobjects/%s/", obj);
-    char *url = rt_url(&sim, path);
-    struct rt_resp r;
-    char *id = NULL;
-    const cJSON *j;
-
-    rt_req("POST", url, token, NULL, json, NULL, &r);
-    j = cJSON_GetObjectItemCaseSensitive(r.json, "id");
-    if (r.status == 201 && cJSON_IsString(j))
-        id = sfc_xstrdup(j->valuestring);
-    rt_free(&r);
-    free(url);
-    free(path);
-    return id;
+    return rt_create(&sim, token, obj, json);
 }
 
 static void test_create_get_update_delete(void **state)
@@ -411,6 +397,24 @@ static void test_auth_header_forms(void **state)
     free(url);
 }
 
+static void test_body_bound(void **state)
+{
+    size_t n = 9u * 1024u * 1024u;
+    char *big = sfc_xmalloc(n + 1), *url;
+    struct rt_resp r;
+
+    (void)state;
+    memset(big, 'a', n);
+    memcpy(big, "{\"Name\":\"", 9);
+    memcpy(big + n - 2, "\"}", 2);
+    big[n] = '\0';
+    url = rt_url(&sim, "/sobjects/Account/");
+    assert_int_equal(rt_req("POST", url, token, NULL, big, NULL, &r), 413);
+    rt_free(&r);
+    free(url);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_pushtopic_rules),
         cmocka_unit_test(test_auth_header_forms),
+        cmocka_unit_test(test_body_bound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -22,18 +22,7 @@ static char acct[19];
 
 static char *create(const char *obj, const char *json)
 {
-    char *path = sfc_xasprintf("/sobjects/%s/", obj);
-    char *url = rt_url(&sim, path);
-    struct rt_resp r;
-    char *id = NULL;
-
-    rt_req("POST", url, token, NULL, json, NULL, &r);
-    if (r.status == 201)
-        id = sfc_xstrdup(cJSON_GetObjectItem(r.json, "id")->valuestring);
-    rt_free(&r);
-    free(url);
-    free(path);
-    return id;
+    return rt_create(&sim, token, obj, json);
 }
 
 /* GET /query?q=<soql> (or queryAll); fills @r. */
