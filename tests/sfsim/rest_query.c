@@ -147,12 +147,10 @@ static cJSON *eval_record(struct sim *sim, struct sim_rec *r)
     return e;
 }
 
-static const struct sim_soql *sort_q;
-
-static int hit_cmp(const void *a, const void *b)
+static int hit_cmp(const void *a, const void *b, void *q)
 {
     const struct hit *x = a, *y = b;
-    int c = sim_soql_compare(sort_q, x->eval ? x->eval : x->r->data,
+    int c = sim_soql_compare(q, x->eval ? x->eval : x->r->data,
                              y->eval ? y->eval : y->r->data);
     if (c)
         return c;
@@ -324,10 +322,8 @@ static size_t collect(struct rest_ctx *c,
         h[n].idx = i;
         n++;
     }
-    if (q->n_order) {
-        sort_q = q; /* under the store lock: one sort at a time */
-        qsort(h, n, sizeof(*h), hit_cmp);
-    }
+    if (q->n_order)
+        qsort_r(h, n, sizeof(*h), hit_cmp, (void *)q);
     *out = h;
     return n;
 }

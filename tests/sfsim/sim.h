@@ -20,7 +20,10 @@
  *   void sim_stream_record_changed(struct sim_stream *st,
  *        const struct sim_change *chg);       every record change; called
  *        with the store lock held: must not block, must not call
- *        sim_record_get/sim_record_list (sim_soql_* and stats are fine)
+ *        sim_record_get/sim_record_list (sim_soql_* and stats are fine).
+ *        Lock order is store lock -> stream locks: never call
+ *        sim_record_get/sim_record_list while holding a lock that
+ *        sim_stream_record_changed takes.
  *   void sim_stream_push(struct sim_stream *st, const cJSON *channel,
  *        const struct sim_request *req, struct sim_response *resp);
  *        POST .../sobjects/StreamingChannel/<id>/push after auth; @channel
