@@ -2,6 +2,7 @@
  * auth.c - credentials of the simulated org: users, connected apps,
  * refresh tokens.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -97,4 +98,34 @@ const struct sim_user *sim_auth_find_user(struct sim_auth *a,
         if (strcasecmp(a->users[i].username, username) == 0)
             return &a->users[i];
     return NULL;
+}
+
+void sim_auth_count_login(struct sim *sim, const char *flow, const char *who)
+{
+    struct sim_auth *a = sim->auth;
+    char key[200];
+
+    sim_stats_add(sim, "logins", 1);
+    snprintf(key, sizeof(key), "logins:%s", flow);
+    sim_stats_add(sim, key, 1);
+    snprintf(key, sizeof(key), "logins:%s:%s", flow, who);
+    sim_stats_add(sim, key, 1);
+    pthread_mutex_lock(&a->lock);
+    a->login_ms[a->n_logins++ % SIM_LOGIN_RING] = sfc_now_ms();
+    pthread_mutex_unlock(&a->lock);
+}
+
+long sim_auth_logins_last_minute(struct sim *sim)
+{
+    struct sim_auth *a = sim->auth;
+    int64_t since = sfc_now_ms() - 60000;
+    long n = 0;
+    size_t i;
+
+    pthread_mutex_lock(&a->lock);
+    for (i = 0; i < SIM_LOGIN_RING && i < a->n_logins; i++)
+        if (a->login_ms[i] >= since)
+            n++;
+    pthread_mutex_unlock(&a->lock);
+    return n;
 }

@@ -137,16 +137,6 @@ static const struct sim_app *check_app(struct sim *sim,
     return app;
 }
 
-static void count_login(struct sim *sim, const char *flow, const char *who)
-{
-    char key[200];
-    sim_stats_add(sim, "logins", 1);
-    snprintf(key, sizeof(key), "logins:%s", flow);
-    sim_stats_add(sim, key, 1);
-    snprintf(key, sizeof(key), "logins:%s:%s", flow, who);
-    sim_stats_add(sim, key, 1);
-}
-
 /* In-flight token requests per credential, with their max. */
 static void inflight(struct sim *sim, const char *who, int delta)
 {
@@ -186,7 +176,7 @@ static void grant_password(struct sim *sim,
                                    "security token required"
                                  : "authentication failure");
     } else {
-        count_login(sim, "password", u->username);
+        sim_auth_count_login(sim, "password", u->username);
         sim_oauth_success(sim, resp, u, app->client_secret, NULL);
     }
     sfc_free_secret(expect);
@@ -246,7 +236,7 @@ static void grant_refresh(struct sim *sim,
         rotate(sim, r, newtok, sizeof(newtok));
     pthread_mutex_unlock(&sim->auth->lock);
     sim_stats_add(sim, "token_refreshes", 1);
-    count_login(sim, "refresh_token", u->username);
+    sim_auth_count_login(sim, "refresh_token", u->username);
     sim_oauth_success(sim, resp, u, app->client_secret,
                       newtok[0] ? newtok : NULL);
 out:
@@ -264,7 +254,7 @@ static void grant_jwt(struct sim *sim,
     if (!assertion || !sim_jwt_verify(sim, assertion, &u, &err)) {
         sim_oauth_error(resp, 400, "invalid_grant", err);
     } else {
-        count_login(sim, "jwt", u->username);
+        sim_auth_count_login(sim, "jwt", u->username);
         sim_oauth_success(sim, resp, u, "sfsim-jwt", NULL);
     }
     sfc_free_secret(assertion);
@@ -293,7 +283,7 @@ static void grant_client_credentials(struct sim *sim,
                         "no client credentials user enabled");
         return;
     }
-    count_login(sim, "client_credentials", app->client_id);
+    sim_auth_count_login(sim, "client_credentials", app->client_id);
     sim_oauth_success(sim, resp, u, app->client_secret, NULL);
 }
 

@@ -197,13 +197,7 @@ void sim_soap_login(struct sim *sim,
                    "locked out.");
         goto out;
     }
-    sim_stats_add(sim, "logins", 1);
-    sim_stats_add(sim, "logins:soap", 1);
-    {
-        char key[200];
-        snprintf(key, sizeof(key), "logins:soap:%s", u->username);
-        sim_stats_add(sim, key, 1);
-    }
+    sim_auth_count_login(sim, "soap", u->username);
     soap_success(sim, resp, u, ver, enterprise);
 out:
     free(user);

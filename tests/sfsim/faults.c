@@ -19,8 +19,10 @@ struct fault {
     bool has_re;
     regex_t re;
     char method[16];
-    int64_t remaining; /* -1 = unlimited (time-bound) */
-    int64_t until_ms;  /* 0 = no time bound */
+    int64_t remaining;  /* -1 = unlimited (time-bound) */
+    int64_t until_ms;   /* 0 = no time bound */
+    int64_t skip;       /* matching requests to let through first */
+    double probability; /* chance of firing on a match (1 = always) */
     cJSON *spec;
 };
 
@@ -98,6 +100,12 @@ static bool valid_kind(const char *k)
     return strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
+static int64_t spec_int(const cJSON *spec, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
 static int
 parse_spec(const cJSON *spec, struct fault *f, char *errstr, size_t sz)
 {
@@ -124,6 +132,11 @@ parse_spec(const cJSON *spec, struct fault *f, char *errstr, size_t sz)
     if (cJSON_IsString(method))
         snprintf(f->method, sizeof(f->method), "%s", method->valuestring);
     f->remaining = 1;
+    f->skip = spec_int(spec, "after");
+    f->probability = 1.0;
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(spec, "probability")))
+        f->probability =
+            cJSON_GetObjectItemCaseSensitive(spec, "probability")->valuedouble;
     if (cJSON_IsNumber(secs) && secs->valuedouble > 0) {
         f->until_ms = sfc_now_ms() + (int64_t)(secs->valuedouble * 1000);
         f->remaining = -1;
@@ -182,12 +195,6 @@ static bool matches(const struct fault *f, const char *method, const char *path)
     return true;
 }
 
-static int64_t spec_int(const cJSON *spec, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
 bool sim_fault_take(struct sim *sim,
                     const char *kind,
                     const char *method,
@@ -207,6 +214,16 @@ bool sim_fault_take(struct sim *sim,
             continue;
         }
         if (strcmp(f->kind, kind) != 0 || !matches(f, method, path)) {
+            i++;
+            continue;
+        }
+        if (f->skip > 0) {
+            f->skip--;
+            i++;
+            continue;
+        }
+        if (f->probability < 1.0 &&
+            (double)(sim_rand(sim) % 1000000) / 1e6 >= f->probability) {
             i++;
             continue;
         }

@@ -83,6 +83,9 @@ static void usage(FILE *out)
             "session\n"
             "  --sliding-sessions     each use extends the session "
             "lifetime\n"
+            "  --legacy-cursors       10 open query cursors per user; "
+            "the 11th releases\n"
+            "                         the oldest\n"
             "  --help                 this text\n\n"
             "Built-in defaults without --seed: user demo@sfsim.local, "
             "password\ndemo-password, security token DEMOTOKEN; connected "
@@ -115,7 +118,8 @@ enum {
     O_PWEXP,
     O_SOAPRET,
     O_REUSE,
-    O_SLIDE
+    O_SLIDE,
+    O_LEGACY
 };
 
 static const struct option LONGOPTS[] = {
@@ -144,6 +148,7 @@ static const struct option LONGOPTS[] = {
     {"soap-retired", no_argument, 0, O_SOAPRET},
     {"reuse-sessions", no_argument, 0, O_REUSE},
     {"sliding-sessions", no_argument, 0, O_SLIDE},
+    {"legacy-cursors", no_argument, 0, O_LEGACY},
     {0, 0, 0, 0}};
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -222,6 +227,9 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
             break;
         case O_SLIDE:
             o->sliding_sessions = true;
+            break;
+        case O_LEGACY:
+            o->legacy_cursors = true;
             break;
         case O_HELP:
             usage(stdout);

@@ -12,11 +12,13 @@
 #include "soql_int.h"
 #include "sfc/common.h"
 
-#define MAX_LOCATORS 128
+#define MAX_LOCATORS   128
+#define LEGACY_CURSORS 10 /* open cursors per user before API 56.0 */
 
 struct locator {
     char id[24];
     char object[80];
+    char user[19];
     cJSON *records; /* array of views */
     int64_t created_ms;
 };
@@ -242,11 +244,32 @@ static void page(struct rest_ctx *c,
     sim_response_json(c->resp, 200, out);
 }
 
+/* Legacy mode: a user's oldest open cursor is released at the 11th. */
+static void release_oldest_of(const char *user)
+{
+    size_t i, n = 0, oldest = MAX_LOCATORS;
+    for (i = 0; i < MAX_LOCATORS; i++) {
+        if (!locs[i].records || strcmp(locs[i].user, user) != 0)
+            continue;
+        n++;
+        if (oldest == MAX_LOCATORS ||
+            locs[i].created_ms < locs[oldest].created_ms)
+            oldest = i;
+    }
+    if (n >= LEGACY_CURSORS) {
+        cJSON_Delete(locs[oldest].records);
+        memset(&locs[oldest], 0, sizeof(locs[oldest]));
+    }
+}
+
 /* Keeps @all for later pages; returns the locator id. */
-static void store_locator(cJSON *all, const char *object, char out[24])
+static void
+store_locator(struct rest_ctx *c, cJSON *all, const char *object, char out[24])
 {
     size_t i, slot = 0;
     pthread_mutex_lock(&loc_lock);
+    if (c->sim->opt.legacy_cursors)
+        release_oldest_of(c->who.user_id);
     for (i = 0; i < MAX_LOCATORS; i++) {
         if (!locs[i].records) {
             slot = i;
@@ -259,6 +282,7 @@ static void store_locator(cJSON *all, const char *object, char out[24])
     snprintf(locs[slot].id, sizeof(locs[slot].id), "01g5g%013llu",
              ++loc_counter);
     snprintf(locs[slot].object, sizeof(locs[slot].object), "%s", object);
+    snprintf(locs[slot].user, sizeof(locs[slot].user), "%s", c->who.user_id);
     locs[slot].records = all;
     locs[slot].created_ms = sfc_now_ms();
     memcpy(out, locs[slot].id, 24);
@@ -364,7 +388,7 @@ run(struct rest_ctx *c, struct sim_soql *q, struct sim_object *o, bool all)
         cJSON_Delete(views);
         return;
     }
-    store_locator(views, o->name, loc);
+    store_locator(c, views, o->name, loc);
     pthread_mutex_lock(&loc_lock);
     page(c, views, to - from, 0, loc);
     pthread_mutex_unlock(&loc_lock);

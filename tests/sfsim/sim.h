@@ -85,6 +85,8 @@ struct sim_options {
     bool reuse_sessions;        /* --reuse-sessions: a login returns the
                                    user's live session if there is one */
     bool sliding_sessions;      /* --sliding-sessions: use extends TTL */
+    bool legacy_cursors;        /* --legacy-cursors: 10 open query
+                                   cursors per user, oldest released */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

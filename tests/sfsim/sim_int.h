@@ -138,8 +138,11 @@ struct sim_refresh {
     bool in_flight;
     bool revoked;
 };
+#define SIM_LOGIN_RING 4096
 struct sim_auth {
     pthread_mutex_t lock;
+    int64_t login_ms[SIM_LOGIN_RING]; /* recent login times (ring) */
+    size_t n_logins;
     struct sim_user *users;
     size_t n_users;
     struct sim_app *apps;
@@ -166,6 +169,10 @@ void sim_auth_add_refresh(struct sim_auth *a,
                           const char *cid);
 const struct sim_user *sim_auth_find_user(struct sim_auth *a,
                                           const char *username);
+/* Counts a successful login (stats and the per-minute ring). */
+void sim_auth_count_login(struct sim *sim, const char *flow, const char *who);
+/* Logins in the last 60 s (up to SIM_LOGIN_RING). */
+long sim_auth_logins_last_minute(struct sim *sim);
 void sim_oauth_token(struct sim *sim,
                      const struct sim_request *req,
                      struct sim_response *resp);

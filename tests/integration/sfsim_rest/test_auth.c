@@ -101,6 +101,16 @@ static void test_password_flow(void **state)
                        "grant type not supported");
     rt_free(&r);
     assert_int_equal(rt_stat(&p, "logins:password"), 1);
+    {
+        char *body = NULL;
+        cJSON *j;
+        assert_int_equal(sfsim_control(&p, "/_sim/stats", NULL, &body), 200);
+        j = cJSON_Parse(body);
+        assert_int_equal(cJSON_GetObjectItem(j, "logins_last_minute")->valueint,
+                         1);
+        cJSON_Delete(j);
+        free(body);
+    }
     assert_int_equal(rt_stat(&p, "logins:password:demo@sfsim.local"), 1);
     sfsim_stop(&p);
 }

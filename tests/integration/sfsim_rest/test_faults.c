@@ -204,6 +204,39 @@ static void test_error_kinds(void **state)
     assert_true(rt_stat(&sim, "data_max_inflight") >= 1);
 }
 
+static void test_after_and_probability(void **state)
+{
+    struct rt_resp r;
+    char *url = sfc_xasprintf("%s/_sim/fault", sim.url);
+    int i, ok = 0, bad = 0;
+    (void)state;
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,\"after\":2,"
+                   "\"path\":\"/limits\"}");
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 500);
+    rt_free(&r);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,"
+                   "\"probability\":0.5,\"count\":-1,\"path\":\"/limits\"}");
+    for (i = 0; i < 40; i++) {
+        if (get_limits(&r) == 200)
+            ok++;
+        else
+            bad++;
+        rt_free(&r);
+    }
+    assert_true(ok > 0);
+    assert_true(bad > 0);
+    assert_int_equal(tu_http("DELETE", url, NULL, NULL, NULL), 200);
+    assert_int_equal(get_limits(&r), 200);
+    rt_free(&r);
+    free(url);
+}
+
 static void test_bad_fault_and_reset(void **state)
 {
     char *body = NULL;
@@ -284,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_commit_then_drop),
         cmocka_unit_test(test_expire_sessions_and_seconds),
         cmocka_unit_test(test_error_kinds),
+        cmocka_unit_test(test_after_and_probability),
         cmocka_unit_test(test_bad_fault_and_reset),
         cmocka_unit_test(test_daily_limit),
         cmocka_unit_test(test_per_app_usage_and_concurrent_text),

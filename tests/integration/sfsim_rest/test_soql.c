@@ -320,6 +320,47 @@ static void test_random_pages_and_locator_expiry(void **state)
     sfsim_stop(&p);
 }
 
+static void test_legacy_cursors(void **state)
+{
+    const char *args[] = {"--legacy-cursors", NULL};
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *tok, *url, *next[11], *esc, *path, json[48];
+    int i;
+
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    for (i = 0; i < 250; i++) {
+        snprintf(json, sizeof(json), "{\"Name\":\"C%d\"}", i);
+        free(rt_create(&p, tok, "Account", json));
+    }
+    esc = curl_easy_escape(NULL, "SELECT Id FROM Account", 0);
+    path = sfc_xasprintf("/query?q=%s", esc);
+    url = rt_url(&p, path);
+    for (i = 0; i < 11; i++) {
+        rt_req("GET", url, tok, NULL, NULL,
+               "Sforce-Query-Options: batchSize=200", &r);
+        next[i] = sfc_xasprintf(
+            "%s%s", p.url,
+            cJSON_GetObjectItem(r.json, "nextRecordsUrl")->valuestring);
+        rt_free(&r);
+    }
+    /* The 11th cursor released the first one. */
+    assert_int_equal(rt_req("GET", next[0], tok, NULL, NULL, NULL, &r), 400);
+    assert_string_equal(rt_error_code(&r), "INVALID_QUERY_LOCATOR");
+    rt_free(&r);
+    assert_int_equal(rt_req("GET", next[10], tok, NULL, NULL, NULL, &r), 200);
+    rt_free(&r);
+    for (i = 0; i < 11; i++)
+        free(next[i]);
+    free(url);
+    free(path);
+    curl_free(esc);
+    free(tok);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_pagination_and_query_all),
         cmocka_unit_test(test_random_pages_and_locator_expiry),
+        cmocka_unit_test(test_legacy_cursors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
