@@ -32,6 +32,8 @@ static void defaults(struct sim_options *o)
     o->max_api_version = 67.0;
     o->rng_seed = 1;
     o->locator_ttl_s = 172800;
+    o->long_request_ms = 20000;
+    o->max_long_requests = 25;
 }
 
 static void usage(FILE *out)
@@ -83,6 +85,10 @@ static void usage(FILE *out)
             "session\n"
             "  --sliding-sessions     each use extends the session "
             "lifetime\n"
+            "  --long-request-ms MS   a request running this long is long "
+            "(20000)\n"
+            "  --max-long-requests N  concurrent long requests allowed (25; "
+            "0 = off)\n"
             "  --legacy-cursors       10 open query cursors per user; "
             "the 11th releases\n"
             "                         the oldest\n"
@@ -119,7 +125,9 @@ enum {
     O_SOAPRET,
     O_REUSE,
     O_SLIDE,
-    O_LEGACY
+    O_LEGACY,
+    O_LONGMS,
+    O_MAXLONG
 };
 
 static const struct option LONGOPTS[] = {
@@ -149,6 +157,8 @@ static const struct option LONGOPTS[] = {
     {"reuse-sessions", no_argument, 0, O_REUSE},
     {"sliding-sessions", no_argument, 0, O_SLIDE},
     {"legacy-cursors", no_argument, 0, O_LEGACY},
+    {"long-request-ms", required_argument, 0, O_LONGMS},
+    {"max-long-requests", required_argument, 0, O_MAXLONG},
     {0, 0, 0, 0}};
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -230,6 +240,12 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
             break;
         case O_LEGACY:
             o->legacy_cursors = true;
+            break;
+        case O_LONGMS:
+            o->long_request_ms = atoll(optarg);
+            break;
+        case O_MAXLONG:
+            o->max_long_requests = atoi(optarg);
             break;
         case O_HELP:
             usage(stdout);

@@ -231,6 +231,7 @@ void sim_serve(struct sim *sim,
     char key[300], pk[256];
     bool mid_body = false;
     bool data = is_data_path(req->path);
+    int slot;
 
     if (strncmp(req->path, "/_sim/", 6) == 0) {
         sim_control(sim, req, resp);
@@ -245,7 +246,10 @@ void sim_serve(struct sim *sim,
     snprintf(key, sizeof(key), "requests:%s %s", req->method, pk);
     sim_stats_add(sim, key, 1);
     sim_stats_add(sim, "requests", 1);
-    if (!pre_faults(sim, req, resp, &mid_body)) {
+    /* Data requests are timed from arrival (delay faults included) for
+     * the long-running request limit. */
+    slot = data ? sim_longreq_begin(sim, resp) : -1;
+    if ((!data || slot >= 0) && !pre_faults(sim, req, resp, &mid_body)) {
         if (!data) {
             sim_route(sim, req, resp);
         } else if (count_api_call(sim, resp)) {
@@ -256,6 +260,7 @@ void sim_serve(struct sim *sim,
         }
         post_faults(sim, req, resp, mid_body);
     }
+    sim_longreq_end(sim, slot);
     if (data && !resp->no_limit_info) {
         char info[160];
         long long used = atomic_load(&sim->api_used);

@@ -82,6 +82,7 @@ struct sim *sim_new(const struct sim_options *opt, char *errstr, size_t sz)
     sim->faults = sim_faults_new();
     sim->stats = sim_stats_new();
     sim->auth = sim_auth_new();
+    sim->longreq = sim_longreq_new();
     sim_schema_builtin(sim);
     if (opt->tls_cert || opt->tls_key) {
         if (!opt->tls_cert || !opt->tls_key) {
@@ -120,6 +121,7 @@ void sim_destroy(struct sim *sim)
     sim->stream = NULL;
     rest_query_reset(sim);
     sim_auth_destroy(sim->auth);
+    sim_longreq_destroy(sim->longreq);
     sim_stats_destroy(sim->stats);
     sim_faults_destroy(sim->faults);
     sim_store_destroy(sim->store);

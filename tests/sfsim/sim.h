@@ -87,6 +87,10 @@ struct sim_options {
     bool sliding_sessions;      /* --sliding-sessions: use extends TTL */
     bool legacy_cursors;        /* --legacy-cursors: 10 open query
                                    cursors per user, oldest released */
+    int64_t long_request_ms;    /* --long-request-ms: a request running
+                                   this long is "long" (20000) */
+    int max_long_requests;      /* --max-long-requests: concurrent long
+                                   requests allowed (25; 0 = no limit) */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

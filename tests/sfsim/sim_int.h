@@ -38,6 +38,7 @@ struct sim_store;
 struct sim_faults;
 struct sim_stats;
 struct sim_auth;
+struct sim_longreq;
 struct MHD_Daemon;
 
 #define SIM_BODY_MAX        (8u * 1024u * 1024u) /* request body bound */
@@ -58,6 +59,7 @@ struct sim {
     struct sim_faults *faults;
     struct sim_stats *stats;
     struct sim_auth *auth;
+    struct sim_longreq *longreq;
     atomic_llong api_used;
     atomic_llong tx_counter;
     atomic_llong data_inflight;
@@ -84,6 +86,13 @@ void sim_id_to18(const char *id15, char out[19]);
 bool sim_id_normalize(const char *id, char out[19]);
 /* A new id with the 3-char key @prefix, unique in the process. */
 void sim_id_new(const char *prefix, char out[19]);
+
+/* ---- longreq.c ---- */
+struct sim_longreq *sim_longreq_new(void);
+void sim_longreq_destroy(struct sim_longreq *l);
+/* Registers a data request; -1 (and a 403 in @resp) over the limit. */
+int sim_longreq_begin(struct sim *sim, struct sim_response *resp);
+void sim_longreq_end(struct sim *sim, int slot);
 
 /* ---- stats.c ---- */
 struct sim_stats *sim_stats_new(void);

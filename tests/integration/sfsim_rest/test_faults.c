@@ -2,6 +2,7 @@
  * sfsim_rest_faults: the control plane (/_sim/fault, /_sim/stats,
  * /_sim/reset, /_sim/records) and every REST-side fault kind.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +309,71 @@ static void test_per_app_usage_and_concurrent_text(void **state)
     sfsim_stop(&p);
 }
 
+struct slow_call {
+    const struct sfsim_proc *p;
+    const char *tok;
+    long status;
+};
+
+static void *slow_thread(void *arg)
+{
+    struct slow_call *s = arg;
+    char *url = rt_url(s->p, "/limits");
+    struct rt_resp r;
+    s->status = rt_req("GET", url, s->tok, NULL, NULL, NULL, &r);
+    rt_free(&r);
+    free(url);
+    return NULL;
+}
+
+static void test_long_running_limit(void **state)
+{
+    const char *args[] = {"--long-request-ms", "200", "--max-long-requests",
+                          "2", NULL};
+    struct sfsim_proc p;
+    struct slow_call s[2];
+    pthread_t th[2];
+    struct rt_resp r;
+    char *tok, *url;
+    int64_t deadline;
+    long st = 0;
+    int i;
+
+    (void)state;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    rt_fault(&p, "{\"kind\":\"delay\",\"ms\":2500,\"count\":2,"
+                 "\"path\":\"/limits\"}");
+    for (i = 0; i < 2; i++) {
+        s[i].p = &p;
+        s[i].tok = tok;
+        pthread_create(&th[i], NULL, slow_thread, &s[i]);
+    }
+    /* Once both have run for 200 ms, a third data request is refused. */
+    url = rt_url(&p, "/sobjects/");
+    deadline = sfc_now_ms() + 2000;
+    while (sfc_now_ms() < deadline) {
+        st = rt_req("GET", url, tok, NULL, NULL, NULL, &r);
+        if (st == 403)
+            assert_non_null(
+                strstr(r.body, "ConcurrentPerOrgLongTxn Limit exceeded."));
+        rt_free(&r);
+        if (st == 403)
+            break;
+        sfc_sleep_ms(50);
+    }
+    assert_int_equal(st, 403);
+    for (i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(s[i].status, 200);
+    }
+    assert_int_equal(rt_req("GET", url, tok, NULL, NULL, NULL, &r), 200);
+    rt_free(&r);
+    free(url);
+    free(tok);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_bad_fault_and_reset),
         cmocka_unit_test(test_daily_limit),
         cmocka_unit_test(test_per_app_usage_and_concurrent_text),
+        cmocka_unit_test(test_long_running_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
