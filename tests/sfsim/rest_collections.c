@@ -223,14 +223,15 @@ static void write_records(struct rest_ctx *c,
                            false);
     } else {
         items = sfc_xcalloc(n, sizeof(*items));
+        /* Held until the results are built: items point at records. */
         sim_store_lock(c->sim);
         cJSON_ArrayForEach(rec, recs)
         {
             items[i].ok = prepare(c, op, &items[i], rec, uo);
             i++;
         }
-        sim_store_unlock(c->sim);
         run_items(c, op, items, n, aon, ext);
+        sim_store_unlock(c->sim);
         free(items);
     }
     cJSON_Delete(body);
@@ -298,9 +299,9 @@ static void delete_records(struct rest_ctx *c)
                               NULL, "invalid cross reference id");
         }
     }
-    sim_store_unlock(c->sim);
     run_items(c, OP_DELETE, items, n, aon && strcasecmp(aon, "true") == 0,
               NULL);
+    sim_store_unlock(c->sim);
     free(items);
     free(mine);
 }

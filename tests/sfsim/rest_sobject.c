@@ -406,15 +406,14 @@ void rest_sobject(struct rest_ctx *c, const char *after)
         push(c, seg1);
         return;
     }
+    /* The record pointer stays valid while the (recursive) store lock is
+     * held: /_sim/reset and composite rollbacks free records. */
+    sim_store_lock(c->sim);
     if (n == 3) {
         by_ext(c, o, seg1, seg2);
-        return;
-    }
-    sim_store_lock(c->sim);
-    r = sim_rec_find(c->sim, seg1);
-    sim_store_unlock(c->sim);
-    {
+    } else {
         char id18[19];
+        r = sim_rec_find(c->sim, seg1);
         if (!sim_id_normalize(seg1, id18))
             rest_ext_not_found(c, seg1);
         else if (!r || r->obj != o)
@@ -422,4 +421,5 @@ void rest_sobject(struct rest_ctx *c, const char *after)
         else
             by_id(c, o, r);
     }
+    sim_store_unlock(c->sim);
 }
