@@ -1,0 +1,188 @@
+/*
+ * The pool of keep-alive curl handles and one HTTP exchange. Handles share
+ * DNS and TLS sessions through a CURLSH (never the connection cache), and
+ * each is used by one thread at a time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api_int.h"
+
+void api_response_init(struct api_response *r, size_t max_body)
+{
+    memset(r, 0, sizeof(*r));
+    sfc_buf_init(&r->body, max_body);
+}
+
+void api_response_free(struct api_response *r)
+{
+    sfc_buf_free(&r->body);
+}
+
+bool api_url_insecure(const char *url)
+{
+    static const char *const loopback[] = {"localhost", "127.", "[::1]"};
+    const char *host;
+
+    if (strncasecmp(url, "http://", 7) != 0)
+        return false;
+    host = url + 7;
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(loopback[i]);
+
+        if (strncasecmp(host, loopback[i], n) == 0 &&
+            (loopback[i][n - 1] == '.' || host[n] == ':' || host[n] == '/' ||
+             host[n] == '\0'))
+            return false;
+    }
+    return true;
+}
+
+void api_curl_common(struct sfc_api_client *c, CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->o.verify_peer ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->o.verify_peer ? 2L : 0L);
+    if (c->o.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
+    if (c->o.ca_dir)
+        curl_easy_setopt(h, CURLOPT_CAPATH, c->o.ca_dir);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)c->o.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "sfconnector/" SFC_VERSION);
+}
+
+struct api_slot *api_slot_acquire(struct sfc_api_client *c)
+{
+    struct timespec until;
+    int64_t ms = c->o.pool_acquire_timeout_ms;
+    struct api_slot *got = NULL;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&c->pool_lock);
+    for (;;) {
+        for (unsigned i = 0; i < c->n_slots && !got; i++)
+            if (!c->slots[i].busy)
+                got = &c->slots[i];
+        if (got) {
+            got->busy = true;
+            break;
+        }
+        if (pthread_cond_timedwait(&c->pool_cond, &c->pool_lock, &until) ==
+            ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&c->pool_lock);
+    return got;
+}
+
+void api_slot_release(struct sfc_api_client *c, struct api_slot *s)
+{
+    pthread_mutex_lock(&c->pool_lock);
+    s->busy = false;
+    pthread_cond_signal(&c->pool_cond);
+    pthread_mutex_unlock(&c->pool_lock);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *opaque)
+{
+    struct api_response *r = opaque;
+
+    /* Returning short makes curl fail the transfer: the bound holds. */
+    return sfc_buf_append(&r->body, data, size * n) == SFC_OK ? size * n : 0;
+}
+
+
+static size_t on_header(char *data, size_t size, size_t n, void *opaque)
+{
+    struct sfc_api_client *c = opaque;
+    static const char name[] = "sforce-limit-info:";
+    size_t len = size * n;
+    int64_t used, limit;
+
+    if (len > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+        char value[256];
+        size_t vl = len - (sizeof(name) - 1);
+
+        if (vl >= sizeof(value))
+            vl = sizeof(value) - 1;
+        memcpy(value, data + sizeof(name) - 1, vl);
+        value[vl] = '\0';
+        if (sfc_api_parse_limit_info(value + strspn(value, " "), &used,
+                                     &limit)) {
+            atomic_store(&c->usage_used, used);
+            atomic_store(&c->usage_limit, limit);
+            if (c->o.hooks.on_api_usage)
+                c->o.hooks.on_api_usage(c->o.hooks.opaque, used, limit);
+        }
+    }
+    return len;
+}
+
+/* Failures where the request cannot have reached the server. */
+static bool never_sent(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+           rc == CURLE_PEER_FAILED_VERIFICATION ||
+           rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_URL_MALFORMAT ||
+           rc == CURLE_UNSUPPORTED_PROTOCOL;
+}
+
+sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
+                           const char *method, const char *url,
+                           struct curl_slist *headers, const char *body,
+                           size_t body_len, struct api_response *r)
+{
+    CURL *h = slot->h;
+    CURLcode rc;
+    long sent = 0;
+
+    slot->errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->o.request_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+                     strcmp(method, body ? "POST" : "GET") == 0 ? NULL
+                                                                 : method);
+    rc = curl_easy_perform(h);
+    r->curl_code = rc;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+    r->maybe_sent = !never_sent(rc) && (sent > 0 || rc != CURLE_OK);
+    /* Drop the reference to @headers: the caller frees them. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (rc == CURLE_OK)
+        return SFC_OK;
+    snprintf(r->errbuf, sizeof(r->errbuf), "%s",
+             slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc));
+    if (rc == CURLE_WRITE_ERROR && r->body.max && r->body.len >= r->body.max)
+        snprintf(r->errbuf, sizeof(r->errbuf),
+                 "response larger than %zu bytes", r->body.max);
+    r->status = 0;
+    return rc == CURLE_OPERATION_TIMEDOUT ? SFC_ERR_TIMEOUT
+                                          : SFC_ERR_TRANSPORT;
+}
