@@ -30,19 +30,27 @@ static void wipe_buf(struct sfc_buf *b)
     sfc_buf_free(b);
 }
 
-/* JWT audience: the login host for production, sandbox or My Domain. */
+/*
+ * JWT audience: test.salesforce.com for sandboxes, an Experience Cloud site
+ * (*.force.com) as itself, login.salesforce.com otherwise, even when the
+ * token request goes to a My Domain host (Salesforce refuses a My Domain
+ * audience).
+ */
 static char *jwt_audience(const char *login_url)
 {
     const char *p = strstr(login_url, "://");
-    const char *end;
+    size_t host_len;
 
     p = p ? p + 3 : login_url;
-    end = p + strcspn(p, "/");
-    if (strncasecmp(p, "test.salesforce.com", 19) == 0)
+    host_len = strcspn(p, "/:");
+    if ((host_len >= 19 && strncasecmp(p, "test.salesforce.com", 19) == 0) ||
+        (host_len > 26 && strncasecmp(p + host_len - 26,
+                                      ".sandbox.my.salesforce.com", 26) == 0))
         return sfc_xstrdup("https://test.salesforce.com");
-    if (strncasecmp(p, "login.salesforce.com", 20) == 0)
-        return sfc_xstrdup("https://login.salesforce.com");
-    return sfc_xstrndup(login_url, (size_t)(end - login_url));
+    if (host_len > 10 &&
+        strncasecmp(p + host_len - 10, ".force.com", 10) == 0)
+        return sfc_xstrdup(login_url);
+    return sfc_xstrdup("https://login.salesforce.com");
 }
 
 /* Builds the token request form for the configured OAuth flow. */
