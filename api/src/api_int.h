@@ -55,6 +55,9 @@ struct sfc_api_client {
     _Atomic int64_t usage_limit;
 };
 
+/* Flags of api_call() and api_http_perform(). */
+#define API_NONIDEMPOTENT 0x1 /* a lost answer means an unknown outcome */
+
 /* One HTTP exchange's outcome. */
 struct api_response {
     long status;          /* 0 when no response */
@@ -73,13 +76,17 @@ void api_slot_release(struct sfc_api_client *c, struct api_slot *s);
 
 /*
  * Performs one exchange on a borrowed handle. @headers may be NULL; @body
- * may be NULL (no body). Fills @r. Returns SFC_OK when a response arrived
- * (any status), SFC_ERR_TRANSPORT / SFC_ERR_TIMEOUT otherwise.
+ * may be NULL (no body). @flags: API_NONIDEMPOTENT keeps libcurl from
+ * silently sending the request again on a fresh connection when a reused
+ * one dies (it would duplicate a create). Fills @r. Returns SFC_OK when a
+ * response arrived (any status), SFC_ERR_TRANSPORT / SFC_ERR_TIMEOUT
+ * otherwise.
  */
 sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
                            const char *method, const char *url,
                            struct curl_slist *headers, const char *body,
-                           size_t body_len, struct api_response *r);
+                           size_t body_len, unsigned flags,
+                           struct api_response *r);
 
 /* Applies TLS and share settings to a handle. */
 void api_curl_common(struct sfc_api_client *c, CURL *h);
@@ -123,8 +130,6 @@ char *api_jwt_assertion(const char *client_id, const char *username,
 /* Text of the first XML element named @tag (prefix ignored); caller frees. */
 char *api_xml_text(const char *xml, const char *tag);
 
-/* Flags of api_call(). */
-#define API_NONIDEMPOTENT 0x1 /* a lost answer means an unknown outcome */
 
 /*
  * The request pipeline: session, pooled handle, retries, re-login on 401.

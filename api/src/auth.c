@@ -122,7 +122,7 @@ static sfc_err_t login_post(struct sfc_api_client *c, const char *url,
                                                "no free REST client for the "
                                                "login"));
     rc = api_http_perform(c, slot, "POST", url, hdrs, body->data, body->len,
-                          r);
+                          API_NONIDEMPOTENT, r);
     api_slot_release(c, slot);
     if (rc != SFC_OK)
         return api_fail(err, sfc_api_error_new(rc, 0, NULL, NULL,
@@ -267,7 +267,7 @@ static sfc_err_t resolve_version(struct sfc_api_client *c,
                                                "no free REST client"));
     url = sfc_xasprintf("%s/services/data/", s->instance_url);
     api_response_init(&r, 1 << 20);
-    rc = api_http_perform(c, slot, "GET", url, NULL, NULL, 0, &r);
+    rc = api_http_perform(c, slot, "GET", url, NULL, NULL, 0, 0, &r);
     api_slot_release(c, slot);
     if (rc != SFC_OK || r.status != 200 ||
         !api_parse_latest_version(r.body.data, r.body.len, s->api_version,

@@ -55,6 +55,8 @@ void api_curl_common(struct sfc_api_client *c, CURL *h)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)c->o.connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    /* One kept connection per handle: a fresh one replaces it. */
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sfconnector/" SFC_VERSION);
 }
 
@@ -144,7 +146,8 @@ static bool never_sent(CURLcode rc)
 sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
                            const char *method, const char *url,
                            struct curl_slist *headers, const char *body,
-                           size_t body_len, struct api_response *r)
+                           size_t body_len, unsigned flags,
+                           struct api_response *r)
 {
     CURL *h = slot->h;
     CURLcode rc;
@@ -167,6 +170,19 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, body ? "POST" : "GET") == 0 ? NULL
                                                                  : method);
+#if LIBCURL_VERSION_NUM >= 0x081000
+    curl_easy_setopt(h, CURLOPT_FORBID_RETRY_ON_REUSE,
+                     (flags & API_NONIDEMPOTENT) ? 1L : 0L);
+#else
+    /*
+     * Before 8.16 libcurl resends a request whose reused connection died
+     * without an answer; for a write that was applied before the connection
+     * died this duplicates it. Such requests get a connection of their own
+     * (TLS sessions are resumed through the share).
+     */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT,
+                     (flags & API_NONIDEMPOTENT) ? 1L : 0L);
+#endif
     rc = curl_easy_perform(h);
     r->curl_code = rc;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);

@@ -74,7 +74,7 @@ static void one_attempt(struct sfc_api_client *c, const struct api_snapshot *s,
         goto out_free;
     }
     rc = api_http_perform(c, slot, method, url, h, body,
-                          body ? strlen(body) : 0, &r);
+                          body ? strlen(body) : 0, flags, &r);
     api_slot_release(c, slot);
     if (c->o.hooks.on_response)
         c->o.hooks.on_response(c->o.hooks.opaque, method, path, r.status,
