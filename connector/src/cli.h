@@ -24,6 +24,10 @@ struct cli_command {
 const char *cli_config_path(int argc, char **argv);
 
 /* Subcommands implemented in other files. */
-#define CLI_EXTRA_COMMANDS
+int connector_cmd_doctor(int argc, char **argv);
+
+#define CLI_EXTRA_COMMANDS                                                     \
+    {"doctor", connector_cmd_doctor, "-c FILE",                                \
+     "check the config, the Salesforce login and the broker"},
 
 #endif

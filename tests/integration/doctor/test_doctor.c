@@ -1,0 +1,116 @@
+/* `sfconnector doctor` against sfsim and the local broker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static struct sfsim_proc sim;
+
+static int setup(void **state)
+{
+    (void)state;
+    return sfsim_start(&sim, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sfsim_stop(&sim);
+    return 0;
+}
+
+/* Writes a config, runs doctor on it; returns the exit code, output in *out. */
+static int doctor(const char *password, const char *amqp_uri, char **out)
+{
+    char path[512], bin[512], cmd[1400], chunk[4096];
+    struct sfc_buf b;
+    FILE *f, *p;
+    size_t n;
+    int status;
+
+    snprintf(path, sizeof(path), "%s/doctor.conf", sim.dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "salesforce = { login_url = \"%s\"; username = "
+            "\"demo@sfsim.local\";\n password = \"%s\"; security_token = "
+            "\"DEMOTOKEN\";\n client_id = \"sfsim-client-id\"; client_secret = "
+            "\"sfsim-client-secret\"; };\namqp = { uri = \"%s\"; };\n",
+            sim.url, password, amqp_uri);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s doctor -c %s 2>&1",
+             tu_bin("sfconnector", bin, sizeof(bin)), path);
+    p = popen(cmd, "r");
+    sfc_buf_init(&b, 0);
+    sfc_buf_append(&b, "", 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        sfc_buf_append(&b, chunk, n);
+    status = pclose(p);
+    *out = sfc_buf_steal(&b);
+    return WEXITSTATUS(status);
+}
+
+static void all_good(void **state)
+{
+    char *out;
+
+    (void)state;
+    assert_int_equal(doctor("demo-password", tu_amqp_uri(), &out), 0);
+    assert_non_null(strstr(out, "salesforce: ok"));
+    assert_non_null(strstr(out, "org: 00D"));
+    assert_non_null(strstr(out, "user: 005"));
+    assert_non_null(strstr(out, "api usage: "));
+    assert_non_null(strstr(out, "amqp: ok"));
+    assert_non_null(strstr(out, "all checks passed"));
+    assert_null(strstr(out, "demo-password"));
+    free(out);
+}
+
+static void bad_password_names_the_cause_not_the_secret(void **state)
+{
+    char *out;
+
+    (void)state;
+    assert_int_equal(doctor("Not-The-Password-42", tu_amqp_uri(), &out), 3);
+    assert_non_null(strstr(out, "salesforce: FAILED"));
+    assert_non_null(strstr(out, "check the credentials"));
+    assert_null(strstr(out, "Not-The-Password-42"));
+    free(out);
+}
+
+static void broker_unreachable_or_refusing(void **state)
+{
+    char *out;
+
+    (void)state;
+    assert_int_equal(doctor("demo-password",
+                            "amqp://guest:Broker-Secret-9@127.0.0.1:1/", &out),
+                     4);
+    assert_non_null(strstr(out, "amqp: FAILED: cannot connect to 127.0.0.1:1"));
+    assert_null(strstr(out, "Broker-Secret-9"));
+    free(out);
+    assert_int_equal(doctor("demo-password",
+                            "amqp://guest:Broker-Secret-9@127.0.0.1:5672/",
+                            &out),
+                     4);
+    assert_non_null(strstr(out, "refused the login"));
+    assert_non_null(strstr(out, "amqp://guest:****@127.0.0.1:5672/"));
+    assert_null(strstr(out, "Broker-Secret-9"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(all_good),
+        cmocka_unit_test(bad_password_names_the_cause_not_the_secret),
+        cmocka_unit_test(broker_unreachable_or_refusing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
