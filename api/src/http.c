@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -133,6 +134,34 @@ static size_t on_header(char *data, size_t size, size_t n, void *opaque)
     return len;
 }
 
+struct body_src {
+    const char *data;
+    size_t len;
+    size_t pos;
+};
+
+static size_t read_body(char *buf, size_t size, size_t n, void *opaque)
+{
+    struct body_src *b = opaque;
+    size_t want = size * n;
+
+    if (want > b->len - b->pos)
+        want = b->len - b->pos;
+    memcpy(buf, b->data + b->pos, want);
+    b->pos += want;
+    return want;
+}
+
+/* Rewinding is allowed only before any byte of the body was handed out. */
+static int seek_body(void *opaque, curl_off_t offset, int origin)
+{
+    struct body_src *b = opaque;
+
+    if (origin == SEEK_SET && offset == 0 && b->pos == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_FAIL;
+}
+
 /* Failures where the request cannot have reached the server. */
 static bool never_sent(CURLcode rc)
 {
@@ -150,6 +179,7 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
                            struct api_response *r)
 {
     CURL *h = slot->h;
+    struct body_src src = {0};
     CURLcode rc;
     long sent = 0;
 
@@ -161,7 +191,25 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-    if (body) {
+    if (body && (flags & API_NONIDEMPOTENT)) {
+        /*
+         * libcurl resends a request whose reused connection died before an
+         * answer (before 8.16 there is no option against it). For a write
+         * the server may have applied, that would duplicate it. Feeding the
+         * body through a callback that refuses to rewind turns that resend
+         * into CURLE_SEND_FAIL_REWIND, which we report as ambiguous.
+         */
+        src.data = body;
+        src.len = body_len;
+        src.pos = 0;
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+        curl_easy_setopt(h, CURLOPT_READDATA, &src);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &src);
+    } else if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     } else {
@@ -170,27 +218,23 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, body ? "POST" : "GET") == 0 ? NULL
                                                                  : method);
-#if LIBCURL_VERSION_NUM >= 0x081000
-    curl_easy_setopt(h, CURLOPT_FORBID_RETRY_ON_REUSE,
-                     (flags & API_NONIDEMPOTENT) ? 1L : 0L);
-#else
-    /*
-     * Before 8.16 libcurl resends a request whose reused connection died
-     * without an answer; for a write that was applied before the connection
-     * died this duplicates it. Such requests get a connection of their own
-     * (TLS sessions are resumed through the share).
-     */
-    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT,
-                     (flags & API_NONIDEMPOTENT) ? 1L : 0L);
-#endif
     rc = curl_easy_perform(h);
     r->curl_code = rc;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
     r->maybe_sent = !never_sent(rc) && (sent > 0 || rc != CURLE_OK);
-    /* Drop the reference to @headers: the caller frees them. */
+    /* Drop references to the caller's data. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, NULL);
+    curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, NULL);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
+    if (rc == CURLE_SEND_FAIL_REWIND)
+        sfc_log(SFC_LOG_WARN, API_MOD,
+                "%s %s: the connection died after the request was sent; "
+                "not resending it",
+                method, url);
     if (rc == CURLE_OK)
         return SFC_OK;
     snprintf(r->errbuf, sizeof(r->errbuf), "%s",
