@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -215,21 +220,56 @@ static enum MHD_Result access_cb(void *cls,
     return handle(sim, c, url, method, ctx);
 }
 
-static struct MHD_Daemon *start(struct sim *sim, unsigned flags)
+/*
+ * Our own listening socket, so the port (and base URL) is known before MHD
+ * starts any thread: dual stack so that "localhost" works whether it
+ * resolves to ::1 or 127.0.0.1, plain IPv4 where IPv6 is unavailable.
+ * Returns the descriptor and the bound port, or -1.
+ */
+static int listen_socket(int port, unsigned *bound)
 {
-    if (sim->tls_cert_pem)
-        return MHD_start_daemon(
-            flags, (uint16_t)sim->opt.port, NULL, NULL, access_cb, sim,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
-            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-            MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
-    return MHD_start_daemon(flags, (uint16_t)sim->opt.port, NULL, NULL,
-                            access_cb, sim, MHD_OPTION_URI_LOG_CALLBACK,
-                            uri_log, sim, MHD_OPTION_NOTIFY_COMPLETED,
-                            request_done, sim, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)600, MHD_OPTION_END);
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    struct sockaddr_storage got;
+    socklen_t len = sizeof(got);
+    int one = 1, zero = 0;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd >= 0) {
+        memset(&a6, 0, sizeof(a6));
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_any;
+        a6.sin6_port = htons((uint16_t)port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        memset(&a4, 0, sizeof(a4));
+        a4.sin_family = AF_INET;
+        a4.sin_addr.s_addr = htonl(INADDR_ANY);
+        a4.sin_port = htons((uint16_t)port);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    if (listen(fd, 512) != 0 ||
+        getsockname(fd, (struct sockaddr *)&got, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *bound = got.ss_family == AF_INET6
+                 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+                 : ntohs(((struct sockaddr_in *)&got)->sin_port);
+    return fd;
 }
 
 int sim_http_start(struct sim *sim, char *errstr, size_t sz)
@@ -239,25 +279,35 @@ int sim_http_start(struct sim *sim, char *errstr, size_t sz)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
                      MHD_USE_ERROR_LOG;
-    const union MHD_DaemonInfo *info;
-    const char *scheme = "http";
+    unsigned port = 0;
+    int fd = listen_socket(sim->opt.port, &port);
 
-    if (sim->tls_cert_pem) {
-        flags |= MHD_USE_TLS;
-        scheme = "https";
-    }
-    /* Dual stack so that "localhost" works whether it resolves to ::1 or
-     * 127.0.0.1; plain IPv4 where IPv6 is unavailable. */
-    sim->mhd = start(sim, flags | MHD_USE_DUAL_STACK);
-    if (!sim->mhd)
-        sim->mhd = start(sim, flags);
-    if (!sim->mhd) {
+    if (fd < 0) {
         sfc_errstr_set(errstr, sz, "cannot listen on port %d", sim->opt.port);
         return -1;
     }
-    info = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u", scheme,
-             info ? (unsigned)info->port : (unsigned)sim->opt.port);
+    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u",
+             sim->tls_cert_pem ? "https" : "http", port);
+    if (sim->tls_cert_pem)
+        sim->mhd = MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, NULL, NULL, access_cb, sim,
+            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, uri_log,
+            sim, MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+            MHD_OPTION_HTTPS_MEM_CERT, sim->tls_cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, sim->tls_key_pem, MHD_OPTION_END);
+    else
+        sim->mhd = MHD_start_daemon(
+            flags, 0, NULL, NULL, access_cb, sim, MHD_OPTION_LISTEN_SOCKET, fd,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_log, sim,
+            MHD_OPTION_NOTIFY_COMPLETED, request_done, sim,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+    if (!sim->mhd) {
+        close(fd);
+        sfc_errstr_set(errstr, sz, "cannot start the HTTP server%s",
+                       sim->tls_cert_pem ? " (bad TLS certificate/key?)" : "");
+        return -1;
+    }
     return 0;
 }
 

@@ -271,7 +271,7 @@ static cJSON *new_body(struct sim *sim, struct sim_object *o, const char *id)
             cJSON_AddNullToObject(d, f->name);
     }
     if (strcmp(o->name, "Case") == 0) {
-        char num[16];
+        char num[24];
         snprintf(num, sizeof(num), "%08lld", ++sim->store->case_number);
         set_field(d, "CaseNumber", cJSON_CreateString(num));
     }
