@@ -1,0 +1,252 @@
+/*
+ * The stream side's lifecycle and control plane: settings tests may change
+ * (/_sim/stream/config), the firehose generator (/_sim/firehose), the
+ * counters added to /_sim/stats, and reset.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream_int.h"
+
+struct firehose {
+    struct sim_stream *st;
+    char channel[256];
+    int64_t count;
+    double rate;
+    size_t payload_bytes;
+};
+
+struct sim_stream *sim_stream_new(struct sim *sim)
+{
+    struct sim_stream *st = sfc_xcalloc(1, sizeof(*st));
+    const char *cdc = getenv("SFSIM_CDC");
+
+    st->sim = sim;
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->cond, NULL);
+    st->set.reconnect_window_ms = 40000;
+    st->set.retention_ms = 24LL * 3600 * 1000;
+    st->set.retention_long_ms = 72LL * 3600 * 1000;
+    st->set.max_events = 200000;
+    st->set.max_batch_events = 2000;
+    st->set.max_batch_bytes = 8u << 20;
+    st->set.max_clients = 2000;
+    st->set.cdc = !cdc || strcmp(cdc, "0") != 0;
+    return st;
+}
+
+void stream_firehose_stop(struct sim_stream *st)
+{
+    if (st->firehose_running) {
+        st->stopping = true;
+        pthread_join(st->firehose_thread, NULL);
+        st->firehose_running = false;
+        st->stopping = false;
+    }
+}
+
+static void drop_clients(struct sim_stream *st)
+{
+    struct stream_client *c = st->clients, *n;
+
+    for (; c; c = n) {
+        struct stream_sub *s = c->subs, *sn;
+
+        n = c->next;
+        for (; s; s = sn) {
+            sn = s->next;
+            free(s->name);
+            free(s);
+        }
+        free(c);
+    }
+    st->clients = NULL;
+    st->n_clients = 0;
+}
+
+void sim_stream_destroy(struct sim_stream *st)
+{
+    if (!st)
+        return;
+    stream_firehose_stop(st);
+    drop_clients(st);
+    stream_channels_free(st);
+    stream_topics_free(st);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->cond);
+    free(st);
+}
+
+void sim_stream_reset(struct sim_stream *st)
+{
+    if (!st)
+        return;
+    stream_firehose_stop(st);
+    pthread_mutex_lock(&st->lock);
+    drop_clients(st);
+    stream_channels_free(st);
+    st->reject_next_replay = 0;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+void sim_stream_stats(struct sim_stream *st, cJSON *out)
+{
+    cJSON *chans;
+
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->lock);
+    cJSON_AddNumberToObject(out, "clients", st->n_clients);
+    cJSON_AddNumberToObject(out, "topics", 0);
+    chans = cJSON_AddObjectToObject(out, "channels");
+    for (struct stream_channel *ch = st->channels; ch; ch = ch->next) {
+        cJSON *c = cJSON_AddObjectToObject(chans, ch->name);
+
+        cJSON_AddNumberToObject(c, "published", (double)ch->published);
+        cJSON_AddNumberToObject(c, "retained", (double)ch->count);
+        cJSON_AddNumberToObject(c, "last_replay", (double)ch->last_replay);
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* One generated event: PushTopic-shaped, with its send time in µs. */
+static void firehose_one(struct firehose *f, int64_t i, const char *pad)
+{
+    char before[512], after[512 + 65536];
+    char when[40];
+    int64_t now = sfc_wall_ms();
+
+    stream_iso_time(now, when, sizeof(when));
+    snprintf(before, sizeof(before),
+             "{\"channel\":\"%s\",\"data\":{\"event\":{\"createdDate\":\"%s\","
+             "\"replayId\":",
+             f->channel, when);
+    snprintf(after, sizeof(after),
+             ",\"type\":\"created\"},\"sobject\":{\"Id\":\"003000000%09lld\","
+             "\"Name\":\"Firehose %lld\",\"SentAt__c\":%lld,\"Payload__c\":"
+             "\"%s\"}}}",
+             (long long)i, (long long)i, (long long)sfc_wall_ms() * 1000 +
+                                             (sfc_now_us() % 1000),
+             pad);
+    stream_publish(f->st, f->channel, before, after, now);
+}
+
+static void *firehose_main(void *arg)
+{
+    struct firehose *f = arg;
+    struct sim_stream *st = f->st;
+    char *pad = sfc_xmalloc(f->payload_bytes + 1);
+    int64_t start = sfc_now_us();
+
+    memset(pad, 'x', f->payload_bytes);
+    pad[f->payload_bytes] = '\0';
+    for (int64_t i = 0; i < f->count && !st->stopping;) {
+        /* Batches keep the lock short and let readers in. */
+        pthread_mutex_lock(&st->lock);
+        for (int k = 0; k < 64 && i < f->count; k++, i++)
+            firehose_one(f, i, pad);
+        pthread_mutex_unlock(&st->lock);
+        if (f->rate > 0) {
+            int64_t due = start + (int64_t)(i * 1e6 / f->rate);
+            int64_t wait = due - sfc_now_us();
+
+            if (wait > 0)
+                sfc_sleep_ms(wait / 1000 + (wait % 1000 ? 1 : 0));
+        }
+    }
+    sim_stats_add(st->sim, "stream_firehose_done", 1);
+    free(pad);
+    free(f);
+    return NULL;
+}
+
+static void firehose(struct sim_stream *st, const struct sim_request *req,
+                     struct sim_response *resp)
+{
+    cJSON *body = cJSON_ParseWithLength(req->body, req->body_len), *out;
+    const char *channel = NULL;
+    int64_t count = 0, bytes = 1024;
+    struct firehose *f;
+    double rate = 0;
+
+    if (sfc_json_get_str(body, "channel", &channel, NULL, 0) != SFC_OK ||
+        channel[0] != '/' || strlen(channel) > 200) {
+        cJSON_Delete(body);
+        sim_response_error(resp, 400, "INVALID_FIELD", "channel is required",
+                           false);
+        return;
+    }
+    sfc_json_get_int64_opt(body, "count", &count, NULL, 0);
+    sfc_json_get_int64_opt(body, "payload_bytes", &bytes, NULL, 0);
+    if (cJSON_IsNumber(cJSON_GetObjectItem(body, "rate")))
+        rate = cJSON_GetObjectItem(body, "rate")->valuedouble;
+    if (bytes < 0 || bytes > 60000)
+        bytes = 1024;
+    stream_firehose_stop(st);
+    pthread_mutex_lock(&st->lock);
+    stream_channel_get(st, channel, true);
+    pthread_mutex_unlock(&st->lock);
+    f = sfc_xcalloc(1, sizeof(*f));
+    f->st = st;
+    snprintf(f->channel, sizeof(f->channel), "%s", channel);
+    f->count = count;
+    f->rate = rate;
+    f->payload_bytes = (size_t)bytes;
+    pthread_create(&st->firehose_thread, NULL, firehose_main, f);
+    st->firehose_running = true;
+    out = cJSON_CreateObject();
+    cJSON_AddBoolToObject(out, "ok", true);
+    cJSON_AddNumberToObject(out, "count", (double)count);
+    sim_response_json(resp, 200, out);
+    cJSON_Delete(body);
+}
+
+/* POST /_sim/stream/config: settings for tests (windows scaled down). */
+static void configure(struct sim_stream *st, const struct sim_request *req,
+                      struct sim_response *resp)
+{
+    cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+    int64_t v;
+    bool b;
+    cJSON *out = cJSON_CreateObject();
+
+    pthread_mutex_lock(&st->lock);
+    v = st->set.reconnect_window_ms;
+    sfc_json_get_int64_opt(body, "reconnect_window_ms", &v, NULL, 0);
+    st->set.reconnect_window_ms = v;
+    v = st->set.retention_ms;
+    sfc_json_get_int64_opt(body, "retention_ms", &v, NULL, 0);
+    st->set.retention_ms = st->set.retention_long_ms = v;
+    v = (int64_t)st->set.max_events;
+    sfc_json_get_int64_opt(body, "max_events", &v, NULL, 0);
+    st->set.max_events = v > 0 ? (size_t)v : 1;
+    v = (int64_t)st->set.max_batch_events;
+    sfc_json_get_int64_opt(body, "max_batch_events", &v, NULL, 0);
+    st->set.max_batch_events = v > 0 ? (size_t)v : 1;
+    v = st->set.max_clients;
+    sfc_json_get_int64_opt(body, "max_clients", &v, NULL, 0);
+    st->set.max_clients = (int)v;
+    b = st->set.cdc;
+    sfc_json_get_bool_opt(body, "cdc", &b, NULL, 0);
+    st->set.cdc = b;
+    v = 0;
+    sfc_json_get_int64_opt(body, "reject_replay_ids", &v, NULL, 0);
+    st->reject_next_replay += (uint64_t)v;
+    pthread_mutex_unlock(&st->lock);
+    cJSON_AddBoolToObject(out, "ok", true);
+    sim_response_json(resp, 200, out);
+    cJSON_Delete(body);
+}
+
+void sim_stream_control(struct sim_stream *st, const struct sim_request *req,
+                        struct sim_response *resp)
+{
+    if (strcmp(req->path, "/_sim/firehose") == 0)
+        firehose(st, req, resp);
+    else if (strcmp(req->path, "/_sim/stream/config") == 0)
+        configure(st, req, resp);
+    else
+        sim_response_error(resp, 404, "NOT_FOUND", "no such control", false);
+}
