@@ -96,8 +96,7 @@ static void soap_fault(struct sim_response *resp,
         strcmp(code, "INVALID_LOGIN") == 0 ||
                 strcmp(code, "LOGIN_MUST_USE_SECURITY_TOKEN") == 0
             ? "LoginFault"
-        : strcmp(code, "UNSUPPORTED_API_VERSION") == 0 ? "UnexpectedErrorFault"
-                                                       : "UnexpectedErrorFault";
+            : "UnexpectedErrorFault";
     char *body = sfc_xasprintf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
         "<soapenv:Envelope "

@@ -149,7 +149,6 @@ static void split_uri(const char *uri, char **path, const char **query)
 
 static enum MHD_Result handle(struct sim *sim,
                               struct MHD_Connection *c,
-                              const char *url,
                               const char *method,
                               struct conn_ctx *ctx)
 {
@@ -159,7 +158,6 @@ static enum MHD_Result handle(struct sim *sim,
     char *raw_path;
     const char *query;
 
-    (void)url;
     split_uri(ctx->uri, &raw_path, &query);
     /* MHD unescapes the path it hands us; keep the same for handlers. */
     MHD_http_unescape(raw_path);
@@ -217,7 +215,8 @@ static enum MHD_Result access_cb(void *cls,
         *upload_size = 0;
         return MHD_YES;
     }
-    return handle(sim, c, url, method, ctx);
+    (void)url; /* the raw URI (with query) comes from uri_log */
+    return handle(sim, c, method, ctx);
 }
 
 /*

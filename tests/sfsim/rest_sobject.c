@@ -171,13 +171,12 @@ static void deleted(struct rest_ctx *c)
                        true);
 }
 
-static void by_id(struct rest_ctx *c, struct sim_object *o, struct sim_rec *r)
+static void by_id(struct rest_ctx *c, struct sim_rec *r)
 {
     const char *m = c->req->method;
     struct sim_dml_error err;
     cJSON *body;
 
-    (void)o;
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
         if (r->deleted)
             deleted(c);
@@ -334,7 +333,7 @@ static void by_ext(struct rest_ctx *c,
         if (!r || r->obj != o)
             rest_not_found(c);
         else
-            by_id(c, o, r);
+            by_id(c, r);
         return;
     }
     if (strcmp(c->req->method, "PATCH") == 0) {
@@ -350,7 +349,7 @@ static void by_ext(struct rest_ctx *c,
         sim_response_error(c->resp, 300, "MULTIPLE_CHOICES",
                            "More than one record found", false);
     else
-        by_id(c, o, m[0]);
+        by_id(c, m[0]);
 }
 
 static void push(struct rest_ctx *c, const char *id)
@@ -419,7 +418,7 @@ void rest_sobject(struct rest_ctx *c, const char *after)
         else if (!r || r->obj != o)
             rest_not_found(c);
         else
-            by_id(c, o, r);
+            by_id(c, r);
     }
     sim_store_unlock(c->sim);
 }
