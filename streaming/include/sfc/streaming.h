@@ -1,17 +1,302 @@
 /*
- * sfc/streaming.h - the public interface of the streaming module.
+ * sfc/streaming.h - a Salesforce Streaming API (CometD/Bayeux) client that
+ * survives expired sessions, forgotten clients, dropped connections and slow
+ * consumers, with durable replay: PushTopic (/topic/X), generic (/u/X),
+ * platform events (/event/X__e) and Change Data Capture (/data/...).
+ *
+ * Threads: sfc_stream_open() starts one I/O thread that owns the long-poll
+ * curl handle and runs the Bayeux session. subscribe, unsubscribe, receive,
+ * commit, pending, stats and the fd may be called from any thread (they take
+ * the stream's lock); receive is meant for one consumer thread.
  */
 #ifndef SFC_STREAMING_H
 #define SFC_STREAMING_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfc/api.h"
 #include "sfc/common.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The module's version string (the project's). */
 const char *sfc_streaming_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Replay stores                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A store of the last committed replay id per channel. Implement the ops to
+ * plug in a store of your own; the built-in ones are below.
+ * Thread: calls are serialised by the stream (one at a time).
+ */
+struct sfc_replay_store_ops {
+    /* *found = false when the channel has no position. */
+    sfc_err_t (*get)(void *ctx, const char *channel, int64_t *replay,
+                     bool *found);
+    sfc_err_t (*set)(void *ctx, const char *channel, int64_t replay);
+    /* Makes every set() so far durable (may be NULL). */
+    sfc_err_t (*flush)(void *ctx);
+    void (*destroy)(void *ctx);
+};
+
+struct sfc_replay_store;
+
+/* A store around custom @ops and @ctx (destroy(ctx) runs at the end). */
+struct sfc_replay_store *
+sfc_replay_store_new(const struct sfc_replay_store_ops *ops, void *ctx);
+
+/* Positions in memory only (lost on exit). */
+struct sfc_replay_store *sfc_replay_store_new_memory(void);
+
+/*
+ * One JSON file {"channel": replayId, ...}, replaced atomically (write to a
+ * temporary file, fsync, rename, fsync the directory), so a kill -9 at any
+ * instant leaves either the old or the new content. Writes are coalesced to
+ * at most one per @min_interval_ms (0 = every set); flush() and destroy
+ * write what is pending. NULL with @errstr if the file exists but is
+ * unreadable or corrupt.
+ */
+struct sfc_replay_store *sfc_replay_store_new_file(const char *path,
+                                                   int64_t min_interval_ms,
+                                                   char *errstr,
+                                                   size_t errstr_size);
+
+/*
+ * Redis with nameko-salesforce's layout: key "<prefix>:<channel>" (prefix
+ * default "salesforce:replay_id"), SET then EXPIRE @ttl_s (0 = no expiry).
+ * @uri: redis://[:password@]host[:port][/db]. The connection is made lazily
+ * and re-made after errors.
+ */
+struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
+                                                    const char *prefix,
+                                                    int64_t ttl_s,
+                                                    char *errstr,
+                                                    size_t errstr_size);
+
+sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s, const char *channel,
+                               int64_t *replay, bool *found);
+sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s, const char *channel,
+                               int64_t replay);
+sfc_err_t sfc_replay_store_flush(struct sfc_replay_store *s);
+void sfc_replay_store_destroy(struct sfc_replay_store *s);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum sfc_stream_kind {
+    SFC_STREAM_KIND_PUSHTOPIC = 0, /* /topic/X */
+    SFC_STREAM_KIND_GENERIC,       /* /u/X */
+    SFC_STREAM_KIND_PLATFORM_EVENT, /* /event/X */
+    SFC_STREAM_KIND_CDC,           /* /data/X */
+    SFC_STREAM_KIND_OTHER,
+};
+
+/* Kind of a channel name. */
+enum sfc_stream_kind sfc_stream_kind_of(const char *channel);
+
+/* One received event. Owned by the caller after receive(). */
+struct sfc_stream_event {
+    char *channel;         /* as subscribed, without any ?filter */
+    enum sfc_stream_kind kind;
+    int64_t replay_id;
+    char *created_date;    /* ISO-8601 or NULL */
+    char *event_type;      /* PushTopic created/updated/deleted/undeleted,
+                              CDC CREATE/UPDATE/..., NULL otherwise */
+    char *entity;          /* CDC entityName, else NULL */
+    cJSON *data;           /* the Bayeux message's "data" member */
+};
+
+void sfc_stream_event_destroy(struct sfc_stream_event *ev);
+
+/* ------------------------------------------------------------------------ */
+/* The stream                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Where a channel starts when it has no committed position. */
+enum sfc_stream_start {
+    SFC_STREAM_START_STORED = 0, /* the store's position, else new events */
+    SFC_STREAM_START_NEW,        /* -1 */
+    SFC_STREAM_START_ALL,        /* -2 */
+};
+
+/* What an invalid (expired) stored replay id falls back to. */
+enum sfc_stream_fallback {
+    SFC_STREAM_FALLBACK_ALL = 0, /* -2: replay the whole retention window */
+    SFC_STREAM_FALLBACK_NEW,     /* -1: accept the gap */
+    SFC_STREAM_FALLBACK_FAIL,    /* stop: receive() reports the error */
+};
+
+enum sfc_stream_commit {
+    SFC_STREAM_COMMIT_AUTO = 0, /* committed when receive() hands it over */
+    SFC_STREAM_COMMIT_MANUAL,   /* the caller commits once the event is safe */
+};
+
+struct sfc_stream_options {
+    struct sfc_api_client *api;    /* required; borrowed, outlives the stream */
+    struct sfc_replay_store *store; /* borrowed; NULL = memory */
+    enum sfc_stream_fallback fallback;
+    enum sfc_stream_commit commit;
+    size_t max_pending;            /* received, not yet taken (default 1000) */
+    int64_t connection_timeout_ms; /* give up after this long without the
+                                      server (0 = never) */
+    int64_t backoff_base_ms;       /* default 500 */
+    int64_t backoff_max_ms;        /* default 30000 */
+    int64_t reconnect_window_ms;   /* the server forgets a client silent
+                                      this long (default 40000) */
+    size_t max_message_bytes;      /* one connect reply (default 16 MiB) */
+};
+
+void sfc_stream_options_init(struct sfc_stream_options *o);
+
+struct sfc_stream;
+
+/*
+ * Starts the I/O thread: login through @o->api, handshake, then the connect
+ * loop. Subscriptions may be added before and after. NULL with @errstr on
+ * unusable options.
+ */
+struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
+                                   char *errstr, size_t errstr_size);
+
+/*
+ * Subscribes to @channel (a ?filter suffix is kept for the server and
+ * dropped for replay bookkeeping). The subscription is (re)sent after every
+ * handshake from the last committed replay id. Returns SFC_OK once recorded;
+ * server-side refusals are logged and surface through receive() when
+ * permanent.
+ */
+sfc_err_t sfc_stream_subscribe(struct sfc_stream *s, const char *channel,
+                               enum sfc_stream_start start);
+sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel);
+
+/*
+ * Takes the next event, waiting up to @timeout_ms (-1 = for ever).
+ * SFC_OK with *ev (caller destroys), SFC_ERR_TIMEOUT when none came,
+ * SFC_ERR_CLOSED / another status when the stream failed for good (the
+ * reason is logged; sfc_stream_error() has it).
+ */
+sfc_err_t sfc_stream_receive(struct sfc_stream *s, int64_t timeout_ms,
+                             struct sfc_stream_event **ev);
+
+/*
+ * Commits @replay_id for @channel: the position moves only forward and is
+ * written to the store. With SFC_STREAM_COMMIT_AUTO receive() does this.
+ */
+sfc_err_t sfc_stream_commit(struct sfc_stream *s, const char *channel,
+                            int64_t replay_id);
+
+/* An eventfd that is readable while events are pending (poll it, then
+ * receive with timeout 0). Borrowed; valid until close. */
+int sfc_stream_fd(struct sfc_stream *s);
+
+/* Events received and not yet taken. */
+size_t sfc_stream_pending(struct sfc_stream *s);
+
+/* The current subscriptions (channel names as given). Caller frees each
+ * string and the array with free(). */
+char **sfc_stream_subscriptions(struct sfc_stream *s, size_t *n);
+
+struct sfc_stream_stats {
+    uint64_t received;        /* data messages accepted */
+    uint64_t malformed;       /* messages dropped as malformed */
+    uint64_t handshakes;
+    uint64_t connects;
+    uint64_t reconnects;      /* re-handshakes after a fault */
+    uint64_t relogins;        /* new Salesforce sessions after a 401 */
+    uint64_t replay_fallbacks; /* invalid replay ids replaced */
+    uint64_t paused_ms;       /* time the consumer held us back */
+};
+void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
+
+/* Why the stream stopped, or NULL while it runs. Borrowed until close. */
+const char *sfc_stream_error(struct sfc_stream *s);
+
+/*
+ * Stops: disconnects from Salesforce (best effort, bounded by 5 s), joins
+ * the I/O thread, flushes the store. Events still pending are dropped
+ * (their replay ids were not committed). NULL is accepted.
+ */
+void sfc_stream_close(struct sfc_stream *s);
+
+/* ------------------------------------------------------------------------ */
+/* Bayeux messages (pure; exposed for tests and fuzzing)                    */
+/* ------------------------------------------------------------------------ */
+
+struct sfc_bayeux_msg {
+    const cJSON *json;          /* borrowed from the parsed reply */
+    const char *channel;
+    const char *client_id;      /* or NULL */
+    const char *id;             /* or NULL (numbers are not kept) */
+    bool is_meta;
+    bool successful;
+    const char *error;          /* "403::Unknown client" or NULL */
+    int error_code;             /* 403, or 0 */
+    const char *failure_reason; /* ext.sfdc.failureReason or NULL */
+    const char *advice_reconnect; /* "retry", "handshake", "none" or NULL */
+    int64_t advice_interval;    /* -1 when absent */
+    int64_t advice_timeout;     /* -1 when absent */
+    const char *subscription;   /* or NULL */
+    const cJSON *data;          /* data messages only */
+};
+
+/*
+ * Parses a reply body (a JSON array, or one object) into @out (at most @max
+ * messages). Returns the number parsed, or -1 with @errstr for input that
+ * is not Bayeux. *root receives the cJSON tree the messages borrow from
+ * (caller deletes). Malformed individual messages are skipped and counted
+ * in *skipped (may be NULL).
+ */
+int sfc_bayeux_parse(const char *body, size_t len, cJSON **root,
+                     struct sfc_bayeux_msg *out, int max, int *skipped,
+                     char *errstr, size_t errstr_size);
+
+/*
+ * Builds an event from a data message. SFC_ERR_PARSE (with @errstr) when it
+ * lacks what every event has (event.replayId).
+ */
+sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
+                           struct sfc_stream_event **ev, char *errstr,
+                           size_t errstr_size);
+
+/* ------------------------------------------------------------------------ */
+/* PushTopic declaration (nameko-salesforce parity)                         */
+/* ------------------------------------------------------------------------ */
+
+struct sfc_pushtopic_notify {
+    const char *notify_for_fields; /* All, Referenced, Select, Where */
+    bool on_create, on_update, on_delete, on_undelete;
+};
+
+/*
+ * Finds the PushTopic @name and updates it, or creates it. Two processes
+ * declaring the same topic at once both succeed (a DUPLICATE_VALUE on
+ * create is followed by an update). @notify may be NULL (All, every
+ * operation). Thread: any.
+ */
+sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
+                                const char *query,
+                                const struct sfc_pushtopic_notify *notify,
+                                struct sfc_api_error **err);
+
+/*
+ * Builds the query nameko-salesforce declares for an sObject:
+ * "SELECT Id, Name, LastModifiedById, LastModifiedDate FROM <sobject>"
+ * [WHERE RecordTypeId = '<id>'] [AND LastModifiedById != '<user id>'],
+ * resolving the record type's Id and the connected user's Id through @api,
+ * and the topic name "<sobject><record_type>". *query and *name are the
+ * caller's to free.
+ */
+sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
+                                      const char *sobject,
+                                      const char *record_type,
+                                      bool exclude_current_user, char **name,
+                                      char **query,
+                                      struct sfc_api_error **err);
 
 #ifdef __cplusplus
 }

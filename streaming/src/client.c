@@ -1,0 +1,309 @@
+/*
+ * The stream's public side: options, subscriptions, the bounded queue of
+ * received events with its eventfd, commits to the replay store, close.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "stream_int.h"
+
+void sfc_stream_options_init(struct sfc_stream_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_pending = 1000;
+    o->backoff_base_ms = 500;
+    o->backoff_max_ms = 30000;
+    o->reconnect_window_ms = 40000;
+    o->max_message_bytes = 16u << 20;
+}
+
+struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
+                                   char *errstr, size_t errstr_size)
+{
+    struct sfc_stream *s;
+
+    if (!o->api) {
+        sfc_errstr_set(errstr, errstr_size, "an api client is required");
+        return NULL;
+    }
+    s = sfc_xcalloc(1, sizeof(*s));
+    s->o = *o;
+    if (!s->o.store)
+        s->o.store = s->own_store = sfc_replay_store_new_memory();
+    if (!s->o.max_pending)
+        s->o.max_pending = 1;
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+    /* Lives as long as the stream so other threads may wake it. */
+    s->multi = curl_multi_init();
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (pthread_create(&s->thread, NULL, stream_io_main, s) != 0) {
+        sfc_errstr_set(errstr, errstr_size, "cannot start the I/O thread");
+        close(s->efd);
+        curl_multi_cleanup(s->multi);
+        sfc_replay_store_destroy(s->own_store);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
+                                          const char *bare)
+{
+    for (struct stream_sub *u = s->subs; u; u = u->next)
+        if (strcmp(u->bare, bare) == 0)
+            return u;
+    return NULL;
+}
+
+sfc_err_t sfc_stream_subscribe(struct sfc_stream *s, const char *channel,
+                               enum sfc_stream_start start)
+{
+    size_t q;
+    char *bare;
+    struct stream_sub *u;
+
+    if (!channel || channel[0] != '/')
+        return SFC_ERR_INVALID_ARG;
+    q = strcspn(channel, "?");
+    bare = sfc_xstrndup(channel, q);
+    pthread_mutex_lock(&s->lock);
+    u = stream_sub_find_locked(s, bare);
+    if (!u) {
+        u = sfc_xcalloc(1, sizeof(*u));
+        u->bare = bare;
+        u->next = s->subs;
+        s->subs = u;
+        bare = NULL;
+    }
+    free(u->name);
+    u->name = sfc_xstrdup(channel);
+    u->start = start;
+    u->removed = false;
+    u->parked = false;
+    u->subscribed_gen = 0;
+    s->dirty_subs = true;
+    pthread_mutex_unlock(&s->lock);
+    free(bare);
+    curl_multi_wakeup(s->multi);
+    return SFC_OK;
+}
+
+sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel)
+{
+    char *bare = sfc_xstrndup(channel, strcspn(channel, "?"));
+    struct stream_sub *u;
+    sfc_err_t rc = SFC_ERR_NOT_FOUND;
+
+    pthread_mutex_lock(&s->lock);
+    u = stream_sub_find_locked(s, bare);
+    if (u) {
+        u->removed = true;
+        s->dirty_subs = true;
+        rc = SFC_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(bare);
+    curl_multi_wakeup(s->multi);
+    return rc;
+}
+
+void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
+{
+    struct stream_qitem *q = sfc_xcalloc(1, sizeof(*q));
+    uint64_t one = 1;
+
+    q->ev = ev;
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    s->pending++;
+    s->stats.received++;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* The counter cannot overflow at our queue sizes. */
+    }
+    pthread_cond_broadcast(&s->cond);
+}
+
+void stream_fail_locked(struct sfc_stream *s, sfc_err_t code, const char *fmt,
+                        ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!s->error) {
+        s->error = sfc_xstrdup(msg);
+        s->error_code = code;
+        sfc_log(SFC_LOG_ERROR, STREAM_MOD, "stream stopped: %s", msg);
+    }
+    pthread_cond_broadcast(&s->cond);
+}
+
+static sfc_err_t commit_locked(struct sfc_stream *s, const char *channel,
+                               int64_t replay)
+{
+    struct stream_sub *u = stream_sub_find_locked(s, channel);
+
+    if (u) {
+        if (u->has_committed && replay <= u->committed)
+            return SFC_OK; /* only forward */
+        u->has_committed = true;
+        u->committed = replay;
+    }
+    return sfc_replay_store_set(s->o.store, channel, replay);
+}
+
+sfc_err_t sfc_stream_commit(struct sfc_stream *s, const char *channel,
+                            int64_t replay_id)
+{
+    sfc_err_t rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = commit_locked(s, channel, replay_id);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+sfc_err_t sfc_stream_receive(struct sfc_stream *s, int64_t timeout_ms,
+                             struct sfc_stream_event **ev)
+{
+    struct timespec until;
+    struct stream_qitem *q;
+    uint64_t one;
+    sfc_err_t rc = SFC_OK;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (timeout_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    while (!s->head && !s->error) {
+        if (timeout_ms == 0 ||
+            (timeout_ms > 0 &&
+             pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT))
+            break;
+        if (timeout_ms < 0)
+            pthread_cond_wait(&s->cond, &s->lock);
+    }
+    q = s->head;
+    if (q) {
+        s->head = q->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->pending--;
+        if (read(s->efd, &one, sizeof(one)) < 0) {
+            /* Nothing to do: the queue is the truth. */
+        }
+        if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
+            commit_locked(s, q->ev->channel, q->ev->replay_id);
+        *ev = q->ev;
+        free(q);
+        pthread_cond_broadcast(&s->cond); /* room for the I/O thread */
+    } else {
+        rc = s->error ? (s->error_code ? s->error_code : SFC_ERR_CLOSED)
+                      : SFC_ERR_TIMEOUT;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int sfc_stream_fd(struct sfc_stream *s)
+{
+    return s->efd;
+}
+
+size_t sfc_stream_pending(struct sfc_stream *s)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->lock);
+    n = s->pending;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+char **sfc_stream_subscriptions(struct sfc_stream *s, size_t *n)
+{
+    char **out;
+    size_t k = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (struct stream_sub *u = s->subs; u; u = u->next)
+        k += !u->removed;
+    out = sfc_xcalloc(k + 1, sizeof(char *));
+    k = 0;
+    for (struct stream_sub *u = s->subs; u; u = u->next)
+        if (!u->removed)
+            out[k++] = sfc_xstrdup(u->name);
+    pthread_mutex_unlock(&s->lock);
+    *n = k;
+    return out;
+}
+
+void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+const char *sfc_stream_error(struct sfc_stream *s)
+{
+    const char *e;
+
+    pthread_mutex_lock(&s->lock);
+    e = s->error;
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}
+
+void sfc_stream_close(struct sfc_stream *s)
+{
+    struct stream_sub *u, *un;
+    struct stream_qitem *q, *qn;
+
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    curl_multi_wakeup(s->multi);
+    pthread_join(s->thread, NULL);
+    curl_multi_cleanup(s->multi);
+    for (q = s->head; q; q = qn) {
+        qn = q->next;
+        sfc_stream_event_destroy(q->ev);
+        free(q);
+    }
+    for (u = s->subs; u; u = un) {
+        un = u->next;
+        free(u->name);
+        free(u->bare);
+        free(u);
+    }
+    sfc_replay_store_flush(s->o.store);
+    sfc_replay_store_destroy(s->own_store);
+    close(s->efd);
+    free(s->error);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}

@@ -1,0 +1,183 @@
+/*
+ * PushTopic declaration as nameko-salesforce does it: find by Name, update
+ * or create; and the query it builds for an sObject.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream_int.h"
+
+/* SOQL string literal escaping: backslash and quote. */
+static char *soql_quote(const char *s)
+{
+    struct sfc_buf b;
+
+    sfc_buf_init(&b, 0);
+    sfc_buf_append(&b, "'", 1);
+    for (; s && *s; s++) {
+        if (*s == '\'' || *s == '\\')
+            sfc_buf_append(&b, "\\", 1);
+        sfc_buf_append(&b, s, 1);
+    }
+    sfc_buf_append(&b, "'", 1);
+    return sfc_buf_steal(&b);
+}
+
+/* Id of the first record a query returns, or NULL (SFC_ERR_NOT_FOUND). */
+static sfc_err_t first_id(struct sfc_api_client *api, const char *soql,
+                          char **id, struct sfc_api_error **err)
+{
+    cJSON *page = NULL;
+    const cJSON *rec;
+    const char *v = NULL;
+    sfc_err_t rc = sfc_api_query(api, soql, false, &page, err);
+
+    if (rc != SFC_OK)
+        return rc;
+    rec = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(page, "records"),
+                             0);
+    if (sfc_json_get_str(rec, "Id", &v, NULL, 0) == SFC_OK)
+        *id = sfc_xstrdup(v);
+    else
+        rc = SFC_ERR_NOT_FOUND;
+    cJSON_Delete(page);
+    return rc;
+}
+
+static cJSON *topic_body(const char *name, const char *query,
+                         const struct sfc_pushtopic_notify *n, bool with_name)
+{
+    cJSON *b = cJSON_CreateObject();
+
+    if (with_name)
+        cJSON_AddStringToObject(b, "Name", name);
+    cJSON_AddStringToObject(b, "Query", query);
+    cJSON_AddNumberToObject(b, "ApiVersion", 37.0);
+    cJSON_AddStringToObject(b, "NotifyForFields",
+                            n && n->notify_for_fields ? n->notify_for_fields
+                                                      : "All");
+    cJSON_AddBoolToObject(b, "NotifyForOperationCreate", n ? n->on_create : 1);
+    cJSON_AddBoolToObject(b, "NotifyForOperationUpdate", n ? n->on_update : 1);
+    cJSON_AddBoolToObject(b, "NotifyForOperationDelete", n ? n->on_delete : 1);
+    cJSON_AddBoolToObject(b, "NotifyForOperationUndelete",
+                          n ? n->on_undelete : 1);
+    return b;
+}
+
+sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
+                                const char *query,
+                                const struct sfc_pushtopic_notify *notify,
+                                struct sfc_api_error **err)
+{
+    char *qname = soql_quote(name), *soql, *id = NULL;
+    cJSON *body;
+    sfc_err_t rc;
+
+    soql = sfc_xasprintf("SELECT Id, Name, Query FROM PushTopic WHERE Name = %s",
+                         qname);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct sfc_api_error *e = NULL;
+
+        rc = first_id(api, soql, &id, err);
+        if (rc == SFC_OK) {
+            body = topic_body(name, query, notify, false);
+            rc = sfc_api_update(api, "PushTopic", id, body, err);
+            cJSON_Delete(body);
+            break;
+        }
+        if (rc != SFC_ERR_NOT_FOUND)
+            break;
+        body = topic_body(name, query, notify, true);
+        rc = sfc_api_create(api, "PushTopic", body, NULL, &e);
+        cJSON_Delete(body);
+        /* Another instance created it meanwhile: update theirs. */
+        if (rc != SFC_OK && e && strcmp(e->error_code, "DUPLICATE_VALUE") == 0) {
+            sfc_api_error_destroy(e);
+            continue;
+        }
+        if (rc != SFC_OK && err)
+            *err = e;
+        else
+            sfc_api_error_destroy(e);
+        break;
+    }
+    if (rc == SFC_OK)
+        sfc_log(SFC_LOG_INFO, STREAM_MOD, "PushTopic %s declared", name);
+    free(id);
+    free(soql);
+    free(qname);
+    return rc;
+}
+
+/* Whether @sobject has a Name field (Case and Task have none). */
+static bool has_name_field(struct sfc_api_client *api, const char *sobject)
+{
+    cJSON *d = NULL;
+    const cJSON *f;
+    bool found = false;
+
+    if (sfc_api_describe(api, sobject, &d, NULL) != SFC_OK)
+        return true; /* nameko-salesforce's default */
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "fields"))
+    {
+        const char *n = NULL;
+
+        if (sfc_json_get_str(f, "name", &n, NULL, 0) == SFC_OK &&
+            strcmp(n, "Name") == 0)
+            found = true;
+    }
+    cJSON_Delete(d);
+    return found;
+}
+
+sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
+                                      const char *sobject,
+                                      const char *record_type,
+                                      bool exclude_current_user, char **name,
+                                      char **query,
+                                      struct sfc_api_error **err)
+{
+    struct sfc_buf q;
+    char *rt_id = NULL;
+    sfc_err_t rc = SFC_OK;
+
+    sfc_buf_init(&q, 0);
+    sfc_buf_appendf(&q, "SELECT Id, %sLastModifiedById, LastModifiedDate "
+                        "FROM %s",
+                    has_name_field(api, sobject) ? "Name, " : "", sobject);
+    if (record_type && *record_type) {
+        char *qs = soql_quote(sobject), *qr = soql_quote(record_type);
+        char *soql = sfc_xasprintf("SELECT Id, DeveloperName, SobjectType "
+                                   "FROM RecordType WHERE SobjectType = %s "
+                                   "AND DeveloperName = %s",
+                                   qs, qr);
+
+        rc = first_id(api, soql, &rt_id, err);
+        if (rc == SFC_ERR_NOT_FOUND && err)
+            *err = sfc_api_error_new(SFC_ERR_NOT_FOUND, 0, "NOT_FOUND", NULL,
+                                     "record type %s of %s not found",
+                                     record_type, sobject);
+        free(soql);
+        free(qs);
+        free(qr);
+        if (rc == SFC_OK)
+            sfc_buf_appendf(&q, " WHERE RecordTypeId = '%s'", rt_id);
+    }
+    if (rc == SFC_OK && exclude_current_user) {
+        struct sfc_api_session s = {0};
+
+        rc = sfc_api_client_session(api, &s, err);
+        if (rc == SFC_OK && s.user_id)
+            sfc_buf_appendf(&q, "%sLastModifiedById != '%s'",
+                            rt_id ? " AND " : " WHERE ", s.user_id);
+        sfc_api_session_clear(&s);
+    }
+    if (rc == SFC_OK) {
+        *query = sfc_buf_steal(&q);
+        *name = sfc_xasprintf("%s%s", sobject, record_type ? record_type : "");
+    }
+    sfc_buf_free(&q);
+    free(rt_id);
+    return rc;
+}

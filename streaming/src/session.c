@@ -1,0 +1,676 @@
+/*
+ * The I/O thread: one Bayeux session at a time. Handshake (after a login
+ * through api/), subscribe every channel from its last committed replay id,
+ * then the connect loop; on faults a new handshake (403::Unknown client,
+ * advice handshake, a silence longer than the reconnect window), a new login
+ * (401), or a retry with backoff (transport errors, 5xx). While the queue is
+ * full no connect is sent; if that outlasts the reconnect window the session
+ * starts over from the committed positions, so nothing is lost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "stream_int.h"
+
+enum step {
+    STEP_OK,
+    STEP_RETRY,     /* transient: back off, same session */
+    STEP_HANDSHAKE, /* the session is gone: start over */
+    STEP_RELOGIN,   /* the Salesforce session is refused */
+    STEP_STOP,
+};
+
+struct exchange {
+    struct sfc_buf body;
+    long status;
+    CURLcode rc;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *opaque)
+{
+    struct exchange *x = opaque;
+
+    return sfc_buf_append(&x->body, data, size * n) == SFC_OK ? size * n : 0;
+}
+
+static void setup_handle(struct sfc_stream *s, CURL *h, struct exchange *x,
+                         struct curl_slist *hdrs, const char *body,
+                         int64_t timeout_ms)
+{
+    curl_easy_reset(h);
+    sfc_api_client_setup_curl(s->o.api, h);
+    curl_easy_setopt(h, CURLOPT_SHARE, s->jar);
+    curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(h, CURLOPT_URL, s->cometd_url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+}
+
+static struct curl_slist *headers(struct sfc_stream *s)
+{
+    struct curl_slist *h = curl_slist_append(NULL, s->auth_header);
+
+    return curl_slist_append(h, "Content-Type: application/json");
+}
+
+/* A short request on the meta handle (handshake, subscribe, disconnect). */
+static void meta_post(struct sfc_stream *s, const char *body,
+                      struct exchange *x)
+{
+    struct curl_slist *h = headers(s);
+
+    sfc_buf_init(&x->body, s->o.max_message_bytes);
+    x->errbuf[0] = '\0';
+    setup_handle(s, s->meta, x, h, body, 30000);
+    x->rc = curl_easy_perform(s->meta);
+    curl_easy_getinfo(s->meta, CURLINFO_RESPONSE_CODE, &x->status);
+    curl_slist_free_all(h);
+}
+
+static char *next_id(struct sfc_stream *s)
+{
+    return sfc_xasprintf("%d", ++s->msg_id);
+}
+
+/* Gets (or renews) the Salesforce session and builds URL and header. */
+static bool session_from_api(struct sfc_stream *s, bool renew)
+{
+    struct sfc_api_session as = {0};
+    struct sfc_api_error *e = NULL;
+    sfc_err_t rc;
+
+    if (renew) {
+        rc = sfc_api_client_relogin(s->o.api, s->api_gen, &e);
+        pthread_mutex_lock(&s->lock);
+        s->stats.relogins++;
+        pthread_mutex_unlock(&s->lock);
+        if (rc != SFC_OK)
+            goto out_fail;
+    }
+    rc = sfc_api_client_session(s->o.api, &as, &e);
+    if (rc != SFC_OK)
+        goto out_fail;
+    free(s->cometd_url);
+    sfc_free_secret(s->auth_header);
+    s->cometd_url = sfc_xasprintf("%s/cometd/%s", as.instance_url,
+                                  as.api_version);
+    s->auth_header = sfc_xasprintf("Authorization: Bearer %s",
+                                   as.access_token);
+    s->api_gen = as.generation;
+    sfc_api_session_clear(&as);
+    return true;
+out_fail:
+    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "Salesforce login failed: %s",
+            e ? e->message : "unknown");
+    if (e && e->code == SFC_ERR_AUTH && e->http_status >= 400 &&
+        e->http_status < 500) {
+        pthread_mutex_lock(&s->lock);
+        stream_fail_locked(s, SFC_ERR_AUTH, "Salesforce refused the login: %s",
+                           e->message);
+        pthread_mutex_unlock(&s->lock);
+    }
+    sfc_api_error_destroy(e);
+    return false;
+}
+
+/* Parses an exchange into messages; false (and counts) when malformed. */
+static bool parse_reply(struct sfc_stream *s, struct exchange *x, cJSON **root,
+                        struct sfc_bayeux_msg *msgs, int *n)
+{
+    char err[160];
+    int skipped = 0;
+
+    *n = sfc_bayeux_parse(x->body.data, x->body.len, root, msgs,
+                          STREAM_MAX_MSGS, &skipped, err, sizeof(err));
+    if (*n < 0 || skipped) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.malformed += *n < 0 ? 1 : (uint64_t)skipped;
+        pthread_mutex_unlock(&s->lock);
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "malformed Bayeux reply: %s",
+                *n < 0 ? err : "messages without a channel were dropped");
+    }
+    return *n >= 0;
+}
+
+/* What an HTTP-level failure means for the session. */
+static enum step http_failure(struct exchange *x,
+                              const char *what)
+{
+    if (x->rc != CURLE_OK) {
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "%s: %s", what,
+                x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->rc));
+        return STEP_RETRY;
+    }
+    if (x->status == 401)
+        return STEP_RELOGIN;
+    sfc_log(SFC_LOG_WARN, STREAM_MOD, "%s: HTTP %ld", what, x->status);
+    return STEP_RETRY;
+}
+
+static bool unknown_client(const struct sfc_bayeux_msg *m)
+{
+    return m->error && strcasestr(m->error, "Unknown client");
+}
+
+static enum step handshake(struct sfc_stream *s)
+{
+    struct exchange x;
+    struct sfc_bayeux_msg msgs[4];
+    cJSON *root = NULL;
+    char *id = next_id(s), *body;
+    enum step st = STEP_RETRY;
+    int n = 0;
+
+    /* A fresh cookie jar for a fresh session. */
+    curl_easy_setopt(s->poll, CURLOPT_SHARE, NULL);
+    curl_easy_setopt(s->meta, CURLOPT_SHARE, NULL);
+    curl_share_cleanup(s->jar);
+    s->jar = curl_share_init();
+    curl_share_setopt(s->jar, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+    body = sfc_xasprintf("[{\"id\":\"%s\",\"channel\":\"/meta/handshake\","
+                         "\"version\":\"1.0\",\"minimumVersion\":\"1.0\","
+                         "\"supportedConnectionTypes\":[\"long-polling\"],"
+                         "\"ext\":{\"replay\":true}}]",
+                         id);
+    meta_post(s, body, &x);
+    pthread_mutex_lock(&s->lock);
+    s->stats.handshakes++;
+    pthread_mutex_unlock(&s->lock);
+    if (x.rc != CURLE_OK || x.status != 200) {
+        st = http_failure(&x, "handshake");
+        goto out_free;
+    }
+    if (!parse_reply(s, &x, &root, msgs, &n) || n < 1)
+        goto out_free;
+    if (!msgs[0].successful || !msgs[0].client_id) {
+        const char *why = msgs[0].failure_reason ? msgs[0].failure_reason
+                                                 : msgs[0].error;
+
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "handshake denied: %s",
+                why ? why : "no reason given");
+        st = why && strncmp(why, "401", 3) == 0 ? STEP_RELOGIN : STEP_RETRY;
+        goto out_free;
+    }
+    snprintf(s->client_id, sizeof(s->client_id), "%s", msgs[0].client_id);
+    s->session_gen++;
+    s->last_reply_ms = s->last_ok_ms = sfc_now_ms();
+    st = STEP_OK;
+    sfc_log(SFC_LOG_INFO, STREAM_MOD, "Bayeux session %s on %s", s->client_id,
+            s->cometd_url);
+out_free:
+    cJSON_Delete(root);
+    sfc_buf_free(&x.body);
+    free(body);
+    free(id);
+    return st;
+}
+
+/* The replay id a (re)subscription asks for; lock held. */
+static int64_t replay_for(struct sfc_stream *s, struct stream_sub *u)
+{
+    int64_t stored = 0;
+    bool found = false;
+
+    if (u->has_committed)
+        return u->committed;
+    if (u->received_any)
+        return -2; /* events came but none was committed: take them again */
+    switch (u->start) {
+    case SFC_STREAM_START_NEW:
+        return -1;
+    case SFC_STREAM_START_ALL:
+        return -2;
+    case SFC_STREAM_START_STORED:
+        if (sfc_replay_store_get(s->o.store, u->bare, &stored, &found) ==
+                SFC_OK &&
+            found) {
+            u->has_committed = true;
+            u->committed = stored;
+            return stored;
+        }
+        return -1;
+    }
+    return -1;
+}
+
+static const char *fallback_name(enum sfc_stream_fallback f)
+{
+    return f == SFC_STREAM_FALLBACK_ALL   ? "all retained events (-2)"
+           : f == SFC_STREAM_FALLBACK_NEW ? "new events only (-1)"
+                                          : "failing";
+}
+
+/* Sends one (un)subscribe; returns what the session must do next. */
+static enum step subscribe_one(struct sfc_stream *s, const char *name,
+                               const char *bare, int64_t replay, bool sub,
+                               const char **error_out, char *err, size_t esz)
+{
+    struct exchange x;
+    struct sfc_bayeux_msg msgs[8];
+    cJSON *root = NULL, *m = cJSON_CreateArray(), *o = cJSON_CreateObject();
+    char *id = next_id(s), *body;
+    enum step st = STEP_RETRY;
+    int n = 0;
+
+    *error_out = NULL;
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "channel",
+                            sub ? "/meta/subscribe" : "/meta/unsubscribe");
+    cJSON_AddStringToObject(o, "clientId", s->client_id);
+    cJSON_AddStringToObject(o, "subscription", name);
+    if (sub)
+        cJSON_AddNumberToObject(
+            cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "ext"),
+                                    "replay"),
+            bare, (double)replay);
+    cJSON_AddItemToArray(m, o);
+    body = sfc_json_print(m);
+    meta_post(s, body, &x);
+    if (x.rc != CURLE_OK || x.status != 200) {
+        st = http_failure(&x, sub ? "subscribe" : "unsubscribe");
+        goto out_free;
+    }
+    if (!parse_reply(s, &x, &root, msgs, &n))
+        goto out_free;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(msgs[i].channel, sub ? "/meta/subscribe"
+                                        : "/meta/unsubscribe") != 0)
+            continue;
+        if (msgs[i].successful) {
+            st = STEP_OK;
+        } else if (unknown_client(&msgs[i])) {
+            st = STEP_HANDSHAKE;
+        } else if (msgs[i].error && strncmp(msgs[i].error, "401", 3) == 0) {
+            st = STEP_RELOGIN;
+        } else {
+            const char *why = msgs[i].failure_reason ? msgs[i].failure_reason
+                                                     : msgs[i].error;
+
+            snprintf(err, esz, "%s", why ? why : "refused");
+            *error_out = err;
+            /* 503 / server too busy: temporary. */
+            st = strncmp(err, "503", 3) == 0 ||
+                         strstr(err, "SERVER_UNAVAILABLE")
+                     ? STEP_RETRY
+                     : STEP_OK;
+        }
+    }
+out_free:
+    cJSON_Delete(root);
+    cJSON_Delete(m);
+    sfc_buf_free(&x.body);
+    free(body);
+    free(id);
+    return st;
+}
+
+/* A refused subscription: replay fallback or parking. Lock held. */
+static void refused(struct sfc_stream *s, struct stream_sub *u,
+                    int64_t replay, const char *why)
+{
+    if (strstr(why, "The replayId {") && replay >= 0) {
+        s->stats.replay_fallbacks++;
+        sfc_log(SFC_LOG_ERROR, STREAM_MOD,
+                "replay id %lld of %s is no longer valid: events after it "
+                "may be lost if they left the retention window; falling back "
+                "to %s",
+                (long long)replay, u->bare, fallback_name(s->o.fallback));
+        if (s->o.fallback == SFC_STREAM_FALLBACK_FAIL) {
+            stream_fail_locked(s, SFC_ERR_REPLAY_INVALID,
+                               "replay id %lld of %s is invalid",
+                               (long long)replay, u->bare);
+            return;
+        }
+        u->has_committed = false;
+        u->received_any = false;
+        u->start = s->o.fallback == SFC_STREAM_FALLBACK_ALL
+                       ? SFC_STREAM_START_ALL
+                       : SFC_STREAM_START_NEW;
+        return;
+    }
+    u->parked = true;
+    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "subscription to %s refused: %s",
+            u->name, why);
+}
+
+/* Sends what the subscription list asks for on this session. */
+static enum step sync_subscriptions(struct sfc_stream *s)
+{
+    for (int round = 0; round < 64; round++) {
+        struct stream_sub *u, **pp;
+        char *name = NULL, *bare = NULL, err[600];
+        const char *why;
+        int64_t replay = 0;
+        bool sub = true;
+        enum step st;
+
+        pthread_mutex_lock(&s->lock);
+        for (pp = &s->subs; *pp; pp = &(*pp)->next) {
+            u = *pp;
+            if (u->removed || (!u->parked && u->subscribed_gen != s->session_gen))
+                break;
+        }
+        u = *pp;
+        if (!u) {
+            s->dirty_subs = false;
+            pthread_mutex_unlock(&s->lock);
+            return STEP_OK;
+        }
+        sub = !u->removed;
+        name = sfc_xstrdup(u->name);
+        bare = sfc_xstrdup(u->bare);
+        if (sub)
+            replay = replay_for(s, u);
+        pthread_mutex_unlock(&s->lock);
+
+        st = subscribe_one(s, name, bare, replay, sub, &why, err, sizeof(err));
+        pthread_mutex_lock(&s->lock);
+        u = stream_sub_find_locked(s, bare);
+        if (st == STEP_OK && u) {
+            if (!sub) {
+                for (pp = &s->subs; *pp != u; pp = &(*pp)->next)
+                    ;
+                *pp = u->next;
+                free(u->name);
+                free(u->bare);
+                free(u);
+            } else if (why) {
+                refused(s, u, replay, why);
+            } else {
+                u->subscribed_gen = s->session_gen;
+                sfc_log(SFC_LOG_INFO, STREAM_MOD, "subscribed to %s (replay %lld)",
+                        name, (long long)replay);
+            }
+        }
+        pthread_mutex_unlock(&s->lock);
+        free(name);
+        free(bare);
+        if (st != STEP_OK)
+            return st;
+    }
+    return STEP_OK;
+}
+
+/* Hands data messages to the queue; handles the connect reply. */
+static enum step consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs,
+                         int n)
+{
+    enum step st = STEP_OK;
+
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < n; i++) {
+        struct sfc_bayeux_msg *m = &msgs[i];
+
+        if (!m->is_meta) {
+            struct sfc_stream_event *ev = NULL;
+            char err[256];
+
+            if (sfc_bayeux_event(m, &ev, err, sizeof(err)) != SFC_OK) {
+                s->stats.malformed++;
+                sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
+                continue;
+            }
+            {
+                struct stream_sub *u = stream_sub_find_locked(s, ev->channel);
+
+                if (u)
+                    u->received_any = true;
+            }
+            stream_enqueue_locked(s, ev);
+        } else if (strcmp(m->channel, "/meta/disconnect") == 0) {
+            st = STEP_HANDSHAKE; /* the server ended the session */
+        } else if (strcmp(m->channel, "/meta/connect") == 0) {
+            if (m->advice_timeout >= 0)
+                s->advice_timeout_ms = m->advice_timeout;
+            if (m->advice_interval >= 0)
+                s->advice_interval_ms = m->advice_interval;
+            if (m->successful) {
+                if (m->advice_reconnect &&
+                    strcmp(m->advice_reconnect, "handshake") == 0)
+                    st = STEP_HANDSHAKE;
+            } else if (m->error && strncmp(m->error, "401", 3) == 0) {
+                st = STEP_RELOGIN;
+            } else if (unknown_client(m) ||
+                       (m->advice_reconnect &&
+                        strcmp(m->advice_reconnect, "retry") != 0)) {
+                st = STEP_HANDSHAKE;
+            } else {
+                st = STEP_RETRY;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* Waits while the queue is full; true when the session outlived it. */
+static bool wait_for_room(struct sfc_stream *s)
+{
+    int64_t t0 = sfc_now_ms(), waited = 0;
+
+    pthread_mutex_lock(&s->lock);
+    while (s->pending >= s->o.max_pending && !s->stop) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000;
+        until.tv_sec += until.tv_nsec / 1000000000;
+        until.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&s->cond, &s->lock, &until);
+    }
+    waited = sfc_now_ms() - t0;
+    s->stats.paused_ms += (uint64_t)waited;
+    pthread_mutex_unlock(&s->lock);
+    /* Leave a margin: the server counts from its last reply. */
+    return sfc_now_ms() - s->last_reply_ms > s->o.reconnect_window_ms - 5000;
+}
+
+/* One long poll on the multi handle, serving subscriptions meanwhile. */
+static enum step connect_once(struct sfc_stream *s)
+{
+    struct exchange x;
+    struct curl_slist *h = headers(s);
+    struct sfc_bayeux_msg *msgs = NULL;
+    cJSON *root = NULL;
+    char *id = next_id(s), *body;
+    int running = 1, n = 0;
+    enum step st = STEP_RETRY;
+    CURLMsg *done;
+    int left;
+
+    body = sfc_xasprintf("[{\"id\":\"%s\",\"channel\":\"/meta/connect\","
+                         "\"clientId\":\"%s\",\"connectionType\":"
+                         "\"long-polling\"}]",
+                         id, s->client_id);
+    sfc_buf_init(&x.body, s->o.max_message_bytes);
+    x.errbuf[0] = '\0';
+    x.status = 0;
+    x.rc = CURLE_OK;
+    setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000);
+    curl_multi_add_handle(s->multi, s->poll);
+    pthread_mutex_lock(&s->lock);
+    s->stats.connects++;
+    pthread_mutex_unlock(&s->lock);
+    while (running && !s->stop) {
+        curl_multi_perform(s->multi, &running);
+        if (!running)
+            break;
+        curl_multi_poll(s->multi, NULL, 0, 500, NULL);
+        if (s->dirty_subs) {
+            enum step sub = sync_subscriptions(s);
+
+            if (sub != STEP_OK && sub != STEP_RETRY) {
+                st = sub;
+                goto out_remove;
+            }
+        }
+    }
+    if (s->stop) {
+        st = STEP_STOP;
+        goto out_remove;
+    }
+    while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
+        if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
+            x.rc = done->data.result;
+    curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
+    if (x.rc != CURLE_OK || x.status != 200) {
+        st = http_failure(&x, "connect");
+        goto out_remove;
+    }
+    s->last_reply_ms = sfc_now_ms();
+    msgs = sfc_xcalloc(STREAM_MAX_MSGS, sizeof(*msgs));
+    if (!parse_reply(s, &x, &root, msgs, &n))
+        goto out_remove;
+    st = consume(s, msgs, n);
+    if (st == STEP_OK)
+        s->last_ok_ms = sfc_now_ms();
+out_remove:
+    curl_multi_remove_handle(s->multi, s->poll);
+    cJSON_Delete(root);
+    free(msgs);
+    curl_slist_free_all(h);
+    sfc_buf_free(&x.body);
+    free(body);
+    free(id);
+    return st;
+}
+
+static void disconnect(struct sfc_stream *s)
+{
+    struct exchange x;
+    char *body;
+
+    if (!s->client_id[0] || !s->cometd_url)
+        return;
+    body = sfc_xasprintf("[{\"id\":\"%d\",\"channel\":\"/meta/disconnect\","
+                         "\"clientId\":\"%s\"}]",
+                         ++s->msg_id, s->client_id);
+    sfc_buf_init(&x.body, 1 << 20);
+    x.errbuf[0] = '\0';
+    {
+        struct curl_slist *h = headers(s);
+
+        setup_handle(s, s->meta, &x, h, body, 5000);
+        curl_easy_perform(s->meta);
+        curl_slist_free_all(h);
+    }
+    sfc_buf_free(&x.body);
+    free(body);
+    s->client_id[0] = '\0';
+}
+
+/* Sleeps @ms unless the stream is stopped meanwhile. */
+static void pause_ms(struct sfc_stream *s, int64_t ms)
+{
+    int64_t until = sfc_now_ms() + ms;
+
+    while (!s->stop && sfc_now_ms() < until)
+        curl_multi_poll(s->multi, NULL, 0,
+                        (int)(until - sfc_now_ms() < 200 ? until - sfc_now_ms()
+                                                         : 200),
+                        NULL);
+}
+
+/* Decides whether to go on after a failure; false = give up. */
+static bool backoff(struct sfc_stream *s, const char *what)
+{
+    int64_t delay = sfc_backoff_ms(s->failures++, s->o.backoff_base_ms,
+                                   s->o.backoff_max_ms);
+
+    if (s->o.connection_timeout_ms > 0 &&
+        sfc_now_ms() - s->last_ok_ms > s->o.connection_timeout_ms) {
+        pthread_mutex_lock(&s->lock);
+        stream_fail_locked(s, SFC_ERR_TRANSPORT,
+                           "Salesforce unreachable for %lld ms (%s)",
+                           (long long)(sfc_now_ms() - s->last_ok_ms), what);
+        pthread_mutex_unlock(&s->lock);
+        return false;
+    }
+    pause_ms(s, delay);
+    return true;
+}
+
+void *stream_io_main(void *arg)
+{
+    struct sfc_stream *s = arg;
+    bool need_handshake = true, renew = false;
+
+    s->poll = curl_easy_init();
+    s->meta = curl_easy_init();
+    s->advice_timeout_ms = 110000;
+    s->last_ok_ms = s->last_reply_ms = sfc_now_ms();
+    while (!s->stop && !s->error) {
+        enum step st = STEP_OK;
+
+        if (need_handshake) {
+            if (s->client_id[0] && s->cometd_url)
+                disconnect(s); /* best effort; frees the server's slot */
+            if (!session_from_api(s, renew)) {
+                if (s->error || !backoff(s, "login"))
+                    break;
+                continue;
+            }
+            renew = false;
+            st = handshake(s);
+            if (st == STEP_OK) {
+                need_handshake = false;
+                pthread_mutex_lock(&s->lock);
+                if (s->session_gen > 1)
+                    s->stats.reconnects++;
+                s->dirty_subs = true;
+                pthread_mutex_unlock(&s->lock);
+            }
+        }
+        if (st == STEP_OK && s->dirty_subs)
+            st = sync_subscriptions(s);
+        if (st == STEP_OK && wait_for_room(s)) {
+            sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                    "consumer held the stream past the reconnect window: new "
+                    "session from the committed replay ids");
+            st = STEP_HANDSHAKE;
+        }
+        if (st == STEP_OK && !s->stop)
+            st = connect_once(s);
+        switch (st) {
+        case STEP_OK:
+            s->failures = 0;
+            if (s->advice_interval_ms > 0)
+                pause_ms(s, s->advice_interval_ms);
+            break;
+        case STEP_RETRY:
+            if (sfc_now_ms() - s->last_reply_ms > s->o.reconnect_window_ms)
+                need_handshake = true;
+            if (!backoff(s, "retry"))
+                goto out;
+            break;
+        case STEP_RELOGIN:
+            renew = true;
+            __attribute__((fallthrough));
+        case STEP_HANDSHAKE:
+            need_handshake = true;
+            if (s->failures && !backoff(s, "handshake"))
+                goto out;
+            s->failures++;
+            break;
+        case STEP_STOP:
+            goto out;
+        }
+    }
+out:
+    disconnect(s);
+    curl_easy_cleanup(s->poll);
+    curl_easy_cleanup(s->meta);
+    if (s->jar)
+        curl_share_cleanup(s->jar);
+    free(s->cometd_url);
+    sfc_free_secret(s->auth_header);
+    return NULL;
+}

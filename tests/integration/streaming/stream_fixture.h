@@ -1,0 +1,44 @@
+/* sfsim + api client + stream for streaming/ integration tests. */
+#ifndef STREAM_FIXTURE_H
+#define STREAM_FIXTURE_H
+
+#include "sfc/streaming.h"
+#include "testutil.h"
+
+struct sfix {
+    struct sfsim_proc sim;
+    struct sfc_api_client *api;
+    struct sfc_replay_store *store;
+    struct sfc_stream *stream;
+    /* What arrived, per event: the Contact LastName and the replay id. */
+    char names[4096][32];
+    int64_t replays[4096];
+    int n;
+};
+
+/* Starts sfsim (connect held 1.5 s, CDC off) and logs an api client in. */
+int sfix_start(struct sfix *f);
+void sfix_stop(struct sfix *f);
+
+/* Opens a stream with @o's tweaks applied on top of test defaults. */
+void sfix_open(struct sfix *f, void (*tweak)(struct sfc_stream_options *));
+
+/* Declares PushTopic "Contacts" (SELECT Id, LastName FROM Contact). */
+void sfix_topic(struct sfix *f);
+
+/* Creates @n Contacts named <prefix>-<i>. */
+void sfix_create(struct sfix *f, const char *prefix, int from, int n);
+
+/* Receives until @want events arrived or @ms passed; returns the count. */
+int sfix_collect(struct sfix *f, int want, int64_t ms);
+
+/* Asserts every <prefix>-<i> for i in [from, from+n) arrived, and that
+ * replay ids never went down except at duplicates of earlier ones. */
+void sfix_assert_all(struct sfix *f, const char *prefix, int from, int n);
+
+/* Waits until sfsim counted @n subscribes. */
+void sfix_wait_subscribes(struct sfix *f, int64_t n);
+
+int64_t sfix_counter(struct sfix *f, const char *name);
+
+#endif
