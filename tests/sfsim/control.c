@@ -110,12 +110,24 @@ static void undelete(struct sim *sim, const char *id, struct sim_response *resp)
         ctl_ok(resp, NULL);
 }
 
+static void requests(struct sim *sim,
+                     const struct sim_request *req,
+                     struct sim_response *resp)
+{
+    const char *since = sim_request_arg(req, "since");
+    const char *after = sim_request_arg(req, "from_seq");
+    sim_response_json(resp, 200,
+                      sim_reqlog_json(sim, since ? atoll(since) : 0,
+                                      after ? strtoull(after, NULL, 10) : 0));
+}
+
 static void reset(struct sim *sim, struct sim_response *resp)
 {
     sim_store_reset(sim);
     rest_query_reset(sim);
     sim_faults_clear(sim);
     sim_stats_reset(sim);
+    sim_reqlog_clear(sim);
     if (sim->stream)
         sim_stream_reset(sim->stream);
     ctl_ok(resp, NULL);
@@ -138,6 +150,8 @@ void sim_control(struct sim *sim,
         sim_response_json(resp, 200, sim_faults_json(sim));
     else if (strcmp(p, "/stats") == 0 && get)
         sim_response_json(resp, 200, sim_stats_json(sim));
+    else if (strcmp(p, "/requests") == 0 && get)
+        requests(sim, req, resp);
     else if (strcmp(p, "/reset") == 0 && post)
         reset(sim, resp);
     else if (strncmp(p, "/records/", 9) == 0 && get)

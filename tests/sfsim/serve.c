@@ -187,13 +187,14 @@ static uint64_t request_hash(const struct sim_request *req)
 static void post_faults(struct sim *sim,
                         const struct sim_request *req,
                         struct sim_response *resp,
-                        bool mid_body)
+                        bool mid_body,
+                        uint64_t hash)
 {
     struct sim_fault_hit hit;
 
     if (sim_fault_take(sim, "commit_then_drop", req->method, req->path, NULL)) {
         resp->drop = SIM_DROP_BEFORE_HEADERS;
-        sim_faults_note_dropped(sim, request_hash(req));
+        sim_faults_note_dropped(sim, hash);
         return;
     }
     if (mid_body)
@@ -231,16 +232,20 @@ void sim_serve(struct sim *sim,
     bool mid_body = false;
     bool data = is_data_path(req->path);
     int slot;
+    int64_t wall, t0;
+    uint64_t hash;
 
     if (strncmp(req->path, "/_sim/", 6) == 0) {
         sim_control(sim, req, resp);
         return;
     }
+    wall = sfc_wall_ms();
+    t0 = sfc_now_ms();
     path_key(req->path, pk, sizeof(pk));
     /* A create (POST) sent again after its first copy was applied and
      * answered with a reset duplicates the record. */
-    if (strcmp(req->method, "POST") == 0 &&
-        sim_faults_was_dropped(sim, request_hash(req)))
+    hash = request_hash(req);
+    if (strcmp(req->method, "POST") == 0 && sim_faults_was_dropped(sim, hash))
         sim_stats_add(sim, "nonidempotent_replays", 1);
     snprintf(key, sizeof(key), "requests:%s %s", req->method, pk);
     sim_stats_add(sim, key, 1);
@@ -257,9 +262,11 @@ void sim_serve(struct sim *sim,
             sim_route(sim, req, resp);
             atomic_fetch_sub(&sim->data_inflight, 1);
         }
-        post_faults(sim, req, resp, mid_body);
+        post_faults(sim, req, resp, mid_body, hash);
     }
     sim_longreq_end(sim, slot);
+    sim_reqlog_add(sim, req, resp->drop ? -1 : resp->status, wall,
+                   sfc_now_ms() - t0, hash);
     if (data && !resp->no_limit_info) {
         char info[160];
         long long used = atomic_load(&sim->api_used);

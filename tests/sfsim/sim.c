@@ -83,6 +83,7 @@ struct sim *sim_new(const struct sim_options *opt, char *errstr, size_t sz)
     sim->stats = sim_stats_new();
     sim->auth = sim_auth_new();
     sim->longreq = sim_longreq_new();
+    sim->reqlog = sim_reqlog_new();
     sim_schema_builtin(sim);
     if (opt->tls_cert || opt->tls_key) {
         if (!opt->tls_cert || !opt->tls_key) {
@@ -122,6 +123,7 @@ void sim_destroy(struct sim *sim)
     rest_query_reset(sim);
     sim_auth_destroy(sim->auth);
     sim_longreq_destroy(sim->longreq);
+    sim_reqlog_destroy(sim->reqlog);
     sim_stats_destroy(sim->stats);
     sim_faults_destroy(sim->faults);
     sim_store_destroy(sim->store);

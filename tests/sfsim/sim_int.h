@@ -39,6 +39,7 @@ struct sim_faults;
 struct sim_stats;
 struct sim_auth;
 struct sim_longreq;
+struct sim_reqlog;
 struct MHD_Daemon;
 
 #define SIM_BODY_MAX        (8u * 1024u * 1024u) /* request body bound */
@@ -60,6 +61,7 @@ struct sim {
     struct sim_stats *stats;
     struct sim_auth *auth;
     struct sim_longreq *longreq;
+    struct sim_reqlog *reqlog;
     atomic_llong api_used;
     atomic_llong tx_counter;
     atomic_llong data_inflight;
@@ -93,6 +95,23 @@ void sim_longreq_destroy(struct sim_longreq *l);
 /* Registers a data request; -1 (and a 403 in @resp) over the limit. */
 int sim_longreq_begin(struct sim *sim, struct sim_response *resp);
 void sim_longreq_end(struct sim *sim, int slot);
+
+/* ---- reqlog.c: recent requests for GET /_sim/requests ---- */
+struct sim_reqlog *sim_reqlog_new(void);
+void sim_reqlog_destroy(struct sim_reqlog *l);
+/* Logs one served request (status -1 = connection dropped). */
+void sim_reqlog_add(struct sim *sim,
+                    const struct sim_request *req,
+                    int status,
+                    int64_t wall_ms,
+                    int64_t dur_ms,
+                    uint64_t hash);
+void sim_reqlog_clear(struct sim *sim);
+/* Entries with sequence number >= @from_seq that arrived at or after
+ * @since_ms (wall clock), oldest first. */
+cJSON *sim_reqlog_json(struct sim *sim, int64_t since_ms, uint64_t from_seq);
+/* Entries logged so far: the next entry's sequence number. */
+uint64_t sim_reqlog_count(struct sim *sim);
 
 /* ---- stats.c ---- */
 struct sim_stats *sim_stats_new(void);

@@ -119,6 +119,8 @@ cJSON *sim_stats_json(struct sim *sim)
     cJSON_AddNumberToObject(o, "api_used", (double)atomic_load(&sim->api_used));
     cJSON_AddNumberToObject(o, "api_limit", (double)sim->opt.daily_api_limit);
     cJSON_AddNumberToObject(o, "sessions", (double)sim_sessions_count(sim));
+    cJSON_AddNumberToObject(o, "requests_logged",
+                            (double)sim_reqlog_count(sim));
     cJSON_AddNumberToObject(o, "logins_last_minute",
                             (double)sim_auth_logins_last_minute(sim));
     if (sim->stream) {

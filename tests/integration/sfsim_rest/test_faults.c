@@ -238,6 +238,54 @@ static void test_after_and_probability(void **state)
     free(url);
 }
 
+static void test_request_log(void **state)
+{
+    struct rt_resp r;
+    char *path, *body = NULL;
+    cJSON *log, *e;
+    long long from;
+    double prev = 0;
+    int i, n = 0;
+    const char *hash = NULL;
+    (void)state;
+    assert_int_equal(sfsim_control(&sim, "/_sim/stats", NULL, &body), 200);
+    log = cJSON_Parse(body);
+    from = (long long)cJSON_GetObjectItem(log, "requests_logged")->valuedouble;
+    cJSON_Delete(log);
+    free(body);
+    body = NULL;
+    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":503,\"count\":2,"
+                   "\"path\":\"/limits$\"}");
+    for (i = 0; i < 3; i++) {
+        get_limits(&r);
+        rt_free(&r);
+        sfc_sleep_ms(100);
+    }
+    path = sfc_xasprintf("/_sim/requests?from_seq=%lld", from);
+    assert_int_equal(sfsim_control(&sim, path, NULL, &body), 200);
+    log = cJSON_Parse(body);
+    cJSON_ArrayForEach(e, log)
+    {
+        static const int want[] = {503, 503, 200};
+        if (!strstr(cJSON_GetObjectItem(e, "path")->valuestring, "/limits"))
+            continue;
+        assert_true(n < 3);
+        assert_int_equal(cJSON_GetObjectItem(e, "status")->valueint, want[n]);
+        if (hash)
+            assert_string_equal(cJSON_GetObjectItem(e, "hash")->valuestring,
+                                hash);
+        hash = cJSON_GetObjectItem(e, "hash")->valuestring;
+        if (n)
+            assert_true(cJSON_GetObjectItem(e, "t")->valuedouble - prev >= 100);
+        prev = cJSON_GetObjectItem(e, "t")->valuedouble;
+        n++;
+    }
+    assert_int_equal(n, 3);
+    cJSON_Delete(log);
+    free(body);
+    free(path);
+}
+
 static void test_bad_fault_and_reset(void **state)
 {
     char *body = NULL;
@@ -384,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_expire_sessions_and_seconds),
         cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_after_and_probability),
+        cmocka_unit_test(test_request_log),
         cmocka_unit_test(test_bad_fault_and_reset),
         cmocka_unit_test(test_daily_limit),
         cmocka_unit_test(test_per_app_usage_and_concurrent_text),
