@@ -10,28 +10,7 @@
 
 #include "sim.h"
 
-#if __has_include("sim_stream.h")
 #include "sim_stream.h"
-#else
-/* The stream side's entry points (sim.h); stubbed by stubstream.c until
- * stream_*.c exist. */
-struct sim_stream *sim_stream_new(struct sim *sim);
-void sim_stream_destroy(struct sim_stream *st);
-void sim_stream_handle(struct sim_stream *st,
-                       const struct sim_request *req,
-                       struct sim_response *resp);
-void sim_stream_record_changed(struct sim_stream *st,
-                               const struct sim_change *chg);
-void sim_stream_push(struct sim_stream *st,
-                     const cJSON *channel,
-                     const struct sim_request *req,
-                     struct sim_response *resp);
-void sim_stream_control(struct sim_stream *st,
-                        const struct sim_request *req,
-                        struct sim_response *resp);
-void sim_stream_stats(struct sim_stream *st, cJSON *out);
-void sim_stream_reset(struct sim_stream *st);
-#endif
 
 struct sim_sessions;
 struct sim_store;
