@@ -523,6 +523,13 @@ static enum step connect_once(struct sfc_stream *s)
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
+        /*
+         * A lost or refused connect reply may have carried events the
+         * server now counts as delivered: only a new session resubscribed
+         * from the committed replay ids gets them back.
+         */
+        if (st == STEP_RETRY)
+            st = STEP_HANDSHAKE;
         goto out_remove;
     }
     s->last_reply_ms = sfc_now_ms();

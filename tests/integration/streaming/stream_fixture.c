@@ -81,11 +81,26 @@ void sfix_create(struct sfix *f, const char *prefix, int from, int n)
     }
 }
 
+/* Distinct names received so far. */
+static int distinct(const struct sfix *f)
+{
+    int d = 0;
+
+    for (int k = 0; k < f->n; k++) {
+        bool dup = false;
+
+        for (int j = 0; j < k && !dup; j++)
+            dup = strcmp(f->names[j], f->names[k]) == 0;
+        d += !dup;
+    }
+    return d;
+}
+
 int sfix_collect(struct sfix *f, int want, int64_t ms)
 {
     int64_t deadline = sfc_now_ms() + ms;
 
-    while (f->n < want && sfc_now_ms() < deadline && f->n < 4096) {
+    while (distinct(f) < want && sfc_now_ms() < deadline && f->n < 4096) {
         struct sfc_stream_event *ev = NULL;
         sfc_err_t rc = sfc_stream_receive(f->stream, 200, &ev);
         const cJSON *so, *ln;
@@ -102,7 +117,7 @@ int sfix_collect(struct sfix *f, int want, int64_t ms)
         f->n++;
         sfc_stream_event_destroy(ev);
     }
-    return f->n;
+    return distinct(f);
 }
 
 void sfix_assert_all(struct sfix *f, const char *prefix, int from, int n)

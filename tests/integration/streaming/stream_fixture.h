@@ -29,7 +29,8 @@ void sfix_topic(struct sfix *f);
 /* Creates @n Contacts named <prefix>-<i>. */
 void sfix_create(struct sfix *f, const char *prefix, int from, int n);
 
-/* Receives until @want events arrived or @ms passed; returns the count. */
+/* Receives until @want distinct events arrived (re-deliveries do not
+ * count) or @ms passed; returns the distinct count. */
 int sfix_collect(struct sfix *f, int want, int64_t ms);
 
 /* Asserts every <prefix>-<i> for i in [from, from+n) arrived, and that

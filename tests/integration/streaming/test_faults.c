@@ -1,0 +1,157 @@
+/*
+ * The stream under sfsim's faults: forgotten client, expired session mid
+ * long poll, 503 on subscribe, dropped connections mid-batch, a consumer
+ * slower than the reconnect window. No event may be missed and none may
+ * come out of order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stream_fixture.h"
+
+static struct sfix f;
+
+static void small_queue(struct sfc_stream_options *o)
+{
+    o->max_pending = 5;
+    o->reconnect_window_ms = 6000;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return sfix_start(&f);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sfix_stop(&f);
+    return 0;
+}
+
+static void start(void (*tweak)(struct sfc_stream_options *))
+{
+    sfix_topic(&f);
+    sfix_open(&f, tweak);
+    assert_int_equal(sfc_stream_subscribe(f.stream, "/topic/Contacts",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&f, 1);
+}
+
+static void forgotten_client(void **state)
+{
+    struct sfc_stream_stats st;
+
+    (void)state;
+    start(NULL);
+    sfix_create(&f, "Forgot", 0, 10);
+    assert_int_equal(sfix_collect(&f, 10, 10000), 10);
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+                                   "{\"kind\":\"forget_clients\"}", NULL),
+                     200);
+    sfix_create(&f, "Forgot", 10, 10);
+    sfix_collect(&f, 20, 15000);
+    sfix_assert_all(&f, "Forgot", 0, 20);
+    sfc_stream_get_stats(f.stream, &st);
+    assert_true(st.handshakes >= 2);
+    assert_true(sfix_counter(&f, "stream_unknown_client") >= 1);
+}
+
+static void session_expired_mid_poll(void **state)
+{
+    struct sfc_stream_stats st;
+
+    (void)state;
+    start(NULL);
+    sfix_create(&f, "Expire", 0, 5);
+    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/expire_sessions", "{}",
+                                   NULL),
+                     200);
+    /* The api client logs in again for the creates; the stream must too. */
+    sfix_create(&f, "Expire", 5, 5);
+    sfix_collect(&f, 10, 15000);
+    sfix_assert_all(&f, "Expire", 0, 10);
+    sfc_stream_get_stats(f.stream, &st);
+    assert_true(st.handshakes >= 2);
+}
+
+static void unavailable_streaming_api(void **state)
+{
+    (void)state;
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+                                   "{\"kind\":\"http_status\",\"status\":503,"
+                                   "\"path\":\"^/cometd\",\"count\":3}",
+                                   NULL),
+                     200);
+    start(NULL);
+    sfix_create(&f, "Busy", 0, 5);
+    sfix_collect(&f, 5, 15000);
+    sfix_assert_all(&f, "Busy", 0, 5);
+}
+
+static void dropped_mid_batch(void **state)
+{
+    (void)state;
+    start(NULL);
+    sfix_create(&f, "Drop", 0, 5);
+    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+                                   "{\"kind\":\"drop_connection\",\"mode\":"
+                                   "\"mid_body\",\"path\":\"^/cometd\","
+                                   "\"count\":2}",
+                                   NULL),
+                     200);
+    sfix_create(&f, "Drop", 5, 20);
+    sfix_collect(&f, 25, 20000);
+    sfix_assert_all(&f, "Drop", 0, 25);
+}
+
+static void slow_consumer_past_the_window(void **state)
+{
+    struct sfc_stream_stats st;
+
+    (void)state;
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+                                   "{\"reconnect_window_ms\":3000}", NULL),
+                     200);
+    start(small_queue);
+    sfix_create(&f, "Slow", 0, 30);
+    /* Take nothing for longer than the server's reconnect window. */
+    sfc_sleep_ms(7000);
+    assert_int_equal(sfc_stream_pending(f.stream), 5);
+    sfix_collect(&f, 30, 20000);
+    sfix_assert_all(&f, "Slow", 0, 30);
+    sfc_stream_get_stats(f.stream, &st);
+    assert_true(st.paused_ms >= 3000);
+    assert_true(st.handshakes >= 2);
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    sfc_stream_close(f.stream);
+    f.stream = NULL;
+    f.n = 0;
+    sfc_replay_store_destroy(f.store);
+    f.store = sfc_replay_store_new_memory();
+    return sfsim_control(&f.sim, "/_sim/reset", "{}", NULL) == 200 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(forgotten_client, reset),
+        cmocka_unit_test_teardown(session_expired_mid_poll, reset),
+        cmocka_unit_test_teardown(unavailable_streaming_api, reset),
+        cmocka_unit_test_teardown(dropped_mid_batch, reset),
+        cmocka_unit_test_teardown(slow_consumer_past_the_window, reset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
