@@ -324,6 +324,7 @@ static void refused(struct sfc_stream *s, struct stream_sub *u,
                 "to %s",
                 (long long)replay, u->bare, fallback_name(s->o.fallback));
         if (s->o.fallback == SFC_STREAM_FALLBACK_FAIL) {
+            u->parked = true;
             stream_fail_locked(s, SFC_ERR_REPLAY_INVALID,
                                "replay id %lld of %s is invalid",
                                (long long)replay, u->bare);
@@ -353,6 +354,10 @@ static enum step sync_subscriptions(struct sfc_stream *s)
         enum step st;
 
         pthread_mutex_lock(&s->lock);
+        if (s->error) {
+            pthread_mutex_unlock(&s->lock);
+            return STEP_STOP;
+        }
         for (pp = &s->subs; *pp; pp = &(*pp)->next) {
             u = *pp;
             if (u->removed || (!u->parked && u->subscribed_gen != s->session_gen))
