@@ -13,8 +13,6 @@
 #include "sim_int.h"
 #include "sfc/common.h"
 
-#define EXP_HORIZON_S 330 /* 300 s used by clients + 30 s skew */
-
 /* base64url -> bytes (malloc'ed), length in *n; NULL when malformed. */
 static unsigned char *b64url_decode(const char *s, size_t len, size_t *n)
 {
@@ -122,7 +120,7 @@ static bool check_claims(struct sim *sim,
         return false;
     }
     if ((int64_t)exp->valuedouble <= now ||
-        (int64_t)exp->valuedouble > now + EXP_HORIZON_S) {
+        (int64_t)exp->valuedouble > now + sim->opt.jwt_exp_horizon_s) {
         *err = "invalid assertion";
         return false;
     }

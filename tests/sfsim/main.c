@@ -34,6 +34,8 @@ static void defaults(struct sim_options *o)
     o->locator_ttl_s = 172800;
     o->long_request_ms = 20000;
     o->max_long_requests = 25;
+    o->jwt_exp_horizon_s = 330;
+    o->max_pushtopics = 100;
 }
 
 static void usage(FILE *out)
@@ -85,6 +87,15 @@ static void usage(FILE *out)
             "session\n"
             "  --sliding-sessions     each use extends the session "
             "lifetime\n"
+            "  --jwt-exp-horizon S    latest accepted JWT exp, seconds ahead "
+            "(330)\n"
+            "  --reject-extid-in-body upsert bodies may not carry the "
+            "external id\n"
+            "  --no-limit-info-on-errors  no Sforce-Limit-Info on 4xx/5xx\n"
+            "  --html-escape-composite    HTML-escape composite response "
+            "strings\n"
+            "  --max-pushtopics N     live PushTopics allowed (100; 0 = no "
+            "limit)\n"
             "  --long-request-ms MS   a request running this long is long "
             "(20000)\n"
             "  --max-long-requests N  concurrent long requests allowed (25; "
@@ -127,7 +138,12 @@ enum {
     O_SLIDE,
     O_LEGACY,
     O_LONGMS,
-    O_MAXLONG
+    O_MAXLONG,
+    O_JWTH,
+    O_REJEXT,
+    O_NOLIMERR,
+    O_HTMLESC,
+    O_MAXPT
 };
 
 static const struct option LONGOPTS[] = {
@@ -159,6 +175,11 @@ static const struct option LONGOPTS[] = {
     {"legacy-cursors", no_argument, 0, O_LEGACY},
     {"long-request-ms", required_argument, 0, O_LONGMS},
     {"max-long-requests", required_argument, 0, O_MAXLONG},
+    {"jwt-exp-horizon", required_argument, 0, O_JWTH},
+    {"reject-extid-in-body", no_argument, 0, O_REJEXT},
+    {"no-limit-info-on-errors", no_argument, 0, O_NOLIMERR},
+    {"html-escape-composite", no_argument, 0, O_HTMLESC},
+    {"max-pushtopics", required_argument, 0, O_MAXPT},
     {0, 0, 0, 0}};
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
@@ -246,6 +267,21 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
             break;
         case O_MAXLONG:
             o->max_long_requests = atoi(optarg);
+            break;
+        case O_JWTH:
+            o->jwt_exp_horizon_s = atoll(optarg);
+            break;
+        case O_REJEXT:
+            o->reject_extid_in_body = true;
+            break;
+        case O_NOLIMERR:
+            o->no_limit_info_on_errors = true;
+            break;
+        case O_HTMLESC:
+            o->html_escape_composite = true;
+            break;
+        case O_MAXPT:
+            o->max_pushtopics = atoi(optarg);
             break;
         case O_HELP:
             usage(stdout);

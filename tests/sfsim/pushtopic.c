@@ -134,6 +134,18 @@ static void set_operations(cJSON *rec)
                                            cJSON_CreateString(v));
 }
 
+/* Live PushTopics other than @self_id. */
+static int live_topics(struct sim *sim, const char *self_id)
+{
+    struct sim_object *o = sim_object_find(sim, "PushTopic");
+    int n = 0;
+    size_t i;
+    for (i = 0; o && i < o->n_recs; i++)
+        if (!o->recs[i]->deleted && strcmp(o->recs[i]->id, self_id) != 0)
+            n++;
+    return n;
+}
+
 bool sim_pushtopic_validate(struct sim *sim,
                             cJSON *record,
                             struct sim_dml_error *err)
@@ -142,12 +154,21 @@ bool sim_pushtopic_validate(struct sim *sim,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "ApiVersion");
     const cJSON *nff =
         cJSON_GetObjectItemCaseSensitive(record, "NotifyForFields");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(record, "Id");
 
     if (!cJSON_IsNumber(v) || v->valuedouble <= 20.0 ||
         v->valuedouble > sim->opt.max_api_version) {
         sim_dml_error_set(err, 400, "FIELD_INTEGRITY_EXCEPTION", "ApiVersion",
                           "ApiVersion: value must be greater than 20.0 and "
                           "not greater than the current API version");
+        return false;
+    }
+    if (sim->opt.max_pushtopics > 0 &&
+        live_topics(sim, cJSON_IsString(id) ? id->valuestring : "") >=
+            sim->opt.max_pushtopics) {
+        sim_dml_error_set(err, 400, "LIMIT_EXCEEDED", NULL,
+                          "Maximum number of PushTopics (%d) exceeded",
+                          sim->opt.max_pushtopics);
         return false;
     }
     if (!cJSON_IsString(q) ||

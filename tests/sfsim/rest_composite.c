@@ -227,6 +227,34 @@ roll_back(struct rest_ctx *c, struct sub *subs, size_t n, size_t failed)
     sim_store_unlock(c->sim);
 }
 
+/* HTML-escapes every string in @j (--html-escape-composite). */
+static void html_escape_all(cJSON *j)
+{
+    cJSON *it;
+    if (cJSON_IsString(j)) {
+        struct sfc_buf b;
+        const char *p;
+        sfc_buf_init(&b, 0);
+        sfc_buf_append(&b, "", 0);
+        for (p = j->valuestring; *p; p++) {
+            const char *e = *p == '&'    ? "&amp;"
+                            : *p == '<'  ? "&lt;"
+                            : *p == '>'  ? "&gt;"
+                            : *p == '"'  ? "&quot;"
+                            : *p == '\'' ? "&#39;"
+                                         : NULL;
+            if (e)
+                sfc_buf_append(&b, e, strlen(e));
+            else
+                sfc_buf_append(&b, p, 1);
+        }
+        cJSON_SetValuestring(j, b.data ? b.data : "");
+        sfc_buf_free(&b);
+        return;
+    }
+    cJSON_ArrayForEach(it, j) html_escape_all(it);
+}
+
 static cJSON *composite_response(struct sub *subs, size_t n)
 {
     cJSON *out = cJSON_CreateObject();
@@ -252,6 +280,7 @@ void rest_composite(struct rest_ctx *c)
     cJSON *body = rest_parse_body(c);
     const cJSON *items, *it;
     struct sub subs[MAX_SUB];
+    cJSON *out;
     size_t n = 0, i, failed = MAX_SUB;
     bool aon;
 
@@ -286,7 +315,10 @@ void rest_composite(struct rest_ctx *c)
         n = (size_t)cJSON_GetArraySize(items);
         roll_back(c, subs, n, failed);
     }
-    sim_response_json(c->resp, 200, composite_response(subs, n));
+    out = composite_response(subs, n);
+    if (c->sim->opt.html_escape_composite)
+        html_escape_all(out);
+    sim_response_json(c->resp, 200, out);
     cJSON_Delete(body);
 }
 

@@ -239,6 +239,14 @@ int rest_upsert(struct rest_ctx *c,
     size_t n, i;
     int rc = -1;
 
+    if (c->sim->opt.reject_extid_in_body &&
+        cJSON_GetObjectItemCaseSensitive(body, f->name)) {
+        sim_dml_error_set(err, 400, "INVALID_FIELD", f->name,
+                          "The external ID field %s may not be set in the "
+                          "request body of an upsert",
+                          f->name);
+        return -1;
+    }
     sim_store_lock(c->sim);
     n = find_by_ext(o, f, value, m, 8);
     if (n > 1) {

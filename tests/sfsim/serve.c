@@ -267,7 +267,8 @@ void sim_serve(struct sim *sim,
     sim_longreq_end(sim, slot);
     sim_reqlog_add(sim, req, resp->drop ? -1 : resp->status, wall,
                    sfc_now_ms() - t0, hash);
-    if (data && !resp->no_limit_info) {
+    if (data && !resp->no_limit_info &&
+        !(sim->opt.no_limit_info_on_errors && resp->status >= 400)) {
         char info[160];
         long long used = atomic_load(&sim->api_used);
         if (sim->opt.per_app_usage)

@@ -91,6 +91,16 @@ struct sim_options {
                                    this long is "long" (20000) */
     int max_long_requests;      /* --max-long-requests: concurrent long
                                    requests allowed (25; 0 = no limit) */
+    int64_t jwt_exp_horizon_s;  /* --jwt-exp-horizon: latest accepted JWT
+                                   exp, seconds ahead (330) */
+    bool reject_extid_in_body;  /* --reject-extid-in-body: upsert body may
+                                   not carry the external id field */
+    bool no_limit_info_on_errors; /* --no-limit-info-on-errors: 4xx/5xx
+                                     data responses lack Sforce-Limit-Info */
+    bool html_escape_composite;   /* --html-escape-composite: strings in
+                                     composite responses HTML-escaped */
+    int max_pushtopics;           /* --max-pushtopics: live PushTopics
+                                     allowed (100; 0 = no limit) */
 };
 
 /* The options the simulator runs with. Borrowed, lives as long as @sim. */

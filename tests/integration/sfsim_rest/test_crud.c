@@ -415,6 +415,69 @@ static void test_body_bound(void **state)
     free(big);
 }
 
+static void test_switches(void **state)
+{
+    const char *args[] = {"--reject-extid-in-body",
+                          "--no-limit-info-on-errors",
+                          "--html-escape-composite",
+                          "--max-pushtopics",
+                          "1",
+                          "--seed",
+                          NULL,
+                          NULL};
+    char path[300];
+    struct sfsim_proc p;
+    struct rt_resp r;
+    char *tok, *url, *h;
+    const char *topic = "{\"Name\":\"%s\",\"ApiVersion\":60,\"Query\":"
+                        "\"SELECT Id FROM Contact\"}";
+    char json[200];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/seed.json", seed_dir);
+    args[6] = path;
+    assert_int_equal(sfsim_start(&p, args), 0);
+    tok = rt_login(&p);
+    /* The external id may not travel in the body. */
+    url = rt_url(&p, "/sobjects/Widget__c/Ext_Id__c/E1");
+    assert_int_equal(rt_req("PATCH", url, tok, NULL,
+                            "{\"Name\":\"n\",\"Ext_Id__c\":\"E1\"}", NULL, &r),
+                     400);
+    assert_string_equal(rt_error_code(&r), "INVALID_FIELD");
+    assert_null(rt_header(&r, "Sforce-Limit-Info"));
+    rt_free(&r);
+    assert_int_equal(
+        rt_req("PATCH", url, tok, NULL, "{\"Name\":\"n\"}", NULL, &r), 201);
+    h = rt_header(&r, "Sforce-Limit-Info");
+    assert_non_null(h);
+    free(h);
+    rt_free(&r);
+    free(url);
+    /* One PushTopic at most. */
+    snprintf(json, sizeof(json), topic, "One");
+    free(rt_create(&p, tok, "PushTopic", json));
+    url = rt_url(&p, "/sobjects/PushTopic/");
+    snprintf(json, sizeof(json), topic, "Two");
+    assert_int_equal(rt_req("POST", url, tok, NULL, json, NULL, &r), 400);
+    assert_string_equal(rt_error_code(&r), "LIMIT_EXCEEDED");
+    rt_free(&r);
+    free(url);
+    /* Composite answers with HTML-escaped strings. */
+    url = rt_url(&p, "/composite");
+    assert_int_equal(
+        rt_req("POST", url, tok, NULL,
+               "{\"compositeRequest\":[{\"method\":\"GET\",\"url\":"
+               "\"/services/data/v60.0/query?q=SELECT+Id+FROM+Bogus\","
+               "\"referenceId\":\"a\"}]}",
+               NULL, &r),
+        200);
+    assert_non_null(strstr(r.body, "sObject type &#39;Bogus&#39;"));
+    rt_free(&r);
+    free(url);
+    free(tok);
+    sfsim_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_pushtopic_rules),
         cmocka_unit_test(test_auth_header_forms),
         cmocka_unit_test(test_body_bound),
+        cmocka_unit_test(test_switches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

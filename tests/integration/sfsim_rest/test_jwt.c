@@ -109,6 +109,12 @@ static void test_jwt_rejections(void **state)
     assert_int_equal(r.status, 400);
     assert_string_equal(desc(&r), "invalid assertion");
     rt_free(&r);
+    /* exp beyond the horizon (330 s by default) is refused too. */
+    jwt_login(dir, "sfsim-client-id", "demo@sfsim.local",
+              "https://login.salesforce.com", 600, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(desc(&r), "invalid assertion");
+    rt_free(&r);
     jwt_login(dir, "sfsim-client-id", "nobody@x.org",
               "https://login.salesforce.com", 180, &r);
     assert_string_equal(desc(&r), "user hasn't approved this consumer");
