@@ -25,9 +25,11 @@ const char *cli_config_path(int argc, char **argv);
 
 /* Subcommands implemented in other files. */
 int connector_cmd_doctor(int argc, char **argv);
+int connector_cmd_run(int argc, char **argv);
 
 #define CLI_EXTRA_COMMANDS                                                     \
-    {"doctor", connector_cmd_doctor, "-c FILE",                                \
-     "check the config, the Salesforce login and the broker"},
+    {"run", connector_cmd_run, "-c FILE", "run the daemon"},                   \
+        {"doctor", connector_cmd_doctor, "-c FILE",                            \
+         "check the config, the Salesforce login and the broker"},
 
 #endif

@@ -1,0 +1,284 @@
+/* The AMQP link: rabbitmq-c on one thread, publisher confirms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+
+#include "amqp_link.h"
+
+#define AMQP_MOD "amqp"
+#define CHANNEL 1
+
+void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg)
+{
+    memset(l, 0, sizeof(*l));
+    l->cfg = cfg;
+    l->shown_uri = sfc_config_redact_uri(cfg->uri);
+}
+
+static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t size)
+{
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+        return amqp_error_string2(r.library_error);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *c = r.reply.decoded;
+
+        snprintf(buf, size, "%u %.*s", c->reply_code,
+                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        return buf;
+    }
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        amqp_connection_close_t *c = r.reply.decoded;
+
+        snprintf(buf, size, "%u %.*s", c->reply_code,
+                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        return buf;
+    }
+    return "unexpected reply";
+}
+
+static bool channel_ok(struct amqp_link *l, char *errstr, size_t errsz,
+                       const char *what)
+{
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(l->conn);
+    char buf[256];
+
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+        return true;
+    sfc_errstr_set(errstr, errsz, "%s on %s: %s", what, l->shown_uri,
+                   reply_text(r, buf, sizeof(buf)));
+    return false;
+}
+
+sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
+{
+    char *uri = sfc_xstrdup(l->cfg->uri);
+    struct amqp_connection_info ci;
+    amqp_socket_t *sock;
+    amqp_rpc_reply_t r;
+    struct timeval tv = {.tv_sec = 10};
+    char buf[256];
+    sfc_err_t rc = SFC_ERR_AMQP;
+
+    amqp_link_close(l);
+    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK) {
+        sfc_errstr_set(errstr, errsz, "%s is not an AMQP URI", l->shown_uri);
+        goto out_free;
+    }
+    if (!ci.vhost || !*ci.vhost)
+        ci.vhost = (char *)"/"; /* "amqp://host/" as kombu reads it */
+    l->conn = amqp_new_connection();
+    sock = ci.ssl ? amqp_ssl_socket_new(l->conn) : amqp_tcp_socket_new(l->conn);
+    if (ci.ssl) {
+        if (l->cfg->ca_file)
+            amqp_ssl_socket_set_cacert(sock, l->cfg->ca_file);
+        if (l->cfg->cert_file && l->cfg->key_file)
+            amqp_ssl_socket_set_key(sock, l->cfg->cert_file,
+                                    l->cfg->key_file);
+        amqp_ssl_socket_set_verify_peer(sock, l->cfg->verify_peer);
+        amqp_ssl_socket_set_verify_hostname(sock, l->cfg->verify_peer);
+    }
+    if (amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) !=
+        AMQP_STATUS_OK) {
+        sfc_errstr_set(errstr, errsz, "cannot connect to %s", l->shown_uri);
+        goto out_free;
+    }
+    r = amqp_login(l->conn, ci.vhost, 0, 131072, (int)l->cfg->heartbeat,
+                   AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        sfc_errstr_set(errstr, errsz, "login to %s refused: %s", l->shown_uri,
+                       reply_text(r, buf, sizeof(buf)));
+        goto out_free;
+    }
+    amqp_channel_open(l->conn, CHANNEL);
+    if (!channel_ok(l, errstr, errsz, "channel.open"))
+        goto out_free;
+    amqp_confirm_select(l->conn, CHANNEL);
+    if (!channel_ok(l, errstr, errsz, "confirm.select"))
+        goto out_free;
+    l->open = true;
+    l->next_tag = 1;
+    rc = SFC_OK;
+out_free:
+    sfc_free_secret(uri);
+    if (rc != SFC_OK)
+        amqp_link_close(l);
+    return rc;
+}
+
+void amqp_link_close(struct amqp_link *l)
+{
+    if (!l->conn)
+        return;
+    if (l->open) {
+        amqp_channel_close(l->conn, CHANNEL, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(l->conn, AMQP_REPLY_SUCCESS);
+    }
+    amqp_destroy_connection(l->conn);
+    l->conn = NULL;
+    l->open = false;
+}
+
+void amqp_link_destroy(struct amqp_link *l)
+{
+    amqp_link_close(l);
+    free(l->shown_uri);
+    l->shown_uri = NULL;
+}
+
+sfc_err_t amqp_link_declare_exchange(struct amqp_link *l, const char *name,
+                                     bool auto_delete,
+                                     const char *alternate_exchange,
+                                     char *errstr, size_t errsz)
+{
+    amqp_table_entry_t arg;
+    amqp_table_t args = {0, NULL};
+    amqp_rpc_reply_t r;
+
+    if (alternate_exchange && *alternate_exchange) {
+        arg.key = amqp_cstring_bytes("alternate-exchange");
+        arg.value.kind = AMQP_FIELD_KIND_UTF8;
+        arg.value.value.bytes = amqp_cstring_bytes(alternate_exchange);
+        args.num_entries = 1;
+        args.entries = &arg;
+    }
+    amqp_exchange_declare(l->conn, CHANNEL, amqp_cstring_bytes(name),
+                          amqp_cstring_bytes("topic"), 0, 1, auto_delete, 0,
+                          args);
+    r = amqp_get_rpc_reply(l->conn);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+        return SFC_OK;
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+        ((amqp_channel_close_t *)r.reply.decoded)->reply_code == 406) {
+        /* The channel is closed by the broker: confirm and reopen it. */
+        amqp_channel_close_ok_t ok = {0};
+
+        amqp_send_method(l->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        if (!l->mismatch_told)
+            sfc_log(SFC_LOG_WARN, AMQP_MOD,
+                    "exchange %s exists with other flags (auto_delete is not "
+                    "%s, as Nameko versions disagree); using it as it is — "
+                    "set amqp.exchange_auto_delete = %s to match it",
+                    name, auto_delete ? "true" : "false",
+                    auto_delete ? "false" : "true");
+        l->mismatch_told = true;
+        amqp_channel_open(l->conn, CHANNEL);
+        if (!channel_ok(l, errstr, errsz, "channel.open"))
+            return SFC_ERR_AMQP;
+        amqp_confirm_select(l->conn, CHANNEL);
+        if (!channel_ok(l, errstr, errsz, "confirm.select"))
+            return SFC_ERR_AMQP;
+        amqp_exchange_declare(l->conn, CHANNEL, amqp_cstring_bytes(name),
+                              amqp_cstring_bytes("topic"), 1, 0, 0, 0,
+                              amqp_empty_table);
+        l->next_tag = 1;
+        return channel_ok(l, errstr, errsz, "exchange.declare (passive)")
+                   ? SFC_OK
+                   : SFC_ERR_AMQP;
+    }
+    channel_ok(l, errstr, errsz, "exchange.declare");
+    return SFC_ERR_AMQP;
+}
+
+sfc_err_t amqp_link_publish(struct amqp_link *l, const char *exchange,
+                            const char *routing_key,
+                            amqp_basic_properties_t *props, const char *body,
+                            size_t len, bool mandatory, uint64_t *tag)
+{
+    amqp_bytes_t b = {len, (void *)body};
+    int st = amqp_basic_publish(l->conn, CHANNEL, amqp_cstring_bytes(exchange),
+                                amqp_cstring_bytes(routing_key), mandatory, 0,
+                                props, b);
+
+    if (st != AMQP_STATUS_OK) {
+        sfc_log(SFC_LOG_WARN, AMQP_MOD, "publish failed: %s",
+                amqp_error_string2(st));
+        amqp_link_close(l);
+        return SFC_ERR_AMQP;
+    }
+    *tag = l->next_tag++;
+    return SFC_OK;
+}
+
+/* Reads the content that follows a basic.return and reports it. */
+static sfc_err_t on_return(struct amqp_link *l, amqp_frame_t *f,
+                           const struct amqp_link_events *ev)
+{
+    amqp_basic_return_t *ret = f->payload.method.decoded;
+    char rk[256];
+    amqp_message_t msg;
+    amqp_rpc_reply_t r;
+
+    snprintf(rk, sizeof(rk), "%.*s", (int)ret->routing_key.len,
+             (char *)ret->routing_key.bytes);
+    r = amqp_read_message(l->conn, CHANNEL, &msg, 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+        return SFC_ERR_AMQP;
+    amqp_destroy_message(&msg);
+    if (ev->returned)
+        ev->returned(ev->opaque, rk);
+    return SFC_OK;
+}
+
+sfc_err_t amqp_link_poll(struct amqp_link *l, int timeout_ms,
+                         const struct amqp_link_events *ev)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000,
+                         .tv_usec = (timeout_ms % 1000) * 1000};
+    struct timeval zero = {0, 0};
+
+    if (!l->open)
+        return SFC_ERR_AMQP;
+    for (int i = 0;; i++) {
+        amqp_frame_t f;
+        int st = amqp_simple_wait_frame_noblock(l->conn, &f,
+                                                i == 0 ? &tv : &zero);
+
+        if (st == AMQP_STATUS_TIMEOUT)
+            return SFC_OK;
+        if (st != AMQP_STATUS_OK) {
+            sfc_log(SFC_LOG_WARN, AMQP_MOD, "connection to %s lost: %s",
+                    l->shown_uri, amqp_error_string2(st));
+            amqp_link_close(l);
+            return SFC_ERR_AMQP;
+        }
+        if (f.frame_type != AMQP_FRAME_METHOD)
+            continue;
+        switch (f.payload.method.id) {
+        case AMQP_BASIC_ACK_METHOD: {
+            amqp_basic_ack_t *a = f.payload.method.decoded;
+
+            ev->acked(ev->opaque, a->delivery_tag, a->multiple);
+            break;
+        }
+        case AMQP_BASIC_NACK_METHOD: {
+            amqp_basic_nack_t *n = f.payload.method.decoded;
+
+            ev->nacked(ev->opaque, n->delivery_tag, n->multiple);
+            break;
+        }
+        case AMQP_BASIC_RETURN_METHOD:
+            if (on_return(l, &f, ev) != SFC_OK) {
+                amqp_link_close(l);
+                return SFC_ERR_AMQP;
+            }
+            break;
+        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CONNECTION_CLOSE_METHOD:
+            sfc_log(SFC_LOG_WARN, AMQP_MOD, "broker closed the %s",
+                    f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD
+                        ? "channel"
+                        : "connection");
+            amqp_link_close(l);
+            return SFC_ERR_AMQP;
+        default:
+            break;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/*
+ * amqp_link.h - one rabbitmq-c connection with one channel in confirm mode,
+ * owned by one thread: connect from a URI (amqp/amqps, vhost, credentials),
+ * heartbeats, exchange declaration that tolerates a flag mismatch, mandatory
+ * publishing, and the frames that come back (acks, nacks, returns).
+ */
+#ifndef SFC_CONNECTOR_AMQP_LINK_H
+#define SFC_CONNECTOR_AMQP_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <amqp.h>
+
+#include "config.h"
+
+struct amqp_link {
+    amqp_connection_state_t conn;
+    bool open;
+    uint64_t next_tag;  /* delivery tag of the next publish */
+    const struct sfc_config_amqp *cfg;
+    char *shown_uri;    /* the URI with its password masked */
+    bool mismatch_told; /* the 406 was reported once */
+};
+
+/* What the broker said about earlier publishes. */
+struct amqp_link_events {
+    void *opaque;
+    /* ack (@multiple: every tag <= @tag) */
+    void (*acked)(void *opaque, uint64_t tag, bool multiple);
+    void (*nacked)(void *opaque, uint64_t tag, bool multiple);
+    /* an unroutable mandatory publish (arrives before its ack) */
+    void (*returned)(void *opaque, const char *routing_key);
+};
+
+void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg);
+
+/* Connects, logs in, opens channel 1 in confirm mode. */
+sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
+
+/* Closes politely when possible; always frees the connection. */
+void amqp_link_close(struct amqp_link *l);
+
+void amqp_link_destroy(struct amqp_link *l);
+
+/*
+ * Declares a durable topic exchange. On 406 (flags differ from an existing
+ * exchange) the channel is reopened, the exchange is checked passively and
+ * used as it is, and the mismatch is logged once.
+ */
+sfc_err_t amqp_link_declare_exchange(struct amqp_link *l, const char *name,
+                                     bool auto_delete,
+                                     const char *alternate_exchange,
+                                     char *errstr, size_t errsz);
+
+/* Publishes; *tag receives the delivery tag to expect in an ack. */
+sfc_err_t amqp_link_publish(struct amqp_link *l, const char *exchange,
+                            const char *routing_key,
+                            amqp_basic_properties_t *props, const char *body,
+                            size_t len, bool mandatory, uint64_t *tag);
+
+/*
+ * Reads what the broker sent, waiting up to @timeout_ms for the first
+ * frame; SFC_ERR_AMQP when the connection failed (the link is closed).
+ */
+sfc_err_t amqp_link_poll(struct amqp_link *l, int timeout_ms,
+                         const struct amqp_link_events *ev);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * `sfconnector run -c FILE`: the event proxy daemon. Loads the config,
+ * logs in, declares the PushTopics its entrypoints need, subscribes, and
+ * runs the dispatch loop until SIGTERM/SIGINT; SIGHUP reopens the log file.
+ * Exit codes: 0 stopped on request, 1 config, 3 Salesforce login refused,
+ * 4 runtime failure.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "event_build.h"
+#include "proxy.h"
+#include "registry.h"
+#include "sf_options.h"
+
+#define MOD "connector"
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t hup_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    hup_flag = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static struct sfc_replay_store *open_store(const struct sfc_config *cfg,
+                                           char *err, size_t errsz)
+{
+    const struct sfc_config_streaming *st = &cfg->streaming;
+
+    switch (st->replay_store) {
+    case SFC_REPLAY_STORE_MEMORY:
+        return sfc_replay_store_new_memory();
+    case SFC_REPLAY_STORE_REDIS:
+        return sfc_replay_store_new_redis(st->redis_uri, st->redis_key_prefix,
+                                          st->redis_ttl_s, err, errsz);
+    case SFC_REPLAY_STORE_FILE:
+        break;
+    }
+    /* Coalesced to 5 writes a second: a crash re-delivers, never loses. */
+    return sfc_replay_store_new_file(st->replay_file, 200, err, errsz);
+}
+
+/* Declares what handle_notification / handle_sobject_notification need. */
+static sfc_err_t declare_topics(const struct sfc_config *cfg,
+                                struct sfc_api_client *api)
+{
+    for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++) {
+        const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
+        struct sfc_pushtopic_notify n = {
+            .notify_for_fields = ep->notify_for_fields,
+            .on_create = ep->notify_for_operation_create,
+            .on_update = ep->notify_for_operation_update,
+            .on_delete = ep->notify_for_operation_delete,
+            .on_undelete = ep->notify_for_operation_undelete};
+        struct sfc_api_error *e = NULL;
+        char *name = NULL, *query = NULL;
+        sfc_err_t rc = SFC_OK;
+
+        if (ep->kind == SFC_EP_HANDLE_NOTIFICATION && ep->query) {
+            rc = sfc_pushtopic_declare(api, ep->name, ep->query, &n, &e);
+        } else if (ep->kind == SFC_EP_HANDLE_SOBJECT_NOTIFICATION) {
+            rc = sfc_pushtopic_sobject_query(api, ep->sobject_type,
+                                             ep->record_type,
+                                             ep->exclude_current_user, &name,
+                                             &query, &e);
+            if (rc == SFC_OK)
+                rc = sfc_pushtopic_declare(api, name, query, &n, &e);
+        }
+        free(name);
+        free(query);
+        if (rc != SFC_OK) {
+            sfc_log(SFC_LOG_ERROR, MOD,
+                    "%s:%d: cannot declare the PushTopic of entrypoint %zu: %s",
+                    cfg->path, ep->line, i, e ? e->message : sfc_err2str(rc));
+            sfc_api_error_destroy(e);
+            return rc;
+        }
+    }
+    return SFC_OK;
+}
+
+/* The proxy handler is the default; others come from the registry. */
+static struct proxy_route *build_routes(const struct sfc_config *cfg,
+                                        struct sfc_connector_registry *reg,
+                                        size_t *n, char *err, size_t errsz)
+{
+    struct proxy_route *r =
+        sfc_xcalloc(cfg->streaming.n_entrypoints + 1, sizeof(*r));
+
+    for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++) {
+        const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
+
+        r[i].ep = ep;
+        r[i].channel = event_channel_of(ep);
+        r[i].entrypoint = sfc_xasprintf(
+            "%s.%s", cfg->service.name,
+            sfc_config_entrypoint_kind_name(ep->kind));
+        if (strcmp(ep->handler, "proxy") != 0) {
+            r[i].handler = registry_find(reg, ep->handler);
+            if (!r[i].handler) {
+                sfc_errstr_set(err, errsz,
+                               "%s:%d: no handler named \"%s\" (is its plugin "
+                               "listed in streaming.plugins?)",
+                               cfg->path, ep->line, ep->handler);
+                *n = i + 1;
+                return r;
+            }
+        }
+    }
+    *n = cfg->streaming.n_entrypoints;
+    err[0] = '\0';
+    return r;
+}
+
+static void free_routes(struct proxy_route *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].channel);
+        free(r[i].entrypoint);
+    }
+    free(r);
+}
+
+static const enum sfc_stream_start start_of[] = {
+    [SFC_REPLAY_START_STORED] = SFC_STREAM_START_STORED,
+    [SFC_REPLAY_START_NEW] = SFC_STREAM_START_NEW,
+    [SFC_REPLAY_START_ALL] = SFC_STREAM_START_ALL,
+};
+
+struct daemon {
+    struct sfc_config *cfg;
+    struct sfc_api_client *api;
+    struct sfc_replay_store *store;
+    struct sfc_stream *stream;
+    struct sfc_connector_registry *reg;
+    struct proxy_route *routes;
+    size_t n_routes;
+    struct proxy *proxy;
+};
+
+static int start(struct daemon *d, char *err, size_t errsz)
+{
+    struct sfc_api_options ao;
+    struct sfc_stream_options so;
+    struct sfc_api_error *e = NULL;
+
+    connector_api_options(d->cfg, &ao);
+    d->api = sfc_api_client_new(&ao, err, errsz);
+    if (!d->api)
+        return SFC_EXIT_CONFIG;
+    /* Keep trying until Salesforce answers, unless it refuses us. */
+    while (!stop_flag && sfc_api_client_login(d->api, &e) != SFC_OK) {
+        bool refused = e->code == SFC_ERR_AUTH && e->http_status > 0;
+
+        sfc_errstr_set(err, errsz, "Salesforce login failed: %s", e->message);
+        sfc_api_error_destroy(e);
+        e = NULL;
+        if (refused)
+            return SFC_EXIT_AUTH;
+        sfc_sleep_ms(1000);
+    }
+    if (stop_flag)
+        return SFC_EXIT_OK;
+    while (!stop_flag && declare_topics(d->cfg, d->api) != SFC_OK)
+        sfc_sleep_ms(2000);
+    d->store = open_store(d->cfg, err, errsz);
+    if (!d->store)
+        return SFC_EXIT_CONFIG;
+    for (size_t i = 0; i < d->cfg->streaming.n_plugins; i++)
+        if (registry_load_plugin(d->reg, d->cfg->streaming.plugins[i], err,
+                                 errsz) != SFC_OK)
+            return SFC_EXIT_CONFIG;
+    d->routes = build_routes(d->cfg, d->reg, &d->n_routes, err, errsz);
+    if (err[0])
+        return SFC_EXIT_CONFIG;
+    sfc_stream_options_init(&so);
+    so.api = d->api;
+    so.store = d->store;
+    so.commit = SFC_STREAM_COMMIT_MANUAL;
+    so.fallback = (enum sfc_stream_fallback)d->cfg->streaming.replay_fallback;
+    so.max_pending = (size_t)d->cfg->streaming.max_pending;
+    so.connection_timeout_ms = d->cfg->streaming.connection_timeout_s * 1000;
+    d->stream = sfc_stream_open(&so, err, errsz);
+    if (!d->stream)
+        return SFC_EXIT_RUNTIME;
+    for (size_t i = 0; i < d->n_routes; i++) {
+        sfc_stream_subscribe(d->stream, d->routes[i].channel,
+                             start_of[d->routes[i].ep->replay]);
+        sfc_log(SFC_LOG_INFO, MOD, "entrypoint %s on %s -> %s",
+                sfc_config_entrypoint_kind_name(d->routes[i].ep->kind),
+                d->routes[i].channel, d->routes[i].ep->handler);
+    }
+    d->proxy = proxy_new(d->cfg, d->stream, d->routes, d->n_routes);
+    return SFC_EXIT_OK;
+}
+
+static void stop_all(struct daemon *d)
+{
+    proxy_destroy(d->proxy);
+    sfc_stream_close(d->stream);
+    free_routes(d->routes, d->n_routes);
+    sfc_replay_store_destroy(d->store);
+    sfc_api_client_destroy(d->api);
+    registry_destroy(d->reg);
+    sfc_config_destroy(d->cfg);
+}
+
+int connector_cmd_run(int argc, char **argv)
+{
+    char err[8192] = "";
+    const char *path = cli_config_path(argc, argv);
+    struct daemon d = {0};
+    int rc;
+
+    if (!path) {
+        fprintf(stderr, "usage: sfconnector run -c FILE\n");
+        return SFC_EXIT_USAGE;
+    }
+    d.cfg = sfc_config_load(path, err, sizeof(err));
+    if (!d.cfg) {
+        fprintf(stderr, "%s\n", err);
+        return SFC_EXIT_CONFIG;
+    }
+    if (sfc_config_apply_logging(d.cfg, err, sizeof(err)) != SFC_OK) {
+        fprintf(stderr, "%s\n", err);
+        sfc_config_destroy(d.cfg);
+        return SFC_EXIT_CONFIG;
+    }
+    install_signals();
+    d.reg = registry_new();
+    sfc_log(SFC_LOG_INFO, MOD, "sfconnector %s starting with %s", SFC_VERSION,
+            path);
+    rc = start(&d, err, sizeof(err));
+    if (rc == SFC_EXIT_OK && d.proxy &&
+        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000) != SFC_OK) {
+        sfc_errstr_set(err, sizeof(err), "%s",
+                       sfc_stream_error(d.stream) ? sfc_stream_error(d.stream)
+                                                  : "dispatch failed");
+        rc = SFC_EXIT_RUNTIME;
+    }
+    if (rc != SFC_EXIT_OK)
+        sfc_log(SFC_LOG_ERROR, MOD, "%s", err);
+    stop_all(&d);
+    sfc_log(SFC_LOG_INFO, MOD, "stopped (exit %d)", rc);
+    return rc;
+}

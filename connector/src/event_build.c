@@ -1,0 +1,104 @@
+/* Salesforce event -> Nameko event: channel, routing key, body, id. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event_build.h"
+
+static char *lower(char *s)
+{
+    for (char *p = s; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return s;
+}
+
+char *event_channel_of(const struct sfc_config_entrypoint *ep)
+{
+    switch (ep->kind) {
+    case SFC_EP_SUBSCRIBE:
+        return sfc_xstrdup(ep->channel);
+    case SFC_EP_HANDLE_NOTIFICATION:
+        return sfc_xasprintf("/topic/%s", ep->name);
+    case SFC_EP_HANDLE_SOBJECT_NOTIFICATION:
+        return sfc_xasprintf("/topic/%s%s", ep->sobject_type,
+                             ep->record_type ? ep->record_type : "");
+    case SFC_EP_CDC: {
+        size_t n;
+
+        if (ep->channel && *ep->channel)
+            return sfc_xstrdup(ep->channel);
+        n = strlen(ep->sobject_type);
+        if (n > 3 && strcmp(ep->sobject_type + n - 3, "__c") == 0)
+            return sfc_xasprintf("/data/%.*s__ChangeEvent", (int)(n - 3),
+                                 ep->sobject_type);
+        return sfc_xasprintf("/data/%sChangeEvent", ep->sobject_type);
+    }
+    case SFC_EP_PLATFORM_EVENT:
+        if (ep->channel && *ep->channel)
+            return sfc_xstrdup(ep->channel);
+        return sfc_xasprintf("/event/%s", ep->name);
+    }
+    return sfc_xstrdup("");
+}
+
+char *event_query_object(const char *query)
+{
+    const char *p = query ? strcasestr(query, " FROM ") : NULL;
+    size_t n;
+
+    if (!p)
+        return NULL;
+    p += 6;
+    p += strspn(p, " ");
+    n = strcspn(p, " ,;");
+    return n ? sfc_xstrndup(p, n) : NULL;
+}
+
+char *event_routing_key(const struct sfc_config_entrypoint *ep,
+                        const struct sfc_stream_event *ev)
+{
+    const char *type = ev->event_type ? ev->event_type : "event";
+    const char *slash = strrchr(ev->channel, '/');
+    const char *name = slash ? slash + 1 : ev->channel;
+    char *obj = NULL, *rk;
+
+    if (ep->event_type && *ep->event_type)
+        return sfc_xstrdup(ep->event_type);
+    switch (ev->kind) {
+    case SFC_STREAM_KIND_PUSHTOPIC:
+        if (ep->kind == SFC_EP_HANDLE_SOBJECT_NOTIFICATION)
+            obj = sfc_xstrdup(ep->sobject_type);
+        else if (ep->kind == SFC_EP_HANDLE_NOTIFICATION)
+            obj = event_query_object(ep->query);
+        if (!obj)
+            obj = sfc_xstrdup(name);
+        rk = sfc_xasprintf("salesforce_%s_%s", obj, type);
+        free(obj);
+        return lower(rk);
+    case SFC_STREAM_KIND_CDC:
+        rk = sfc_xasprintf("salesforce_%s_%s",
+                           ev->entity ? ev->entity : name, type);
+        return lower(rk);
+    case SFC_STREAM_KIND_PLATFORM_EVENT:
+        return sfc_xstrdup(name);
+    default:
+        return lower(sfc_xasprintf("salesforce_%s", name));
+    }
+}
+
+char *event_body(const struct sfc_stream_event *ev)
+{
+    const cJSON *part = NULL;
+
+    if (ev->kind == SFC_STREAM_KIND_PUSHTOPIC)
+        part = cJSON_GetObjectItemCaseSensitive(ev->data, "sobject");
+    else if (ev->kind != SFC_STREAM_KIND_OTHER)
+        part = cJSON_GetObjectItemCaseSensitive(ev->data, "payload");
+    return sfc_json_print(part ? part : ev->data);
+}
+
+char *event_message_id(const struct sfc_stream_event *ev)
+{
+    return sfc_xasprintf("%s:%lld", ev->channel, (long long)ev->replay_id);
+}

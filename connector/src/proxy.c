@@ -1,0 +1,341 @@
+/* The dispatch loop and the event proxy (see proxy.h). */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_build.h"
+#include "proxy.h"
+
+#define MOD "connector"
+
+struct publication {
+    char *routing_key;
+    char *body;
+    char *call_id;
+    uint64_t tag; /* 0 = (re)publish needed */
+    bool acked;
+};
+
+struct inflight {
+    struct sfc_stream_event *ev;
+    char *message_id;
+    struct publication *pubs;
+    size_t n_pubs;
+    struct inflight *next;
+};
+
+struct proxy {
+    const struct sfc_config *cfg;
+    struct sfc_stream *stream;
+    struct proxy_route *routes;
+    size_t n_routes;
+    struct amqp_link link;
+    char *exchange;
+    struct inflight *head, *tail;
+    size_t n_inflight;
+    int64_t next_connect_ms;
+    unsigned connect_failures;
+    struct proxy_stats stats;
+    uint64_t returned_told;
+};
+
+struct proxy *proxy_new(const struct sfc_config *cfg, struct sfc_stream *s,
+                        struct proxy_route *routes, size_t n_routes)
+{
+    struct proxy *p = sfc_xcalloc(1, sizeof(*p));
+
+    p->cfg = cfg;
+    p->stream = s;
+    p->routes = routes;
+    p->n_routes = n_routes;
+    p->exchange = sfc_xasprintf("%s.events", cfg->service.name);
+    amqp_link_init(&p->link, &cfg->amqp);
+    return p;
+}
+
+static void inflight_free(struct inflight *f)
+{
+    for (size_t i = 0; i < f->n_pubs; i++) {
+        free(f->pubs[i].routing_key);
+        free(f->pubs[i].body);
+        free(f->pubs[i].call_id);
+    }
+    free(f->pubs);
+    free(f->message_id);
+    sfc_stream_event_destroy(f->ev);
+    free(f);
+}
+
+void proxy_destroy(struct proxy *p)
+{
+    struct inflight *f, *n;
+
+    if (!p)
+        return;
+    for (f = p->head; f; f = n) {
+        n = f->next;
+        inflight_free(f);
+    }
+    amqp_link_destroy(&p->link);
+    free(p->exchange);
+    free(p);
+}
+
+void proxy_get_stats(const struct proxy *p, struct proxy_stats *out)
+{
+    *out = p->stats;
+}
+
+static void on_acked(void *opaque, uint64_t tag, bool multiple)
+{
+    struct proxy *p = opaque;
+
+    /* Tags grow along the FIFO, so a multiple ack covers a prefix. */
+    for (struct inflight *f = p->head; f; f = f->next) {
+        for (size_t i = 0; i < f->n_pubs; i++) {
+            struct publication *pb = &f->pubs[i];
+
+            if (pb->tag == 0 || pb->acked)
+                continue;
+            if (pb->tag == tag || (multiple && pb->tag < tag)) {
+                pb->acked = true;
+                p->stats.confirmed++;
+            } else if (pb->tag > tag) {
+                return;
+            }
+        }
+    }
+}
+
+static void on_nacked(void *opaque, uint64_t tag, bool multiple)
+{
+    struct proxy *p = opaque;
+
+    for (struct inflight *f = p->head; f; f = f->next)
+        for (size_t i = 0; i < f->n_pubs; i++) {
+            struct publication *pb = &f->pubs[i];
+
+            if (!pb->acked && pb->tag &&
+                (pb->tag == tag || (multiple && pb->tag < tag))) {
+                pb->tag = 0; /* the broker lost it: publish again */
+                p->stats.nacked++;
+            }
+        }
+}
+
+static void on_returned(void *opaque, const char *routing_key)
+{
+    struct proxy *p = opaque;
+
+    p->stats.returned++;
+    /* Loud once, then every 1000th: a missing consumer is not an error. */
+    if (p->returned_told++ % 1000 == 0)
+        sfc_log(SFC_LOG_WARN, MOD,
+                "no queue is bound for %s on %s (%llu unroutable so far)",
+                routing_key, p->exchange,
+                (unsigned long long)p->stats.returned);
+}
+
+static bool connect_broker(struct proxy *p)
+{
+    char err[512];
+
+    if (sfc_now_ms() < p->next_connect_ms)
+        return false;
+    if (amqp_link_open(&p->link, err, sizeof(err)) != SFC_OK ||
+        amqp_link_declare_exchange(&p->link, p->exchange,
+                                   p->cfg->amqp.exchange_auto_delete,
+                                   p->cfg->amqp.alternate_exchange, err,
+                                   sizeof(err)) != SFC_OK) {
+        int64_t d = sfc_backoff_ms(p->connect_failures++, 200,
+                                   p->cfg->amqp.reconnect_max_ms);
+
+        sfc_log(SFC_LOG_WARN, MOD, "broker: %s; retrying in %lld ms", err,
+                (long long)d);
+        amqp_link_close(&p->link);
+        p->next_connect_ms = sfc_now_ms() + d;
+        return false;
+    }
+    if (p->connect_failures || p->stats.published)
+        p->stats.reconnects++;
+    p->connect_failures = 0;
+    sfc_log(SFC_LOG_INFO, MOD, "publishing to %s on %s", p->exchange,
+            p->link.shown_uri);
+    /* Everything not confirmed goes out again, in order. */
+    for (struct inflight *f = p->head; f; f = f->next)
+        for (size_t i = 0; i < f->n_pubs; i++)
+            if (!f->pubs[i].acked)
+                f->pubs[i].tag = 0;
+    return true;
+}
+
+static void publish_pending(struct proxy *p)
+{
+    amqp_table_entry_t hdr[2];
+    amqp_field_value_t stack_item;
+    amqp_array_t stack = {1, &stack_item};
+
+    for (struct inflight *f = p->head; f && p->link.open; f = f->next) {
+        for (size_t i = 0; i < f->n_pubs && p->link.open; i++) {
+            struct publication *pb = &f->pubs[i];
+            amqp_basic_properties_t props = {0};
+
+            if (pb->acked || pb->tag)
+                continue;
+            props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                           AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                           AMQP_BASIC_DELIVERY_MODE_FLAG |
+                           AMQP_BASIC_PRIORITY_FLAG |
+                           AMQP_BASIC_MESSAGE_ID_FLAG |
+                           AMQP_BASIC_HEADERS_FLAG;
+            props.content_type = amqp_cstring_bytes("application/json");
+            props.content_encoding = amqp_cstring_bytes("utf-8");
+            props.delivery_mode = 2;
+            props.priority = 0;
+            props.message_id = amqp_cstring_bytes(f->message_id);
+            stack_item.kind = AMQP_FIELD_KIND_UTF8;
+            stack_item.value.bytes = amqp_cstring_bytes(pb->call_id);
+            hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
+            hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
+            hdr[0].value.value.array = stack;
+            hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
+            hdr[1].value.kind = AMQP_FIELD_KIND_I64;
+            hdr[1].value.value.i64 = f->ev->replay_id;
+            props.headers.num_entries = 2;
+            props.headers.entries = hdr;
+            if (amqp_link_publish(&p->link, p->exchange, pb->routing_key,
+                                  &props, pb->body, strlen(pb->body), true,
+                                  &pb->tag) == SFC_OK)
+                p->stats.published++;
+        }
+    }
+}
+
+/* Hands one event to its handlers; false on a handler failure. */
+static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
+{
+    struct inflight *f = sfc_xcalloc(1, sizeof(*f));
+
+    f->ev = ev;
+    f->message_id = event_message_id(ev);
+    f->pubs = sfc_xcalloc(p->n_routes, sizeof(*f->pubs));
+    for (size_t i = 0; i < p->n_routes; i++) {
+        struct proxy_route *r = &p->routes[i];
+
+        if (strcmp(r->channel, ev->channel) != 0)
+            continue;
+        if (r->handler) {
+            sfc_err_t rc = r->handler->fn(r->handler->opaque, r->entrypoint,
+                                          ev);
+
+            if (rc != SFC_OK) {
+                sfc_log(SFC_LOG_ERROR, MOD,
+                        "handler %s failed on %s replay %lld: %s",
+                        r->handler->name, ev->channel,
+                        (long long)ev->replay_id, sfc_err2str(rc));
+                inflight_free(f);
+                return false;
+            }
+            continue;
+        }
+        f->pubs[f->n_pubs].routing_key = event_routing_key(r->ep, ev);
+        f->pubs[f->n_pubs].body = event_body(ev);
+        f->pubs[f->n_pubs].call_id = sfc_xasprintf(
+            "%s.%llx%08llx", r->entrypoint, (unsigned long long)sfc_rand64(),
+            (unsigned long long)(sfc_rand64() & 0xffffffffULL));
+        f->n_pubs++;
+    }
+    if (p->tail)
+        p->tail->next = f;
+    else
+        p->head = f;
+    p->tail = f;
+    p->n_inflight++;
+    p->stats.received++;
+    return true;
+}
+
+/* Commits the longest prefix whose every publication is confirmed. */
+static void commit_done(struct proxy *p)
+{
+    while (p->head) {
+        struct inflight *f = p->head;
+
+        for (size_t i = 0; i < f->n_pubs; i++)
+            if (!f->pubs[i].acked)
+                return;
+        sfc_stream_commit(p->stream, f->ev->channel, f->ev->replay_id);
+        p->head = f->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->n_inflight--;
+        inflight_free(f);
+    }
+}
+
+static const struct amqp_link_events link_events = {
+    .acked = on_acked, .nacked = on_nacked, .returned = on_returned};
+
+/* One turn: intake, publish, confirms, commits. */
+static sfc_err_t turn(struct proxy *p, bool intake)
+{
+    struct amqp_link_events ev = link_events;
+    bool took = false;
+
+    ev.opaque = p;
+    if (!p->link.open)
+        connect_broker(p);
+    while (intake && p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events) {
+        struct sfc_stream_event *e = NULL;
+        sfc_err_t rc = sfc_stream_receive(p->stream, 0, &e);
+
+        if (rc == SFC_ERR_TIMEOUT)
+            break;
+        if (rc != SFC_OK)
+            return rc;
+        if (!dispatch(p, e))
+            return SFC_ERR_INTERNAL;
+        took = true;
+    }
+    if (p->link.open)
+        publish_pending(p);
+    if (p->link.open)
+        amqp_link_poll(&p->link, p->head ? 2 : 0, &ev);
+    commit_done(p);
+    if (!took && !p->head) {
+        struct pollfd pfd = {.fd = sfc_stream_fd(p->stream), .events = POLLIN};
+
+        poll(&pfd, 1, 100);
+    } else if (!p->link.open) {
+        sfc_sleep_ms(20);
+    }
+    return SFC_OK;
+}
+
+sfc_err_t proxy_run(struct proxy *p, volatile sig_atomic_t *stop,
+                    volatile sig_atomic_t *reopen_log, int64_t drain_ms)
+{
+    sfc_err_t rc = SFC_OK;
+    int64_t until;
+
+    while (!*stop) {
+        if (*reopen_log) {
+            *reopen_log = 0;
+            sfc_log_reopen();
+        }
+        rc = turn(p, true);
+        if (rc != SFC_OK)
+            break;
+    }
+    /* Stop taking events; wait for what is out there to be confirmed. */
+    until = sfc_now_ms() + drain_ms;
+    while (p->head && p->link.open && sfc_now_ms() < until)
+        turn(p, false);
+    if (p->head)
+        sfc_log(SFC_LOG_WARN, MOD,
+                "%zu events were not confirmed before exit; they are not "
+                "committed and will be delivered again",
+                p->n_inflight);
+    return rc;
+}
