@@ -1,9 +1,10 @@
 /*
- * main.c - sfsim command line: options, --url-file, signal handling, the
- * --demo ticker.
+ * main.c - sfsim command line: options (one table drives parsing and
+ * --help), --url-file, signal handling, the --demo ticker.
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,6 @@ static void defaults(struct sim_options *o)
     o->connect_timeout_ms = 110000;
     o->session_ttl_s = 7200;
     o->daily_api_limit = 15000;
-    o->limit_margin = 0;
     o->query_batch_size = 2000;
     o->min_api_version = 31.0;
     o->max_api_version = 67.0;
@@ -38,258 +38,229 @@ static void defaults(struct sim_options *o)
     o->max_pushtopics = 100;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: sfsim [options]\n"
-            "Salesforce simulator: OAuth/SOAP logins, REST data API, SOQL "
-            "subset,\nStreaming API, fault injection (/_sim/...).\n\n"
-            "  --port N               listen port (0 = any free port; "
-            "default 0)\n"
-            "  --url-file PATH        write the base URL + newline once "
-            "listening\n"
-            "  --seed FILE            JSON seed: users, apps, "
-            "refresh_tokens, objects,\n"
-            "                         records, jwt_cert\n"
-            "  --demo                 demo records, PushTopics; new/updated "
-            "Contacts\n"
-            "                         and Leads every second\n"
-            "  --connect-timeout MS   how long /meta/connect is held "
-            "(default 110000)\n"
-            "  --session-ttl S        session lifetime (default 7200)\n"
-            "  --daily-api-limit N    DailyApiRequests allocation (default "
-            "15000)\n"
-            "  --limit-margin N       calls allowed past the allocation "
-            "(default 0)\n"
-            "  --query-batch-size N   default query page size (default "
-            "2000)\n"
-            "  --min-api-version V    oldest served version (default "
-            "31.0)\n"
-            "  --refresh-rotation     rotate refresh tokens on use\n"
-            "  --block-password-flow  username-password flow answers "
-            "invalid_grant\n"
-            "  --login-delay-ms MS    time a token request stays in flight\n"
-            "  --jwt-cert PEM         certificate/public key for JWT "
-            "bearer\n"
-            "  --tls-cert PEM --tls-key PEM   serve HTTPS\n"
-            "  --rng-seed N           seed of the deterministic RNG "
-            "(default 1)\n"
-            "  --random-page-sizes    query pages of random size "
-            "(200..batch size)\n"
-            "  --query-locator-ttl S  query locator lifetime (default "
-            "172800)\n"
-            "  --per-app-usage        add per-app-api-usage to "
-            "Sforce-Limit-Info\n"
-            "  --password-expired     SOAP login reports "
-            "passwordExpired=true\n"
-            "  --soap-retired         SOAP login fails for API >= 65.0\n"
-            "  --reuse-sessions       repeated logins return the same "
-            "session\n"
-            "  --sliding-sessions     each use extends the session "
-            "lifetime\n"
-            "  --jwt-exp-horizon S    latest accepted JWT exp, seconds ahead "
-            "(330)\n"
-            "  --reject-extid-in-body upsert bodies may not carry the "
-            "external id\n"
-            "  --no-limit-info-on-errors  no Sforce-Limit-Info on 4xx/5xx\n"
-            "  --html-escape-composite    HTML-escape composite response "
-            "strings\n"
-            "  --max-pushtopics N     live PushTopics allowed (100; 0 = no "
-            "limit)\n"
-            "  --long-request-ms MS   a request running this long is long "
-            "(20000)\n"
-            "  --max-long-requests N  concurrent long requests allowed (25; "
-            "0 = off)\n"
-            "  --legacy-cursors       10 open query cursors per user; "
-            "the 11th releases\n"
-            "                         the oldest\n"
-            "  --help                 this text\n\n"
-            "Built-in defaults without --seed: user demo@sfsim.local, "
-            "password\ndemo-password, security token DEMOTOKEN; connected "
-            "app sfsim-client-id /\nsfsim-client-secret; refresh token "
-            "sfsim-refresh-token.\n");
-}
+enum kind { K_FLAG, K_INT, K_I64, K_U64, K_DBL, K_STR };
 
-enum {
-    O_PORT = 1,
-    O_URL,
-    O_SEED,
-    O_DEMO,
-    O_CT,
-    O_TTL,
-    O_LIMIT,
-    O_MARGIN,
-    O_BATCH,
-    O_MINV,
-    O_ROT,
-    O_BLOCK,
-    O_DELAY,
-    O_JWT,
-    O_CERT,
-    O_KEY,
-    O_RNG,
-    O_HELP,
-    O_RANDP,
-    O_LOCTTL,
-    O_PERAPP,
-    O_PWEXP,
-    O_SOAPRET,
-    O_REUSE,
-    O_SLIDE,
-    O_LEGACY,
-    O_LONGMS,
-    O_MAXLONG,
-    O_JWTH,
-    O_REJEXT,
-    O_NOLIMERR,
-    O_HTMLESC,
-    O_MAXPT
+struct opt_def {
+    const char *name;
+    enum kind kind;
+    size_t off; /* in struct sim_options */
+    const char *help;
 };
 
-static const struct option LONGOPTS[] = {
-    {"port", required_argument, 0, O_PORT},
-    {"url-file", required_argument, 0, O_URL},
-    {"seed", required_argument, 0, O_SEED},
-    {"demo", no_argument, 0, O_DEMO},
-    {"connect-timeout", required_argument, 0, O_CT},
-    {"session-ttl", required_argument, 0, O_TTL},
-    {"daily-api-limit", required_argument, 0, O_LIMIT},
-    {"limit-margin", required_argument, 0, O_MARGIN},
-    {"query-batch-size", required_argument, 0, O_BATCH},
-    {"min-api-version", required_argument, 0, O_MINV},
-    {"refresh-rotation", no_argument, 0, O_ROT},
-    {"block-password-flow", no_argument, 0, O_BLOCK},
-    {"login-delay-ms", required_argument, 0, O_DELAY},
-    {"jwt-cert", required_argument, 0, O_JWT},
-    {"tls-cert", required_argument, 0, O_CERT},
-    {"tls-key", required_argument, 0, O_KEY},
-    {"rng-seed", required_argument, 0, O_RNG},
-    {"help", no_argument, 0, O_HELP},
-    {"random-page-sizes", no_argument, 0, O_RANDP},
-    {"query-locator-ttl", required_argument, 0, O_LOCTTL},
-    {"per-app-usage", no_argument, 0, O_PERAPP},
-    {"password-expired", no_argument, 0, O_PWEXP},
-    {"soap-retired", no_argument, 0, O_SOAPRET},
-    {"reuse-sessions", no_argument, 0, O_REUSE},
-    {"sliding-sessions", no_argument, 0, O_SLIDE},
-    {"legacy-cursors", no_argument, 0, O_LEGACY},
-    {"long-request-ms", required_argument, 0, O_LONGMS},
-    {"max-long-requests", required_argument, 0, O_MAXLONG},
-    {"jwt-exp-horizon", required_argument, 0, O_JWTH},
-    {"reject-extid-in-body", no_argument, 0, O_REJEXT},
-    {"no-limit-info-on-errors", no_argument, 0, O_NOLIMERR},
-    {"html-escape-composite", no_argument, 0, O_HTMLESC},
-    {"max-pushtopics", required_argument, 0, O_MAXPT},
-    {0, 0, 0, 0}};
+#define OPT(n, k, field, h)                                                    \
+    {                                                                          \
+        n, k, offsetof(struct sim_options, field), h                           \
+    }
+
+static const struct opt_def OPTS[] = {
+    OPT("port", K_INT, port, "listen port, 0 = any free port"),
+    OPT("url-file", K_STR, url_file, "write the base URL + newline there"),
+    OPT("seed",
+        K_STR,
+        seed_file,
+        "JSON seed: users, apps, refresh_tokens, objects, records, jwt_cert"),
+    OPT("demo",
+        K_FLAG,
+        demo,
+        "demo records and PushTopics; Contacts and Leads every second"),
+    OPT("connect-timeout",
+        K_I64,
+        connect_timeout_ms,
+        "ms a /meta/connect is held"),
+    OPT("session-ttl", K_I64, session_ttl_s, "session lifetime, s"),
+    OPT("daily-api-limit",
+        K_I64,
+        daily_api_limit,
+        "DailyApiRequests allocation"),
+    OPT("limit-margin",
+        K_I64,
+        limit_margin,
+        "calls allowed past the allocation"),
+    OPT("query-batch-size", K_INT, query_batch_size, "query page size"),
+    OPT("min-api-version", K_DBL, min_api_version, "oldest version served"),
+    OPT("refresh-rotation",
+        K_FLAG,
+        refresh_rotation,
+        "rotate refresh tokens on use"),
+    OPT("block-password-flow",
+        K_FLAG,
+        password_flow_blocked,
+        "password grant answers invalid_grant"),
+    OPT("login-delay-ms",
+        K_I64,
+        login_delay_ms,
+        "time a token request stays in flight"),
+    OPT("jwt-cert", K_STR, jwt_cert, "PEM certificate/key for JWT bearer"),
+    OPT("jwt-exp-horizon",
+        K_I64,
+        jwt_exp_horizon_s,
+        "latest JWT exp accepted, s ahead"),
+    OPT("tls-cert", K_STR, tls_cert, "PEM certificate: serve HTTPS"),
+    OPT("tls-key", K_STR, tls_key, "PEM private key for --tls-cert"),
+    OPT("rng-seed", K_U64, rng_seed, "seed of the deterministic RNG"),
+    OPT("random-page-sizes",
+        K_FLAG,
+        random_pages,
+        "query pages of random size (200..batch)"),
+    OPT("query-locator-ttl",
+        K_I64,
+        locator_ttl_s,
+        "query locator lifetime without use, s"),
+    OPT("legacy-cursors",
+        K_FLAG,
+        legacy_cursors,
+        "10 open query cursors per user"),
+    OPT("per-app-usage",
+        K_FLAG,
+        per_app_usage,
+        "per-app-api-usage in Sforce-Limit-Info"),
+    OPT("no-limit-info-on-errors",
+        K_FLAG,
+        no_limit_info_on_errors,
+        "no Sforce-Limit-Info on 4xx/5xx"),
+    OPT("password-expired",
+        K_FLAG,
+        password_expired,
+        "SOAP login reports passwordExpired=true"),
+    OPT("soap-retired",
+        K_FLAG,
+        soap_retired,
+        "SOAP login fails for API >= 65.0"),
+    OPT("reuse-sessions",
+        K_FLAG,
+        reuse_sessions,
+        "repeated logins return the same session"),
+    OPT("sliding-sessions",
+        K_FLAG,
+        sliding_sessions,
+        "each use extends the session lifetime"),
+    OPT("long-request-ms",
+        K_I64,
+        long_request_ms,
+        "a request running this long is long"),
+    OPT("max-long-requests",
+        K_INT,
+        max_long_requests,
+        "concurrent long requests allowed (0 = off)"),
+    OPT("reject-extid-in-body",
+        K_FLAG,
+        reject_extid_in_body,
+        "upsert bodies may not carry the external id"),
+    OPT("html-escape-composite",
+        K_FLAG,
+        html_escape_composite,
+        "HTML-escape composite response strings"),
+    OPT("max-pushtopics",
+        K_INT,
+        max_pushtopics,
+        "live PushTopics allowed (0 = no limit)"),
+};
+
+#define N_OPTS (sizeof(OPTS) / sizeof(OPTS[0]))
+
+/* The default of @d as text, from a defaults() struct. */
+static void default_text(const struct opt_def *d,
+                         const struct sim_options *o,
+                         char *out,
+                         size_t sz)
+{
+    const char *p = (const char *)o + d->off;
+    switch (d->kind) {
+    case K_FLAG:
+        snprintf(out, sz, "%s", *(const bool *)p ? "on" : "off");
+        break;
+    case K_INT:
+        snprintf(out, sz, "%d", *(const int *)p);
+        break;
+    case K_I64:
+        snprintf(out, sz, "%lld", (long long)*(const int64_t *)p);
+        break;
+    case K_U64:
+        snprintf(out, sz, "%llu", (unsigned long long)*(const uint64_t *)p);
+        break;
+    case K_DBL:
+        snprintf(out, sz, "%.1f", *(const double *)p);
+        break;
+    case K_STR:
+        snprintf(out, sz, "%s", *(const char *const *)p ? "set" : "none");
+        break;
+    }
+}
+
+static void usage(FILE *out)
+{
+    struct sim_options d;
+    char dflt[32];
+    size_t i;
+
+    defaults(&d);
+    fprintf(out, "Usage: sfsim [options]\n"
+                 "Salesforce simulator: OAuth/SOAP logins, REST data API, "
+                 "SOQL subset,\nStreaming API, fault injection (/_sim/...)."
+                 "\n\n");
+    for (i = 0; i < N_OPTS; i++) {
+        default_text(&OPTS[i], &d, dflt, sizeof(dflt));
+        fprintf(out, "  --%-24s %s (default %s)\n", OPTS[i].name, OPTS[i].help,
+                dflt);
+    }
+    fprintf(out, "  --%-24s this text\n\n", "help");
+    fprintf(out, "Built-in defaults without --seed: user demo@sfsim.local, "
+                 "password\ndemo-password, security token DEMOTOKEN; connected "
+                 "app sfsim-client-id /\nsfsim-client-secret; refresh token "
+                 "sfsim-refresh-token.\n");
+}
+
+static void
+set_opt(const struct opt_def *d, struct sim_options *o, const char *arg)
+{
+    char *p = (char *)o + d->off;
+    switch (d->kind) {
+    case K_FLAG:
+        *(bool *)p = true;
+        break;
+    case K_INT:
+        *(int *)p = atoi(arg);
+        break;
+    case K_I64:
+        *(int64_t *)p = atoll(arg);
+        break;
+    case K_U64:
+        *(uint64_t *)p = strtoull(arg, NULL, 10);
+        break;
+    case K_DBL:
+        *(double *)p = atof(arg);
+        break;
+    case K_STR:
+        *(const char **)p = arg;
+        break;
+    }
+}
 
 static int parse_args(int argc, char **argv, struct sim_options *o)
 {
-    int c;
-    while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
-        switch (c) {
-        case O_PORT:
-            o->port = atoi(optarg);
-            break;
-        case O_URL:
-            o->url_file = optarg;
-            break;
-        case O_SEED:
-            o->seed_file = optarg;
-            break;
-        case O_DEMO:
-            o->demo = true;
-            break;
-        case O_CT:
-            o->connect_timeout_ms = atoll(optarg);
-            break;
-        case O_TTL:
-            o->session_ttl_s = atoll(optarg);
-            break;
-        case O_LIMIT:
-            o->daily_api_limit = atoll(optarg);
-            break;
-        case O_MARGIN:
-            o->limit_margin = atoll(optarg);
-            break;
-        case O_BATCH:
-            o->query_batch_size = atoi(optarg);
-            break;
-        case O_MINV:
-            o->min_api_version = atof(optarg);
-            break;
-        case O_ROT:
-            o->refresh_rotation = true;
-            break;
-        case O_BLOCK:
-            o->password_flow_blocked = true;
-            break;
-        case O_DELAY:
-            o->login_delay_ms = atoll(optarg);
-            break;
-        case O_JWT:
-            o->jwt_cert = optarg;
-            break;
-        case O_CERT:
-            o->tls_cert = optarg;
-            break;
-        case O_KEY:
-            o->tls_key = optarg;
-            break;
-        case O_RNG:
-            o->rng_seed = strtoull(optarg, NULL, 10);
-            break;
-        case O_RANDP:
-            o->random_pages = true;
-            break;
-        case O_LOCTTL:
-            o->locator_ttl_s = atoll(optarg);
-            break;
-        case O_PERAPP:
-            o->per_app_usage = true;
-            break;
-        case O_PWEXP:
-            o->password_expired = true;
-            break;
-        case O_SOAPRET:
-            o->soap_retired = true;
-            break;
-        case O_REUSE:
-            o->reuse_sessions = true;
-            break;
-        case O_SLIDE:
-            o->sliding_sessions = true;
-            break;
-        case O_LEGACY:
-            o->legacy_cursors = true;
-            break;
-        case O_LONGMS:
-            o->long_request_ms = atoll(optarg);
-            break;
-        case O_MAXLONG:
-            o->max_long_requests = atoi(optarg);
-            break;
-        case O_JWTH:
-            o->jwt_exp_horizon_s = atoll(optarg);
-            break;
-        case O_REJEXT:
-            o->reject_extid_in_body = true;
-            break;
-        case O_NOLIMERR:
-            o->no_limit_info_on_errors = true;
-            break;
-        case O_HTMLESC:
-            o->html_escape_composite = true;
-            break;
-        case O_MAXPT:
-            o->max_pushtopics = atoi(optarg);
-            break;
-        case O_HELP:
+    struct option longopts[N_OPTS + 2];
+    int c, idx;
+    size_t i;
+
+    memset(longopts, 0, sizeof(longopts));
+    for (i = 0; i < N_OPTS; i++) {
+        longopts[i].name = OPTS[i].name;
+        longopts[i].has_arg =
+            OPTS[i].kind == K_FLAG ? no_argument : required_argument;
+        longopts[i].val = 1;
+    }
+    longopts[N_OPTS].name = "help";
+    longopts[N_OPTS].val = 'h';
+    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        if (c == 'h') {
             usage(stdout);
             exit(0);
-        default:
+        }
+        if (c != 1) {
             usage(stderr);
             return -1;
         }
+        set_opt(&OPTS[idx], o, optarg);
     }
     return 0;
 }
