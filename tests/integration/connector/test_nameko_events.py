@@ -1,0 +1,118 @@
+"""Salesforce changes reach a Nameko-style consumer exactly as Nameko's own
+EventDispatcher would publish them (nameko-wire.md section 2, vector E1):
+create, update, delete, undelete, Change Data Capture, platform events."""
+import json
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
+from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
+                         service_name)
+
+SEED = {"objects": [{"name": "Order_Event__e", "fields": [
+    {"name": "Order_Number__c", "type": "string", "length": 40}]}]}
+
+
+class NamekoEvents(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="sfc-evt-")
+        seed = os.path.join(self.work, "seed.json")
+        with open(seed, "w") as f:
+            json.dump(SEED, f)
+        self.sim = Sim("--seed", seed, "--connect-timeout", "2000")
+        self.service = service_name()
+        types = [f"salesforce_contact_{t}" for t in
+                 ("created", "updated", "deleted", "undeleted")]
+        types += ["salesforce_account_create", "salesforce_account_update",
+                  "Order_Event__e"]
+        self.consumer = NamekoConsumer(self.service, types)
+        eps = """
+          { kind = "handle_sobject_notification"; sobject_type = "Contact"; },
+          { kind = "cdc"; sobject_type = "Account"; },
+          { kind = "platform_event"; name = "Order_Event__e"; }"""
+        self.daemon = Daemon(base_config(self.sim, self.service, self.work,
+                                         eps), self.work)
+        self.daemon.start()
+        deadline = time.time() + 15
+        while self.sim.counter("stream_subscribes") < 3:
+            self.assertLess(time.time(), deadline, self.daemon.output())
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def tearDown(self):
+        self.daemon.kill(15)
+        self.daemon.wait(10)
+        self.consumer.close()
+        self.sim.stop()
+
+    def by_key(self, key):
+        return [m for m in self.consumer.messages if m["routing_key"] == key]
+
+    def test_every_operation_arrives_as_nameko_publishes_it(self):
+        c = self.sim.rest("POST", "sobjects/Contact", {"LastName": "Balboa"})
+        cid = c["id"]
+        self.sim.rest("PATCH", f"sobjects/Contact/{cid}", {"LastName": "Rocky"})
+        self.sim.rest("DELETE", f"sobjects/Contact/{cid}")
+        self.sim.control(f"/_sim/undelete/{cid}", {})
+        a = self.sim.rest("POST", "sobjects/Account", {"Name": "Acme"})
+        self.sim.rest("PATCH", f"sobjects/Account/{a['id']}", {"Phone": "42"})
+        self.sim.rest("POST", "sobjects/Order_Event__e",
+                      {"Order_Number__c": "ON-1"})
+        self.consumer.drain(lambda m: len(m) >= 7, 20)
+
+        created = self.by_key("salesforce_contact_created")
+        self.assertEqual(len(created), 1, self.daemon.output())
+        m = created[0]
+        # E1: body is the PushTopic sobject, as-is.
+        self.assertEqual(m["body"]["Id"], cid)
+        self.assertEqual(m["body"]["Name"], "Balboa")
+        self.assertIn("LastModifiedById", m["body"])
+        self.assertEqual(m["content_type"], "application/json")
+        self.assertEqual(m["content_encoding"], "utf-8")
+        self.assertEqual(m["delivery_mode"], 2)
+        stack = m["headers"]["nameko.call_id_stack"]
+        self.assertIsInstance(stack, list)
+        self.assertTrue(stack[0].startswith(
+            self.service + ".handle_sobject_notification."))
+        self.assertTrue(all(k.startswith("nameko.") for k in m["headers"]))
+        replay = m["headers"]["nameko.replay_id"]
+        self.assertEqual(m["message_id"], f"/topic/Contact:{replay}")
+
+        for op in ("updated", "deleted", "undeleted"):
+            got = self.by_key("salesforce_contact_" + op)
+            self.assertEqual(len(got), 1, op)
+            self.assertEqual(got[0]["body"]["Id"], cid)
+        self.assertEqual(self.by_key("salesforce_contact_updated")[0]
+                         ["body"]["Name"], "Rocky")
+
+        cdc = self.by_key("salesforce_account_create")
+        self.assertEqual(len(cdc), 1)
+        header = cdc[0]["body"]["ChangeEventHeader"]
+        self.assertEqual(header["entityName"], "Account")
+        self.assertEqual(header["changeType"], "CREATE")
+        self.assertEqual(header["recordIds"], [a["id"]])
+        upd = self.by_key("salesforce_account_update")[0]["body"]
+        self.assertEqual(upd["Phone"], "42")
+        self.assertIn("Phone", upd["ChangeEventHeader"]["changedFields"])
+
+        pe = self.by_key("Order_Event__e")
+        self.assertEqual(len(pe), 1)
+        self.assertEqual(pe[0]["body"]["Order_Number__c"], "ON-1")
+        self.assertIn("CreatedDate", pe[0]["body"])
+
+    def test_message_ids_are_stable_and_unique(self):
+        for i in range(5):
+            self.sim.rest("POST", "sobjects/Contact", {"LastName": f"U{i}"})
+        self.consumer.drain(lambda m: len(m) >= 5, 20)
+        ids = [m["message_id"] for m in self.consumer.messages]
+        self.assertEqual(len(ids), 5)
+        self.assertEqual(len(set(ids)), 5)
+        replays = [int(i.rsplit(":", 1)[1]) for i in ids]
+        self.assertEqual(replays, sorted(replays))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

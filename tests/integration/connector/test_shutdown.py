@@ -1,0 +1,75 @@
+"""SIGTERM: a clean exit within 5 s, even when Salesforce is unreachable;
+outstanding events are confirmed and committed first."""
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
+from sfc_harness import Daemon, NamekoConsumer, Sim, base_config, service_name  # noqa
+
+
+class FakeSim:
+    """A login URL where nothing answers."""
+
+    def __init__(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        s.close()
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_with_salesforce_unreachable(self):
+        work = tempfile.mkdtemp(prefix="sfc-down-")
+        eps = '{ kind = "subscribe"; channel = "/u/Nothing"; }'
+        d = Daemon(base_config(FakeSim(), service_name(), work, eps), work)
+        d.start()
+        time.sleep(1.5)
+        t0 = time.time()
+        d.kill(signal.SIGTERM)
+        rc = d.wait(10)
+        elapsed = time.time() - t0
+        self.assertEqual(rc, 0, d.output())
+        self.assertLess(elapsed, 5.0)
+
+    def test_sigterm_commits_what_was_confirmed(self):
+        work = tempfile.mkdtemp(prefix="sfc-down-")
+        sim = Sim("--connect-timeout", "2000", env={"SFSIM_CDC": "0"})
+        service = service_name()
+        consumer = NamekoConsumer(service, ["salesforce_contact_created"])
+        try:
+            eps = '{ kind = "handle_sobject_notification"; ' \
+                  'sobject_type = "Contact"; }'
+            d = Daemon(base_config(sim, service, work, eps), work)
+            d.start()
+            deadline = time.time() + 15
+            while sim.counter("stream_subscribes") < 1:
+                self.assertLess(time.time(), deadline, d.output())
+                time.sleep(0.05)
+            time.sleep(0.3)
+            for i in range(10):
+                sim.rest("POST", "sobjects/Contact", {"LastName": f"T{i}"})
+            consumer.drain(lambda m: len(m) >= 10, 15)
+            t0 = time.time()
+            d.kill(signal.SIGTERM)
+            self.assertEqual(d.wait(10), 0, d.output())
+            self.assertLess(time.time() - t0, 5.0)
+            with open(os.path.join(work, "replay.json")) as f:
+                stored = json.load(f)
+            last = max(m["headers"]["nameko.replay_id"]
+                       for m in consumer.messages)
+            self.assertEqual(stored["/topic/Contact"], last)
+            self.assertIn("stopped (exit 0)", d.output())
+            self.assertNotIn("demo-password", d.output())
+        finally:
+            consumer.close()
+            sim.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,177 @@
+"""Helpers for integration tests driven from Python: run sfsim and the
+sfconnector daemon on free ports, talk to sfsim's REST API and control
+plane, and consume events exactly as a Nameko @event_handler does."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+from kombu import Connection, Exchange, Queue
+
+BIN = os.environ.get("SFC_BIN_DIR", os.path.join(os.path.dirname(__file__),
+                                                 "..", "..", "build", "bin"))
+AMQP = os.environ.get("SFC_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+class Sim:
+    """sfsim on a free port, in a private directory."""
+
+    def __init__(self, *args, env=None):
+        self.dir = tempfile.mkdtemp(prefix="sfc-py-")
+        url_file = os.path.join(self.dir, "url")
+        self.log = open(os.path.join(self.dir, "sfsim.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "sfsim"), "--port", "0", "--url-file", url_file,
+             *args], stdout=self.log, stderr=self.log,
+            env=dict(os.environ, **(env or {})))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(url_file):
+                with open(url_file) as f:
+                    line = f.read()
+                if line.endswith("\n"):
+                    self.url = line.strip()
+                    break
+            time.sleep(0.02)
+        else:
+            raise RuntimeError("sfsim did not start")
+        self.token = None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+        self.log.close()
+
+    def control(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+
+    def counter(self, name):
+        return self.control("/_sim/stats")["counters"].get(name, 0)
+
+    def login(self):
+        form = urllib.parse.urlencode({
+            "grant_type": "password", "client_id": "sfsim-client-id",
+            "client_secret": "sfsim-client-secret",
+            "username": "demo@sfsim.local",
+            "password": "demo-passwordDEMOTOKEN"}).encode()
+        with urllib.request.urlopen(self.url + "/services/oauth2/token", form,
+                                    timeout=30) as r:
+            self.token = json.loads(r.read())["access_token"]
+
+    def rest(self, method, path, body=None):
+        if not self.token:
+            self.login()
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + "/services/data/v60.0/" + path, data=data,
+            method=method, headers={"Authorization": "Bearer " + self.token,
+                                    "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+
+class Daemon:
+    """sfconnector run on a generated config."""
+
+    def __init__(self, config_text, workdir):
+        self.path = os.path.join(workdir, "sfconnector.conf")
+        with open(self.path, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(workdir, "daemon.log")
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "sfconnector"), "run", "-c", self.path],
+            stdout=self.log, stderr=self.log)
+
+    def kill(self, sig=signal.SIGKILL):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout):
+        rc = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return rc
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def service_name():
+    return "sfctest" + uuid.uuid4().hex[:10]
+
+
+def base_config(sim, service, workdir, entrypoints, extra=""):
+    return f"""
+service = {{ name = "{service}"; }};
+salesforce = {{ login_url = "{sim.url}"; username = "demo@sfsim.local";
+  password = "demo-password"; security_token = "DEMOTOKEN";
+  client_id = "sfsim-client-id"; client_secret = "sfsim-client-secret"; }};
+amqp = {{ uri = "{AMQP.rstrip('/') + '/'}"; }};
+streaming = {{ replay_store = "file"; replay_file = "{workdir}/replay.json";
+  entrypoints = ( {entrypoints} ); }};
+log = {{ level = "info"; }};
+{extra}
+"""
+
+
+class NamekoConsumer:
+    """Queues declared exactly as @event_handler(source, event_type) on
+    service "crm" declares them (service_pool handler type)."""
+
+    def __init__(self, source, event_types, method="handle"):
+        self.conn = Connection(AMQP)
+        self.exchange = Exchange(source + ".events", type="topic",
+                                 durable=True, auto_delete=False)
+        self.queues = [
+            Queue(f"evt-{source}-{et}--crm.{method}_{i}", exchange=self.exchange,
+                  routing_key=et, durable=True, auto_delete=False)
+            for i, et in enumerate(event_types)]
+        self.messages = []
+        self.consumer = self.conn.Consumer(self.queues, callbacks=[self._on],
+                                           accept=["json"])
+        self.consumer.consume()
+
+    def _on(self, body, message):
+        self.messages.append({
+            "routing_key": message.delivery_info["routing_key"],
+            "body": body,
+            "content_type": message.properties.get("content_type"),
+            "content_encoding": message.properties.get("content_encoding"),
+            "delivery_mode": message.properties.get("delivery_mode"),
+            "message_id": message.properties.get("message_id"),
+            "headers": message.headers})
+        message.ack()
+
+    def drain(self, until, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline and not until(self.messages):
+            try:
+                self.conn.drain_events(timeout=0.5)
+            except Exception:
+                pass
+        return self.messages
+
+    def close(self):
+        for q in self.queues:
+            try:
+                q.bind(self.conn.default_channel).delete()
+            except Exception:
+                pass
+        try:
+            self.exchange.bind(self.conn.default_channel).delete()
+        except Exception:
+            pass
+        self.conn.release()
