@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -92,6 +93,8 @@ int sfsim_start(struct sfsim_proc *p, const char *const *extra_args)
                 close(fd);
             }
         }
+        /* A test that dies (failed assertion, crash) takes sfsim along. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(bin, (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
         _exit(127);
