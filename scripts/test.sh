@@ -20,7 +20,7 @@ echo "== ctest: normal build (unit, integration, fuzz corpora, benchmarks)"
 (cd build && ctest --output-on-failure -j1) 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "== ctest: AddressSanitizer + UndefinedBehaviorSanitizer build"
-(cd build-asan && ctest --output-on-failure -j1 -LE bench) 2>&1 | tee -a "$log"
+(cd build-asan && ctest --output-on-failure -j1 -LE 'bench|demo') 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # One closing line over both runs.
