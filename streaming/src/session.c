@@ -570,7 +570,7 @@ static void disconnect(struct sfc_stream *s)
     {
         struct curl_slist *h = headers(s);
 
-        setup_handle(s, s->meta, &x, h, body, 5000);
+        setup_handle(s, s->meta, &x, h, body, 2000);
         curl_easy_perform(s->meta);
         curl_slist_free_all(h);
     }

@@ -20,8 +20,8 @@ struct reply_ctx {
     struct sim_response *resp;
     struct sim_session_info who;
     bool authed;
-    char browser[64];   /* BAYEUX_BROWSER from the request, or "" */
-    cJSON *replies;     /* meta replies */
+    char browser[64];    /* BAYEUX_BROWSER from the request, or "" */
+    cJSON *replies;      /* meta replies */
     struct sfc_buf data; /* data messages, comma separated */
 };
 
@@ -34,8 +34,8 @@ static void random_id(struct sim_stream *st, char *out, size_t len)
     out[len - 1] = '\0';
 }
 
-static void cookie_value(const char *cookies, const char *name, char *out,
-                         size_t size)
+static void
+cookie_value(const char *cookies, const char *name, char *out, size_t size)
 {
     size_t n = strlen(name);
 
@@ -93,7 +93,8 @@ static void expire_clients(struct sim_stream *st)
 
     for (; c; c = next) {
         next = c->next;
-        if (!c->waiting && now - c->last_seen_ms > st->set.reconnect_window_ms) {
+        if (!c->waiting &&
+            now - c->last_seen_ms > st->set.reconnect_window_ms) {
             sim_stats_add(st->sim, "stream_clients_expired", 1);
             remove_client(st, c);
         }
@@ -101,8 +102,11 @@ static void expire_clients(struct sim_stream *st)
 }
 
 /* A meta reply skeleton echoing channel and id. */
-static cJSON *meta_reply(struct reply_ctx *x, const cJSON *msg,
-                         const char *channel, const char *client_id, bool ok)
+static cJSON *meta_reply(struct reply_ctx *x,
+                         const cJSON *msg,
+                         const char *channel,
+                         const char *client_id,
+                         bool ok)
 {
     cJSON *r = cJSON_CreateObject();
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
@@ -117,8 +121,8 @@ static cJSON *meta_reply(struct reply_ctx *x, const cJSON *msg,
     return r;
 }
 
-static void add_advice(cJSON *r, const char *reconnect, int64_t interval,
-                       int64_t timeout)
+static void
+add_advice(cJSON *r, const char *reconnect, int64_t interval, int64_t timeout)
 {
     cJSON *a = cJSON_AddObjectToObject(r, "advice");
 
@@ -128,8 +132,8 @@ static void add_advice(cJSON *r, const char *reconnect, int64_t interval,
     cJSON_AddStringToObject(a, "reconnect", reconnect);
 }
 
-static void unknown_client(struct reply_ctx *x, const cJSON *msg,
-                           const char *channel)
+static void
+unknown_client(struct reply_ctx *x, const cJSON *msg, const char *channel)
 {
     cJSON *r = meta_reply(x, msg, channel, NULL, false);
 
@@ -172,8 +176,8 @@ static void handshake(struct reply_ctx *x, const cJSON *msg)
     st->clients = c;
     st->n_clients++;
     sim_stats_max(st->sim, "stream_max_clients", st->n_clients);
-    snprintf(cookie, sizeof(cookie), "BAYEUX_BROWSER=%s; Path=/cometd/; HttpOnly",
-             c->browser);
+    snprintf(cookie, sizeof(cookie),
+             "BAYEUX_BROWSER=%s; Path=/cometd/; HttpOnly", c->browser);
     sim_response_add_header(x->resp, "Set-Cookie", cookie);
     r = meta_reply(x, msg, "/meta/handshake", c->id, true);
     ext = cJSON_AddObjectToObject(r, "ext");
@@ -181,16 +185,19 @@ static void handshake(struct reply_ctx *x, const cJSON *msg)
     cJSON_AddBoolToObject(ext, "payload.format", true);
     cJSON_AddStringToObject(r, "minimumVersion", "1.0");
     cJSON_AddStringToObject(r, "version", "1.0");
-    cJSON_AddItemToObject(r, "supportedConnectionTypes",
-                          cJSON_CreateStringArray((const char *[]){
-                                                      "long-polling"},
-                                                  1));
+    cJSON_AddItemToObject(
+        r, "supportedConnectionTypes",
+        cJSON_CreateStringArray((const char *[]){"long-polling"}, 1));
 }
 
 /* Where a subscription starts, or an error text in @err. */
-static bool replay_start(struct reply_ctx *x, const cJSON *msg,
-                         const char *bare, struct stream_channel *ch,
-                         int64_t *cursor, char *err, size_t errsz)
+static bool replay_start(struct reply_ctx *x,
+                         const cJSON *msg,
+                         const char *bare,
+                         struct stream_channel *ch,
+                         int64_t *cursor,
+                         char *err,
+                         size_t errsz)
 {
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(msg, "ext");
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(ext, "replay");
@@ -247,12 +254,14 @@ static bool channel_exists(struct sim_stream *st, const char *bare)
            strncmp(bare, "/data/", 6) == 0;
 }
 
-static void subscribe(struct reply_ctx *x, const cJSON *msg,
-                      struct stream_client *c, bool subscribing)
+static void subscribe(struct reply_ctx *x,
+                      const cJSON *msg,
+                      struct stream_client *c,
+                      bool subscribing)
 {
     struct sim_stream *st = x->st;
-    const char *name = NULL, *chname = subscribing ? "/meta/subscribe"
-                                                   : "/meta/unsubscribe";
+    const char *name = NULL,
+               *chname = subscribing ? "/meta/subscribe" : "/meta/unsubscribe";
     char bare[256], err[1024];
     struct stream_channel *ch;
     struct stream_sub **pp, *s;
@@ -402,8 +411,10 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
 }
 
 /* Everything but the handshake needs a known client, auth and cookie. */
-static struct stream_client *admit(struct reply_ctx *x, const cJSON *msg,
-                                   const char *channel, const char *cid)
+static struct stream_client *admit(struct reply_ctx *x,
+                                   const cJSON *msg,
+                                   const char *channel,
+                                   const char *cid)
 {
     struct stream_client *c;
     struct sim_fault_hit hit = {0};
@@ -441,8 +452,8 @@ static struct stream_client *admit(struct reply_ctx *x, const cJSON *msg,
     return c;
 }
 
-static void dispatch(struct reply_ctx *x, const cJSON *msg,
-                     const cJSON **connect_msg)
+static void
+dispatch(struct reply_ctx *x, const cJSON *msg, const cJSON **connect_msg)
 {
     const char *channel = NULL, *cid = NULL;
     struct stream_client *c;
@@ -489,8 +500,8 @@ static void bad_request(struct sim_response *resp, const char *error)
     sim_response_json(resp, 400, arr);
 }
 
-static bool version_ok(struct sim_stream *st, const char *path,
-                       struct sim_response *resp)
+static bool
+version_ok(struct sim_stream *st, const char *path, struct sim_response *resp)
 {
     const char *v = path + strlen("/cometd");
     char msg[200];
@@ -518,7 +529,8 @@ static bool version_ok(struct sim_stream *st, const char *path,
     return true;
 }
 
-void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_handle(struct sim_stream *st,
+                       const struct sim_request *req,
                        struct sim_response *resp)
 {
     struct reply_ctx x = {.st = st, .req = req, .resp = resp};
@@ -544,8 +556,7 @@ void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
     if (cJSON_IsObject(body)) {
         dispatch(&x, body, &connect_msg);
     } else {
-        cJSON_ArrayForEach(m, body)
-        dispatch(&x, m, &connect_msg);
+        cJSON_ArrayForEach(m, body) dispatch(&x, m, &connect_msg);
     }
     if (connect_msg) {
         const char *cid = NULL;
@@ -567,8 +578,8 @@ void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
         if (x.data.len && rl > 2)
             sfc_buf_append(&out, ",", 1);
         sfc_buf_append(&out, replies + 1, rl - 1);
-        sim_response_set(resp, 200, "application/json;charset=UTF-8",
-                         out.data, out.len);
+        sim_response_set(resp, 200, "application/json;charset=UTF-8", out.data,
+                         out.len);
         sfc_buf_free(&out);
     }
     resp->no_limit_info = true;

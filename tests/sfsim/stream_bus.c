@@ -37,8 +37,8 @@ static bool long_retention(const char *name)
     return strncmp(name, "/data/", 6) == 0 || strncmp(name, "/event/", 7) == 0;
 }
 
-struct stream_channel *stream_channel_get(struct sim_stream *st,
-                                          const char *name, bool create)
+struct stream_channel *
+stream_channel_get(struct sim_stream *st, const char *name, bool create)
 {
     struct stream_channel *ch;
 
@@ -81,8 +81,10 @@ static void grow(struct stream_channel *ch, size_t max)
     ch->head = 0;
 }
 
-int64_t stream_publish(struct sim_stream *st, const char *channel,
-                       const char *before, const char *after,
+int64_t stream_publish(struct sim_stream *st,
+                       const char *channel,
+                       const char *before,
+                       const char *after,
                        int64_t created_ms)
 {
     struct stream_channel *ch = stream_channel_get(st, channel, true);
@@ -152,8 +154,8 @@ void stream_expire(struct sim_stream *st, int64_t now_wall_ms)
         int64_t keep = long_retention(ch->name) ? st->set.retention_long_ms
                                                 : st->set.retention_ms;
 
-        while (ch->count && stream_channel_at(ch, 0)->created_ms <
-                                now_wall_ms - keep)
+        while (ch->count &&
+               stream_channel_at(ch, 0)->created_ms < now_wall_ms - keep)
             drop_oldest(ch);
     }
 }

@@ -127,9 +127,8 @@ static void firehose_one(struct firehose *f, int64_t i, const char *pad)
              ",\"type\":\"created\"},\"sobject\":{\"Id\":\"003000000%09lld\","
              "\"Name\":\"Firehose %lld\",\"SentAt__c\":%lld,\"Payload__c\":"
              "\"%s\"}}}",
-             (long long)i, (long long)i, (long long)sfc_wall_ms() * 1000 +
-                                             (sfc_now_us() % 1000),
-             pad);
+             (long long)i, (long long)i,
+             (long long)sfc_wall_ms() * 1000 + (sfc_now_us() % 1000), pad);
     stream_publish(f->st, f->channel, before, after, now);
 }
 
@@ -162,7 +161,8 @@ static void *firehose_main(void *arg)
     return NULL;
 }
 
-static void firehose(struct sim_stream *st, const struct sim_request *req,
+static void firehose(struct sim_stream *st,
+                     const struct sim_request *req,
                      struct sim_response *resp)
 {
     cJSON *body = cJSON_ParseWithLength(req->body, req->body_len), *out;
@@ -204,7 +204,8 @@ static void firehose(struct sim_stream *st, const struct sim_request *req,
 }
 
 /* POST /_sim/stream/config: settings for tests (windows scaled down). */
-static void configure(struct sim_stream *st, const struct sim_request *req,
+static void configure(struct sim_stream *st,
+                      const struct sim_request *req,
                       struct sim_response *resp)
 {
     cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -240,7 +241,8 @@ static void configure(struct sim_stream *st, const struct sim_request *req,
     cJSON_Delete(body);
 }
 
-void sim_stream_control(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_control(struct sim_stream *st,
+                        const struct sim_request *req,
                         struct sim_response *resp)
 {
     if (strcmp(req->path, "/_sim/firehose") == 0)

@@ -61,7 +61,8 @@ static void track_topic(struct sim_stream *st, const struct sim_change *chg)
     char err[256];
     const char *code;
 
-    for (pp = &st->topics; *pp && strcmp((*pp)->id, id ? id : ""); pp = &(*pp)->next)
+    for (pp = &st->topics; *pp && strcmp((*pp)->id, id ? id : "");
+         pp = &(*pp)->next)
         ;
     if (*pp) {
         t = *pp;
@@ -139,13 +140,13 @@ static const cJSON *record_field(const cJSON *rec, const char *name)
 {
     const cJSON *f;
 
-    cJSON_ArrayForEach(f, rec)
-    if (f->string && strcasecmp(f->string, name) == 0)
-        return f;
+    cJSON_ArrayForEach(f, rec) if (f->string &&
+                                   strcasecmp(f->string, name) == 0) return f;
     return NULL;
 }
 
-static void notify_topic(struct sim_stream *st, const struct stream_topic *t,
+static void notify_topic(struct sim_stream *st,
+                         const struct stream_topic *t,
                          const struct sim_change *chg)
 {
     struct sfc_buf before, after;
@@ -160,13 +161,15 @@ static void notify_topic(struct sim_stream *st, const struct stream_topic *t,
             cJSON_AddItemToObject(sobject, v->string, cJSON_Duplicate(v, true));
     }
     if (!cJSON_GetObjectItemCaseSensitive(sobject, "Id"))
-        cJSON_AddStringToObject(sobject, "Id",
-                                field_str(chg->record, "Id") ? field_str(chg->record, "Id") : "");
+        cJSON_AddStringToObject(
+            sobject, "Id",
+            field_str(chg->record, "Id") ? field_str(chg->record, "Id") : "");
     stream_iso_time(chg->commit_ms, when, sizeof(when));
     sfc_buf_init(&before, 0);
     sfc_buf_init(&after, 0);
-    sfc_buf_appendf(&before, "{\"channel\":\"/topic/%s\",\"data\":{\"event\":"
-                             "{\"createdDate\":\"%s\",\"replayId\":",
+    sfc_buf_appendf(&before,
+                    "{\"channel\":\"/topic/%s\",\"data\":{\"event\":"
+                    "{\"createdDate\":\"%s\",\"replayId\":",
                     t->name, when);
     txt = cJSON_PrintUnformatted(sobject);
     sfc_buf_appendf(&after, ",\"type\":\"%s\"},\"sobject\":%s}}",
@@ -198,11 +201,12 @@ static void pushtopics(struct sim_stream *st, const struct sim_change *chg)
 }
 
 /* Body fields of a change event: all (create/undelete), changed (update). */
-static cJSON *cdc_payload(const struct sim_change *chg, const char *entity,
+static cJSON *cdc_payload(const struct sim_change *chg,
+                          const char *entity,
                           int64_t commit_number)
 {
-    cJSON *p = cJSON_CreateObject(), *h = cJSON_AddObjectToObject(
-                                              p, "ChangeEventHeader");
+    cJSON *p = cJSON_CreateObject(),
+          *h = cJSON_AddObjectToObject(p, "ChangeEventHeader");
     const char *id = field_str(chg->record, "Id");
     const cJSON *f;
     cJSON *changed_arr = cJSON_CreateArray();
@@ -213,7 +217,8 @@ static cJSON *cdc_payload(const struct sim_change *chg, const char *entity,
     cJSON_AddStringToObject(h, "changeType", cdc_names[chg->type]);
     cJSON_AddStringToObject(h, "changeOrigin",
                             "com/salesforce/api/rest/60.0;client=sfsim");
-    cJSON_AddStringToObject(h, "transactionKey", chg->tx_key ? chg->tx_key : "");
+    cJSON_AddStringToObject(h, "transactionKey",
+                            chg->tx_key ? chg->tx_key : "");
     cJSON_AddNumberToObject(h, "sequenceNumber", 1);
     cJSON_AddNumberToObject(h, "commitTimestamp", (double)chg->commit_ms);
     cJSON_AddNumberToObject(h, "commitNumber", (double)commit_number);
@@ -237,17 +242,21 @@ static cJSON *cdc_payload(const struct sim_change *chg, const char *entity,
     return p;
 }
 
-static void publish_data(struct sim_stream *st, const char *channel,
-                         const cJSON *payload, const char *schema,
-                         const char *event_extra, int64_t when_ms)
+static void publish_data(struct sim_stream *st,
+                         const char *channel,
+                         const cJSON *payload,
+                         const char *schema,
+                         const char *event_extra,
+                         int64_t when_ms)
 {
     struct sfc_buf before;
     char *txt = cJSON_PrintUnformatted(payload);
     char after[128];
 
     sfc_buf_init(&before, 0);
-    sfc_buf_appendf(&before, "{\"channel\":\"%s\",\"data\":{\"schema\":\"%s\","
-                             "\"payload\":%s,\"event\":{%s\"replayId\":",
+    sfc_buf_appendf(&before,
+                    "{\"channel\":\"%s\",\"data\":{\"schema\":\"%s\","
+                    "\"payload\":%s,\"event\":{%s\"replayId\":",
                     channel, schema, txt, event_extra);
     snprintf(after, sizeof(after), "}}}");
     stream_publish(st, channel, before.data, after, when_ms);
@@ -266,14 +275,12 @@ static void change_events(struct sim_stream *st, const struct sim_change *chg)
         snprintf(channel, sizeof(channel), "/data/%.*s__ChangeEvent",
                  (int)(n - 3), chg->sobject);
     else
-        snprintf(channel, sizeof(channel), "/data/%sChangeEvent",
-                 chg->sobject);
+        snprintf(channel, sizeof(channel), "/data/%sChangeEvent", chg->sobject);
     snprintf(entity, sizeof(entity), "%s", chg->sobject);
     payload = cdc_payload(chg, entity, ++st->commit_number);
     publish_data(st, "/data/ChangeEvents", payload, "sfsimChangeEvents", "",
                  chg->commit_ms);
-    publish_data(st, channel, payload, "sfsimChangeEvents", "",
-                 chg->commit_ms);
+    publish_data(st, channel, payload, "sfsimChangeEvents", "", chg->commit_ms);
     cJSON_Delete(payload);
 }
 
@@ -330,8 +337,10 @@ void sim_stream_record_changed(struct sim_stream *st,
     pthread_mutex_unlock(&st->lock);
 }
 
-void sim_stream_push(struct sim_stream *st, const cJSON *channel,
-                     const struct sim_request *req, struct sim_response *resp)
+void sim_stream_push(struct sim_stream *st,
+                     const cJSON *channel,
+                     const struct sim_request *req,
+                     struct sim_response *resp)
 {
     const char *name = field_str(channel, "Name");
     cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -356,11 +365,12 @@ void sim_stream_push(struct sim_stream *st, const cJSON *channel,
         cJSON *r = cJSON_CreateObject();
 
         sfc_buf_init(&before, 0);
-        sfc_buf_appendf(&before, "{\"channel\":\"%s\",\"data\":{\"payload\":",
-                        name);
+        sfc_buf_appendf(&before,
+                        "{\"channel\":\"%s\",\"data\":{\"payload\":", name);
         stream_json_str(&before, payload ? payload : "");
-        sfc_buf_appendf(&before, ",\"event\":{\"createdDate\":\"%s\","
-                                 "\"replayId\":",
+        sfc_buf_appendf(&before,
+                        ",\"event\":{\"createdDate\":\"%s\","
+                        "\"replayId\":",
                         when);
         stream_publish(st, name, before.data, "}}}", sfc_wall_ms());
         sfc_buf_free(&before);
