@@ -15,6 +15,7 @@
 #include "event_build.h"
 #include "proxy.h"
 #include "registry.h"
+#include "rpc_server.h"
 #include "sf_options.h"
 
 #define MOD "connector"
@@ -161,6 +162,7 @@ struct daemon {
     struct proxy_route *routes;
     size_t n_routes;
     struct proxy *proxy;
+    struct connector_rpc *rpc;
 };
 
 static int start(struct daemon *d, char *err, size_t errsz)
@@ -216,11 +218,17 @@ static int start(struct daemon *d, char *err, size_t errsz)
                 d->routes[i].channel, d->routes[i].ep->handler);
     }
     d->proxy = proxy_new(d->cfg, d->stream, d->routes, d->n_routes);
+    if (d->cfg->rpc.enabled) {
+        d->rpc = connector_rpc_start(d->cfg, d->api, err, errsz);
+        if (!d->rpc)
+            return SFC_EXIT_CONFIG;
+    }
     return SFC_EXIT_OK;
 }
 
 static void stop_all(struct daemon *d)
 {
+    connector_rpc_stop(d->rpc);
     proxy_destroy(d->proxy);
     sfc_stream_close(d->stream);
     free_routes(d->routes, d->n_routes);

@@ -1,0 +1,31 @@
+/*
+ * rpc_server.h - the RPC responder's AMQP side: the nameko-rpc exchange,
+ * the rpc-<service> queue bound with <service>.*, a worker pool calling
+ * rpc/ (and through it Salesforce), replies on nameko-rpc to reply_to with
+ * the request's correlation id, and the request acked once the reply is
+ * confirmed. Runs on its own thread with its own AMQP connection.
+ */
+#ifndef SFC_CONNECTOR_RPC_SERVER_H
+#define SFC_CONNECTOR_RPC_SERVER_H
+
+#include "config.h"
+#include "sfc/api.h"
+
+struct connector_rpc;
+
+struct connector_rpc_stats {
+    uint64_t requests, replies, no_reply_to, dead_lettered, replayed;
+};
+
+/* Starts the responder; NULL with @errstr when the config is unusable. */
+struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
+                                          struct sfc_api_client *api,
+                                          char *errstr, size_t errsz);
+
+/* Stops taking requests, finishes those in hand (bounded), stops. */
+void connector_rpc_stop(struct connector_rpc *r);
+
+void connector_rpc_get_stats(struct connector_rpc *r,
+                             struct connector_rpc_stats *out);
+
+#endif
