@@ -23,11 +23,50 @@ enum step {
 };
 
 struct exchange {
+    struct sfc_stream *s;
     struct sfc_buf body;
     long status;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Replaces or adds cookie @name=@value in the session's jar. */
+static void jar_set(struct sfc_stream *s, const char *pair, size_t len)
+{
+    const char *eq = memchr(pair, '=', len);
+    struct sfc_buf b;
+    size_t nl;
+
+    if (!eq || eq == pair)
+        return;
+    nl = (size_t)(eq - pair);
+    sfc_buf_init(&b, 8192);
+    for (const char *p = s->cookies; p && *p;) {
+        size_t l = strcspn(p, ";");
+
+        if (!(l > nl && strncmp(p, pair, nl) == 0 && p[nl] == '='))
+            sfc_buf_appendf(&b, "%s%.*s", b.len ? "; " : "", (int)l, p);
+        p += l;
+        p += strspn(p, "; ");
+    }
+    sfc_buf_appendf(&b, "%s%.*s", b.len ? "; " : "", (int)len, pair);
+    free(s->cookies);
+    s->cookies = sfc_buf_steal(&b);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *opaque)
+{
+    struct exchange *x = opaque;
+    size_t len = size * n;
+
+    if (len > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0) {
+        const char *v = data + 11;
+
+        v += strspn(v, " ");
+        jar_set(x->s, v, strcspn(v, ";\r\n"));
+    }
+    return len;
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *opaque)
 {
@@ -42,8 +81,11 @@ static void setup_handle(struct sfc_stream *s, CURL *h, struct exchange *x,
 {
     curl_easy_reset(h);
     sfc_api_client_setup_curl(s->o.api, h);
-    curl_easy_setopt(h, CURLOPT_SHARE, s->jar);
-    curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+    x->s = s;
+    if (s->cookies)
+        curl_easy_setopt(h, CURLOPT_COOKIE, s->cookies);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(h, CURLOPT_URL, s->cometd_url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
@@ -170,11 +212,8 @@ static enum step handshake(struct sfc_stream *s)
     int n = 0;
 
     /* A fresh cookie jar for a fresh session. */
-    curl_easy_setopt(s->poll, CURLOPT_SHARE, NULL);
-    curl_easy_setopt(s->meta, CURLOPT_SHARE, NULL);
-    curl_share_cleanup(s->jar);
-    s->jar = curl_share_init();
-    curl_share_setopt(s->jar, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+    free(s->cookies);
+    s->cookies = NULL;
     body = sfc_xasprintf("[{\"id\":\"%s\",\"channel\":\"/meta/handshake\","
                          "\"version\":\"1.0\",\"minimumVersion\":\"1.0\","
                          "\"supportedConnectionTypes\":[\"long-polling\"],"
@@ -680,8 +719,7 @@ out:
     disconnect(s);
     curl_easy_cleanup(s->poll);
     curl_easy_cleanup(s->meta);
-    if (s->jar)
-        curl_share_cleanup(s->jar);
+    free(s->cookies);
     free(s->cometd_url);
     sfc_free_secret(s->auth_header);
     return NULL;

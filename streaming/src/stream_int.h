@@ -55,7 +55,9 @@ struct sfc_stream {
     CURLM *multi;
     CURL *poll;  /* the long poll */
     CURL *meta;  /* handshake, subscribe, unsubscribe, disconnect */
-    CURLSH *jar; /* cookies shared by the two, one jar per session */
+    /* The session's cookies ("name=value; ..."), from every Set-Cookie of
+     * its responses: one jar per Bayeux session, never shared. */
+    char *cookies;
     char client_id[64];
     uint64_t session_gen; /* increases with every handshake */
     uint64_t api_gen;     /* api/ session generation used */
