@@ -135,7 +135,7 @@ static const struct cfg_key amqp_keys[] = {
         "Exchange that receives events no queue is bound for"),
     INT(AM, confirm_timeout_ms, "30000", 100, 3600000,
         "How long to wait for a publisher confirm before reconnecting"),
-    INT(AM, max_buffered_events, "10000", 1, 10000000,
+    INT(AM, max_buffered_events, "2000", 1, 10000000,
         "Events held while the broker is away before the stream is paused"),
     INT(AM, reconnect_max_ms, "30000", 100, 3600000,
         "Longest delay between reconnection attempts"),

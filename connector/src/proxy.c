@@ -33,6 +33,7 @@ struct proxy {
     struct amqp_link link;
     char *exchange;
     struct inflight *head, *tail;
+    struct inflight *unsent; /* first event with a publication to send */
     size_t n_inflight;
     int64_t next_connect_ms;
     unsigned connect_failures;
@@ -120,6 +121,7 @@ static void on_nacked(void *opaque, uint64_t tag, bool multiple)
                 (pb->tag == tag || (multiple && pb->tag < tag))) {
                 pb->tag = 0; /* the broker lost it: publish again */
                 p->stats.nacked++;
+                p->unsent = p->head;
             }
         }
 }
@@ -167,6 +169,7 @@ static bool connect_broker(struct proxy *p)
         for (size_t i = 0; i < f->n_pubs; i++)
             if (!f->pubs[i].acked)
                 f->pubs[i].tag = 0;
+    p->unsent = p->head;
     return true;
 }
 
@@ -176,7 +179,8 @@ static void publish_pending(struct proxy *p)
     amqp_field_value_t stack_item;
     amqp_array_t stack = {1, &stack_item};
 
-    for (struct inflight *f = p->head; f && p->link.open; f = f->next) {
+    for (struct inflight *f = p->unsent; f && p->link.open; f = f->next) {
+        p->unsent = f;
         for (size_t i = 0; i < f->n_pubs && p->link.open; i++) {
             struct publication *pb = &f->pubs[i];
             amqp_basic_properties_t props = {0};
@@ -210,6 +214,8 @@ static void publish_pending(struct proxy *p)
                 p->stats.published++;
         }
     }
+    if (p->link.open)
+        p->unsent = NULL; /* all sent; new events set it again */
 }
 
 /* Hands one event to its handlers; false on a handler failure. */
@@ -251,6 +257,8 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     else
         p->head = f;
     p->tail = f;
+    if (!p->unsent)
+        p->unsent = f;
     p->n_inflight++;
     p->stats.received++;
     return true;
@@ -269,6 +277,8 @@ static void commit_done(struct proxy *p)
         p->head = f->next;
         if (!p->head)
             p->tail = NULL;
+        if (p->unsent == f)
+            p->unsent = f->next;
         p->n_inflight--;
         inflight_free(f);
     }

@@ -111,9 +111,9 @@ int sfc_bayeux_parse(const char *body, size_t len, cJSON **root,
     return n;
 }
 
-sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
-                           struct sfc_stream_event **ev, char *errstr,
-                           size_t errstr_size)
+static sfc_err_t make_event(const struct sfc_bayeux_msg *m, bool take,
+                            struct sfc_stream_event **ev, char *errstr,
+                            size_t errstr_size)
 {
     const cJSON *event = cJSON_GetObjectItemCaseSensitive(m->data, "event");
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(m->data, "payload");
@@ -144,9 +144,30 @@ sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
     } else if (e->kind == SFC_STREAM_KIND_PUSHTOPIC) {
         e->event_type = sfc_xstrdup(opt_str(event, "type"));
     }
-    e->data = cJSON_Duplicate(m->data, true);
+    /* Taking the subtree out of the reply saves a copy per event. */
+    e->data = take ? cJSON_DetachItemViaPointer((cJSON *)m->json,
+                                                (cJSON *)m->data)
+                   : cJSON_Duplicate(m->data, true);
     *ev = e;
     return SFC_OK;
+}
+
+sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
+                           struct sfc_stream_event **ev, char *errstr,
+                           size_t errstr_size)
+{
+    return make_event(m, false, ev, errstr, errstr_size);
+}
+
+sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
+                                   struct sfc_stream_event **ev, char *errstr,
+                                   size_t errstr_size)
+{
+    sfc_err_t rc = make_event(m, true, ev, errstr, errstr_size);
+
+    if (rc == SFC_OK)
+        m->data = NULL;
+    return rc;
 }
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev)

@@ -457,7 +457,8 @@ static enum step consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs,
             struct sfc_stream_event *ev = NULL;
             char err[256];
 
-            if (sfc_bayeux_event(m, &ev, err, sizeof(err)) != SFC_OK) {
+            if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) !=
+                SFC_OK) {
                 s->stats.malformed++;
                 sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
                 continue;

@@ -71,6 +71,11 @@ struct sfc_stream {
     int msg_id;
 };
 
+/* Like sfc_bayeux_event() but moves the data out of the parsed reply. */
+sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
+                                   struct sfc_stream_event **ev, char *errstr,
+                                   size_t errstr_size);
+
 /* The I/O thread (session.c). */
 void *stream_io_main(void *arg);
 
