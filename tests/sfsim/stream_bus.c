@@ -49,9 +49,9 @@ stream_channel_get(struct sim_stream *st, const char *name, bool create)
         return NULL;
     ch = sfc_xcalloc(1, sizeof(*ch));
     ch->name = sfc_xstrdup(name);
-    /* Change events start near 2^32 to catch 32-bit replay id bugs. */
+    /* Change events start past 2^32 to catch 32-bit replay id bugs. */
     ch->next_replay = strncmp(name, "/data/", 6) == 0
-                          ? 4294967000LL + (int64_t)(sim_rand(st->sim) % 100)
+                          ? 4294967296LL + (int64_t)(sim_rand(st->sim) % 100)
                           : 1 + (int64_t)(sim_rand(st->sim) % 1000);
     ch->next = st->channels;
     st->channels = ch;
