@@ -47,7 +47,7 @@ struct sfc_api_client {
     pthread_cond_t auth_cond;
     bool logging_in;
     bool have_session;
-    uint64_t login_attempts;     /* completed login attempts */
+    uint64_t login_attempts;           /* completed login attempts */
     struct sfc_api_error *login_error; /* of the last failed attempt */
     struct api_session s;
 
@@ -60,10 +60,10 @@ struct sfc_api_client {
 
 /* One HTTP exchange's outcome. */
 struct api_response {
-    long status;          /* 0 when no response */
+    long status; /* 0 when no response */
     struct sfc_buf body;
     CURLcode curl_code;
-    bool maybe_sent;      /* the request may have reached the server */
+    bool maybe_sent; /* the request may have reached the server */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -82,10 +82,14 @@ void api_slot_release(struct sfc_api_client *c, struct api_slot *s);
  * response arrived (any status), SFC_ERR_TRANSPORT / SFC_ERR_TIMEOUT
  * otherwise.
  */
-sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
-                           const char *method, const char *url,
-                           struct curl_slist *headers, const char *body,
-                           size_t body_len, unsigned flags,
+sfc_err_t api_http_perform(struct sfc_api_client *c,
+                           struct api_slot *slot,
+                           const char *method,
+                           const char *url,
+                           struct curl_slist *headers,
+                           const char *body,
+                           size_t body_len,
+                           unsigned flags,
                            struct api_response *r);
 
 /* Applies TLS and share settings to a handle. */
@@ -102,42 +106,58 @@ struct api_snapshot {
     uint64_t generation;
 };
 
-sfc_err_t api_snapshot_take(struct sfc_api_client *c, struct api_snapshot *s,
+sfc_err_t api_snapshot_take(struct sfc_api_client *c,
+                            struct api_snapshot *s,
                             struct sfc_api_error **err);
 void api_snapshot_clear(struct api_snapshot *s);
 
 /* Runs the configured login flow (no locks held); fills @out on success. */
-sfc_err_t api_login_flow(struct sfc_api_client *c, struct api_session *out,
+sfc_err_t api_login_flow(struct sfc_api_client *c,
+                         struct api_session *out,
                          struct sfc_api_error **err);
 void api_session_free(struct api_session *s);
 
 /* Parses an OAuth token response into @out. */
-sfc_err_t api_parse_token_response(const char *body, size_t len,
-                                   struct api_session *out, char *errstr,
+sfc_err_t api_parse_token_response(const char *body,
+                                   size_t len,
+                                   struct api_session *out,
+                                   char *errstr,
                                    size_t errstr_size);
 /* Parses a SOAP login response; SFC_ERR_AUTH with the fault text. */
-sfc_err_t api_parse_soap_login(const char *body, struct api_session *out,
-                               char *errstr, size_t errstr_size);
+sfc_err_t api_parse_soap_login(const char *body,
+                               struct api_session *out,
+                               char *errstr,
+                               size_t errstr_size);
 /* Picks the highest version from GET /services/data/. */
-bool api_parse_latest_version(const char *body, size_t len, char *out,
+bool api_parse_latest_version(const char *body,
+                              size_t len,
+                              char *out,
                               size_t out_size);
 
 /* JWT bearer assertion, RS256-signed with the PEM key at @key_file. */
-char *api_jwt_assertion(const char *client_id, const char *username,
-                        const char *audience, const char *key_file,
-                        int64_t now_s, char *errstr, size_t errstr_size);
+char *api_jwt_assertion(const char *client_id,
+                        const char *username,
+                        const char *audience,
+                        const char *key_file,
+                        int64_t now_s,
+                        char *errstr,
+                        size_t errstr_size);
 
 /* Text of the first XML element named @tag (prefix ignored); caller frees. */
 char *api_xml_text(const char *xml, const char *tag);
-
 
 /*
  * The request pipeline: session, pooled handle, retries, re-login on 401.
  * @path as in sfc_api_request(). @body is JSON text or NULL.
  */
-sfc_err_t api_call(struct sfc_api_client *c, const char *method,
-                   const char *path, const char *body, unsigned flags,
-                   long *status, cJSON **result, struct sfc_api_error **err);
+sfc_err_t api_call(struct sfc_api_client *c,
+                   const char *method,
+                   const char *path,
+                   const char *body,
+                   unsigned flags,
+                   long *status,
+                   cJSON **result,
+                   struct sfc_api_error **err);
 
 /* Stores @e into *err when err is non-NULL, else frees it. */
 sfc_err_t api_fail(struct sfc_api_error **err, struct sfc_api_error *e);

@@ -12,8 +12,8 @@
 #define SOAP_DEFAULT_VERSION "60.0"
 
 /* Appends "&name=value" with the value form-encoded. */
-static void form_add(struct sfc_buf *b, CURL *h, const char *name,
-                     const char *value)
+static void
+form_add(struct sfc_buf *b, CURL *h, const char *name, const char *value)
 {
     char *esc = curl_easy_escape(h, value ? value : "", 0);
 
@@ -44,18 +44,19 @@ static char *jwt_audience(const char *login_url)
     p = p ? p + 3 : login_url;
     host_len = strcspn(p, "/:");
     if ((host_len >= 19 && strncasecmp(p, "test.salesforce.com", 19) == 0) ||
-        (host_len > 26 && strncasecmp(p + host_len - 26,
-                                      ".sandbox.my.salesforce.com", 26) == 0))
+        (host_len > 26 &&
+         strncasecmp(p + host_len - 26, ".sandbox.my.salesforce.com", 26) == 0))
         return sfc_xstrdup("https://test.salesforce.com");
-    if (host_len > 10 &&
-        strncasecmp(p + host_len - 10, ".force.com", 10) == 0)
+    if (host_len > 10 && strncasecmp(p + host_len - 10, ".force.com", 10) == 0)
         return sfc_xstrdup(login_url);
     return sfc_xstrdup("https://login.salesforce.com");
 }
 
 /* Builds the token request form for the configured OAuth flow. */
-static sfc_err_t oauth_form(struct sfc_api_client *c, CURL *h,
-                            struct sfc_buf *form, struct sfc_api_error **err)
+static sfc_err_t oauth_form(struct sfc_api_client *c,
+                            CURL *h,
+                            struct sfc_buf *form,
+                            struct sfc_api_error **err)
 {
     const struct sfc_api_options *o = &c->o;
     char errstr[256];
@@ -88,14 +89,13 @@ static sfc_err_t oauth_form(struct sfc_api_client *c, CURL *h,
     case SFC_API_AUTH_JWT: {
         char *aud = jwt_audience(o->login_url);
         char *jwt = api_jwt_assertion(o->client_id, o->username, aud,
-                                      o->private_key_file,
-                                      sfc_wall_ms() / 1000, errstr,
-                                      sizeof(errstr));
+                                      o->private_key_file, sfc_wall_ms() / 1000,
+                                      errstr, sizeof(errstr));
 
         free(aud);
         if (!jwt)
-            return api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, 0, NULL,
-                                                   NULL, "%s", errstr));
+            return api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, 0, NULL, NULL,
+                                                   "%s", errstr));
         form_add(form, h, "grant_type",
                  "urn:ietf:params:oauth:grant-type:jwt-bearer");
         form_add(form, h, "assertion", jwt);
@@ -103,14 +103,16 @@ static sfc_err_t oauth_form(struct sfc_api_client *c, CURL *h,
         return SFC_OK;
     }
     default:
-        return api_fail(err, sfc_api_error_new(SFC_ERR_INTERNAL, 0, NULL,
-                                               NULL, "not an OAuth flow"));
+        return api_fail(err, sfc_api_error_new(SFC_ERR_INTERNAL, 0, NULL, NULL,
+                                               "not an OAuth flow"));
     }
 }
 
 /* Runs one login POST on a pooled handle. */
-static sfc_err_t login_post(struct sfc_api_client *c, const char *url,
-                            struct curl_slist *hdrs, struct sfc_buf *body,
+static sfc_err_t login_post(struct sfc_api_client *c,
+                            const char *url,
+                            struct curl_slist *hdrs,
+                            struct sfc_buf *body,
                             struct api_response *r,
                             struct sfc_api_error **err)
 {
@@ -132,7 +134,8 @@ static sfc_err_t login_post(struct sfc_api_client *c, const char *url,
     return SFC_OK;
 }
 
-static sfc_err_t oauth_login(struct sfc_api_client *c, struct api_session *out,
+static sfc_err_t oauth_login(struct sfc_api_client *c,
+                             struct api_session *out,
                              struct sfc_api_error **err)
 {
     struct sfc_buf form;
@@ -166,10 +169,9 @@ static sfc_err_t oauth_login(struct sfc_api_client *c, struct api_session *out,
     rc = api_parse_token_response(r.body.data, r.body.len, out, errstr,
                                   sizeof(errstr));
     if (rc != SFC_OK)
-        rc = api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, r.status, NULL,
-                                             NULL,
-                                             "unusable token response: %s",
-                                             errstr));
+        rc = api_fail(err,
+                      sfc_api_error_new(SFC_ERR_AUTH, r.status, NULL, NULL,
+                                        "unusable token response: %s", errstr));
 out_free:
     curl_slist_free_all(hdrs);
     wipe_buf(&form);
@@ -201,14 +203,15 @@ static void xml_add(struct sfc_buf *b, const char *s)
     }
 }
 
-static sfc_err_t soap_login(struct sfc_api_client *c, struct api_session *out,
+static sfc_err_t soap_login(struct sfc_api_client *c,
+                            struct api_session *out,
                             struct sfc_api_error **err)
 {
     struct sfc_buf env;
     struct api_response r;
     struct curl_slist *hdrs = NULL;
-    const char *ver = c->fixed_version[0] ? c->fixed_version
-                                          : SOAP_DEFAULT_VERSION;
+    const char *ver =
+        c->fixed_version[0] ? c->fixed_version : SOAP_DEFAULT_VERSION;
     char *url = sfc_xasprintf("%s/services/Soap/u/%s", c->o.login_url, ver);
     char errstr[512];
     sfc_err_t rc;
@@ -236,8 +239,8 @@ static sfc_err_t soap_login(struct sfc_api_client *c, struct api_session *out,
     rc = api_parse_soap_login(r.body.data ? r.body.data : "", out, errstr,
                               sizeof(errstr));
     if (rc != SFC_OK)
-        rc = api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, r.status, NULL,
-                                             NULL, "%s", errstr));
+        rc = api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, r.status, NULL, NULL,
+                                             "%s", errstr));
 out_free:
     curl_slist_free_all(hdrs);
     wipe_buf(&env);
@@ -282,7 +285,8 @@ static sfc_err_t resolve_version(struct sfc_api_client *c,
     return rc;
 }
 
-sfc_err_t api_login_flow(struct sfc_api_client *c, struct api_session *out,
+sfc_err_t api_login_flow(struct sfc_api_client *c,
+                         struct api_session *out,
                          struct sfc_api_error **err)
 {
     struct api_session s = {0};

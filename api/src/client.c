@@ -29,12 +29,13 @@ void sfc_api_options_init(struct sfc_api_options *o)
 
 /* The option strings a client owns, in one place for copy and free. */
 #define OPTION_STRINGS(X)                                                      \
-    X(login_url) X(instance_url) X(api_version) X(username) X(password)        \
-        X(security_token) X(client_id) X(client_secret) X(refresh_token)       \
-            X(private_key_file) X(access_token) X(ca_file) X(ca_dir)
+    X(login_url)                                                               \
+    X(instance_url) X(api_version) X(username) X(password) X(security_token)   \
+        X(client_id) X(client_secret) X(refresh_token) X(private_key_file)     \
+            X(access_token) X(ca_file) X(ca_dir)
 
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
-                       void *opaque)
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *opaque)
 {
     struct sfc_api_client *c = opaque;
 
@@ -51,12 +52,12 @@ static void share_unlock(CURL *h, curl_lock_data data, void *opaque)
     pthread_mutex_unlock(&c->share_locks[data]);
 }
 
-static bool check_options(const struct sfc_api_options *o, char *errstr,
-                          size_t errstr_size)
+static bool
+check_options(const struct sfc_api_options *o, char *errstr, size_t errstr_size)
 {
     char v[16];
-    const char *url = o->auth == SFC_API_AUTH_TOKEN ? o->instance_url
-                                                    : o->login_url;
+    const char *url =
+        o->auth == SFC_API_AUTH_TOKEN ? o->instance_url : o->login_url;
 
     if (!url || !*url) {
         sfc_errstr_set(errstr, errstr_size, "%s is not set",
@@ -79,7 +80,8 @@ static bool check_options(const struct sfc_api_options *o, char *errstr,
                        o->api_version);
         return false;
     }
-    if (o->auth == SFC_API_AUTH_TOKEN && (!o->access_token || !o->instance_url)) {
+    if (o->auth == SFC_API_AUTH_TOKEN &&
+        (!o->access_token || !o->instance_url)) {
         sfc_errstr_set(errstr, errstr_size,
                        "token auth needs instance_url and access_token");
         return false;
@@ -88,7 +90,8 @@ static bool check_options(const struct sfc_api_options *o, char *errstr,
 }
 
 struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
-                                          char *errstr, size_t errstr_size)
+                                          char *errstr,
+                                          size_t errstr_size)
 {
     struct sfc_api_client *c;
 
@@ -160,7 +163,8 @@ void sfc_api_client_setup_curl(struct sfc_api_client *c, void *curl)
     api_curl_common(c, curl);
 }
 
-void sfc_api_client_usage(struct sfc_api_client *c, int64_t *used,
+void sfc_api_client_usage(struct sfc_api_client *c,
+                          int64_t *used,
                           int64_t *limit)
 {
     *used = atomic_load(&c->usage_used);
@@ -169,8 +173,9 @@ void sfc_api_client_usage(struct sfc_api_client *c, int64_t *used,
 
 static const char *auth_label(enum sfc_api_auth a)
 {
-    static const char *const names[] = {"password", "refresh_token", "jwt",
-                                        "client_credentials", "soap", "token"};
+    static const char *const names[] = {"password", "refresh_token",
+                                        "jwt",      "client_credentials",
+                                        "soap",     "token"};
 
     return (unsigned)a <= SFC_API_AUTH_TOKEN ? names[a] : "?";
 }
@@ -201,15 +206,14 @@ static sfc_err_t login_locked(struct sfc_api_client *c,
         api_session_free(&c->s);
         c->s = fresh;
         c->have_session = true;
-        sfc_log(SFC_LOG_INFO, API_MOD,
-                "logged in (%s) to %s, API %s, user %s",
-                auth_label(c->o.auth), c->s.instance_url,
-                c->s.api_version, c->s.user_id ? c->s.user_id : "?");
+        sfc_log(SFC_LOG_INFO, API_MOD, "logged in (%s) to %s, API %s, user %s",
+                auth_label(c->o.auth), c->s.instance_url, c->s.api_version,
+                c->s.user_id ? c->s.user_id : "?");
     } else {
         c->have_session = false;
-        c->login_error = sfc_api_error_new(e->code, e->http_status,
-                                           e->error_code, e->fields, "%s",
-                                           e->message);
+        c->login_error =
+            sfc_api_error_new(e->code, e->http_status, e->error_code, e->fields,
+                              "%s", e->message);
         sfc_log(SFC_LOG_ERROR, API_MOD, "login (%s) failed: %s",
                 auth_label(c->o.auth), e->message);
     }
@@ -228,9 +232,9 @@ static sfc_err_t waited_failure(struct sfc_api_client *c,
     if (!le)
         return api_fail(err, sfc_api_error_new(SFC_ERR_AUTH, 0, NULL, NULL,
                                                "login failed"));
-    return api_fail(err, sfc_api_error_new(le->code, le->http_status,
-                                           le->error_code, le->fields, "%s",
-                                           le->message));
+    return api_fail(err,
+                    sfc_api_error_new(le->code, le->http_status, le->error_code,
+                                      le->fields, "%s", le->message));
 }
 
 /* Ensures a session exists; auth_lock held on entry and exit. */
@@ -318,7 +322,8 @@ void sfc_api_session_clear(struct sfc_api_session *s)
     memset(s, 0, sizeof(*s));
 }
 
-sfc_err_t api_snapshot_take(struct sfc_api_client *c, struct api_snapshot *s,
+sfc_err_t api_snapshot_take(struct sfc_api_client *c,
+                            struct api_snapshot *s,
                             struct sfc_api_error **err)
 {
     sfc_err_t rc;
@@ -327,8 +332,8 @@ sfc_err_t api_snapshot_take(struct sfc_api_client *c, struct api_snapshot *s,
     rc = ensure_session_locked(c, err);
     if (rc == SFC_OK) {
         s->instance_url = sfc_xstrdup(c->s.instance_url);
-        s->auth_header = sfc_xasprintf("Authorization: Bearer %s",
-                                       c->s.access_token);
+        s->auth_header =
+            sfc_xasprintf("Authorization: Bearer %s", c->s.access_token);
         snprintf(s->api_version, sizeof(s->api_version), "%s",
                  c->s.api_version);
         s->generation = c->s.generation;

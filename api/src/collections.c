@@ -7,8 +7,11 @@
 #define CHUNK 200
 
 /* A chunk's request body: {"allOrNone": b, "records": [...]}. */
-static char *chunk_body(const cJSON *records, int from, int to,
-                        const char *sobject, bool all_or_none)
+static char *chunk_body(const cJSON *records,
+                        int from,
+                        int to,
+                        const char *sobject,
+                        bool all_or_none)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(root, "records");
@@ -40,9 +43,8 @@ static char *delete_path(const cJSON *ids, int from, int to, bool all_or_none)
                     all_or_none ? "true" : "false");
     for (int i = from; i < to; i++) {
         const cJSON *id = cJSON_GetArrayItem(ids, i);
-        char *e = curl_easy_escape(NULL, cJSON_IsString(id) ? id->valuestring
-                                                            : "",
-                                   0);
+        char *e = curl_easy_escape(
+            NULL, cJSON_IsString(id) ? id->valuestring : "", 0);
 
         sfc_buf_appendf(&b, "%s%s", i > from ? "," : "", e);
         curl_free(e);
@@ -67,9 +69,14 @@ static bool any_failed(const cJSON *results)
 }
 
 static sfc_err_t one_chunk(struct sfc_api_client *c,
-                           enum sfc_api_collection_op op, const char *sobject,
-                           const char *ext_field, const cJSON *records,
-                           int from, int to, bool all_or_none, cJSON **res,
+                           enum sfc_api_collection_op op,
+                           const char *sobject,
+                           const char *ext_field,
+                           const cJSON *records,
+                           int from,
+                           int to,
+                           bool all_or_none,
+                           cJSON **res,
                            struct sfc_api_error **err)
 {
     char *path = NULL, *body = NULL;
@@ -111,23 +118,26 @@ static sfc_err_t one_chunk(struct sfc_api_client *c,
 
 sfc_err_t sfc_api_collection(struct sfc_api_client *c,
                              enum sfc_api_collection_op op,
-                             const char *sobject, const char *ext_field,
-                             const cJSON *records, bool all_or_none,
-                             cJSON **results, struct sfc_api_error **err)
+                             const char *sobject,
+                             const char *ext_field,
+                             const cJSON *records,
+                             bool all_or_none,
+                             cJSON **results,
+                             struct sfc_api_error **err)
 {
     int n = cJSON_GetArraySize(records);
     cJSON *all;
 
     if (!cJSON_IsArray(records))
-        return api_fail(err, sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL,
-                                               NULL,
-                                               "records must be an array"));
+        return api_fail(err,
+                        sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
+                                          "records must be an array"));
     if ((op == SFC_API_COLL_UPSERT && (!sobject || !ext_field)) ||
         ((op == SFC_API_COLL_CREATE || op == SFC_API_COLL_UPDATE) && !sobject))
-        return api_fail(err, sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL,
-                                               NULL,
-                                               "sobject (and the external id "
-                                               "field for upsert) required"));
+        return api_fail(err,
+                        sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
+                                          "sobject (and the external id "
+                                          "field for upsert) required"));
     all = cJSON_CreateArray();
     for (int from = 0; from < n; from += CHUNK) {
         int to = from + CHUNK < n ? from + CHUNK : n;

@@ -5,8 +5,10 @@
 
 #include "api_int.h"
 
-static struct sfc_api_error *make(sfc_err_t code, long status,
-                                  const char *error_code, const char *fields,
+static struct sfc_api_error *make(sfc_err_t code,
+                                  long status,
+                                  const char *error_code,
+                                  const char *fields,
                                   const char *message)
 {
     size_t lc = strlen(error_code ? error_code : "") + 1;
@@ -28,9 +30,11 @@ static struct sfc_api_error *make(sfc_err_t code, long status,
     return e;
 }
 
-struct sfc_api_error *sfc_api_error_new(sfc_err_t code, long http_status,
+struct sfc_api_error *sfc_api_error_new(sfc_err_t code,
+                                        long http_status,
                                         const char *error_code,
-                                        const char *fields, const char *fmt,
+                                        const char *fields,
+                                        const char *fmt,
                                         ...)
 {
     char msg[1024];
@@ -77,8 +81,8 @@ static sfc_err_t classify(long status, const char *error_code)
  * Finds the next element named @tag (any namespace prefix) from @p. Sets
  * *closing for an end tag and returns the position after its '>'.
  */
-static const char *next_tag(const char *p, const char *tag, bool *closing,
-                            const char **lt)
+static const char *
+next_tag(const char *p, const char *tag, bool *closing, const char **lt)
 {
     size_t tl = strlen(tag);
 
@@ -128,8 +132,8 @@ char *api_xml_text(const char *xml, const char *tag)
 
 static struct sfc_api_error *from_json(long status, const cJSON *root)
 {
-    const cJSON *first = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, 0)
-                                             : root;
+    const cJSON *first =
+        cJSON_IsArray(root) ? cJSON_GetArrayItem(root, 0) : root;
     const char *code = "", *msg = NULL;
     struct sfc_buf fields;
     const cJSON *fl;
@@ -158,9 +162,8 @@ static struct sfc_api_error *from_json(long status, const cJSON *root)
     return e;
 }
 
-struct sfc_api_error *sfc_api_error_from_response(long http_status,
-                                                  const char *body,
-                                                  size_t len)
+struct sfc_api_error *
+sfc_api_error_from_response(long http_status, const char *body, size_t len)
 {
     struct sfc_api_error *e = NULL;
     cJSON *root;
@@ -176,8 +179,8 @@ struct sfc_api_error *sfc_api_error_from_response(long http_status,
             const char *c = code ? strchr(code, ':') : NULL;
 
             c = c ? c + 1 : code;
-            e = make(classify(http_status, c ? c : ""), http_status, c,
-                     NULL, msg);
+            e = make(classify(http_status, c ? c : ""), http_status, c, NULL,
+                     msg);
             free(code);
             free(msg);
         }

@@ -107,7 +107,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *opaque)
     return sfc_buf_append(&r->body, data, size * n) == SFC_OK ? size * n : 0;
 }
 
-
 static size_t on_header(char *data, size_t size, size_t n, void *opaque)
 {
     struct sfc_api_client *c = opaque;
@@ -172,10 +171,14 @@ static bool never_sent(CURLcode rc)
            rc == CURLE_UNSUPPORTED_PROTOCOL;
 }
 
-sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
-                           const char *method, const char *url,
-                           struct curl_slist *headers, const char *body,
-                           size_t body_len, unsigned flags,
+sfc_err_t api_http_perform(struct sfc_api_client *c,
+                           struct api_slot *slot,
+                           const char *method,
+                           const char *url,
+                           struct curl_slist *headers,
+                           const char *body,
+                           size_t body_len,
+                           unsigned flags,
                            struct api_response *r)
 {
     CURL *h = slot->h;
@@ -217,7 +220,7 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, body ? "POST" : "GET") == 0 ? NULL
-                                                                 : method);
+                                                                : method);
     rc = curl_easy_perform(h);
     r->curl_code = rc;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
@@ -240,9 +243,8 @@ sfc_err_t api_http_perform(struct sfc_api_client *c, struct api_slot *slot,
     snprintf(r->errbuf, sizeof(r->errbuf), "%s",
              slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc));
     if (rc == CURLE_WRITE_ERROR && r->body.max && r->body.len >= r->body.max)
-        snprintf(r->errbuf, sizeof(r->errbuf),
-                 "response larger than %zu bytes", r->body.max);
+        snprintf(r->errbuf, sizeof(r->errbuf), "response larger than %zu bytes",
+                 r->body.max);
     r->status = 0;
-    return rc == CURLE_OPERATION_TIMEDOUT ? SFC_ERR_TIMEOUT
-                                          : SFC_ERR_TRANSPORT;
+    return rc == CURLE_OPERATION_TIMEDOUT ? SFC_ERR_TIMEOUT : SFC_ERR_TRANSPORT;
 }

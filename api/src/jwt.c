@@ -32,8 +32,7 @@ static EVP_PKEY *load_key(const char *path, char *errstr, size_t errstr_size)
     EVP_PKEY *key;
 
     if (!f) {
-        sfc_errstr_set(errstr, errstr_size, "cannot open private key %s",
-                       path);
+        sfc_errstr_set(errstr, errstr_size, "cannot open private key %s", path);
         return NULL;
     }
     key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -46,9 +45,13 @@ static EVP_PKEY *load_key(const char *path, char *errstr, size_t errstr_size)
     return key;
 }
 
-char *api_jwt_assertion(const char *client_id, const char *username,
-                        const char *audience, const char *key_file,
-                        int64_t now_s, char *errstr, size_t errstr_size)
+char *api_jwt_assertion(const char *client_id,
+                        const char *username,
+                        const char *audience,
+                        const char *key_file,
+                        int64_t now_s,
+                        char *errstr,
+                        size_t errstr_size)
 {
     static const char header[] = "{\"alg\":\"RS256\"}";
     EVP_PKEY *key = load_key(key_file, errstr, errstr_size);

@@ -14,8 +14,8 @@ static char *esc(const char *s)
     return out;
 }
 
-static sfc_err_t need(const char *what, const char *value,
-                      struct sfc_api_error **err)
+static sfc_err_t
+need(const char *what, const char *value, struct sfc_api_error **err)
 {
     if (value && *value)
         return SFC_OK;
@@ -23,9 +23,13 @@ static sfc_err_t need(const char *what, const char *value,
                                            "%s is required", what));
 }
 
-sfc_err_t sfc_api_request(struct sfc_api_client *c, const char *method,
-                          const char *path, const cJSON *body, long *status,
-                          cJSON **result, struct sfc_api_error **err)
+sfc_err_t sfc_api_request(struct sfc_api_client *c,
+                          const char *method,
+                          const char *path,
+                          const cJSON *body,
+                          long *status,
+                          cJSON **result,
+                          struct sfc_api_error **err)
 {
     char *text = body ? sfc_json_print(body) : NULL;
     unsigned flags = strcmp(method, "POST") == 0 ? API_NONIDEMPOTENT : 0;
@@ -35,8 +39,10 @@ sfc_err_t sfc_api_request(struct sfc_api_client *c, const char *method,
     return rc;
 }
 
-sfc_err_t sfc_api_create(struct sfc_api_client *c, const char *sobject,
-                         const cJSON *fields, char **id,
+sfc_err_t sfc_api_create(struct sfc_api_client *c,
+                         const char *sobject,
+                         const cJSON *fields,
+                         char **id,
                          struct sfc_api_error **err)
 {
     char *path, *body;
@@ -49,8 +55,7 @@ sfc_err_t sfc_api_create(struct sfc_api_client *c, const char *sobject,
     path = sfc_xasprintf("sobjects/%s", sobject);
     body = sfc_json_print(fields);
     rc = api_call(c, "POST", path, body, API_NONIDEMPOTENT, NULL, &res, err);
-    if (rc == SFC_OK &&
-        sfc_json_get_str(res, "id", &new_id, NULL, 0) != SFC_OK)
+    if (rc == SFC_OK && sfc_json_get_str(res, "id", &new_id, NULL, 0) != SFC_OK)
         rc = api_fail(err, sfc_api_error_new(SFC_ERR_PROTOCOL, 201, NULL, NULL,
                                              "create answered without an id"));
     if (rc == SFC_OK && id)
@@ -61,8 +66,11 @@ sfc_err_t sfc_api_create(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_get(struct sfc_api_client *c, const char *sobject,
-                      const char *id, const char *fields, cJSON **record,
+sfc_err_t sfc_api_get(struct sfc_api_client *c,
+                      const char *sobject,
+                      const char *id,
+                      const char *fields,
+                      cJSON **record,
                       struct sfc_api_error **err)
 {
     char *eid, *path, *efields = NULL;
@@ -84,8 +92,10 @@ sfc_err_t sfc_api_get(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_update(struct sfc_api_client *c, const char *sobject,
-                         const char *id, const cJSON *fields,
+sfc_err_t sfc_api_update(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *id,
+                         const cJSON *fields,
                          struct sfc_api_error **err)
 {
     char *eid, *path, *body;
@@ -105,9 +115,13 @@ sfc_err_t sfc_api_update(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_upsert(struct sfc_api_client *c, const char *sobject,
-                         const char *ext_field, const char *value,
-                         const cJSON *fields, bool *created, char **id,
+sfc_err_t sfc_api_upsert(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *ext_field,
+                         const char *value,
+                         const cJSON *fields,
+                         bool *created,
+                         char **id,
                          struct sfc_api_error **err)
 {
     char *ev, *path, *body;
@@ -141,8 +155,10 @@ sfc_err_t sfc_api_upsert(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_delete(struct sfc_api_client *c, const char *sobject,
-                         const char *id, struct sfc_api_error **err)
+sfc_err_t sfc_api_delete(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *id,
+                         struct sfc_api_error **err)
 {
     char *eid, *path;
     sfc_err_t rc = need("sobject", sobject, err);
@@ -159,8 +175,11 @@ sfc_err_t sfc_api_delete(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_query(struct sfc_api_client *c, const char *soql, bool all,
-                        cJSON **page, struct sfc_api_error **err)
+sfc_err_t sfc_api_query(struct sfc_api_client *c,
+                        const char *soql,
+                        bool all,
+                        cJSON **page,
+                        struct sfc_api_error **err)
 {
     char *q, *path;
     sfc_err_t rc = need("query", soql, err);
@@ -175,8 +194,10 @@ sfc_err_t sfc_api_query(struct sfc_api_client *c, const char *soql, bool all,
     return rc;
 }
 
-sfc_err_t sfc_api_describe(struct sfc_api_client *c, const char *sobject,
-                           cJSON **result, struct sfc_api_error **err)
+sfc_err_t sfc_api_describe(struct sfc_api_client *c,
+                           const char *sobject,
+                           cJSON **result,
+                           struct sfc_api_error **err)
 {
     char *path;
     sfc_err_t rc = need("sobject", sobject, err);
@@ -189,7 +210,8 @@ sfc_err_t sfc_api_describe(struct sfc_api_client *c, const char *sobject,
     return rc;
 }
 
-sfc_err_t sfc_api_limits(struct sfc_api_client *c, cJSON **result,
+sfc_err_t sfc_api_limits(struct sfc_api_client *c,
+                         cJSON **result,
                          struct sfc_api_error **err)
 {
     return api_call(c, "GET", "limits", NULL, 0, NULL, result, err);
@@ -205,8 +227,8 @@ struct sfc_api_query_iter {
     bool started;
 };
 
-struct sfc_api_query_iter *sfc_api_query_iter_new(struct sfc_api_client *c,
-                                                  const char *soql, bool all)
+struct sfc_api_query_iter *
+sfc_api_query_iter_new(struct sfc_api_client *c, const char *soql, bool all)
 {
     struct sfc_api_query_iter *it = sfc_xcalloc(1, sizeof(*it));
 
@@ -218,7 +240,8 @@ struct sfc_api_query_iter *sfc_api_query_iter_new(struct sfc_api_client *c,
 }
 
 /* Installs a fetched page. */
-static sfc_err_t take_page(struct sfc_api_query_iter *it, cJSON *page,
+static sfc_err_t take_page(struct sfc_api_query_iter *it,
+                           cJSON *page,
                            struct sfc_api_error **err)
 {
     const cJSON *records = NULL;
@@ -226,9 +249,9 @@ static sfc_err_t take_page(struct sfc_api_query_iter *it, cJSON *page,
 
     if (sfc_json_get_array(page, "records", &records, NULL, 0) != SFC_OK) {
         cJSON_Delete(page);
-        return api_fail(err, sfc_api_error_new(SFC_ERR_PROTOCOL, 200, NULL,
-                                               NULL,
-                                               "query page without records"));
+        return api_fail(err,
+                        sfc_api_error_new(SFC_ERR_PROTOCOL, 200, NULL, NULL,
+                                          "query page without records"));
     }
     sfc_json_get_int64_opt(page, "totalSize", &total, NULL, 0);
     cJSON_Delete(it->page);

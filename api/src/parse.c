@@ -73,8 +73,10 @@ static void ids_from_identity_url(const char *url, struct api_session *out)
     out->user_id = sfc_xstrdup(slash + 1);
 }
 
-sfc_err_t api_parse_token_response(const char *body, size_t len,
-                                   struct api_session *out, char *errstr,
+sfc_err_t api_parse_token_response(const char *body,
+                                   size_t len,
+                                   struct api_session *out,
+                                   char *errstr,
                                    size_t errstr_size)
 {
     cJSON *root = sfc_json_parse(body, len, 1 << 20, errstr, errstr_size);
@@ -117,8 +119,10 @@ sfc_err_t api_parse_token_response(const char *body, size_t len,
     return rc;
 }
 
-sfc_err_t api_parse_soap_login(const char *body, struct api_session *out,
-                               char *errstr, size_t errstr_size)
+sfc_err_t api_parse_soap_login(const char *body,
+                               struct api_session *out,
+                               char *errstr,
+                               size_t errstr_size)
 {
     char *server = NULL, *sid = NULL;
     struct api_session s = {0};
@@ -144,8 +148,8 @@ sfc_err_t api_parse_soap_login(const char *body, struct api_session *out,
     /* The instance is the scheme and host of serverUrl. */
     p = strstr(server, "://");
     p = p ? strchr(p + 3, '/') : NULL;
-    s.instance_url = p ? sfc_xstrndup(server, (size_t)(p - server))
-                       : sfc_xstrdup(server);
+    s.instance_url =
+        p ? sfc_xstrndup(server, (size_t)(p - server)) : sfc_xstrdup(server);
     s.access_token = sid;
     s.user_id = api_xml_text(body, "userId");
     s.org_id = api_xml_text(body, "organizationId");
@@ -161,7 +165,9 @@ sfc_err_t api_parse_soap_login(const char *body, struct api_session *out,
     return SFC_OK;
 }
 
-bool api_parse_latest_version(const char *body, size_t len, char *out,
+bool api_parse_latest_version(const char *body,
+                              size_t len,
+                              char *out,
                               size_t out_size)
 {
     cJSON *root = sfc_json_parse(body, len, 1 << 20, NULL, 0);

@@ -47,9 +47,13 @@ struct attempt {
     const char *retry;       /* reason to retry, or NULL */
 };
 
-static void one_attempt(struct sfc_api_client *c, const struct api_snapshot *s,
-                        const char *method, const char *path, const char *body,
-                        unsigned flags, struct attempt *a)
+static void one_attempt(struct sfc_api_client *c,
+                        const struct api_snapshot *s,
+                        const char *method,
+                        const char *path,
+                        const char *body,
+                        unsigned flags,
+                        struct attempt *a)
 {
     struct api_response r;
     struct curl_slist *h = NULL;
@@ -115,9 +119,14 @@ out_free:
     free(url);
 }
 
-sfc_err_t api_call(struct sfc_api_client *c, const char *method,
-                   const char *path, const char *body, unsigned flags,
-                   long *status, cJSON **result, struct sfc_api_error **err)
+sfc_err_t api_call(struct sfc_api_client *c,
+                   const char *method,
+                   const char *path,
+                   const char *body,
+                   unsigned flags,
+                   long *status,
+                   cJSON **result,
+                   struct sfc_api_error **err)
 {
     int64_t start = sfc_now_ms();
     bool relogged = false;
@@ -156,8 +165,8 @@ sfc_err_t api_call(struct sfc_api_client *c, const char *method,
         sfc_log(SFC_LOG_DEBUG, API_MOD, "%s %s: %s, retry %u in %lld ms",
                 method, path, a.retry, attempt, (long long)delay);
         if (c->o.hooks.on_retry)
-            c->o.hooks.on_retry(c->o.hooks.opaque, method, path, attempt,
-                                delay, a.retry);
+            c->o.hooks.on_retry(c->o.hooks.opaque, method, path, attempt, delay,
+                                a.retry);
         sfc_api_error_destroy(a.e);
         sfc_sleep_ms(delay);
     }

@@ -41,16 +41,23 @@ static sfc_err_t missing(const char *key, char *errstr, size_t sz)
     return SFC_ERR_PARSE;
 }
 
-static sfc_err_t wrong(const char *key, const char *want, const cJSON *item,
-                       char *errstr, size_t sz)
+static sfc_err_t wrong(const char *key,
+                       const char *want,
+                       const cJSON *item,
+                       char *errstr,
+                       size_t sz)
 {
     sfc_errstr_set(errstr, sz, "field \"%s\" must be %s, not %s", key, want,
                    type_name(item));
     return SFC_ERR_PARSE;
 }
 
-static sfc_err_t get_str(const cJSON *obj, const char *key, const char **out,
-                         bool required, char *errstr, size_t sz)
+static sfc_err_t get_str(const cJSON *obj,
+                         const char *key,
+                         const char **out,
+                         bool required,
+                         char *errstr,
+                         size_t sz)
 {
     bool absent;
     const cJSON *item = lookup(obj, key, &absent);
@@ -63,8 +70,12 @@ static sfc_err_t get_str(const cJSON *obj, const char *key, const char **out,
     return SFC_OK;
 }
 
-static sfc_err_t get_int64(const cJSON *obj, const char *key, int64_t *out,
-                           bool required, char *errstr, size_t sz)
+static sfc_err_t get_int64(const cJSON *obj,
+                           const char *key,
+                           int64_t *out,
+                           bool required,
+                           char *errstr,
+                           size_t sz)
 {
     bool absent;
     const cJSON *item = lookup(obj, key, &absent);
@@ -82,8 +93,12 @@ static sfc_err_t get_int64(const cJSON *obj, const char *key, int64_t *out,
     return SFC_OK;
 }
 
-static sfc_err_t get_bool(const cJSON *obj, const char *key, bool *out,
-                          bool required, char *errstr, size_t sz)
+static sfc_err_t get_bool(const cJSON *obj,
+                          const char *key,
+                          bool *out,
+                          bool required,
+                          char *errstr,
+                          size_t sz)
 {
     bool absent;
     const cJSON *item = lookup(obj, key, &absent);
@@ -96,8 +111,12 @@ static sfc_err_t get_bool(const cJSON *obj, const char *key, bool *out,
     return SFC_OK;
 }
 
-static sfc_err_t get_node(const cJSON *obj, const char *key, const cJSON **out,
-                          bool want_array, bool required, char *errstr,
+static sfc_err_t get_node(const cJSON *obj,
+                          const char *key,
+                          const cJSON **out,
+                          bool want_array,
+                          bool required,
+                          char *errstr,
                           size_t sz)
 {
     bool absent;
@@ -112,74 +131,101 @@ static sfc_err_t get_node(const cJSON *obj, const char *key, const cJSON **out,
     return SFC_OK;
 }
 
-sfc_err_t sfc_json_get_str(const cJSON *obj, const char *key, const char **out,
-                           char *errstr, size_t errstr_size)
+sfc_err_t sfc_json_get_str(const cJSON *obj,
+                           const char *key,
+                           const char **out,
+                           char *errstr,
+                           size_t errstr_size)
 {
     return get_str(obj, key, out, true, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_str_opt(const cJSON *obj, const char *key,
-                               const char **out, char *errstr,
+sfc_err_t sfc_json_get_str_opt(const cJSON *obj,
+                               const char *key,
+                               const char **out,
+                               char *errstr,
                                size_t errstr_size)
 {
     return get_str(obj, key, out, false, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_int64(const cJSON *obj, const char *key, int64_t *out,
-                             char *errstr, size_t errstr_size)
+sfc_err_t sfc_json_get_int64(const cJSON *obj,
+                             const char *key,
+                             int64_t *out,
+                             char *errstr,
+                             size_t errstr_size)
 {
     return get_int64(obj, key, out, true, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_int64_opt(const cJSON *obj, const char *key,
-                                 int64_t *out, char *errstr,
+sfc_err_t sfc_json_get_int64_opt(const cJSON *obj,
+                                 const char *key,
+                                 int64_t *out,
+                                 char *errstr,
                                  size_t errstr_size)
 {
     return get_int64(obj, key, out, false, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_bool(const cJSON *obj, const char *key, bool *out,
-                            char *errstr, size_t errstr_size)
+sfc_err_t sfc_json_get_bool(const cJSON *obj,
+                            const char *key,
+                            bool *out,
+                            char *errstr,
+                            size_t errstr_size)
 {
     return get_bool(obj, key, out, true, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_bool_opt(const cJSON *obj, const char *key, bool *out,
-                                char *errstr, size_t errstr_size)
+sfc_err_t sfc_json_get_bool_opt(const cJSON *obj,
+                                const char *key,
+                                bool *out,
+                                char *errstr,
+                                size_t errstr_size)
 {
     return get_bool(obj, key, out, false, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_object(const cJSON *obj, const char *key,
-                              const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_object(const cJSON *obj,
+                              const char *key,
+                              const cJSON **out,
+                              char *errstr,
                               size_t errstr_size)
 {
     return get_node(obj, key, out, false, true, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_object_opt(const cJSON *obj, const char *key,
-                                  const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_object_opt(const cJSON *obj,
+                                  const char *key,
+                                  const cJSON **out,
+                                  char *errstr,
                                   size_t errstr_size)
 {
     return get_node(obj, key, out, false, false, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_array(const cJSON *obj, const char *key,
-                             const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_array(const cJSON *obj,
+                             const char *key,
+                             const cJSON **out,
+                             char *errstr,
                              size_t errstr_size)
 {
     return get_node(obj, key, out, true, true, errstr, errstr_size);
 }
 
-sfc_err_t sfc_json_get_array_opt(const cJSON *obj, const char *key,
-                                 const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_array_opt(const cJSON *obj,
+                                 const char *key,
+                                 const cJSON **out,
+                                 char *errstr,
                                  size_t errstr_size)
 {
     return get_node(obj, key, out, true, false, errstr, errstr_size);
 }
 
-cJSON *sfc_json_parse(const char *data, size_t len, size_t max_len,
-                      char *errstr, size_t errstr_size)
+cJSON *sfc_json_parse(const char *data,
+                      size_t len,
+                      size_t max_len,
+                      char *errstr,
+                      size_t errstr_size)
 {
     const char *end = NULL;
     cJSON *root;

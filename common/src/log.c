@@ -20,7 +20,7 @@
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum sfc_log_level log_level = SFC_LOG_INFO;
 static enum sfc_log_format log_format = SFC_LOG_TEXT;
-static char *debug_modules;  /* ",a,b," form for substring lookup */
+static char *debug_modules; /* ",a,b," form for substring lookup */
 static bool debug_all;
 static int log_fd = STDERR_FILENO;
 static char *log_path;
@@ -49,7 +49,8 @@ bool sfc_log_level_parse(const char *s, enum sfc_log_level *out)
     return false;
 }
 
-void sfc_log_configure(enum sfc_log_level level, enum sfc_log_format format,
+void sfc_log_configure(enum sfc_log_level level,
+                       enum sfc_log_format format,
                        const char *modules)
 {
     pthread_mutex_lock(&log_lock);
@@ -175,8 +176,7 @@ static void scrub(char *s)
 
         while ((hit = strstr(s, secrets[i])) != NULL) {
             memcpy(hit, MASK, strlen(MASK));
-            memmove(hit + strlen(MASK), hit + slen,
-                    strlen(hit + slen) + 1);
+            memmove(hit + strlen(MASK), hit + slen, strlen(hit + slen) + 1);
         }
     }
 }
@@ -222,8 +222,10 @@ static void timestamp(char *out, size_t size)
     snprintf(out + n, size - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
-void sfc_log_vwrite(enum sfc_log_level level, const char *module,
-                    const char *fmt, va_list ap)
+void sfc_log_vwrite(enum sfc_log_level level,
+                    const char *module,
+                    const char *fmt,
+                    va_list ap)
 {
     char msg[LOG_LINE_MAX];
     char ts[64];
@@ -247,9 +249,8 @@ void sfc_log_vwrite(enum sfc_log_level level, const char *module,
         json_escape(&line, msg);
         sfc_buf_append(&line, "\"}", 2);
     } else {
-        sfc_buf_appendf(&line, "%s %-5s [%s] %s", ts,
-                        sfc_log_level_name(level), module ? module : "-",
-                        msg);
+        sfc_buf_appendf(&line, "%s %-5s [%s] %s", ts, sfc_log_level_name(level),
+                        module ? module : "-", msg);
     }
     if (sink_fn)
         sink_fn(sink_opaque, level, line.data);
@@ -261,8 +262,10 @@ void sfc_log_vwrite(enum sfc_log_level level, const char *module,
     sfc_buf_free(&line);
 }
 
-void sfc_log_write(enum sfc_log_level level, const char *module,
-                   const char *fmt, ...)
+void sfc_log_write(enum sfc_log_level level,
+                   const char *module,
+                   const char *fmt,
+                   ...)
 {
     va_list ap;
 

@@ -10,7 +10,7 @@
 #include "amqp_link.h"
 
 #define AMQP_MOD "amqp"
-#define CHANNEL 1
+#define CHANNEL  1
 
 void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg)
 {
@@ -27,23 +27,23 @@ static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t size)
         r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         amqp_channel_close_t *c = r.reply.decoded;
 
-        snprintf(buf, size, "%u %.*s", c->reply_code,
-                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        snprintf(buf, size, "%u %.*s", c->reply_code, (int)c->reply_text.len,
+                 (char *)c->reply_text.bytes);
         return buf;
     }
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_t *c = r.reply.decoded;
 
-        snprintf(buf, size, "%u %.*s", c->reply_code,
-                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        snprintf(buf, size, "%u %.*s", c->reply_code, (int)c->reply_text.len,
+                 (char *)c->reply_text.bytes);
         return buf;
     }
     return "unexpected reply";
 }
 
-static bool channel_ok(struct amqp_link *l, char *errstr, size_t errsz,
-                       const char *what)
+static bool
+channel_ok(struct amqp_link *l, char *errstr, size_t errsz, const char *what)
 {
     amqp_rpc_reply_t r = amqp_get_rpc_reply(l->conn);
     char buf[256];
@@ -78,8 +78,7 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
         if (l->cfg->ca_file)
             amqp_ssl_socket_set_cacert(sock, l->cfg->ca_file);
         if (l->cfg->cert_file && l->cfg->key_file)
-            amqp_ssl_socket_set_key(sock, l->cfg->cert_file,
-                                    l->cfg->key_file);
+            amqp_ssl_socket_set_key(sock, l->cfg->cert_file, l->cfg->key_file);
         amqp_ssl_socket_set_verify_peer(sock, l->cfg->verify_peer);
         amqp_ssl_socket_set_verify_hostname(sock, l->cfg->verify_peer);
     }
@@ -131,10 +130,12 @@ void amqp_link_destroy(struct amqp_link *l)
     l->shown_uri = NULL;
 }
 
-sfc_err_t amqp_link_declare_exchange(struct amqp_link *l, const char *name,
+sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
+                                     const char *name,
                                      bool auto_delete,
                                      const char *alternate_exchange,
-                                     char *errstr, size_t errsz)
+                                     char *errstr,
+                                     size_t errsz)
 {
     amqp_table_entry_t arg;
     amqp_table_t args = {0, NULL};
@@ -186,10 +187,14 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l, const char *name,
     return SFC_ERR_AMQP;
 }
 
-sfc_err_t amqp_link_publish(struct amqp_link *l, const char *exchange,
+sfc_err_t amqp_link_publish(struct amqp_link *l,
+                            const char *exchange,
                             const char *routing_key,
-                            amqp_basic_properties_t *props, const char *body,
-                            size_t len, bool mandatory, uint64_t *tag)
+                            amqp_basic_properties_t *props,
+                            const char *body,
+                            size_t len,
+                            bool mandatory,
+                            uint64_t *tag)
 {
     amqp_bytes_t b = {len, (void *)body};
     int st = amqp_basic_publish(l->conn, CHANNEL, amqp_cstring_bytes(exchange),
@@ -207,7 +212,8 @@ sfc_err_t amqp_link_publish(struct amqp_link *l, const char *exchange,
 }
 
 /* Reads the content that follows a basic.return and reports it. */
-static sfc_err_t on_return(struct amqp_link *l, amqp_frame_t *f,
+static sfc_err_t on_return(struct amqp_link *l,
+                           amqp_frame_t *f,
                            const struct amqp_link_events *ev)
 {
     amqp_basic_return_t *ret = f->payload.method.decoded;
@@ -226,7 +232,8 @@ static sfc_err_t on_return(struct amqp_link *l, amqp_frame_t *f,
     return SFC_OK;
 }
 
-sfc_err_t amqp_link_poll(struct amqp_link *l, int timeout_ms,
+sfc_err_t amqp_link_poll(struct amqp_link *l,
+                         int timeout_ms,
                          const struct amqp_link_events *ev)
 {
     struct timeval tv = {.tv_sec = timeout_ms / 1000,
@@ -237,8 +244,8 @@ sfc_err_t amqp_link_poll(struct amqp_link *l, int timeout_ms,
         return SFC_ERR_AMQP;
     for (int i = 0;; i++) {
         amqp_frame_t f;
-        int st = amqp_simple_wait_frame_noblock(l->conn, &f,
-                                                i == 0 ? &tv : &zero);
+        int st =
+            amqp_simple_wait_frame_noblock(l->conn, &f, i == 0 ? &tv : &zero);
 
         if (st == AMQP_STATUS_TIMEOUT)
             return SFC_OK;

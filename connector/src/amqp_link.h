@@ -17,7 +17,7 @@
 struct amqp_link {
     amqp_connection_state_t conn;
     bool open;
-    uint64_t next_tag;  /* delivery tag of the next publish */
+    uint64_t next_tag; /* delivery tag of the next publish */
     const struct sfc_config_amqp *cfg;
     char *shown_uri;    /* the URI with its password masked */
     bool mismatch_told; /* the 406 was reported once */
@@ -48,22 +48,29 @@ void amqp_link_destroy(struct amqp_link *l);
  * exchange) the channel is reopened, the exchange is checked passively and
  * used as it is, and the mismatch is logged once.
  */
-sfc_err_t amqp_link_declare_exchange(struct amqp_link *l, const char *name,
+sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
+                                     const char *name,
                                      bool auto_delete,
                                      const char *alternate_exchange,
-                                     char *errstr, size_t errsz);
+                                     char *errstr,
+                                     size_t errsz);
 
 /* Publishes; *tag receives the delivery tag to expect in an ack. */
-sfc_err_t amqp_link_publish(struct amqp_link *l, const char *exchange,
+sfc_err_t amqp_link_publish(struct amqp_link *l,
+                            const char *exchange,
                             const char *routing_key,
-                            amqp_basic_properties_t *props, const char *body,
-                            size_t len, bool mandatory, uint64_t *tag);
+                            amqp_basic_properties_t *props,
+                            const char *body,
+                            size_t len,
+                            bool mandatory,
+                            uint64_t *tag);
 
 /*
  * Reads what the broker sent, waiting up to @timeout_ms for the first
  * frame; SFC_ERR_AMQP when the connection failed (the link is closed).
  */
-sfc_err_t amqp_link_poll(struct amqp_link *l, int timeout_ms,
+sfc_err_t amqp_link_poll(struct amqp_link *l,
+                         int timeout_ms,
                          const struct amqp_link_events *ev);
 
 #endif

@@ -51,14 +51,14 @@ static int cmd_help(int argc, char **argv);
 
 /* Rows may be added by other subcommands' files (see cli.h). */
 static const struct cli_command commands[] = {
-    {"check-config", cmd_check_config, "FILE", "validate FILE and print the "
+    {"check-config", cmd_check_config, "FILE",
+     "validate FILE and print the "
      "effective configuration (secrets as ****)"},
     {"--help-config", cmd_help_config, "[--markdown]",
      "list every configuration key"},
     {"--version", cmd_version, "", "print the version"},
     {"--help", cmd_help, "", "this text"},
-    CLI_EXTRA_COMMANDS
-};
+    CLI_EXTRA_COMMANDS};
 
 static int cmd_help(int argc, char **argv)
 {
@@ -100,7 +100,6 @@ int sfc_connector_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(commands[i].name, name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "sfconnector: unknown command \"%s\" (try --help)\n",
-            name);
+    fprintf(stderr, "sfconnector: unknown command \"%s\" (try --help)\n", name);
     return SFC_EXIT_USAGE;
 }

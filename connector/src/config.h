@@ -47,11 +47,11 @@ enum sfc_replay_start {
 };
 
 enum sfc_entrypoint_kind {
-    SFC_EP_SUBSCRIBE = 0,             /* a channel as it is */
-    SFC_EP_HANDLE_NOTIFICATION,       /* a PushTopic declared by name + query */
+    SFC_EP_SUBSCRIBE = 0,       /* a channel as it is */
+    SFC_EP_HANDLE_NOTIFICATION, /* a PushTopic declared by name + query */
     SFC_EP_HANDLE_SOBJECT_NOTIFICATION, /* a PushTopic built for an sObject */
-    SFC_EP_CDC,                       /* Change Data Capture */
-    SFC_EP_PLATFORM_EVENT,            /* /event/X__e */
+    SFC_EP_CDC,                         /* Change Data Capture */
+    SFC_EP_PLATFORM_EVENT,              /* /event/X__e */
 };
 
 enum sfc_rpc_operation {
@@ -77,10 +77,10 @@ struct sfc_config_salesforce {
     char *password;       /* secret */
     char *security_token; /* secret */
     char *client_id;
-    char *client_secret;  /* secret */
-    char *refresh_token;  /* secret */
+    char *client_secret; /* secret */
+    char *refresh_token; /* secret */
     char *private_key_file;
-    char *access_token;   /* secret */
+    char *access_token; /* secret */
     char *ca_file;
     char *ca_dir;
     bool verify_peer;
@@ -162,7 +162,7 @@ struct sfc_config_rpc {
     int64_t coalesce_window_ms; /* 0 = off */
     char **allow_methods;       /* empty = every built-in and declared one */
     size_t n_allow_methods;
-    char **allow_sobjects;      /* empty = any sObject */
+    char **allow_sobjects; /* empty = any sObject */
     size_t n_allow_sobjects;
     struct sfc_config_rpc_method *methods;
     size_t n_methods;
@@ -196,8 +196,8 @@ struct sfc_config {
  * writes a secret value into @errstr.
  * Thread: any (reads the environment).
  */
-struct sfc_config *sfc_config_load(const char *path, char *errstr,
-                                   size_t errstr_size);
+struct sfc_config *
+sfc_config_load(const char *path, char *errstr, size_t errstr_size);
 
 /* A config holding only the defaults (for embedding programs and tests). */
 struct sfc_config *sfc_config_defaults(void);
@@ -222,7 +222,8 @@ void sfc_config_help(FILE *out, bool markdown);
  * value of @cfg with sfc_log_add_secret(). Returns SFC_ERR_IO with @errstr
  * when the log file cannot be opened.
  */
-sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg, char *errstr,
+sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg,
+                                   char *errstr,
                                    size_t errstr_size);
 
 /* Names of enum values, for messages ("password", "handle_notification"...). */
@@ -241,7 +242,9 @@ char *sfc_config_redact_uri(const char *uri);
  * Returns SFC_ERR_CONFIG with a message naming the variable when one is
  * undefined and has no default, or the syntax is broken. *out is malloc'ed.
  */
-sfc_err_t sfc_config_expand_env(const char *in, char **out, char *errstr,
+sfc_err_t sfc_config_expand_env(const char *in,
+                                char **out,
+                                char *errstr,
                                 size_t errstr_size);
 
 #endif

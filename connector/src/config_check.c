@@ -7,9 +7,10 @@
 
 #include "config_check.h"
 
-/* The setting for "section.key", or the section's, or NULL: for line numbers. */
-static config_setting_t *where(config_t *c, const char *section,
-                               const char *key)
+/* The setting for "section.key", or the section's, or NULL: for line numbers.
+ */
+static config_setting_t *
+where(config_t *c, const char *section, const char *key)
 {
     char path[128];
     config_setting_t *s;
@@ -40,8 +41,11 @@ bool cfg_api_version_valid(const char *v)
     return *p == '\0' || strcmp(p, ".0") == 0;
 }
 
-static void require(struct cfg_loader *L, config_t *c, const char *key,
-                    const char *value, const char *why)
+static void require(struct cfg_loader *L,
+                    config_t *c,
+                    const char *key,
+                    const char *value,
+                    const char *why)
 {
     char full[96];
 
@@ -52,7 +56,8 @@ static void require(struct cfg_loader *L, config_t *c, const char *key,
                "required when auth = %s (not set)", why);
 }
 
-static void check_salesforce(struct cfg_loader *L, config_t *c,
+static void check_salesforce(struct cfg_loader *L,
+                             config_t *c,
                              const struct sfc_config_salesforce *sf)
 {
     const char *a = sfc_config_auth_name(sf->auth);
@@ -77,8 +82,8 @@ static void check_salesforce(struct cfg_loader *L, config_t *c,
         if (!empty(sf->private_key_file) &&
             access(sf->private_key_file, R_OK) != 0)
             cfg_report(L, where(c, "salesforce", "private_key_file"),
-                       "salesforce.private_key_file",
-                       "cannot read \"%s\"", sf->private_key_file);
+                       "salesforce.private_key_file", "cannot read \"%s\"",
+                       sf->private_key_file);
         break;
     case SFC_AUTH_CLIENT_CREDENTIALS:
         require(L, c, "client_id", sf->client_id, a);
@@ -101,7 +106,9 @@ static void check_salesforce(struct cfg_loader *L, config_t *c,
                    "salesforce.login_url", "must start with https://");
 }
 
-static void check_entrypoint(struct cfg_loader *L, config_t *c, int index,
+static void check_entrypoint(struct cfg_loader *L,
+                             config_t *c,
+                             int index,
                              const struct sfc_config_entrypoint *ep)
 {
     static const char *const fields[] = {"All", "Referenced", "Select",
@@ -123,8 +130,10 @@ static void check_entrypoint(struct cfg_loader *L, config_t *c, int index,
         if (empty(ep->name) || empty(ep->query))
             cfg_report(L, s, key, "kind = %s needs name and query", kind);
         else if (strlen(ep->name) > 25)
-            cfg_report(L, s, key, "PushTopic name \"%s\" is longer than 25 "
-                       "characters", ep->name);
+            cfg_report(L, s, key,
+                       "PushTopic name \"%s\" is longer than 25 "
+                       "characters",
+                       ep->name);
         break;
     case SFC_EP_HANDLE_SOBJECT_NOTIFICATION:
         if (empty(ep->sobject_type))
@@ -158,8 +167,8 @@ static void check_entrypoint(struct cfg_loader *L, config_t *c, int index,
         cfg_report(L, s, key, "handler must not be empty");
 }
 
-static void check_rpc(struct cfg_loader *L, config_t *c,
-                      const struct sfc_config_rpc *rpc)
+static void
+check_rpc(struct cfg_loader *L, config_t *c, const struct sfc_config_rpc *rpc)
 {
     config_setting_t *list = config_lookup(c, "rpc.methods");
 
@@ -179,13 +188,15 @@ static void check_rpc(struct cfg_loader *L, config_t *c,
         for (size_t j = 0; j < i; j++)
             if (rpc->methods[j].name &&
                 strcmp(rpc->methods[j].name, m->name) == 0)
-                cfg_report(L, s, key, "method %s is declared twice",
-                           m->name);
+                cfg_report(L, s, key, "method %s is declared twice", m->name);
     }
 }
 
-static void check_uri(struct cfg_loader *L, config_t *c, const char *section,
-                      const char *key, const char *uri,
+static void check_uri(struct cfg_loader *L,
+                      config_t *c,
+                      const char *section,
+                      const char *key,
+                      const char *uri,
                       const char *const *schemes)
 {
     char full[64];
@@ -217,7 +228,8 @@ void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg)
         cfg_report(L, where(c, "metrics", "listen"), "metrics.listen",
                    "expected host:port, e.g. 127.0.0.1:9102");
     if (cfg->salesforce.sandbox &&
-        strcmp(cfg->salesforce.login_url, "https://login.salesforce.com") == 0) {
+        strcmp(cfg->salesforce.login_url, "https://login.salesforce.com") ==
+            0) {
         free(cfg->salesforce.login_url);
         cfg->salesforce.login_url = sfc_xstrdup("https://test.salesforce.com");
     }

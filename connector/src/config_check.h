@@ -16,9 +16,11 @@ struct cfg_loader {
 };
 
 /* Records one problem; @s (may be NULL) gives the file and line. */
-void cfg_report(struct cfg_loader *L, const config_setting_t *s,
-                const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void cfg_report(struct cfg_loader *L,
+                const config_setting_t *s,
+                const char *key,
+                const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
 /* Checks that need several keys at once; reports through cfg_report(). */
 void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg);

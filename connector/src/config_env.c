@@ -16,8 +16,11 @@ static bool valid_name(const char *s, size_t n)
 }
 
 /* Expands the reference that starts at @p ("${...}"); advances *len. */
-static sfc_err_t expand_one(const char *p, struct sfc_buf *out, size_t *len,
-                            char *errstr, size_t errstr_size)
+static sfc_err_t expand_one(const char *p,
+                            struct sfc_buf *out,
+                            size_t *len,
+                            char *errstr,
+                            size_t errstr_size)
 {
     const char *end = strchr(p + 2, '}');
     const char *name = p + 2, *def = NULL, *sep, *value;
@@ -62,7 +65,9 @@ static sfc_err_t expand_one(const char *p, struct sfc_buf *out, size_t *len,
     return SFC_OK;
 }
 
-sfc_err_t sfc_config_expand_env(const char *in, char **out, char *errstr,
+sfc_err_t sfc_config_expand_env(const char *in,
+                                char **out,
+                                char *errstr,
                                 size_t errstr_size)
 {
     struct sfc_buf b;

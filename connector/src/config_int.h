@@ -18,17 +18,17 @@ enum cfg_type {
     CFG_LIST,    /* array of groups described by sub */
 };
 
-#define CFG_F_SECRET   0x1 /* never printed or logged */
-#define CFG_F_URI      0x2 /* may hold a password inside; printed redacted */
+#define CFG_F_SECRET 0x1 /* never printed or logged */
+#define CFG_F_URI    0x2 /* may hold a password inside; printed redacted */
 
 struct cfg_table;
 
 struct cfg_key {
     const char *name;
     enum cfg_type type;
-    size_t offset;       /* within the section (or list element) struct */
-    const char *def;     /* default as written in a file; NULL = unset */
-    int64_t min, max;    /* CFG_INT range; min > max means unbounded */
+    size_t offset;    /* within the section (or list element) struct */
+    const char *def;  /* default as written in a file; NULL = unset */
+    int64_t min, max; /* CFG_INT range; min > max means unbounded */
     const char *const *allowed; /* CFG_ENUM values, NULL-terminated */
     const char *desc;
     unsigned flags;
@@ -38,12 +38,12 @@ struct cfg_key {
 
 /* A group of keys: a section of the file or one element of a list. */
 struct cfg_table {
-    const char *name;    /* section name, or list element description */
-    size_t offset;       /* of the section within struct sfc_config */
+    const char *name; /* section name, or list element description */
+    size_t offset;    /* of the section within struct sfc_config */
     const struct cfg_key *keys;
     size_t n_keys;
-    size_t elem_size;    /* list elements only */
-    size_t line_offset;  /* list elements: offset of their `int line` */
+    size_t elem_size;   /* list elements only */
+    size_t line_offset; /* list elements: offset of their `int line` */
     const char *desc;
 };
 
@@ -55,8 +55,8 @@ extern const char *const cfg_entrypoint_kind_names[];
 extern const char *const cfg_rpc_operation_names[];
 
 /* Finds @name among @n candidates that are within a small edit distance. */
-const char *cfg_suggest(const char *name, const char *const *candidates,
-                        size_t n);
+const char *
+cfg_suggest(const char *name, const char *const *candidates, size_t n);
 
 /* Address of a key's storage in a section or element struct. */
 static inline void *cfg_field(void *base, const struct cfg_key *k)

@@ -16,8 +16,11 @@
 
 #define MAX_SUGGEST 64
 
-static void vreport(struct cfg_loader *L, const config_setting_t *s,
-                    const char *key, const char *fmt, va_list ap)
+static void vreport(struct cfg_loader *L,
+                    const config_setting_t *s,
+                    const char *key,
+                    const char *fmt,
+                    va_list ap)
 {
     char msg[512];
     const char *file = s ? config_setting_source_file(s) : NULL;
@@ -34,8 +37,11 @@ static void vreport(struct cfg_loader *L, const config_setting_t *s,
     L->n_errors++;
 }
 
-void cfg_report(struct cfg_loader *L, const config_setting_t *s,
-                const char *key, const char *fmt, ...)
+void cfg_report(struct cfg_loader *L,
+                const config_setting_t *s,
+                const char *key,
+                const char *fmt,
+                ...)
 {
     va_list ap;
 
@@ -45,7 +51,8 @@ void cfg_report(struct cfg_loader *L, const config_setting_t *s,
 }
 
 /* Reads a string setting and expands the environment in it; NULL on error. */
-static char *expanded_string(struct cfg_loader *L, const config_setting_t *s,
+static char *expanded_string(struct cfg_loader *L,
+                             const config_setting_t *s,
                              const char *key)
 {
     char err[256];
@@ -73,8 +80,11 @@ static bool parse_bool_text(const char *t, bool *out)
     return false;
 }
 
-static void load_int(struct cfg_loader *L, const struct cfg_key *k,
-                     const char *key, const config_setting_t *s, void *f)
+static void load_int(struct cfg_loader *L,
+                     const struct cfg_key *k,
+                     const char *key,
+                     const config_setting_t *s,
+                     void *f)
 {
     int type = config_setting_type(s);
     long long v;
@@ -106,8 +116,10 @@ static void load_int(struct cfg_loader *L, const struct cfg_key *k,
     *(int64_t *)f = v;
 }
 
-static void load_bool(struct cfg_loader *L, const char *key,
-                      const config_setting_t *s, void *f)
+static void load_bool(struct cfg_loader *L,
+                      const char *key,
+                      const config_setting_t *s,
+                      void *f)
 {
     int type = config_setting_type(s);
 
@@ -124,8 +136,11 @@ static void load_bool(struct cfg_loader *L, const char *key,
     }
 }
 
-static void load_enum(struct cfg_loader *L, const struct cfg_key *k,
-                      const char *key, const config_setting_t *s, void *f)
+static void load_enum(struct cfg_loader *L,
+                      const struct cfg_key *k,
+                      const char *key,
+                      const config_setting_t *s,
+                      void *f)
 {
     char allowed[256] = "";
     char *t;
@@ -160,8 +175,10 @@ static void load_enum(struct cfg_loader *L, const struct cfg_key *k,
     free(t);
 }
 
-static void load_strlist(struct cfg_loader *L, const struct cfg_key *k,
-                         const char *key, const config_setting_t *s,
+static void load_strlist(struct cfg_loader *L,
+                         const struct cfg_key *k,
+                         const char *key,
+                         const config_setting_t *s,
                          void *base)
 {
     int type = config_setting_type(s);
@@ -189,12 +206,17 @@ static void load_strlist(struct cfg_loader *L, const struct cfg_key *k,
     }
 }
 
-static void load_group(struct cfg_loader *L, const struct cfg_table *t,
-                       const char *prefix, const config_setting_t *group,
+static void load_group(struct cfg_loader *L,
+                       const struct cfg_table *t,
+                       const char *prefix,
+                       const config_setting_t *group,
                        void *base);
 
-static void load_list(struct cfg_loader *L, const struct cfg_key *k,
-                      const char *key, const config_setting_t *s, void *base)
+static void load_list(struct cfg_loader *L,
+                      const struct cfg_key *k,
+                      const char *key,
+                      const config_setting_t *s,
+                      void *base)
 {
     char **items = cfg_field(base, k);
     size_t *n = (size_t *)((char *)base + k->count_offset);
@@ -234,8 +256,11 @@ static void load_list(struct cfg_loader *L, const struct cfg_key *k,
     }
 }
 
-static void load_key(struct cfg_loader *L, const struct cfg_key *k,
-                     const char *key, const config_setting_t *s, void *base)
+static void load_key(struct cfg_loader *L,
+                     const struct cfg_key *k,
+                     const char *key,
+                     const config_setting_t *s,
+                     void *base)
 {
     void *f = cfg_field(base, k);
 
@@ -273,9 +298,12 @@ static void load_key(struct cfg_loader *L, const struct cfg_key *k,
     }
 }
 
-static void unknown_key(struct cfg_loader *L, const config_setting_t *s,
-                        const char *key, const char *name,
-                        const char *const *names, size_t n)
+static void unknown_key(struct cfg_loader *L,
+                        const config_setting_t *s,
+                        const char *key,
+                        const char *name,
+                        const char *const *names,
+                        size_t n)
 {
     const char *hint = cfg_suggest(name, names, n);
 
@@ -285,8 +313,10 @@ static void unknown_key(struct cfg_loader *L, const config_setting_t *s,
         cfg_report(L, s, key, "unknown key");
 }
 
-static void load_group(struct cfg_loader *L, const struct cfg_table *t,
-                       const char *prefix, const config_setting_t *group,
+static void load_group(struct cfg_loader *L,
+                       const struct cfg_table *t,
+                       const char *prefix,
+                       const config_setting_t *group,
                        void *base)
 {
     const char *names[MAX_SUGGEST];
@@ -364,8 +394,8 @@ void sfc_config_destroy(struct sfc_config *cfg)
     free(cfg);
 }
 
-struct sfc_config *sfc_config_load(const char *path, char *errstr,
-                                   size_t errstr_size)
+struct sfc_config *
+sfc_config_load(const char *path, char *errstr, size_t errstr_size)
 {
     struct sfc_config *cfg;
     struct cfg_loader L = {.path = path};
@@ -379,8 +409,7 @@ struct sfc_config *sfc_config_load(const char *path, char *errstr,
                            strerror(errno));
         else
             sfc_errstr_set(errstr, errstr_size, "%s:%d: syntax error: %s",
-                           config_error_file(&c) ? config_error_file(&c)
-                                                 : path,
+                           config_error_file(&c) ? config_error_file(&c) : path,
                            config_error_line(&c), config_error_text(&c));
         config_destroy(&c);
         sfc_buf_free(&L.errors);

@@ -18,16 +18,16 @@ static void print_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void print_group(FILE *out, const struct cfg_table *t,
-                        const void *base, int indent);
+static void
+print_group(FILE *out, const struct cfg_table *t, const void *base, int indent);
 
-static void print_value(FILE *out, const struct cfg_key *k, const void *base,
-                        int indent)
+static void
+print_value(FILE *out, const struct cfg_key *k, const void *base, int indent)
 {
     const void *f = cfg_cfield(base, k);
-    size_t n = k->count_offset ? *(const size_t *)((const char *)base +
-                                                   k->count_offset)
-                               : 0;
+    size_t n = k->count_offset
+                   ? *(const size_t *)((const char *)base + k->count_offset)
+                   : 0;
 
     switch (k->type) {
     case CFG_STR: {
@@ -66,8 +66,7 @@ static void print_value(FILE *out, const struct cfg_key *k, const void *base,
         fputs("(", out);
         for (size_t i = 0; i < n; i++) {
             fprintf(out, "%s\n%*s{\n", i ? "," : "", indent + 2, "");
-            print_group(out, k->sub,
-                        *(char *const *)f + i * k->sub->elem_size,
+            print_group(out, k->sub, *(char *const *)f + i * k->sub->elem_size,
                         indent + 4);
             fprintf(out, "%*s}", indent + 2, "");
         }
@@ -76,8 +75,8 @@ static void print_value(FILE *out, const struct cfg_key *k, const void *base,
     }
 }
 
-static void print_group(FILE *out, const struct cfg_table *t,
-                        const void *base, int indent)
+static void
+print_group(FILE *out, const struct cfg_table *t, const void *base, int indent)
 {
     for (size_t i = 0; i < t->n_keys; i++) {
         const struct cfg_key *k = &t->keys[i];
@@ -113,12 +112,13 @@ static void allowed_text(const struct cfg_key *k, char *buf, size_t size)
             snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
                      i ? ", " : "", k->allowed[i]);
     } else if (k->type == CFG_INT && k->min <= k->max) {
-        snprintf(buf, size, "%lld..%lld", (long long)k->min,
-                 (long long)k->max);
+        snprintf(buf, size, "%lld..%lld", (long long)k->min, (long long)k->max);
     }
 }
 
-static void help_keys(FILE *out, const struct cfg_table *t, const char *prefix,
+static void help_keys(FILE *out,
+                      const struct cfg_table *t,
+                      const char *prefix,
                       bool markdown)
 {
     for (size_t i = 0; i < t->n_keys; i++) {
@@ -130,11 +130,10 @@ static void help_keys(FILE *out, const struct cfg_table *t, const char *prefix,
         if (markdown) {
             fprintf(out, "| `%s.%s` | %s%s | %s%s%s | %s | %s |\n", prefix,
                     k->name, cfg_type_name(k),
-                    k->flags & CFG_F_SECRET ? " (secret)" : "",
-                    *def ? "`" : "", def, *def ? "`" : "", allowed, k->desc);
+                    k->flags & CFG_F_SECRET ? " (secret)" : "", *def ? "`" : "",
+                    def, *def ? "`" : "", allowed, k->desc);
         } else {
-            fprintf(out, "  %s.%s (%s%s)\n", prefix, k->name,
-                    cfg_type_name(k),
+            fprintf(out, "  %s.%s (%s%s)\n", prefix, k->name, cfg_type_name(k),
                     k->flags & CFG_F_SECRET ? ", secret" : "");
             fprintf(out, "      %s\n", k->desc);
             if (*def || *allowed)
@@ -150,9 +149,11 @@ static void help_keys(FILE *out, const struct cfg_table *t, const char *prefix,
             continue;
         snprintf(sub, sizeof(sub), "%s.%s[]", prefix, k->name);
         if (markdown)
-            fprintf(out, "\nEach element of `%s.%s`:\n\n| key | type | "
+            fprintf(out,
+                    "\nEach element of `%s.%s`:\n\n| key | type | "
                     "default | allowed | description |\n|---|---|---|---|"
-                    "---|\n", prefix, k->name);
+                    "---|\n",
+                    prefix, k->name);
         help_keys(out, k->sub, sub, markdown);
     }
 }
@@ -167,7 +168,8 @@ void sfc_config_help(FILE *out, bool markdown)
         const struct cfg_table *t = &cfg_sections[i];
 
         if (markdown)
-            fprintf(out, "%s### `%s` — %s\n\n| key | type | default | "
+            fprintf(out,
+                    "%s### `%s` — %s\n\n| key | type | default | "
                     "allowed | description |\n|---|---|---|---|---|\n",
                     i ? "\n" : "", t->name, t->desc);
         else
@@ -200,8 +202,8 @@ static void register_secrets(const struct cfg_table *t, const void *base)
             const char *scheme = strstr(s, "://");
             const char *auth = scheme ? scheme + 3 : s;
             const char *at = strrchr(auth, '@');
-            const char *colon = at ? memchr(auth, ':', (size_t)(at - auth))
-                                   : NULL;
+            const char *colon =
+                at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 
             if (colon) {
                 char *pw = sfc_xstrndup(colon + 1, (size_t)(at - colon - 1));
@@ -213,7 +215,8 @@ static void register_secrets(const struct cfg_table *t, const void *base)
     }
 }
 
-sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg, char *errstr,
+sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg,
+                                   char *errstr,
                                    size_t errstr_size)
 {
     const struct sfc_config_log *l = &cfg->log;

@@ -137,8 +137,8 @@ static size_t distance(const char *a, const char *b)
     return row[lb];
 }
 
-const char *cfg_suggest(const char *name, const char *const *candidates,
-                        size_t n)
+const char *
+cfg_suggest(const char *name, const char *const *candidates, size_t n)
 {
     const char *best = NULL;
     size_t best_d = 99;

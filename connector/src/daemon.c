@@ -48,8 +48,8 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static struct sfc_replay_store *open_store(const struct sfc_config *cfg,
-                                           char *err, size_t errsz)
+static struct sfc_replay_store *
+open_store(const struct sfc_config *cfg, char *err, size_t errsz)
 {
     const struct sfc_config_streaming *st = &cfg->streaming;
 
@@ -85,10 +85,9 @@ static sfc_err_t declare_topics(const struct sfc_config *cfg,
         if (ep->kind == SFC_EP_HANDLE_NOTIFICATION && ep->query) {
             rc = sfc_pushtopic_declare(api, ep->name, ep->query, &n, &e);
         } else if (ep->kind == SFC_EP_HANDLE_SOBJECT_NOTIFICATION) {
-            rc = sfc_pushtopic_sobject_query(api, ep->sobject_type,
-                                             ep->record_type,
-                                             ep->exclude_current_user, &name,
-                                             &query, &e);
+            rc = sfc_pushtopic_sobject_query(
+                api, ep->sobject_type, ep->record_type,
+                ep->exclude_current_user, &name, &query, &e);
             if (rc == SFC_OK)
                 rc = sfc_pushtopic_declare(api, name, query, &n, &e);
         }
@@ -108,7 +107,9 @@ static sfc_err_t declare_topics(const struct sfc_config *cfg,
 /* The proxy handler is the default; others come from the registry. */
 static struct proxy_route *build_routes(const struct sfc_config *cfg,
                                         struct sfc_connector_registry *reg,
-                                        size_t *n, char *err, size_t errsz)
+                                        size_t *n,
+                                        char *err,
+                                        size_t errsz)
 {
     struct proxy_route *r =
         sfc_xcalloc(cfg->streaming.n_entrypoints + 1, sizeof(*r));
@@ -118,9 +119,9 @@ static struct proxy_route *build_routes(const struct sfc_config *cfg,
 
         r[i].ep = ep;
         r[i].channel = event_channel_of(ep);
-        r[i].entrypoint = sfc_xasprintf(
-            "%s.%s", cfg->service.name,
-            sfc_config_entrypoint_kind_name(ep->kind));
+        r[i].entrypoint =
+            sfc_xasprintf("%s.%s", cfg->service.name,
+                          sfc_config_entrypoint_kind_name(ep->kind));
         if (strcmp(ep->handler, "proxy") != 0) {
             r[i].handler = registry_find(reg, ep->handler);
             if (!r[i].handler) {

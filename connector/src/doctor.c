@@ -60,8 +60,8 @@ static int check_salesforce(const struct sfc_config *cfg)
     printf("salesforce: ok\n  instance: %s\n  org: %s\n  user: %s\n"
            "  api version: %s\n  api usage: %lld/%lld\n",
            s.instance_url, s.org_id ? s.org_id : "(unknown)",
-           s.user_id ? s.user_id : "(unknown)", s.api_version,
-           (long long)used, (long long)limit);
+           s.user_id ? s.user_id : "(unknown)", s.api_version, (long long)used,
+           (long long)limit);
 out_free:
     cJSON_Delete(limits);
     sfc_api_session_clear(&s);
@@ -145,8 +145,8 @@ int connector_cmd_doctor(int argc, char **argv)
     rc = check_salesforce(cfg);
     if (rc == SFC_EXIT_OK)
         rc = check_amqp(cfg);
-    printf("%s\n", rc == SFC_EXIT_OK ? "all checks passed"
-                                     : "doctor found a problem");
+    printf("%s\n",
+           rc == SFC_EXIT_OK ? "all checks passed" : "doctor found a problem");
     sfc_config_destroy(cfg);
     return rc;
 }

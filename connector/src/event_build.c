@@ -77,8 +77,8 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
         free(obj);
         return lower(rk);
     case SFC_STREAM_KIND_CDC:
-        rk = sfc_xasprintf("salesforce_%s_%s",
-                           ev->entity ? ev->entity : name, type);
+        rk = sfc_xasprintf("salesforce_%s_%s", ev->entity ? ev->entity : name,
+                           type);
         return lower(rk);
     case SFC_STREAM_KIND_PLATFORM_EVENT:
         return sfc_xstrdup(name);

@@ -41,8 +41,10 @@ struct proxy {
     uint64_t returned_told;
 };
 
-struct proxy *proxy_new(const struct sfc_config *cfg, struct sfc_stream *s,
-                        struct proxy_route *routes, size_t n_routes)
+struct proxy *proxy_new(const struct sfc_config *cfg,
+                        struct sfc_stream *s,
+                        struct proxy_route *routes,
+                        size_t n_routes)
 {
     struct proxy *p = sfc_xcalloc(1, sizeof(*p));
 
@@ -146,10 +148,9 @@ static bool connect_broker(struct proxy *p)
     if (sfc_now_ms() < p->next_connect_ms)
         return false;
     if (amqp_link_open(&p->link, err, sizeof(err)) != SFC_OK ||
-        amqp_link_declare_exchange(&p->link, p->exchange,
-                                   p->cfg->amqp.exchange_auto_delete,
-                                   p->cfg->amqp.alternate_exchange, err,
-                                   sizeof(err)) != SFC_OK) {
+        amqp_link_declare_exchange(
+            &p->link, p->exchange, p->cfg->amqp.exchange_auto_delete,
+            p->cfg->amqp.alternate_exchange, err, sizeof(err)) != SFC_OK) {
         int64_t d = sfc_backoff_ms(p->connect_failures++, 200,
                                    p->cfg->amqp.reconnect_max_ms);
 
@@ -191,8 +192,7 @@ static void publish_pending(struct proxy *p)
                            AMQP_BASIC_CONTENT_ENCODING_FLAG |
                            AMQP_BASIC_DELIVERY_MODE_FLAG |
                            AMQP_BASIC_PRIORITY_FLAG |
-                           AMQP_BASIC_MESSAGE_ID_FLAG |
-                           AMQP_BASIC_HEADERS_FLAG;
+                           AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
             props.content_type = amqp_cstring_bytes("application/json");
             props.content_encoding = amqp_cstring_bytes("utf-8");
             props.delivery_mode = 2;
@@ -232,14 +232,14 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         if (strcmp(r->channel, ev->channel) != 0)
             continue;
         if (r->handler) {
-            sfc_err_t rc = r->handler->fn(r->handler->opaque, r->entrypoint,
-                                          ev);
+            sfc_err_t rc =
+                r->handler->fn(r->handler->opaque, r->entrypoint, ev);
 
             if (rc != SFC_OK) {
                 sfc_log(SFC_LOG_ERROR, MOD,
                         "handler %s failed on %s replay %lld: %s",
-                        r->handler->name, ev->channel,
-                        (long long)ev->replay_id, sfc_err2str(rc));
+                        r->handler->name, ev->channel, (long long)ev->replay_id,
+                        sfc_err2str(rc));
                 inflight_free(f);
                 return false;
             }
@@ -323,8 +323,10 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     return SFC_OK;
 }
 
-sfc_err_t proxy_run(struct proxy *p, volatile sig_atomic_t *stop,
-                    volatile sig_atomic_t *reopen_log, int64_t drain_ms)
+sfc_err_t proxy_run(struct proxy *p,
+                    volatile sig_atomic_t *stop,
+                    volatile sig_atomic_t *reopen_log,
+                    int64_t drain_ms)
 {
     sfc_err_t rc = SFC_OK;
     int64_t until;

@@ -27,8 +27,10 @@ struct proxy_stats {
 
 struct proxy;
 
-struct proxy *proxy_new(const struct sfc_config *cfg, struct sfc_stream *s,
-                        struct proxy_route *routes, size_t n_routes);
+struct proxy *proxy_new(const struct sfc_config *cfg,
+                        struct sfc_stream *s,
+                        struct proxy_route *routes,
+                        size_t n_routes);
 void proxy_destroy(struct proxy *p);
 
 /*
@@ -37,8 +39,10 @@ void proxy_destroy(struct proxy *p);
  * *reopen_log non-zero asks for a log reopen (SIGHUP). Returns SFC_OK on a
  * requested stop, or the failure that ended it.
  */
-sfc_err_t proxy_run(struct proxy *p, volatile sig_atomic_t *stop,
-                    volatile sig_atomic_t *reopen_log, int64_t drain_ms);
+sfc_err_t proxy_run(struct proxy *p,
+                    volatile sig_atomic_t *stop,
+                    volatile sig_atomic_t *reopen_log,
+                    int64_t drain_ms);
 
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *out);
 

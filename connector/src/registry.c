@@ -48,7 +48,9 @@ const struct registry_handler *registry_find(struct sfc_connector_registry *r,
 }
 
 sfc_err_t registry_load_plugin(struct sfc_connector_registry *r,
-                               const char *path, char *errstr, size_t errsz)
+                               const char *path,
+                               char *errstr,
+                               size_t errsz)
 {
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     sfc_plugin_register_fn reg;
@@ -68,8 +70,8 @@ sfc_err_t registry_load_plugin(struct sfc_connector_registry *r,
     }
     rc = reg(r);
     if (rc != 0) {
-        sfc_errstr_set(errstr, errsz, "plugin %s failed to register (%d)",
-                       path, rc);
+        sfc_errstr_set(errstr, errsz, "plugin %s failed to register (%d)", path,
+                       rc);
         dlclose(dl);
         return SFC_ERR_INVALID_ARG;
     }

@@ -23,6 +23,8 @@ const struct registry_handler *registry_find(struct sfc_connector_registry *r,
                                              const char *name);
 /* dlopen()s @path and calls its sfc_plugin_register(). */
 sfc_err_t registry_load_plugin(struct sfc_connector_registry *r,
-                               const char *path, char *errstr, size_t errsz);
+                               const char *path,
+                               char *errstr,
+                               size_t errsz);
 
 #endif

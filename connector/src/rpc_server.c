@@ -10,8 +10,8 @@
 #include "rpc_server.h"
 #include "sfc/rpc.h"
 
-#define MOD "rpc"
-#define CHANNEL 1
+#define MOD        "rpc"
+#define CHANNEL    1
 #define DONE_CACHE 1024
 
 struct job {
@@ -20,7 +20,7 @@ struct job {
     char *routing_key, *content_type, *reply_to, *correlation_id;
     char *body;
     size_t len;
-    char *reply;      /* set by the worker */
+    char *reply; /* set by the worker */
     uint64_t publish_tag;
     struct job *next;
 };
@@ -162,8 +162,7 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
         p.correlation_id = amqp_cstring_bytes(j->correlation_id);
     }
     if (amqp_link_publish(&r->link, "nameko-rpc", j->reply_to, &p, j->reply,
-                          strlen(j->reply), false, &j->publish_tag) ==
-        SFC_OK) {
+                          strlen(j->reply), false, &j->publish_tag) == SFC_OK) {
         j->next = r->unconfirmed;
         r->unconfirmed = j;
         r->stats.replies++;
@@ -281,8 +280,8 @@ static bool other_frame(struct connector_rpc *r,
 /* One pass of the AMQP thread; false when the connection failed. */
 static bool pump(struct connector_rpc *r)
 {
-    struct amqp_link_events ev = {.opaque = r, .acked = on_ack,
-                                  .nacked = on_nack};
+    struct amqp_link_events ev = {
+        .opaque = r, .acked = on_ack, .nacked = on_nack};
     struct timeval tv = {0, 20000};
     amqp_envelope_t env;
     amqp_rpc_reply_t rep;
@@ -326,8 +325,8 @@ static void *server_main(void *arg)
             !setup_queue(r, err, sizeof(err))) {
             sfc_log(SFC_LOG_WARN, MOD, "broker: %s", err);
             amqp_link_close(&r->link);
-            sfc_sleep_ms(sfc_backoff_ms(failures++, 200,
-                                        r->cfg->amqp.reconnect_max_ms));
+            sfc_sleep_ms(
+                sfc_backoff_ms(failures++, 200, r->cfg->amqp.reconnect_max_ms));
             continue;
         }
         failures = 0;
@@ -353,11 +352,11 @@ static void *server_main(void *arg)
 
 struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
                                           struct sfc_api_client *api,
-                                          char *errstr, size_t errsz)
+                                          char *errstr,
+                                          size_t errsz)
 {
     const struct sfc_config_rpc *c = &cfg->rpc;
-    struct sfc_rpc_named_method *m =
-        sfc_xcalloc(c->n_methods + 1, sizeof(*m));
+    struct sfc_rpc_named_method *m = sfc_xcalloc(c->n_methods + 1, sizeof(*m));
     struct sfc_rpc_options o;
     struct connector_rpc *r = sfc_xcalloc(1, sizeof(*r));
 

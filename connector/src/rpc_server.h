@@ -20,7 +20,8 @@ struct connector_rpc_stats {
 /* Starts the responder; NULL with @errstr when the config is unusable. */
 struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
                                           struct sfc_api_client *api,
-                                          char *errstr, size_t errsz);
+                                          char *errstr,
+                                          size_t errsz);
 
 /* Stops taking requests, finishes those in hand (bounded), stops. */
 void connector_rpc_stop(struct connector_rpc *r);

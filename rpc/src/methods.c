@@ -37,15 +37,14 @@ cJSON *rpc_salesforce_error(const struct sfc_api_error *e, const char *resource)
     if (e->http_status == 0) {
         /* No answer from Salesforce: transport, timeout, unknown outcome. */
         cJSON_Delete(err);
-        return sfc_rpc_error(e->code == SFC_ERR_AMBIGUOUS
-                                 ? "SalesforceAmbiguousOutcome"
-                                 : "SalesforceConnectionError",
-                             e->code == SFC_ERR_AMBIGUOUS
-                                 ? "sfconnector.exceptions."
-                                   "SalesforceAmbiguousOutcome"
-                                 : "sfconnector.exceptions."
-                                   "SalesforceConnectionError",
-                             e->message);
+        return sfc_rpc_error(
+            e->code == SFC_ERR_AMBIGUOUS ? "SalesforceAmbiguousOutcome"
+                                         : "SalesforceConnectionError",
+            e->code == SFC_ERR_AMBIGUOUS ? "sfconnector.exceptions."
+                                           "SalesforceAmbiguousOutcome"
+                                         : "sfconnector.exceptions."
+                                           "SalesforceConnectionError",
+            e->message);
     }
     snprintf(path, sizeof(path), "simple_salesforce.exceptions.%s",
              sf_class(e->http_status));
@@ -83,8 +82,8 @@ static const char *str_arg(const cJSON *v)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void bad_arg(struct rpc_outcome *out, const char *method,
-                    const char *what)
+static void
+bad_arg(struct rpc_outcome *out, const char *method, const char *what)
 {
     char msg[256];
 
@@ -121,8 +120,10 @@ bool rpc_is_builtin(const char *name)
 }
 
 /* query_all: every page, up to the configured cap. */
-static void query_all(struct sfc_rpc *r, const char *soql,
-                      struct rpc_outcome *out, struct sfc_api_error **e)
+static void query_all(struct sfc_rpc *r,
+                      const char *soql,
+                      struct rpc_outcome *out,
+                      struct sfc_api_error **e)
 {
     struct sfc_api_query_iter *it = sfc_api_query_iter_new(r->api, soql, true);
     cJSON *records = cJSON_CreateArray();
@@ -138,9 +139,8 @@ static void query_all(struct sfc_rpc *r, const char *soql,
                      "query_all returns at most %lld records; narrow the "
                      "query or page with query()",
                      (long long)r->o.query_all_max_records);
-            out->error = sfc_rpc_error("ResultTooLarge",
-                                       "sfconnector.exceptions.ResultTooLarge",
-                                       msg);
+            out->error = sfc_rpc_error(
+                "ResultTooLarge", "sfconnector.exceptions.ResultTooLarge", msg);
             break;
         }
         cJSON_AddItemToArray(records, cJSON_Duplicate(rec, true));
@@ -156,8 +156,10 @@ static void query_all(struct sfc_rpc *r, const char *soql,
     sfc_api_query_iter_destroy(it);
 }
 
-static void run_builtin(struct sfc_rpc *r, const char *name,
-                        const cJSON *const *a, struct rpc_outcome *out)
+static void run_builtin(struct sfc_rpc *r,
+                        const char *name,
+                        const cJSON *const *a,
+                        struct rpc_outcome *out)
 {
     struct sfc_api_error *e = NULL;
     const char *sobject = str_arg(a[0]);
@@ -175,8 +177,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
             return;
     }
     if (strcmp(name, "create") == 0) {
-        if (!cJSON_IsObject(a[1]))
-            {
+        if (!cJSON_IsObject(a[1])) {
             bad_arg(out, name, "data must be an object");
             return;
         }
@@ -191,8 +192,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
         const char *fields = NULL;
         char *joined = NULL;
 
-        if (!str_arg(a[1]))
-            {
+        if (!str_arg(a[1])) {
             bad_arg(out, name, "record_id must be a string");
             return;
         }
@@ -201,8 +201,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
             const cJSON *f;
 
             sfc_buf_init(&b, 0);
-            cJSON_ArrayForEach(f, a[2])
-            if (cJSON_IsString(f))
+            cJSON_ArrayForEach(f, a[2]) if (cJSON_IsString(f))
                 sfc_buf_appendf(&b, "%s%s", b.len ? "," : "", f->valuestring);
             joined = sfc_buf_steal(&b);
             fields = joined;
@@ -213,8 +212,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
                          &e);
         free(joined);
     } else if (strcmp(name, "update") == 0) {
-        if (!str_arg(a[1]) || !cJSON_IsObject(a[2]))
-            {
+        if (!str_arg(a[1]) || !cJSON_IsObject(a[2])) {
             bad_arg(out, name, "record_id and data are required");
             return;
         }
@@ -230,10 +228,11 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
         if (!str_arg(a[1]) || !value || !cJSON_IsObject(a[3])) {
             free(value);
             {
-            bad_arg(out, name, "external_id_field, value and data "
-                                      "are required");
-            return;
-        }
+                bad_arg(out, name,
+                        "external_id_field, value and data "
+                        "are required");
+                return;
+            }
         }
         rc = sfc_api_upsert(r->api, sobject, str_arg(a[1]), value, a[3],
                             &created, &id, &e);
@@ -241,8 +240,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
         if (rc == SFC_OK)
             out->result = cJSON_CreateNumber(created ? 201 : 204);
     } else if (strcmp(name, "delete") == 0) {
-        if (!str_arg(a[1]))
-            {
+        if (!str_arg(a[1])) {
             bad_arg(out, name, "record_id must be a string");
             return;
         }
@@ -250,8 +248,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
         if (rc == SFC_OK)
             out->result = cJSON_CreateNumber(204);
     } else if (strcmp(name, "query") == 0 || strcmp(name, "query_all") == 0) {
-        if (!str_arg(a[0]))
-            {
+        if (!str_arg(a[0])) {
             bad_arg(out, name, "soql must be a string");
             return;
         }
@@ -265,8 +262,7 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
     } else if (strcmp(name, "limits") == 0) {
         rc = sfc_api_limits(r->api, &out->result, &e);
     } else if (strcmp(name, "create_many") == 0) {
-        if (!cJSON_IsArray(a[1]))
-            {
+        if (!cJSON_IsArray(a[1])) {
             bad_arg(out, name, "records must be a list");
             return;
         }
@@ -282,8 +278,11 @@ static void run_builtin(struct sfc_rpc *r, const char *name,
     free(id);
 }
 
-void rpc_call_builtin(struct sfc_rpc *r, const char *name, const cJSON *args,
-                      const cJSON *kwargs, struct rpc_outcome *out)
+void rpc_call_builtin(struct sfc_rpc *r,
+                      const char *name,
+                      const cJSON *args,
+                      const cJSON *kwargs,
+                      struct rpc_outcome *out)
 {
     const struct builtin *b = NULL;
     const cJSON *bound[4];
@@ -292,8 +291,8 @@ void rpc_call_builtin(struct sfc_rpc *r, const char *name, const cJSON *args,
     for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
         if (strcmp(builtins[i].name, name) == 0)
             b = &builtins[i];
-    if (!sfc_rpc_bind(name, b->params, b->n_params, b->n_required, args,
-                      kwargs, bound, err, sizeof(err))) {
+    if (!sfc_rpc_bind(name, b->params, b->n_params, b->n_required, args, kwargs,
+                      bound, err, sizeof(err))) {
         out->error = sfc_rpc_error("IncorrectSignature",
                                    NAMEKO_EXC "IncorrectSignature", err);
         return;
@@ -318,8 +317,10 @@ static char *snake(const char *field)
     return sfc_buf_steal(&b);
 }
 
-void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
-                    const cJSON *args, const cJSON *kwargs,
+void rpc_call_named(struct sfc_rpc *r,
+                    const struct sfc_rpc_named_method *m,
+                    const cJSON *args,
+                    const cJSON *kwargs,
                     struct rpc_outcome *out)
 {
     size_t n = m->n_fields;
@@ -332,12 +333,13 @@ void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
     /* Keyword arguments may use the field name or its snake_case form. */
     for (size_t i = 0; i < n; i++)
         names[i] = snake(m->fields[i]);
-    cJSON_ArrayForEach(item, kw)
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(item->string, m->fields[i]) == 0) {
-            free(item->string);
-            item->string = sfc_xstrdup(names[i]);
-        }
+    cJSON_ArrayForEach(
+        item, kw) for (size_t i = 0; i < n;
+                       i++) if (strcmp(item->string, m->fields[i]) == 0)
+    {
+        free(item->string);
+        item->string = sfc_xstrdup(names[i]);
+    }
     if (!sfc_rpc_bind(m->name, (const char *const *)names, n,
                       m->op == SFC_RPC_CREATE ? 0 : n, args, kw, bound, err,
                       sizeof(err))) {
@@ -346,9 +348,8 @@ void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
         goto out_free;
     }
     call_args = cJSON_CreateArray();
-    cJSON_AddItemToArray(call_args, cJSON_CreateString(m->sobject
-                                                           ? m->sobject
-                                                           : ""));
+    cJSON_AddItemToArray(call_args,
+                         cJSON_CreateString(m->sobject ? m->sobject : ""));
     if (m->op == SFC_RPC_CREATE || m->op == SFC_RPC_UPDATE) {
         size_t first = m->op == SFC_RPC_UPDATE ? 1 : 0;
 
@@ -369,7 +370,7 @@ void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
                                           : cJSON_CreateNull());
     }
     {
-        static const char *const op_method[] = {"create", "get", "update",
+        static const char *const op_method[] = {"create", "get",    "update",
                                                 "upsert", "delete", "query"};
         const cJSON *a[4] = {NULL, NULL, NULL, NULL};
         int k = 0;
@@ -377,9 +378,7 @@ void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
 
         if (m->op == SFC_RPC_QUERY)
             cJSON_DeleteItemFromArray(call_args, 0);
-        cJSON_ArrayForEach(x, call_args)
-        if (k < 4)
-            a[k++] = x;
+        cJSON_ArrayForEach(x, call_args) if (k < 4) a[k++] = x;
         run_builtin(r, op_method[m->op], a, out);
     }
 out_free:

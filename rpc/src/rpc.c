@@ -31,7 +31,8 @@ static void free_strv(const char *const *v, size_t n)
 }
 
 struct sfc_rpc *sfc_rpc_new(const struct sfc_rpc_options *o,
-                            struct sfc_api_client *api, char *errstr,
+                            struct sfc_api_client *api,
+                            char *errstr,
                             size_t errstr_size)
 {
     struct sfc_rpc *r;
@@ -87,7 +88,8 @@ static bool listed(const char *const *v, size_t n, const char *s)
     return false;
 }
 
-bool rpc_sobject_allowed(struct sfc_rpc *r, const char *sobject,
+bool rpc_sobject_allowed(struct sfc_rpc *r,
+                         const char *sobject,
                          struct rpc_outcome *out)
 {
     char *msg;
@@ -96,8 +98,8 @@ bool rpc_sobject_allowed(struct sfc_rpc *r, const char *sobject,
         return true;
     msg = sfc_xasprintf("sObject %s is not allowed (rpc.allow_sobjects)",
                         sobject);
-    out->error = sfc_rpc_error("NotAllowed", "sfconnector.exceptions.NotAllowed",
-                               msg);
+    out->error =
+        sfc_rpc_error("NotAllowed", "sfconnector.exceptions.NotAllowed", msg);
     free(msg);
     return false;
 }
@@ -109,8 +111,11 @@ static cJSON *malformed(const char *why)
 }
 
 /* Decodes the body into args and kwargs; an error object on failure. */
-static cJSON *decode(struct sfc_rpc *r, const char *content_type,
-                     const char *body, size_t len, cJSON **root)
+static cJSON *decode(struct sfc_rpc *r,
+                     const char *content_type,
+                     const char *body,
+                     size_t len,
+                     cJSON **root)
 {
     char err[160], *why;
     cJSON *e;
@@ -141,8 +146,11 @@ static cJSON *decode(struct sfc_rpc *r, const char *content_type,
     return NULL;
 }
 
-char *sfc_rpc_handle(struct sfc_rpc *r, const char *routing_key,
-                     const char *content_type, const char *body, size_t len,
+char *sfc_rpc_handle(struct sfc_rpc *r,
+                     const char *routing_key,
+                     const char *content_type,
+                     const char *body,
+                     size_t len,
                      bool *is_error)
 {
     struct rpc_outcome out = {0};
@@ -157,8 +165,8 @@ char *sfc_rpc_handle(struct sfc_rpc *r, const char *routing_key,
             named = &r->o.methods[i];
     if (!routing_key || strncmp(routing_key, r->prefix, strlen(r->prefix)) ||
         (!named && !rpc_is_builtin(method))) {
-        out.error = sfc_rpc_error("MethodNotFound",
-                                  NAMEKO_EXC "MethodNotFound", method);
+        out.error = sfc_rpc_error("MethodNotFound", NAMEKO_EXC "MethodNotFound",
+                                  method);
     } else if (!listed(r->o.allow_methods, r->o.n_allow_methods, method)) {
         char *msg = sfc_xasprintf("method %s is not allowed "
                                   "(rpc.allow_methods)",
@@ -187,11 +195,10 @@ char *sfc_rpc_handle(struct sfc_rpc *r, const char *routing_key,
                                   r->o.result_max_bytes);
 
         free(reply);
-        reply = sfc_rpc_reply(NULL, sfc_rpc_error(
-                                        "ResultTooLarge",
-                                        "sfconnector.exceptions."
-                                        "ResultTooLarge",
-                                        msg));
+        reply = sfc_rpc_reply(NULL, sfc_rpc_error("ResultTooLarge",
+                                                  "sfconnector.exceptions."
+                                                  "ResultTooLarge",
+                                                  msg));
         free(msg);
         out.error = (cJSON *)1; /* only its truth is read below */
     }

@@ -4,13 +4,13 @@
 
 #include "sfc/rpc.h"
 
-#define RPC_MOD "rpc"
+#define RPC_MOD    "rpc"
 #define NAMEKO_EXC "nameko.exceptions."
 
 struct sfc_rpc {
     struct sfc_rpc_options o; /* strings and arrays owned */
     struct sfc_api_client *api;
-    char *prefix;             /* "<service>." */
+    char *prefix; /* "<service>." */
 };
 
 /* What a method call produced: a result, or an error object. */
@@ -20,18 +20,25 @@ struct rpc_outcome {
 };
 
 /* Runs method @name with bound arguments; fills @out. */
-void rpc_call_builtin(struct sfc_rpc *r, const char *name, const cJSON *args,
-                      const cJSON *kwargs, struct rpc_outcome *out);
+void rpc_call_builtin(struct sfc_rpc *r,
+                      const char *name,
+                      const cJSON *args,
+                      const cJSON *kwargs,
+                      struct rpc_outcome *out);
 bool rpc_is_builtin(const char *name);
-void rpc_call_named(struct sfc_rpc *r, const struct sfc_rpc_named_method *m,
-                    const cJSON *args, const cJSON *kwargs,
+void rpc_call_named(struct sfc_rpc *r,
+                    const struct sfc_rpc_named_method *m,
+                    const cJSON *args,
+                    const cJSON *kwargs,
                     struct rpc_outcome *out);
 
 /* The error object for a failed Salesforce call. */
-cJSON *rpc_salesforce_error(const struct sfc_api_error *e, const char *resource);
+cJSON *rpc_salesforce_error(const struct sfc_api_error *e,
+                            const char *resource);
 
 /* Allowlist checks; false fills @out->error. */
-bool rpc_sobject_allowed(struct sfc_rpc *r, const char *sobject,
+bool rpc_sobject_allowed(struct sfc_rpc *r,
+                         const char *sobject,
                          struct rpc_outcome *out);
 
 #endif

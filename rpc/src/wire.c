@@ -9,8 +9,8 @@ const char *sfc_rpc_version(void)
     return SFC_VERSION;
 }
 
-cJSON *sfc_rpc_error(const char *exc_type, const char *exc_path,
-                     const char *message)
+cJSON *
+sfc_rpc_error(const char *exc_type, const char *exc_path, const char *message)
 {
     cJSON *e = cJSON_CreateObject();
     cJSON *args;
@@ -36,18 +36,26 @@ char *sfc_rpc_reply(cJSON *result, cJSON *error)
 }
 
 /* "'a'", "'a' and 'b'", "'a', 'b' and 'c'", as CPython lists names. */
-static void name_list(char *out, size_t size, const char *const *names,
-                      size_t n)
+static void
+name_list(char *out, size_t size, const char *const *names, size_t n)
 {
     out[0] = '\0';
     for (size_t i = 0; i < n; i++)
         snprintf(out + strlen(out), size - strlen(out), "%s'%s'",
-                 i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
+                 i == 0       ? ""
+                 : i + 1 == n ? " and "
+                              : ", ",
+                 names[i]);
 }
 
-bool sfc_rpc_bind(const char *method, const char *const *params,
-                  size_t n_params, size_t n_required, const cJSON *args,
-                  const cJSON *kwargs, const cJSON **out, char *errstr,
+bool sfc_rpc_bind(const char *method,
+                  const char *const *params,
+                  size_t n_params,
+                  size_t n_required,
+                  const cJSON *args,
+                  const cJSON *kwargs,
+                  const cJSON **out,
+                  char *errstr,
                   size_t errstr_size)
 {
     size_t n_args = (size_t)cJSON_GetArraySize(args);
@@ -88,8 +96,8 @@ bool sfc_rpc_bind(const char *method, const char *const *params,
         }
         if (out[i]) {
             sfc_errstr_set(errstr, errstr_size,
-                           "%s() got multiple values for argument '%s'",
-                           method, kw->string);
+                           "%s() got multiple values for argument '%s'", method,
+                           kw->string);
             return false;
         }
         out[i] = kw;

@@ -53,14 +53,14 @@ static bool one(const cJSON *j, struct sfc_bayeux_msg *m)
     m->is_meta = strncmp(m->channel, "/meta/", 6) == 0;
     m->client_id = opt_str(j, "clientId");
     m->id = opt_str(j, "id");
-    m->successful = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
-                                                                  "successful"));
+    m->successful =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "successful"));
     m->error = opt_str(j, "error");
     if (m->error)
         m->error_code = atoi(m->error);
     ext = cJSON_GetObjectItemCaseSensitive(j, "ext");
-    m->failure_reason = opt_str(cJSON_GetObjectItemCaseSensitive(ext, "sfdc"),
-                                "failureReason");
+    m->failure_reason =
+        opt_str(cJSON_GetObjectItemCaseSensitive(ext, "sfdc"), "failureReason");
     advice = cJSON_GetObjectItemCaseSensitive(j, "advice");
     m->advice_reconnect = opt_str(advice, "reconnect");
     m->advice_interval = opt_int(advice, "interval");
@@ -72,9 +72,14 @@ static bool one(const cJSON *j, struct sfc_bayeux_msg *m)
     return true;
 }
 
-int sfc_bayeux_parse(const char *body, size_t len, cJSON **root,
-                     struct sfc_bayeux_msg *out, int max, int *skipped,
-                     char *errstr, size_t errstr_size)
+int sfc_bayeux_parse(const char *body,
+                     size_t len,
+                     cJSON **root,
+                     struct sfc_bayeux_msg *out,
+                     int max,
+                     int *skipped,
+                     char *errstr,
+                     size_t errstr_size)
 {
     cJSON *r = sfc_json_parse(body, len, 0, errstr, errstr_size);
     const cJSON *j;
@@ -111,8 +116,10 @@ int sfc_bayeux_parse(const char *body, size_t len, cJSON **root,
     return n;
 }
 
-static sfc_err_t make_event(const struct sfc_bayeux_msg *m, bool take,
-                            struct sfc_stream_event **ev, char *errstr,
+static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
+                            bool take,
+                            struct sfc_stream_event **ev,
+                            char *errstr,
                             size_t errstr_size)
 {
     const cJSON *event = cJSON_GetObjectItemCaseSensitive(m->data, "event");
@@ -145,22 +152,24 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m, bool take,
         e->event_type = sfc_xstrdup(opt_str(event, "type"));
     }
     /* Taking the subtree out of the reply saves a copy per event. */
-    e->data = take ? cJSON_DetachItemViaPointer((cJSON *)m->json,
-                                                (cJSON *)m->data)
-                   : cJSON_Duplicate(m->data, true);
+    e->data =
+        take ? cJSON_DetachItemViaPointer((cJSON *)m->json, (cJSON *)m->data)
+             : cJSON_Duplicate(m->data, true);
     *ev = e;
     return SFC_OK;
 }
 
 sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
-                           struct sfc_stream_event **ev, char *errstr,
+                           struct sfc_stream_event **ev,
+                           char *errstr,
                            size_t errstr_size)
 {
     return make_event(m, false, ev, errstr, errstr_size);
 }
 
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
-                                   struct sfc_stream_event **ev, char *errstr,
+                                   struct sfc_stream_event **ev,
+                                   char *errstr,
                                    size_t errstr_size)
 {
     sfc_err_t rc = make_event(m, true, ev, errstr, errstr_size);

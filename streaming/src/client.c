@@ -24,7 +24,8 @@ void sfc_stream_options_init(struct sfc_stream_options *o)
 }
 
 struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
-                                   char *errstr, size_t errstr_size)
+                                   char *errstr,
+                                   size_t errstr_size)
 {
     struct sfc_stream *s;
 
@@ -63,7 +64,8 @@ struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
     return NULL;
 }
 
-sfc_err_t sfc_stream_subscribe(struct sfc_stream *s, const char *channel,
+sfc_err_t sfc_stream_subscribe(struct sfc_stream *s,
+                               const char *channel,
                                enum sfc_stream_start start)
 {
     size_t q;
@@ -134,7 +136,9 @@ void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
     pthread_cond_broadcast(&s->cond);
 }
 
-void stream_fail_locked(struct sfc_stream *s, sfc_err_t code, const char *fmt,
+void stream_fail_locked(struct sfc_stream *s,
+                        sfc_err_t code,
+                        const char *fmt,
                         ...)
 {
     char msg[512];
@@ -151,8 +155,8 @@ void stream_fail_locked(struct sfc_stream *s, sfc_err_t code, const char *fmt,
     pthread_cond_broadcast(&s->cond);
 }
 
-static sfc_err_t commit_locked(struct sfc_stream *s, const char *channel,
-                               int64_t replay)
+static sfc_err_t
+commit_locked(struct sfc_stream *s, const char *channel, int64_t replay)
 {
     struct stream_sub *u = stream_sub_find_locked(s, channel);
 
@@ -165,8 +169,8 @@ static sfc_err_t commit_locked(struct sfc_stream *s, const char *channel,
     return sfc_replay_store_set(s->o.store, channel, replay);
 }
 
-sfc_err_t sfc_stream_commit(struct sfc_stream *s, const char *channel,
-                            int64_t replay_id)
+sfc_err_t
+sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id)
 {
     sfc_err_t rc;
 
@@ -176,7 +180,8 @@ sfc_err_t sfc_stream_commit(struct sfc_stream *s, const char *channel,
     return rc;
 }
 
-sfc_err_t sfc_stream_receive(struct sfc_stream *s, int64_t timeout_ms,
+sfc_err_t sfc_stream_receive(struct sfc_stream *s,
+                             int64_t timeout_ms,
                              struct sfc_stream_event **ev)
 {
     struct timespec until;

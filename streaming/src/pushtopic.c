@@ -25,8 +25,10 @@ static char *soql_quote(const char *s)
 }
 
 /* Id of the first record a query returns, or NULL (SFC_ERR_NOT_FOUND). */
-static sfc_err_t first_id(struct sfc_api_client *api, const char *soql,
-                          char **id, struct sfc_api_error **err)
+static sfc_err_t first_id(struct sfc_api_client *api,
+                          const char *soql,
+                          char **id,
+                          struct sfc_api_error **err)
 {
     cJSON *page = NULL;
     const cJSON *rec;
@@ -45,8 +47,10 @@ static sfc_err_t first_id(struct sfc_api_client *api, const char *soql,
     return rc;
 }
 
-static cJSON *topic_body(const char *name, const char *query,
-                         const struct sfc_pushtopic_notify *n, bool with_name)
+static cJSON *topic_body(const char *name,
+                         const char *query,
+                         const struct sfc_pushtopic_notify *n,
+                         bool with_name)
 {
     cJSON *b = cJSON_CreateObject();
 
@@ -65,7 +69,8 @@ static cJSON *topic_body(const char *name, const char *query,
     return b;
 }
 
-sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
+sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api,
+                                const char *name,
                                 const char *query,
                                 const struct sfc_pushtopic_notify *notify,
                                 struct sfc_api_error **err)
@@ -74,8 +79,8 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
     cJSON *body;
     sfc_err_t rc;
 
-    soql = sfc_xasprintf("SELECT Id, Name, Query FROM PushTopic WHERE Name = %s",
-                         qname);
+    soql = sfc_xasprintf(
+        "SELECT Id, Name, Query FROM PushTopic WHERE Name = %s", qname);
     for (int attempt = 0; attempt < 2; attempt++) {
         struct sfc_api_error *e = NULL;
 
@@ -92,7 +97,8 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
         rc = sfc_api_create(api, "PushTopic", body, NULL, &e);
         cJSON_Delete(body);
         /* Another instance created it meanwhile: update theirs. */
-        if (rc != SFC_OK && e && strcmp(e->error_code, "DUPLICATE_VALUE") == 0) {
+        if (rc != SFC_OK && e &&
+            strcmp(e->error_code, "DUPLICATE_VALUE") == 0) {
             sfc_api_error_destroy(e);
             continue;
         }
@@ -134,7 +140,8 @@ static bool has_name_field(struct sfc_api_client *api, const char *sobject)
 sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
                                       const char *sobject,
                                       const char *record_type,
-                                      bool exclude_current_user, char **name,
+                                      bool exclude_current_user,
+                                      char **name,
                                       char **query,
                                       struct sfc_api_error **err)
 {
@@ -143,8 +150,9 @@ sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
     sfc_err_t rc = SFC_OK;
 
     sfc_buf_init(&q, 0);
-    sfc_buf_appendf(&q, "SELECT Id, %sLastModifiedById, LastModifiedDate "
-                        "FROM %s",
+    sfc_buf_appendf(&q,
+                    "SELECT Id, %sLastModifiedById, LastModifiedDate "
+                    "FROM %s",
                     has_name_field(api, sobject) ? "Name, " : "", sobject);
     if (record_type && *record_type) {
         char *qs = soql_quote(sobject), *qr = soql_quote(record_type);

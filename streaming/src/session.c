@@ -75,8 +75,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *opaque)
     return sfc_buf_append(&x->body, data, size * n) == SFC_OK ? size * n : 0;
 }
 
-static void setup_handle(struct sfc_stream *s, CURL *h, struct exchange *x,
-                         struct curl_slist *hdrs, const char *body,
+static void setup_handle(struct sfc_stream *s,
+                         CURL *h,
+                         struct exchange *x,
+                         struct curl_slist *hdrs,
+                         const char *body,
                          int64_t timeout_ms)
 {
     curl_easy_reset(h);
@@ -104,8 +107,8 @@ static struct curl_slist *headers(struct sfc_stream *s)
 }
 
 /* A short request on the meta handle (handshake, subscribe, disconnect). */
-static void meta_post(struct sfc_stream *s, const char *body,
-                      struct exchange *x)
+static void
+meta_post(struct sfc_stream *s, const char *body, struct exchange *x)
 {
     struct curl_slist *h = headers(s);
 
@@ -142,10 +145,9 @@ static bool session_from_api(struct sfc_stream *s, bool renew)
         goto out_fail;
     free(s->cometd_url);
     sfc_free_secret(s->auth_header);
-    s->cometd_url = sfc_xasprintf("%s/cometd/%s", as.instance_url,
-                                  as.api_version);
-    s->auth_header = sfc_xasprintf("Authorization: Bearer %s",
-                                   as.access_token);
+    s->cometd_url =
+        sfc_xasprintf("%s/cometd/%s", as.instance_url, as.api_version);
+    s->auth_header = sfc_xasprintf("Authorization: Bearer %s", as.access_token);
     s->api_gen = as.generation;
     sfc_api_session_clear(&as);
     return true;
@@ -164,8 +166,11 @@ out_fail:
 }
 
 /* Parses an exchange into messages; false (and counts) when malformed. */
-static bool parse_reply(struct sfc_stream *s, struct exchange *x, cJSON **root,
-                        struct sfc_bayeux_msg *msgs, int *n)
+static bool parse_reply(struct sfc_stream *s,
+                        struct exchange *x,
+                        cJSON **root,
+                        struct sfc_bayeux_msg *msgs,
+                        int *n)
 {
     char err[160];
     int skipped = 0;
@@ -183,8 +188,7 @@ static bool parse_reply(struct sfc_stream *s, struct exchange *x, cJSON **root,
 }
 
 /* What an HTTP-level failure means for the session. */
-static enum step http_failure(struct exchange *x,
-                              const char *what)
+static enum step http_failure(struct exchange *x, const char *what)
 {
     if (x->rc != CURLE_OK) {
         sfc_log(SFC_LOG_WARN, STREAM_MOD, "%s: %s", what,
@@ -230,8 +234,8 @@ static enum step handshake(struct sfc_stream *s)
     if (!parse_reply(s, &x, &root, msgs, &n) || n < 1)
         goto out_free;
     if (!msgs[0].successful || !msgs[0].client_id) {
-        const char *why = msgs[0].failure_reason ? msgs[0].failure_reason
-                                                 : msgs[0].error;
+        const char *why =
+            msgs[0].failure_reason ? msgs[0].failure_reason : msgs[0].error;
 
         sfc_log(SFC_LOG_WARN, STREAM_MOD, "handshake denied: %s",
                 why ? why : "no reason given");
@@ -288,9 +292,14 @@ static const char *fallback_name(enum sfc_stream_fallback f)
 }
 
 /* Sends one (un)subscribe; returns what the session must do next. */
-static enum step subscribe_one(struct sfc_stream *s, const char *name,
-                               const char *bare, int64_t replay, bool sub,
-                               const char **error_out, char *err, size_t esz)
+static enum step subscribe_one(struct sfc_stream *s,
+                               const char *name,
+                               const char *bare,
+                               int64_t replay,
+                               bool sub,
+                               const char **error_out,
+                               char *err,
+                               size_t esz)
 {
     struct exchange x;
     struct sfc_bayeux_msg msgs[8];
@@ -320,8 +329,8 @@ static enum step subscribe_one(struct sfc_stream *s, const char *name,
     if (!parse_reply(s, &x, &root, msgs, &n))
         goto out_free;
     for (int i = 0; i < n; i++) {
-        if (strcmp(msgs[i].channel, sub ? "/meta/subscribe"
-                                        : "/meta/unsubscribe") != 0)
+        if (strcmp(msgs[i].channel,
+                   sub ? "/meta/subscribe" : "/meta/unsubscribe") != 0)
             continue;
         if (msgs[i].successful) {
             st = STEP_OK;
@@ -330,16 +339,16 @@ static enum step subscribe_one(struct sfc_stream *s, const char *name,
         } else if (msgs[i].error && strncmp(msgs[i].error, "401", 3) == 0) {
             st = STEP_RELOGIN;
         } else {
-            const char *why = msgs[i].failure_reason ? msgs[i].failure_reason
-                                                     : msgs[i].error;
+            const char *why =
+                msgs[i].failure_reason ? msgs[i].failure_reason : msgs[i].error;
 
             snprintf(err, esz, "%s", why ? why : "refused");
             *error_out = err;
             /* 503 / server too busy: temporary. */
-            st = strncmp(err, "503", 3) == 0 ||
-                         strstr(err, "SERVER_UNAVAILABLE")
-                     ? STEP_RETRY
-                     : STEP_OK;
+            st =
+                strncmp(err, "503", 3) == 0 || strstr(err, "SERVER_UNAVAILABLE")
+                    ? STEP_RETRY
+                    : STEP_OK;
         }
     }
 out_free:
@@ -352,8 +361,10 @@ out_free:
 }
 
 /* A refused subscription: replay fallback or parking. Lock held. */
-static void refused(struct sfc_stream *s, struct stream_sub *u,
-                    int64_t replay, const char *why)
+static void refused(struct sfc_stream *s,
+                    struct stream_sub *u,
+                    int64_t replay,
+                    const char *why)
 {
     if (strstr(why, "The replayId {") && replay >= 0) {
         s->stats.replay_fallbacks++;
@@ -399,7 +410,8 @@ static enum step sync_subscriptions(struct sfc_stream *s)
         }
         for (pp = &s->subs; *pp; pp = &(*pp)->next) {
             u = *pp;
-            if (u->removed || (!u->parked && u->subscribed_gen != s->session_gen))
+            if (u->removed ||
+                (!u->parked && u->subscribed_gen != s->session_gen))
                 break;
         }
         u = *pp;
@@ -430,8 +442,9 @@ static enum step sync_subscriptions(struct sfc_stream *s)
                 refused(s, u, replay, why);
             } else {
                 u->subscribed_gen = s->session_gen;
-                sfc_log(SFC_LOG_INFO, STREAM_MOD, "subscribed to %s (replay %lld)",
-                        name, (long long)replay);
+                sfc_log(SFC_LOG_INFO, STREAM_MOD,
+                        "subscribed to %s (replay %lld)", name,
+                        (long long)replay);
             }
         }
         pthread_mutex_unlock(&s->lock);
@@ -444,8 +457,8 @@ static enum step sync_subscriptions(struct sfc_stream *s)
 }
 
 /* Hands data messages to the queue; handles the connect reply. */
-static enum step consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs,
-                         int n)
+static enum step
+consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs, int n)
 {
     enum step st = STEP_OK;
 
@@ -457,8 +470,7 @@ static enum step consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs,
             struct sfc_stream_event *ev = NULL;
             char err[256];
 
-            if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) !=
-                SFC_OK) {
+            if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
                 s->stats.malformed++;
                 sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
                 continue;
@@ -625,10 +637,10 @@ static void pause_ms(struct sfc_stream *s, int64_t ms)
     int64_t until = sfc_now_ms() + ms;
 
     while (!s->stop && sfc_now_ms() < until)
-        curl_multi_poll(s->multi, NULL, 0,
-                        (int)(until - sfc_now_ms() < 200 ? until - sfc_now_ms()
-                                                         : 200),
-                        NULL);
+        curl_multi_poll(
+            s->multi, NULL, 0,
+            (int)(until - sfc_now_ms() < 200 ? until - sfc_now_ms() : 200),
+            NULL);
 }
 
 /* Decides whether to go on after a failure; false = give up. */

@@ -28,13 +28,16 @@ sfc_replay_store_new(const struct sfc_replay_store_ops *ops, void *ctx)
     return s;
 }
 
-sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s, const char *channel,
-                               int64_t *replay, bool *found)
+sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s,
+                               const char *channel,
+                               int64_t *replay,
+                               bool *found)
 {
     return s->ops.get(s->ctx, channel, replay, found);
 }
 
-sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s, const char *channel,
+sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s,
+                               const char *channel,
                                int64_t replay)
 {
     return s->ops.set(s->ctx, channel, replay);
@@ -66,8 +69,8 @@ struct mem_store {
     bool dirty;
 };
 
-static sfc_err_t mem_get(void *ctx, const char *channel, int64_t *replay,
-                         bool *found)
+static sfc_err_t
+mem_get(void *ctx, const char *channel, int64_t *replay, bool *found)
 {
     struct mem_store *m = ctx;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->map, channel);

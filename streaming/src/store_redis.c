@@ -36,8 +36,9 @@ static bool parse_uri(struct redis_store *r, const char *uri)
     }
     slash = strchr(p, '/');
     colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
-    r->host = sfc_xstrndup(p, colon ? (size_t)(colon - p)
-                                    : slash ? (size_t)(slash - p) : strlen(p));
+    r->host = sfc_xstrndup(p, colon   ? (size_t)(colon - p)
+                              : slash ? (size_t)(slash - p)
+                                      : strlen(p));
     r->port = colon ? atoi(colon + 1) : 6379;
     r->db = slash ? atoi(slash + 1) : 0;
     return *r->host && r->port > 0;
@@ -74,8 +75,8 @@ static bool ensure(struct redis_store *r)
     return true;
 }
 
-static sfc_err_t redis_get(void *ctx, const char *channel, int64_t *replay,
-                           bool *found)
+static sfc_err_t
+redis_get(void *ctx, const char *channel, int64_t *replay, bool *found)
 {
     struct redis_store *r = ctx;
     redisReply *rep;
@@ -109,8 +110,8 @@ static sfc_err_t redis_set(void *ctx, const char *channel, int64_t replay)
         ok = ok_reply(redisCommand(r->rc, "SET %s:%s %s EX %lld", r->prefix,
                                    channel, value, (long long)r->ttl_s));
     else
-        ok = ok_reply(redisCommand(r->rc, "SET %s:%s %s", r->prefix, channel,
-                                   value));
+        ok = ok_reply(
+            redisCommand(r->rc, "SET %s:%s %s", r->prefix, channel, value));
     return ok ? SFC_OK : SFC_ERR_IO;
 }
 
@@ -137,13 +138,14 @@ struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
     struct redis_store *r = sfc_xcalloc(1, sizeof(*r));
 
     if (!uri || !parse_uri(r, uri)) {
-        sfc_errstr_set(errstr, errstr_size,
-                       "redis URI must be redis://[:password@]host[:port][/db]");
+        sfc_errstr_set(
+            errstr, errstr_size,
+            "redis URI must be redis://[:password@]host[:port][/db]");
         redis_destroy(r);
         return NULL;
     }
-    r->prefix = sfc_xstrdup(prefix && *prefix ? prefix
-                                              : "salesforce:replay_id");
+    r->prefix =
+        sfc_xstrdup(prefix && *prefix ? prefix : "salesforce:replay_id");
     r->ttl_s = ttl_s;
     return sfc_replay_store_new(&ops, r);
 }

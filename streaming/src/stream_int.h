@@ -14,12 +14,12 @@
 
 #include "sfc/streaming.h"
 
-#define STREAM_MOD "streaming"
+#define STREAM_MOD      "streaming"
 #define STREAM_MAX_MSGS 20000
 
 struct stream_sub {
-    char *name;   /* as given, may carry ?filter */
-    char *bare;   /* without the filter: the replay key */
+    char *name; /* as given, may carry ?filter */
+    char *bare; /* without the filter: the replay key */
     enum sfc_stream_start start;
     bool has_committed;
     int64_t committed;
@@ -53,8 +53,8 @@ struct sfc_stream {
 
     /* I/O thread only. */
     CURLM *multi;
-    CURL *poll;  /* the long poll */
-    CURL *meta;  /* handshake, subscribe, unsubscribe, disconnect */
+    CURL *poll; /* the long poll */
+    CURL *meta; /* handshake, subscribe, unsubscribe, disconnect */
     /* The session's cookies ("name=value; ..."), from every Set-Cookie of
      * its responses: one jar per Bayeux session, never shared. */
     char *cookies;
@@ -73,7 +73,8 @@ struct sfc_stream {
 
 /* Like sfc_bayeux_event() but moves the data out of the parsed reply. */
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
-                                   struct sfc_stream_event **ev, char *errstr,
+                                   struct sfc_stream_event **ev,
+                                   char *errstr,
                                    size_t errstr_size);
 
 /* The I/O thread (session.c). */
@@ -83,8 +84,9 @@ void *stream_io_main(void *arg);
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev);
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
                                           const char *bare);
-void stream_fail_locked(struct sfc_stream *s, sfc_err_t code,
-                        const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void stream_fail_locked(struct sfc_stream *s,
+                        sfc_err_t code,
+                        const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
 #endif

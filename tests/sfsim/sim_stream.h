@@ -15,7 +15,8 @@ void sim_stream_destroy(struct sim_stream *st);
 
 /* Every /cometd/... request; may block for the long poll (thread per
  * connection). */
-void sim_stream_handle(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_handle(struct sim_stream *st,
+                       const struct sim_request *req,
                        struct sim_response *resp);
 
 /* Every record change, with the store lock held: never blocks long. */
@@ -23,11 +24,14 @@ void sim_stream_record_changed(struct sim_stream *st,
                                const struct sim_change *chg);
 
 /* POST .../sobjects/StreamingChannel/<id>/push (already authenticated). */
-void sim_stream_push(struct sim_stream *st, const cJSON *channel,
-                     const struct sim_request *req, struct sim_response *resp);
+void sim_stream_push(struct sim_stream *st,
+                     const cJSON *channel,
+                     const struct sim_request *req,
+                     struct sim_response *resp);
 
 /* /_sim/firehose and /_sim/stream/... */
-void sim_stream_control(struct sim_stream *st, const struct sim_request *req,
+void sim_stream_control(struct sim_stream *st,
+                        const struct sim_request *req,
                         struct sim_response *resp);
 
 /* Adds the stream counters to @out (the "stream" object of /_sim/stats). */

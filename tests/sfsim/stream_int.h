@@ -29,22 +29,22 @@ struct stream_channel {
     char *name;
     struct stream_event *ev; /* ring of retained events, oldest first */
     size_t head, count, cap;
-    int64_t next_replay;     /* next id to hand out */
-    int64_t last_replay;     /* newest id handed out, 0 before the first */
+    int64_t next_replay; /* next id to hand out */
+    int64_t last_replay; /* newest id handed out, 0 before the first */
     int64_t published;
     struct stream_channel *next;
 };
 
 struct stream_sub {
     struct stream_channel *ch;
-    char *name;      /* as subscribed (may carry a ?filter) */
-    int64_t cursor;  /* deliver events with replay > cursor */
+    char *name;     /* as subscribed (may carry a ?filter) */
+    int64_t cursor; /* deliver events with replay > cursor */
     struct stream_sub *next;
 };
 
 struct stream_client {
     char id[32];
-    char browser[32];     /* BAYEUX_BROWSER cookie value */
+    char browser[32]; /* BAYEUX_BROWSER cookie value */
     char user_id[19];
     struct stream_sub *subs;
     int64_t last_seen_ms; /* monotonic: reconnect window */
@@ -72,8 +72,8 @@ struct stream_settings {
     size_t max_events;           /* per channel */
     size_t max_batch_events;     /* per connect reply */
     size_t max_batch_bytes;
-    int max_clients;             /* per org */
-    bool cdc;                    /* publish change events */
+    int max_clients; /* per org */
+    bool cdc;        /* publish change events */
 };
 
 struct sim_stream {
@@ -93,13 +93,15 @@ struct sim_stream {
 };
 
 /* Bus (stream_bus.c); st->lock held. */
-struct stream_channel *stream_channel_get(struct sim_stream *st,
-                                          const char *name, bool create);
+struct stream_channel *
+stream_channel_get(struct sim_stream *st, const char *name, bool create);
 /* Publishes @data (JSON text of the "data" object with a "%REPLAY%"-free
  * form: the replay id is inserted by the bus) on @channel. */
-int64_t stream_publish(struct sim_stream *st, const char *channel,
+int64_t stream_publish(struct sim_stream *st,
+                       const char *channel,
                        const char *data_before_replay,
-                       const char *data_after_replay, int64_t created_ms);
+                       const char *data_after_replay,
+                       int64_t created_ms);
 /* First index whose replay > @cursor, counted from the oldest. */
 size_t stream_channel_after(const struct stream_channel *ch, int64_t cursor);
 const struct stream_event *stream_channel_at(const struct stream_channel *ch,

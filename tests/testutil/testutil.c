@@ -18,8 +18,7 @@ const char *tu_bin(const char *name, char *out, size_t size)
 {
     const char *dir = getenv("SFC_BIN_DIR");
 
-    snprintf(out, size, "%s/%s", dir && *dir ? dir : SFC_DEFAULT_BIN_DIR,
-             name);
+    snprintf(out, size, "%s/%s", dir && *dir ? dir : SFC_DEFAULT_BIN_DIR, name);
     return out;
 }
 
@@ -116,8 +115,10 @@ int sfsim_start(struct sfsim_proc *p, const char *const *extra_args)
             fclose(f);
         }
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-            fprintf(stderr, "sfsim_start: sfsim exited early (status %d); "
-                    "log in %s\n", status, logfile);
+            fprintf(stderr,
+                    "sfsim_start: sfsim exited early (status %d); "
+                    "log in %s\n",
+                    status, logfile);
             p->pid = 0;
             return -1;
         }
@@ -157,8 +158,11 @@ static size_t collect(char *data, size_t size, size_t n, void *opaque)
     return size * n;
 }
 
-long tu_http(const char *method, const char *url, const char *const *headers,
-             const char *body, char **resp_body)
+long tu_http(const char *method,
+             const char *url,
+             const char *const *headers,
+             const char *body,
+             char **resp_body)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -191,8 +195,10 @@ long tu_http(const char *method, const char *url, const char *const *headers,
     return status;
 }
 
-long sfsim_control(const struct sfsim_proc *p, const char *path,
-                   const char *json, char **resp_body)
+long sfsim_control(const struct sfsim_proc *p,
+                   const char *path,
+                   const char *json,
+                   char **resp_body)
 {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
     char url[512];

@@ -11,8 +11,8 @@
 
 struct sfsim_proc {
     pid_t pid;
-    char url[256];      /* base URL, e.g. http://127.0.0.1:40123 */
-    char dir[256];      /* private temporary directory */
+    char url[256]; /* base URL, e.g. http://127.0.0.1:40123 */
+    char dir[256]; /* private temporary directory */
 };
 
 /*
@@ -30,14 +30,20 @@ void sfsim_stop(struct sfsim_proc *p);
  * @headers is a NULL-terminated list or NULL. Returns the HTTP status, or -1
  * on a transport failure. *resp_body (may be NULL) is malloc'ed, caller frees.
  */
-long tu_http(const char *method, const char *url, const char *const *headers,
-             const char *body, char **resp_body);
+long tu_http(const char *method,
+             const char *url,
+             const char *const *headers,
+             const char *body,
+             char **resp_body);
 
 /* POST @json to sfsim's @path (e.g. "/_sim/fault"); returns the status. */
-long sfsim_control(const struct sfsim_proc *p, const char *path,
-                   const char *json, char **resp_body);
+long sfsim_control(const struct sfsim_proc *p,
+                   const char *path,
+                   const char *json,
+                   char **resp_body);
 
-/* The broker URI for tests: $SFC_TEST_AMQP_URI or amqp://guest:guest@127.0.0.1:5672/ */
+/* The broker URI for tests: $SFC_TEST_AMQP_URI or
+ * amqp://guest:guest@127.0.0.1:5672/ */
 const char *tu_amqp_uri(void);
 
 /* Path of a built program: $SFC_BIN_DIR/<name> (or the build's bin dir). */

@@ -25,12 +25,12 @@ extern "C" {
 const char *sfc_api_version(void);
 
 enum sfc_api_auth {
-    SFC_API_AUTH_PASSWORD = 0,     /* OAuth username-password */
-    SFC_API_AUTH_REFRESH_TOKEN,    /* OAuth refresh token */
-    SFC_API_AUTH_JWT,              /* OAuth JWT bearer, RS256 */
+    SFC_API_AUTH_PASSWORD = 0,  /* OAuth username-password */
+    SFC_API_AUTH_REFRESH_TOKEN, /* OAuth refresh token */
+    SFC_API_AUTH_JWT,           /* OAuth JWT bearer, RS256 */
     SFC_API_AUTH_CLIENT_CREDENTIALS,
-    SFC_API_AUTH_SOAP,             /* SOAP login(); retired from API 65.0 */
-    SFC_API_AUTH_TOKEN,            /* static instance URL + access token */
+    SFC_API_AUTH_SOAP,  /* SOAP login(); retired from API 65.0 */
+    SFC_API_AUTH_TOKEN, /* static instance URL + access token */
 };
 
 /* Observers of the request pipeline. Every callback may be NULL; each is
@@ -38,10 +38,17 @@ enum sfc_api_auth {
 struct sfc_api_hooks {
     void *opaque;
     void (*on_request)(void *opaque, const char *method, const char *path);
-    void (*on_response)(void *opaque, const char *method, const char *path,
-                        long http_status, int64_t elapsed_us);
-    void (*on_retry)(void *opaque, const char *method, const char *path,
-                     unsigned attempt, int64_t delay_ms, const char *reason);
+    void (*on_response)(void *opaque,
+                        const char *method,
+                        const char *path,
+                        long http_status,
+                        int64_t elapsed_us);
+    void (*on_retry)(void *opaque,
+                     const char *method,
+                     const char *path,
+                     unsigned attempt,
+                     int64_t delay_ms,
+                     const char *reason);
     /* From Sforce-Limit-Info: api-usage=used/limit. */
     void (*on_api_usage)(void *opaque, int64_t used, int64_t limit);
     void (*on_login)(void *opaque, enum sfc_api_auth method, bool ok);
@@ -53,30 +60,30 @@ struct sfc_api_hooks {
  */
 struct sfc_api_options {
     enum sfc_api_auth auth;
-    const char *login_url;      /* e.g. https://login.salesforce.com */
-    const char *instance_url;   /* SFC_API_AUTH_TOKEN only */
-    const char *api_version;    /* "latest", or 60.0 / 60 / v60.0 / v60 */
+    const char *login_url;    /* e.g. https://login.salesforce.com */
+    const char *instance_url; /* SFC_API_AUTH_TOKEN only */
+    const char *api_version;  /* "latest", or 60.0 / 60 / v60.0 / v60 */
     const char *username;
     const char *password;       /* secret */
     const char *security_token; /* secret; appended to the password */
     const char *client_id;
-    const char *client_secret;  /* secret */
-    const char *refresh_token;  /* secret */
+    const char *client_secret;    /* secret */
+    const char *refresh_token;    /* secret */
     const char *private_key_file; /* PEM, for JWT */
-    const char *access_token;   /* secret; SFC_API_AUTH_TOKEN */
+    const char *access_token;     /* secret; SFC_API_AUTH_TOKEN */
     const char *ca_file;
     const char *ca_dir;
-    bool verify_peer;           /* default true */
-    bool allow_insecure_http;   /* credentials over http to non-loopback */
-    int64_t connect_timeout_ms; /* default 10000 */
-    int64_t request_timeout_ms; /* default 120000 */
-    unsigned pool_size;         /* default 8 */
+    bool verify_peer;                /* default true */
+    bool allow_insecure_http;        /* credentials over http to non-loopback */
+    int64_t connect_timeout_ms;      /* default 10000 */
+    int64_t request_timeout_ms;      /* default 120000 */
+    unsigned pool_size;              /* default 8 */
     int64_t pool_acquire_timeout_ms; /* default 30000 */
-    unsigned max_retries;       /* default 4 */
-    int64_t retry_base_ms;      /* default 200 */
-    int64_t retry_max_ms;       /* default 10000 */
-    int64_t retry_deadline_ms;  /* default 60000; 0 = no deadline */
-    size_t max_response_bytes;  /* default 64 MiB */
+    unsigned max_retries;            /* default 4 */
+    int64_t retry_base_ms;           /* default 200 */
+    int64_t retry_max_ms;            /* default 10000 */
+    int64_t retry_deadline_ms;       /* default 60000; 0 = no deadline */
+    size_t max_response_bytes;       /* default 64 MiB */
     struct sfc_api_hooks hooks;
 };
 
@@ -99,11 +106,11 @@ bool sfc_api_version_normalize(const char *in, char *out, size_t out_size);
  * a token or password. Strings live as long as the error.
  */
 struct sfc_api_error {
-    sfc_err_t code;          /* SFC_ERR_SALESFORCE, _TRANSPORT, _AUTH, ... */
-    long http_status;        /* 0 when no response arrived */
-    const char *error_code;  /* Salesforce errorCode, OAuth error, or "" */
-    const char *message;     /* human-readable, never empty */
-    const char *fields;      /* comma-separated field names, or "" */
+    sfc_err_t code;         /* SFC_ERR_SALESFORCE, _TRANSPORT, _AUTH, ... */
+    long http_status;       /* 0 when no response arrived */
+    const char *error_code; /* Salesforce errorCode, OAuth error, or "" */
+    const char *message;    /* human-readable, never empty */
+    const char *fields;     /* comma-separated field names, or "" */
 };
 
 void sfc_api_error_destroy(struct sfc_api_error *err);
@@ -119,7 +126,8 @@ struct sfc_api_client;
  * with a message in @errstr when the options are unusable (no secret in it).
  */
 struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
-                                          char *errstr, size_t errstr_size);
+                                          char *errstr,
+                                          size_t errstr_size);
 
 /* Frees the client; in-flight calls must have returned. NULL is accepted. */
 void sfc_api_client_destroy(struct sfc_api_client *c);
@@ -167,7 +175,8 @@ sfc_err_t sfc_api_client_relogin(struct sfc_api_client *c,
 void sfc_api_client_setup_curl(struct sfc_api_client *c, void *curl);
 
 /* Last seen API usage from Sforce-Limit-Info (-1 when not seen yet). */
-void sfc_api_client_usage(struct sfc_api_client *c, int64_t *used,
+void sfc_api_client_usage(struct sfc_api_client *c,
+                          int64_t *used,
                           int64_t *limit);
 
 /* ------------------------------------------------------------------------ */
@@ -182,48 +191,68 @@ void sfc_api_client_usage(struct sfc_api_client *c, int64_t *used,
  * NULL. *status (may be NULL) gets the HTTP status, *result (may be NULL) the
  * parsed body or NULL when empty. A 4xx/5xx answer is an error.
  */
-sfc_err_t sfc_api_request(struct sfc_api_client *c, const char *method,
-                          const char *path, const cJSON *body, long *status,
-                          cJSON **result, struct sfc_api_error **err);
+sfc_err_t sfc_api_request(struct sfc_api_client *c,
+                          const char *method,
+                          const char *path,
+                          const cJSON *body,
+                          long *status,
+                          cJSON **result,
+                          struct sfc_api_error **err);
 
 /* POST sobjects/X: *id (may be NULL) gets the new record's id. A create
  * whose outcome is unknown (connection lost after sending) is
  * SFC_ERR_AMBIGUOUS, never retried. */
-sfc_err_t sfc_api_create(struct sfc_api_client *c, const char *sobject,
-                         const cJSON *fields, char **id,
+sfc_err_t sfc_api_create(struct sfc_api_client *c,
+                         const char *sobject,
+                         const cJSON *fields,
+                         char **id,
                          struct sfc_api_error **err);
 
 /* GET sobjects/X/id[?fields=a,b] (@fields may be NULL). */
-sfc_err_t sfc_api_get(struct sfc_api_client *c, const char *sobject,
-                      const char *id, const char *fields, cJSON **record,
+sfc_err_t sfc_api_get(struct sfc_api_client *c,
+                      const char *sobject,
+                      const char *id,
+                      const char *fields,
+                      cJSON **record,
                       struct sfc_api_error **err);
 
 /* PATCH sobjects/X/id. */
-sfc_err_t sfc_api_update(struct sfc_api_client *c, const char *sobject,
-                         const char *id, const cJSON *fields,
+sfc_err_t sfc_api_update(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *id,
+                         const cJSON *fields,
                          struct sfc_api_error **err);
 
 /* PATCH sobjects/X/ExtField/value: *created true on 201, false on 200/204;
  * *id (may be NULL) gets the record id when returned. 300 = SFC_ERR_SALESFORCE
  * with error_code "MULTIPLE_CHOICES". */
-sfc_err_t sfc_api_upsert(struct sfc_api_client *c, const char *sobject,
-                         const char *ext_field, const char *value,
-                         const cJSON *fields, bool *created, char **id,
+sfc_err_t sfc_api_upsert(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *ext_field,
+                         const char *value,
+                         const cJSON *fields,
+                         bool *created,
+                         char **id,
                          struct sfc_api_error **err);
 
 /* DELETE sobjects/X/id. */
-sfc_err_t sfc_api_delete(struct sfc_api_client *c, const char *sobject,
-                         const char *id, struct sfc_api_error **err);
+sfc_err_t sfc_api_delete(struct sfc_api_client *c,
+                         const char *sobject,
+                         const char *id,
+                         struct sfc_api_error **err);
 
 /* GET query (or queryAll when @all): the first page as Salesforce sends it
  * ({totalSize, done, records, nextRecordsUrl}). */
-sfc_err_t sfc_api_query(struct sfc_api_client *c, const char *soql, bool all,
-                        cJSON **page, struct sfc_api_error **err);
+sfc_err_t sfc_api_query(struct sfc_api_client *c,
+                        const char *soql,
+                        bool all,
+                        cJSON **page,
+                        struct sfc_api_error **err);
 
 /* Iterates every record of a query, following nextRecordsUrl. */
 struct sfc_api_query_iter;
-struct sfc_api_query_iter *sfc_api_query_iter_new(struct sfc_api_client *c,
-                                                  const char *soql, bool all);
+struct sfc_api_query_iter *
+sfc_api_query_iter_new(struct sfc_api_client *c, const char *soql, bool all);
 /*
  * Next record: SFC_OK with *record borrowed until the next call, or
  * SFC_ERR_NOT_FOUND when done, or an error status with *err.
@@ -235,9 +264,12 @@ sfc_err_t sfc_api_query_iter_next(struct sfc_api_query_iter *it,
 int64_t sfc_api_query_iter_total(const struct sfc_api_query_iter *it);
 void sfc_api_query_iter_destroy(struct sfc_api_query_iter *it);
 
-sfc_err_t sfc_api_describe(struct sfc_api_client *c, const char *sobject,
-                           cJSON **result, struct sfc_api_error **err);
-sfc_err_t sfc_api_limits(struct sfc_api_client *c, cJSON **result,
+sfc_err_t sfc_api_describe(struct sfc_api_client *c,
+                           const char *sobject,
+                           cJSON **result,
+                           struct sfc_api_error **err);
+sfc_err_t sfc_api_limits(struct sfc_api_client *c,
+                         cJSON **result,
                          struct sfc_api_error **err);
 
 enum sfc_api_collection_op {
@@ -256,32 +288,35 @@ enum sfc_api_collection_op {
  */
 sfc_err_t sfc_api_collection(struct sfc_api_client *c,
                              enum sfc_api_collection_op op,
-                             const char *sobject, const char *ext_field,
-                             const cJSON *records, bool all_or_none,
-                             cJSON **results, struct sfc_api_error **err);
+                             const char *sobject,
+                             const char *ext_field,
+                             const cJSON *records,
+                             bool all_or_none,
+                             cJSON **results,
+                             struct sfc_api_error **err);
 
 /* ------------------------------------------------------------------------ */
 /* Pure parsers (no network), exposed for tests and other modules.          */
 /* ------------------------------------------------------------------------ */
 
 /* "api-usage=25/15000; per-app-api-usage=..." -> used, limit. */
-bool sfc_api_parse_limit_info(const char *value, int64_t *used,
-                              int64_t *limit);
+bool sfc_api_parse_limit_info(const char *value, int64_t *used, int64_t *limit);
 
 /*
  * Builds an error from a response: Salesforce's [{message, errorCode,
  * fields}] array, OAuth's {error, error_description}, a SOAP fault, or plain
  * text. @body may be NULL. Never fails.
  */
-struct sfc_api_error *sfc_api_error_from_response(long http_status,
-                                                  const char *body,
-                                                  size_t len);
+struct sfc_api_error *
+sfc_api_error_from_response(long http_status, const char *body, size_t len);
 
 /* An error with the given parts (@error_code, @fields may be NULL). */
-struct sfc_api_error *sfc_api_error_new(sfc_err_t code, long http_status,
+struct sfc_api_error *sfc_api_error_new(sfc_err_t code,
+                                        long http_status,
                                         const char *error_code,
                                         const char *fields,
-                                        const char *fmt, ...)
+                                        const char *fmt,
+                                        ...)
     __attribute__((format(printf, 5, 6)));
 
 #ifdef __cplusplus

@@ -30,27 +30,27 @@ extern "C" {
  */
 typedef enum {
     SFC_OK = 0,
-    SFC_ERR_INVALID_ARG,   /* caller passed something unusable */
-    SFC_ERR_CONFIG,        /* configuration is invalid */
-    SFC_ERR_IO,            /* file or socket I/O failed */
-    SFC_ERR_PARSE,         /* input could not be decoded */
-    SFC_ERR_TOO_BIG,       /* input exceeded a configured bound */
-    SFC_ERR_TRANSPORT,     /* network failure before a response arrived */
-    SFC_ERR_TIMEOUT,       /* a deadline passed */
-    SFC_ERR_AUTH,          /* login failed or credentials were refused */
-    SFC_ERR_HTTP,          /* unexpected HTTP status */
-    SFC_ERR_SALESFORCE,    /* Salesforce answered with an error body */
-    SFC_ERR_AMBIGUOUS,     /* a write may or may not have been applied */
-    SFC_ERR_LIMIT,         /* an API or rate limit was reached */
-    SFC_ERR_NOT_FOUND,     /* the named thing does not exist */
-    SFC_ERR_BUSY,          /* no capacity now; try later */
-    SFC_ERR_CLOSED,        /* the object was closed or is shutting down */
-    SFC_ERR_AMQP,          /* the broker refused or the AMQP link failed */
-    SFC_ERR_UNSUPPORTED,   /* not supported by this build or server */
+    SFC_ERR_INVALID_ARG,    /* caller passed something unusable */
+    SFC_ERR_CONFIG,         /* configuration is invalid */
+    SFC_ERR_IO,             /* file or socket I/O failed */
+    SFC_ERR_PARSE,          /* input could not be decoded */
+    SFC_ERR_TOO_BIG,        /* input exceeded a configured bound */
+    SFC_ERR_TRANSPORT,      /* network failure before a response arrived */
+    SFC_ERR_TIMEOUT,        /* a deadline passed */
+    SFC_ERR_AUTH,           /* login failed or credentials were refused */
+    SFC_ERR_HTTP,           /* unexpected HTTP status */
+    SFC_ERR_SALESFORCE,     /* Salesforce answered with an error body */
+    SFC_ERR_AMBIGUOUS,      /* a write may or may not have been applied */
+    SFC_ERR_LIMIT,          /* an API or rate limit was reached */
+    SFC_ERR_NOT_FOUND,      /* the named thing does not exist */
+    SFC_ERR_BUSY,           /* no capacity now; try later */
+    SFC_ERR_CLOSED,         /* the object was closed or is shutting down */
+    SFC_ERR_AMQP,           /* the broker refused or the AMQP link failed */
+    SFC_ERR_UNSUPPORTED,    /* not supported by this build or server */
     SFC_ERR_REPLAY_INVALID, /* a replay id is outside the retention window */
-    SFC_ERR_PROTOCOL,      /* the peer broke the protocol */
-    SFC_ERR_INTERNAL,      /* a bug: an invariant did not hold */
-    SFC_ERR__END           /* not a status; keeps the enum walkable */
+    SFC_ERR_PROTOCOL,       /* the peer broke the protocol */
+    SFC_ERR_INTERNAL,       /* a bug: an invariant did not hold */
+    SFC_ERR__END            /* not a status; keeps the enum walkable */
 } sfc_err_t;
 
 /*
@@ -74,7 +74,7 @@ void sfc_errstr_set(char *errstr, size_t size, const char *fmt, ...)
 void *sfc_xmalloc(size_t size);
 void *sfc_xcalloc(size_t nmemb, size_t size);
 void *sfc_xrealloc(void *ptr, size_t size);
-char *sfc_xstrdup(const char *s);          /* NULL in, NULL out */
+char *sfc_xstrdup(const char *s); /* NULL in, NULL out */
 char *sfc_xstrndup(const char *s, size_t n);
 char *sfc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -88,10 +88,10 @@ void sfc_free_secret(char *s);
 /* ------------------------------------------------------------------------ */
 
 struct sfc_buf {
-    char *data;   /* always NUL-terminated when non-NULL */
+    char *data; /* always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
-    size_t max;   /* 0 = unbounded */
+    size_t max; /* 0 = unbounded */
 };
 
 /* Initialises an empty buffer that refuses to grow beyond @max bytes. */
@@ -127,7 +127,8 @@ enum sfc_log_format {
  * level regardless of the threshold (@debug_modules: comma-separated module
  * names, "all", or NULL). Thread: any; takes the logger lock.
  */
-void sfc_log_configure(enum sfc_log_level level, enum sfc_log_format format,
+void sfc_log_configure(enum sfc_log_level level,
+                       enum sfc_log_format format,
                        const char *debug_modules);
 
 /*
@@ -163,17 +164,22 @@ bool sfc_log_enabled(enum sfc_log_level level, const char *module);
  * Writes one line. Prefer the sfc_log() macro, which skips formatting when the
  * level is off. Thread: any; one write(2) per line.
  */
-void sfc_log_write(enum sfc_log_level level, const char *module,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void sfc_log_vwrite(enum sfc_log_level level, const char *module,
-                    const char *fmt, va_list ap);
+void sfc_log_write(enum sfc_log_level level,
+                   const char *module,
+                   const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
+void sfc_log_vwrite(enum sfc_log_level level,
+                    const char *module,
+                    const char *fmt,
+                    va_list ap);
 
 /*
  * Optional hook that receives every written line (tests capture output with
  * it). @line has no trailing newline. NULL removes it. Thread: called on the
  * logging thread, under the logger lock: do not log from it.
  */
-typedef void (*sfc_log_sink_fn)(void *opaque, enum sfc_log_level level,
+typedef void (*sfc_log_sink_fn)(void *opaque,
+                                enum sfc_log_level level,
                                 const char *line);
 void sfc_log_set_sink(sfc_log_sink_fn fn, void *opaque);
 
@@ -194,31 +200,55 @@ void sfc_log_set_sink(sfc_log_sink_fn fn, void *opaque);
  * absent or JSON null, and fail only on a wrong type. Strings are borrowed
  * from @obj. Thread: any.
  */
-sfc_err_t sfc_json_get_str(const cJSON *obj, const char *key, const char **out,
-                           char *errstr, size_t errstr_size);
-sfc_err_t sfc_json_get_str_opt(const cJSON *obj, const char *key,
-                               const char **out, char *errstr,
+sfc_err_t sfc_json_get_str(const cJSON *obj,
+                           const char *key,
+                           const char **out,
+                           char *errstr,
+                           size_t errstr_size);
+sfc_err_t sfc_json_get_str_opt(const cJSON *obj,
+                               const char *key,
+                               const char **out,
+                               char *errstr,
                                size_t errstr_size);
-sfc_err_t sfc_json_get_int64(const cJSON *obj, const char *key, int64_t *out,
-                             char *errstr, size_t errstr_size);
-sfc_err_t sfc_json_get_int64_opt(const cJSON *obj, const char *key,
-                                 int64_t *out, char *errstr,
-                                 size_t errstr_size);
-sfc_err_t sfc_json_get_bool(const cJSON *obj, const char *key, bool *out,
-                            char *errstr, size_t errstr_size);
-sfc_err_t sfc_json_get_bool_opt(const cJSON *obj, const char *key, bool *out,
-                                char *errstr, size_t errstr_size);
-sfc_err_t sfc_json_get_object(const cJSON *obj, const char *key,
-                              const cJSON **out, char *errstr,
-                              size_t errstr_size);
-sfc_err_t sfc_json_get_object_opt(const cJSON *obj, const char *key,
-                                  const cJSON **out, char *errstr,
-                                  size_t errstr_size);
-sfc_err_t sfc_json_get_array(const cJSON *obj, const char *key,
-                             const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_int64(const cJSON *obj,
+                             const char *key,
+                             int64_t *out,
+                             char *errstr,
                              size_t errstr_size);
-sfc_err_t sfc_json_get_array_opt(const cJSON *obj, const char *key,
-                                 const cJSON **out, char *errstr,
+sfc_err_t sfc_json_get_int64_opt(const cJSON *obj,
+                                 const char *key,
+                                 int64_t *out,
+                                 char *errstr,
+                                 size_t errstr_size);
+sfc_err_t sfc_json_get_bool(const cJSON *obj,
+                            const char *key,
+                            bool *out,
+                            char *errstr,
+                            size_t errstr_size);
+sfc_err_t sfc_json_get_bool_opt(const cJSON *obj,
+                                const char *key,
+                                bool *out,
+                                char *errstr,
+                                size_t errstr_size);
+sfc_err_t sfc_json_get_object(const cJSON *obj,
+                              const char *key,
+                              const cJSON **out,
+                              char *errstr,
+                              size_t errstr_size);
+sfc_err_t sfc_json_get_object_opt(const cJSON *obj,
+                                  const char *key,
+                                  const cJSON **out,
+                                  char *errstr,
+                                  size_t errstr_size);
+sfc_err_t sfc_json_get_array(const cJSON *obj,
+                             const char *key,
+                             const cJSON **out,
+                             char *errstr,
+                             size_t errstr_size);
+sfc_err_t sfc_json_get_array_opt(const cJSON *obj,
+                                 const char *key,
+                                 const cJSON **out,
+                                 char *errstr,
                                  size_t errstr_size);
 
 /*
@@ -226,8 +256,11 @@ sfc_err_t sfc_json_get_array_opt(const cJSON *obj, const char *key,
  * bound. Returns NULL and an errstr on failure. Caller frees with
  * cJSON_Delete().
  */
-cJSON *sfc_json_parse(const char *data, size_t len, size_t max_len,
-                      char *errstr, size_t errstr_size);
+cJSON *sfc_json_parse(const char *data,
+                      size_t len,
+                      size_t max_len,
+                      char *errstr,
+                      size_t errstr_size);
 
 /* Unformatted print that aborts on allocation failure; caller free()s. */
 char *sfc_json_print(const cJSON *item);

@@ -60,7 +60,8 @@ struct sfc_rpc;
 
 /* Copies @o; @api is borrowed and must outlive the responder. */
 struct sfc_rpc *sfc_rpc_new(const struct sfc_rpc_options *o,
-                            struct sfc_api_client *api, char *errstr,
+                            struct sfc_api_client *api,
+                            char *errstr,
                             size_t errstr_size);
 void sfc_rpc_destroy(struct sfc_rpc *r);
 
@@ -69,8 +70,11 @@ void sfc_rpc_destroy(struct sfc_rpc *r);
  * {"result": ..., "error": ...} (caller frees). @content_type may be NULL.
  * *is_error (may be NULL) tells whether the reply carries an error.
  */
-char *sfc_rpc_handle(struct sfc_rpc *r, const char *routing_key,
-                     const char *content_type, const char *body, size_t len,
+char *sfc_rpc_handle(struct sfc_rpc *r,
+                     const char *routing_key,
+                     const char *content_type,
+                     const char *body,
+                     size_t len,
                      bool *is_error);
 
 /* ------------------------------------------------------------------------ */
@@ -81,8 +85,8 @@ char *sfc_rpc_handle(struct sfc_rpc *r, const char *routing_key,
  * A Nameko error object {"exc_type", "exc_path", "exc_args": [@message],
  * "value": @message}. Caller deletes.
  */
-cJSON *sfc_rpc_error(const char *exc_type, const char *exc_path,
-                     const char *message);
+cJSON *
+sfc_rpc_error(const char *exc_type, const char *exc_path, const char *message);
 
 /* {"result": @result, "error": @error} printed; takes both (may be NULL). */
 char *sfc_rpc_reply(cJSON *result, cJSON *error);
@@ -93,9 +97,14 @@ char *sfc_rpc_reply(cJSON *result, cJSON *error);
  * failure returns false with CPython's TypeError text in @errstr, e.g.
  * "create() missing 1 required positional argument: 'data'".
  */
-bool sfc_rpc_bind(const char *method, const char *const *params,
-                  size_t n_params, size_t n_required, const cJSON *args,
-                  const cJSON *kwargs, const cJSON **out, char *errstr,
+bool sfc_rpc_bind(const char *method,
+                  const char *const *params,
+                  size_t n_params,
+                  size_t n_required,
+                  const cJSON *args,
+                  const cJSON *kwargs,
+                  const cJSON **out,
+                  char *errstr,
                   size_t errstr_size);
 
 #ifdef __cplusplus

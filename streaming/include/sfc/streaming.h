@@ -35,7 +35,9 @@ const char *sfc_streaming_version(void);
  */
 struct sfc_replay_store_ops {
     /* *found = false when the channel has no position. */
-    sfc_err_t (*get)(void *ctx, const char *channel, int64_t *replay,
+    sfc_err_t (*get)(void *ctx,
+                     const char *channel,
+                     int64_t *replay,
                      bool *found);
     sfc_err_t (*set)(void *ctx, const char *channel, int64_t replay);
     /* Makes every set() so far durable (may be NULL). */
@@ -77,9 +79,12 @@ struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
                                                     char *errstr,
                                                     size_t errstr_size);
 
-sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s, const char *channel,
-                               int64_t *replay, bool *found);
-sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s, const char *channel,
+sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s,
+                               const char *channel,
+                               int64_t *replay,
+                               bool *found);
+sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s,
+                               const char *channel,
                                int64_t replay);
 sfc_err_t sfc_replay_store_flush(struct sfc_replay_store *s);
 void sfc_replay_store_destroy(struct sfc_replay_store *s);
@@ -89,10 +94,10 @@ void sfc_replay_store_destroy(struct sfc_replay_store *s);
 /* ------------------------------------------------------------------------ */
 
 enum sfc_stream_kind {
-    SFC_STREAM_KIND_PUSHTOPIC = 0, /* /topic/X */
-    SFC_STREAM_KIND_GENERIC,       /* /u/X */
+    SFC_STREAM_KIND_PUSHTOPIC = 0,  /* /topic/X */
+    SFC_STREAM_KIND_GENERIC,        /* /u/X */
     SFC_STREAM_KIND_PLATFORM_EVENT, /* /event/X */
-    SFC_STREAM_KIND_CDC,           /* /data/X */
+    SFC_STREAM_KIND_CDC,            /* /data/X */
     SFC_STREAM_KIND_OTHER,
 };
 
@@ -101,14 +106,14 @@ enum sfc_stream_kind sfc_stream_kind_of(const char *channel);
 
 /* One received event. Owned by the caller after receive(). */
 struct sfc_stream_event {
-    char *channel;         /* as subscribed, without any ?filter */
+    char *channel; /* as subscribed, without any ?filter */
     enum sfc_stream_kind kind;
     int64_t replay_id;
-    char *created_date;    /* ISO-8601 or NULL */
-    char *event_type;      /* PushTopic created/updated/deleted/undeleted,
-                              CDC CREATE/UPDATE/..., NULL otherwise */
-    char *entity;          /* CDC entityName, else NULL */
-    cJSON *data;           /* the Bayeux message's "data" member */
+    char *created_date; /* ISO-8601 or NULL */
+    char *event_type;   /* PushTopic created/updated/deleted/undeleted,
+                           CDC CREATE/UPDATE/..., NULL otherwise */
+    char *entity;       /* CDC entityName, else NULL */
+    cJSON *data;        /* the Bayeux message's "data" member */
 };
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev);
@@ -137,7 +142,7 @@ enum sfc_stream_commit {
 };
 
 struct sfc_stream_options {
-    struct sfc_api_client *api;    /* required; borrowed, outlives the stream */
+    struct sfc_api_client *api; /* required; borrowed, outlives the stream */
     struct sfc_replay_store *store; /* borrowed; NULL = memory */
     enum sfc_stream_fallback fallback;
     enum sfc_stream_commit commit;
@@ -161,7 +166,8 @@ struct sfc_stream;
  * unusable options.
  */
 struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
-                                   char *errstr, size_t errstr_size);
+                                   char *errstr,
+                                   size_t errstr_size);
 
 /*
  * Subscribes to @channel (a ?filter suffix is kept for the server and
@@ -170,7 +176,8 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
  * server-side refusals are logged and surface through receive() when
  * permanent.
  */
-sfc_err_t sfc_stream_subscribe(struct sfc_stream *s, const char *channel,
+sfc_err_t sfc_stream_subscribe(struct sfc_stream *s,
+                               const char *channel,
                                enum sfc_stream_start start);
 sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel);
 
@@ -180,15 +187,16 @@ sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel);
  * SFC_ERR_CLOSED / another status when the stream failed for good (the
  * reason is logged; sfc_stream_error() has it).
  */
-sfc_err_t sfc_stream_receive(struct sfc_stream *s, int64_t timeout_ms,
+sfc_err_t sfc_stream_receive(struct sfc_stream *s,
+                             int64_t timeout_ms,
                              struct sfc_stream_event **ev);
 
 /*
  * Commits @replay_id for @channel: the position moves only forward and is
  * written to the store. With SFC_STREAM_COMMIT_AUTO receive() does this.
  */
-sfc_err_t sfc_stream_commit(struct sfc_stream *s, const char *channel,
-                            int64_t replay_id);
+sfc_err_t
+sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
 
 /* An eventfd that is readable while events are pending (poll it, then
  * receive with timeout 0). Borrowed; valid until close. */
@@ -202,14 +210,14 @@ size_t sfc_stream_pending(struct sfc_stream *s);
 char **sfc_stream_subscriptions(struct sfc_stream *s, size_t *n);
 
 struct sfc_stream_stats {
-    uint64_t received;        /* data messages accepted */
-    uint64_t malformed;       /* messages dropped as malformed */
+    uint64_t received;  /* data messages accepted */
+    uint64_t malformed; /* messages dropped as malformed */
     uint64_t handshakes;
     uint64_t connects;
-    uint64_t reconnects;      /* re-handshakes after a fault */
-    uint64_t relogins;        /* new Salesforce sessions after a 401 */
+    uint64_t reconnects;       /* re-handshakes after a fault */
+    uint64_t relogins;         /* new Salesforce sessions after a 401 */
     uint64_t replay_fallbacks; /* invalid replay ids replaced */
-    uint64_t paused_ms;       /* time the consumer held us back */
+    uint64_t paused_ms;        /* time the consumer held us back */
 };
 void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
 
@@ -228,20 +236,20 @@ void sfc_stream_close(struct sfc_stream *s);
 /* ------------------------------------------------------------------------ */
 
 struct sfc_bayeux_msg {
-    const cJSON *json;          /* borrowed from the parsed reply */
+    const cJSON *json; /* borrowed from the parsed reply */
     const char *channel;
-    const char *client_id;      /* or NULL */
-    const char *id;             /* or NULL (numbers are not kept) */
+    const char *client_id; /* or NULL */
+    const char *id;        /* or NULL (numbers are not kept) */
     bool is_meta;
     bool successful;
-    const char *error;          /* "403::Unknown client" or NULL */
-    int error_code;             /* 403, or 0 */
-    const char *failure_reason; /* ext.sfdc.failureReason or NULL */
+    const char *error;            /* "403::Unknown client" or NULL */
+    int error_code;               /* 403, or 0 */
+    const char *failure_reason;   /* ext.sfdc.failureReason or NULL */
     const char *advice_reconnect; /* "retry", "handshake", "none" or NULL */
-    int64_t advice_interval;    /* -1 when absent */
-    int64_t advice_timeout;     /* -1 when absent */
-    const char *subscription;   /* or NULL */
-    const cJSON *data;          /* data messages only */
+    int64_t advice_interval;      /* -1 when absent */
+    int64_t advice_timeout;       /* -1 when absent */
+    const char *subscription;     /* or NULL */
+    const cJSON *data;            /* data messages only */
 };
 
 /*
@@ -251,16 +259,22 @@ struct sfc_bayeux_msg {
  * (caller deletes). Malformed individual messages are skipped and counted
  * in *skipped (may be NULL).
  */
-int sfc_bayeux_parse(const char *body, size_t len, cJSON **root,
-                     struct sfc_bayeux_msg *out, int max, int *skipped,
-                     char *errstr, size_t errstr_size);
+int sfc_bayeux_parse(const char *body,
+                     size_t len,
+                     cJSON **root,
+                     struct sfc_bayeux_msg *out,
+                     int max,
+                     int *skipped,
+                     char *errstr,
+                     size_t errstr_size);
 
 /*
  * Builds an event from a data message. SFC_ERR_PARSE (with @errstr) when it
  * lacks what every event has (event.replayId).
  */
 sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
-                           struct sfc_stream_event **ev, char *errstr,
+                           struct sfc_stream_event **ev,
+                           char *errstr,
                            size_t errstr_size);
 
 /* ------------------------------------------------------------------------ */
@@ -278,7 +292,8 @@ struct sfc_pushtopic_notify {
  * create is followed by an update). @notify may be NULL (All, every
  * operation). Thread: any.
  */
-sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
+sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api,
+                                const char *name,
                                 const char *query,
                                 const struct sfc_pushtopic_notify *notify,
                                 struct sfc_api_error **err);
@@ -294,7 +309,8 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api, const char *name,
 sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
                                       const char *sobject,
                                       const char *record_type,
-                                      bool exclude_current_user, char **name,
+                                      bool exclude_current_user,
+                                      char **name,
                                       char **query,
                                       struct sfc_api_error **err);
 

@@ -59,13 +59,13 @@ static void *worker(void *arg)
         if (r->bare) {
             long st = 0;
 
-            ok = curl_easy_perform(h) == CURLE_OK &&
-                 curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st) ==
-                     CURLE_OK &&
-                 st == 201;
+            ok =
+                curl_easy_perform(h) == CURLE_OK &&
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK &&
+                st == 201;
         } else {
-            ok = sfc_api_create(client, "Contact", fields, NULL, NULL) ==
-                 SFC_OK;
+            ok =
+                sfc_api_create(client, "Contact", fields, NULL, NULL) == SFC_OK;
         }
         r->lat[i] = sfc_now_us() - t0;
         r->failures += !ok;
@@ -99,9 +99,8 @@ static struct figures measure(int threads, bool bare)
     struct figures f = {0};
 
     for (int i = 0; i < threads; i++) {
-        runs[i] = (struct run){.lat = all + i * per_thread,
-                               .n = per_thread,
-                               .bare = bare};
+        runs[i] = (struct run){
+            .lat = all + i * per_thread, .n = per_thread, .bare = bare};
         pthread_create(&th[i], NULL, worker, &runs[i]);
     }
     for (int i = 0; i < threads; i++) {
@@ -145,8 +144,8 @@ int main(void)
         sfsim_stop(&sim);
         return 1;
     }
-    snprintf(token_header, sizeof(token_header),
-             "Authorization: Bearer %s", s.access_token);
+    snprintf(token_header, sizeof(token_header), "Authorization: Bearer %s",
+             s.access_token);
     snprintf(create_url, sizeof(create_url),
              "%s/services/data/v%s/sobjects/Contact", s.instance_url,
              s.api_version);

@@ -17,7 +17,7 @@
 
 #include "testutil.h"
 
-#define EVENTS 20000
+#define EVENTS  20000
 #define PAYLOAD 1024
 
 static amqp_connection_state_t amqp_connect(void)
@@ -32,8 +32,10 @@ static amqp_connection_state_t amqp_connect(void)
     return c;
 }
 
-static void bind_queue(amqp_connection_state_t c, const char *exchange,
-                       const char *queue, const char *key)
+static void bind_queue(amqp_connection_state_t c,
+                       const char *exchange,
+                       const char *queue,
+                       const char *key)
 {
     amqp_exchange_declare(c, 1, amqp_cstring_bytes(exchange),
                           amqp_cstring_bytes("topic"), 0, 1, 0, 0,
@@ -84,8 +86,8 @@ static double raw_rate(void)
             break;
         if (f.frame_type == AMQP_FRAME_METHOD &&
             f.payload.method.id == AMQP_BASIC_ACK_METHOD)
-            acked = ((amqp_basic_ack_t *)f.payload.method.decoded)
-                        ->delivery_tag;
+            acked =
+                ((amqp_basic_ack_t *)f.payload.method.decoded)->delivery_tag;
     }
     free(body);
     amqp_destroy_connection(c);
@@ -177,8 +179,8 @@ int main(void)
         sent = memmem(env.message.body.bytes, env.message.body.len,
                       "\"SentAt__c\":", 12);
         if (sent)
-            lat[got++] = sfc_wall_ms() * 1000 -
-                         (int64_t)strtod(sent + 12, NULL);
+            lat[got++] =
+                sfc_wall_ms() * 1000 - (int64_t)strtod(sent + 12, NULL);
         amqp_destroy_envelope(&env);
     }
     t_end = sfc_now_us();

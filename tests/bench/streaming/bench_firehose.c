@@ -15,7 +15,7 @@
 #include "sfc/streaming.h"
 #include "testutil.h"
 
-#define EVENTS 50000
+#define EVENTS  50000
 #define PAYLOAD 1024
 
 static struct sfsim_proc sim;
@@ -27,8 +27,7 @@ static size_t collect(char *d, size_t s, size_t n, void *o)
 }
 
 /* One Bayeux POST; returns the body (caller frees). */
-static char *post(CURL *h, const char *url, const char *auth,
-                  const char *body)
+static char *post(CURL *h, const char *url, const char *auth, const char *body)
 {
     struct curl_slist *hd = curl_slist_append(NULL, auth);
     struct sfc_buf b;

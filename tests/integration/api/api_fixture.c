@@ -12,7 +12,8 @@ int apifix_sim(struct sfsim_proc *sim, const char *const *args)
     return sfsim_start(sim, args);
 }
 
-void apifix_options(const struct sfsim_proc *sim, enum sfc_api_auth auth,
+void apifix_options(const struct sfsim_proc *sim,
+                    enum sfc_api_auth auth,
                     struct sfc_api_options *o)
 {
     sfc_api_options_init(o);

@@ -9,7 +9,8 @@
 int apifix_sim(struct sfsim_proc *sim, const char *const *args);
 
 /* Options for the built-in demo user with @auth against @sim. */
-void apifix_options(const struct sfsim_proc *sim, enum sfc_api_auth auth,
+void apifix_options(const struct sfsim_proc *sim,
+                    enum sfc_api_auth auth,
                     struct sfc_api_options *o);
 
 /* A client with the default options for @auth (fails the test on error). */

@@ -18,8 +18,12 @@ struct retries {
     char reason[64];
 };
 
-static void on_retry(void *opaque, const char *m, const char *p, unsigned a,
-                     int64_t delay, const char *reason)
+static void on_retry(void *opaque,
+                     const char *m,
+                     const char *p,
+                     unsigned a,
+                     int64_t delay,
+                     const char *reason)
 {
     struct retries *r = opaque;
 
@@ -32,8 +36,7 @@ static void on_retry(void *opaque, const char *m, const char *p, unsigned a,
     snprintf(r->reason, sizeof(r->reason), "%s", reason);
 }
 
-static struct sfc_api_client *client_with(struct retries *r,
-                                          int64_t timeout_ms)
+static struct sfc_api_client *client_with(struct retries *r, int64_t timeout_ms)
 {
     struct sfc_api_options o;
     char err[256];
@@ -99,9 +102,8 @@ static void expired_session_one_login_for_sixteen(void **state)
         assert_int_equal(w[i].rc, SFC_OK);
     }
     assert_int_equal(apifix_counter(&sim, "token_requests"), before + 1);
-    assert_int_equal(apifix_counter(&sim,
-                                    "token_max_concurrency:sfsim-client-id"),
-                     1);
+    assert_int_equal(
+        apifix_counter(&sim, "token_max_concurrency:sfsim-client-id"), 1);
     assert_int_equal(r.n, 0); /* a re-login is not a retry */
     sfc_api_client_destroy(c);
 }

@@ -42,8 +42,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static void logs_in_with(enum sfc_api_auth auth, const char *flow,
-                         const char *key_file)
+static void
+logs_in_with(enum sfc_api_auth auth, const char *flow, const char *key_file)
 {
     struct sfc_api_options o;
     struct sfc_api_client *c;
@@ -119,9 +119,8 @@ static void static_token(void **state)
     o.api_version = "v59";
     c = sfc_api_client_new(&o, err, sizeof(err));
     assert_non_null(c);
-    assert_int_equal(sfc_api_query(c, "SELECT Id FROM Account", false, &page,
-                                   &e),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_api_query(c, "SELECT Id FROM Account", false, &page, &e), SFC_OK);
     assert_non_null(cJSON_GetObjectItem(page, "totalSize"));
     cJSON_Delete(page);
     sfc_api_client_destroy(c);
@@ -129,9 +128,9 @@ static void static_token(void **state)
     /* A revoked static token cannot be renewed: reported, not looped. */
     o.access_token = "00Dbogus!token";
     c = sfc_api_client_new(&o, err, sizeof(err));
-    assert_int_equal(sfc_api_query(c, "SELECT Id FROM Account", false, &page,
-                                   &e),
-                     SFC_ERR_AUTH);
+    assert_int_equal(
+        sfc_api_query(c, "SELECT Id FROM Account", false, &page, &e),
+        SFC_ERR_AUTH);
     assert_int_equal(e->http_status, 401);
     assert_null(strstr(e->message, "bogus"));
     sfc_api_error_destroy(e);

@@ -30,8 +30,8 @@ static void on_request(void *o, const char *m, const char *p)
     __atomic_add_fetch(&seen.requests, 1, __ATOMIC_RELAXED);
 }
 
-static void on_response(void *o, const char *m, const char *p, long st,
-                        int64_t us)
+static void
+on_response(void *o, const char *m, const char *p, long st, int64_t us)
 {
     (void)o;
     (void)m;
@@ -107,9 +107,8 @@ static void crud(void **state)
                      SFC_OK);
     assert_int_equal(strlen(id), 18);
     assert_int_equal(strncmp(id, "003", 3), 0);
-    assert_int_equal(sfc_api_get(client, "Contact", id, "LastName,Email", &rec,
-                                 &e),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_api_get(client, "Contact", id, "LastName,Email", &rec, &e), SFC_OK);
     assert_string_equal(cJSON_GetObjectItem(rec, "Email")->valuestring,
                         "ada@example.com");
     cJSON_Delete(rec);
@@ -141,8 +140,7 @@ static void crud(void **state)
     assert_non_null(strstr(e->fields, "LastName"));
     sfc_api_error_destroy(e);
     e = NULL;
-    assert_int_equal(sfc_api_create(client, "NoSuchThing__c", fields, NULL,
-                                    &e),
+    assert_int_equal(sfc_api_create(client, "NoSuchThing__c", fields, NULL, &e),
                      SFC_ERR_SALESFORCE);
     assert_string_equal(e->error_code, "NOT_FOUND");
     sfc_api_error_destroy(e);
@@ -196,9 +194,8 @@ static void queries_follow_pages(void **state)
         cJSON_AddItemToArray(records, contact(name, NULL));
     }
     /* 450 records: three collection chunks (200, 200, 50). */
-    assert_int_equal(sfc_api_collection(client, SFC_API_COLL_CREATE,
-                                        "Contact", NULL, records, false, &res,
-                                        &e),
+    assert_int_equal(sfc_api_collection(client, SFC_API_COLL_CREATE, "Contact",
+                                        NULL, records, false, &res, &e),
                      SFC_OK);
     assert_int_equal(cJSON_GetArraySize(res), 450);
     assert_true(cJSON_IsTrue(
@@ -227,8 +224,7 @@ static void queries_follow_pages(void **state)
         cJSON *ids = cJSON_CreateArray(), *del = NULL;
         const cJSON *r;
 
-        cJSON_ArrayForEach(r, res)
-        cJSON_AddItemToArray(
+        cJSON_ArrayForEach(r, res) cJSON_AddItemToArray(
             ids, cJSON_CreateString(cJSON_GetObjectItem(r, "id")->valuestring));
         assert_int_equal(sfc_api_collection(client, SFC_API_COLL_DELETE, NULL,
                                             NULL, ids, true, &del, &e),
@@ -254,9 +250,9 @@ static void malformed_query_is_reported(void **state)
     cJSON *page = NULL;
 
     (void)state;
-    assert_int_equal(sfc_api_query(client, "SELEKT Id FROM Contact", false,
-                                   &page, &e),
-                     SFC_ERR_SALESFORCE);
+    assert_int_equal(
+        sfc_api_query(client, "SELEKT Id FROM Contact", false, &page, &e),
+        SFC_ERR_SALESFORCE);
     assert_string_equal(e->error_code, "MALFORMED_QUERY");
     assert_int_equal(e->http_status, 400);
     sfc_api_error_destroy(e);
@@ -270,8 +266,7 @@ static void describe_limits_and_usage(void **state)
 
     (void)state;
     assert_int_equal(sfc_api_describe(client, "Contact", &d, &e), SFC_OK);
-    assert_string_equal(cJSON_GetObjectItem(d, "name")->valuestring,
-                        "Contact");
+    assert_string_equal(cJSON_GetObjectItem(d, "name")->valuestring, "Contact");
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(d, "fields")) > 3);
     cJSON_Delete(d);
     assert_int_equal(sfc_api_limits(client, &l, &e), SFC_OK);

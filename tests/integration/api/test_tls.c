@@ -52,8 +52,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static sfc_err_t login_with(const char *ca_file, bool verify,
-                            struct sfc_api_error **e)
+static sfc_err_t
+login_with(const char *ca_file, bool verify, struct sfc_api_error **e)
 {
     struct sfc_api_options o;
     struct sfc_api_client *c;

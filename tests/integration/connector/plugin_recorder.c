@@ -7,8 +7,8 @@
 
 int sfc_plugin_register(struct sfc_connector_registry *r);
 
-static sfc_err_t record(void *opaque, const char *entrypoint,
-                        const struct sfc_stream_event *ev)
+static sfc_err_t
+record(void *opaque, const char *entrypoint, const struct sfc_stream_event *ev)
 {
     const char *path = getenv("SFC_TEST_PLUGIN_OUT");
     FILE *f;
@@ -27,8 +27,7 @@ static sfc_err_t record(void *opaque, const char *entrypoint,
 
 int sfc_plugin_register(struct sfc_connector_registry *r)
 {
-    return sfc_connector_register_handler(r, "recorder", record, NULL) ==
-                   SFC_OK
+    return sfc_connector_register_handler(r, "recorder", record, NULL) == SFC_OK
                ? 0
                : 1;
 }

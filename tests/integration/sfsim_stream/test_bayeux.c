@@ -20,7 +20,7 @@ static struct sfsim_proc sim;
 static char token[256], url[512];
 
 struct bx {
-    CURL *h;   /* its own cookie jar */
+    CURL *h; /* its own cookie jar */
     char cid[64];
     long status;
     char *set_cookie;
@@ -44,8 +44,8 @@ static size_t header(char *d, size_t s, size_t n, void *o)
 }
 
 /* POSTs @body to @path (default: the cometd URL); parsed reply array. */
-static cJSON *bpost(struct bx *b, const char *path, const char *tok,
-                    const char *body)
+static cJSON *
+bpost(struct bx *b, const char *path, const char *tok, const char *body)
 {
     struct curl_slist *h = NULL;
     struct sfc_buf out;
@@ -95,8 +95,8 @@ static cJSON *handshake(struct bx *b)
                      "[{\"id\":\"1\",\"channel\":\"/meta/handshake\","
                      "\"version\":\"1.0\",\"supportedConnectionTypes\":"
                      "[\"long-polling\"]}]");
-    const cJSON *cid = cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                           "clientId");
+    const cJSON *cid =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "clientId");
 
     if (cJSON_IsString(cid))
         snprintf(b->cid, sizeof(b->cid), "%s", cid->valuestring);
@@ -125,8 +125,8 @@ static cJSON *last(cJSON *arr)
     return cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
 }
 
-static void rest(const char *method, const char *path, const char *body,
-                 char **out)
+static void
+rest(const char *method, const char *path, const char *body, char **out)
 {
     char u[600], auth[300];
     const char *h[] = {auth, "Content-Type: application/json", NULL};
@@ -203,16 +203,16 @@ static void connect_advice_and_hold(void **state)
     t0 = sfc_now_ms();
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     assert_true(sfc_now_ms() - t0 < 500); /* the first returns at once */
-    assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                "advice"),
-                            "reconnect"),
-                        "retry");
+    assert_string_equal(
+        str(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "advice"),
+            "reconnect"),
+        "retry");
     cJSON_Delete(r);
     t0 = sfc_now_ms();
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     assert_true(sfc_now_ms() - t0 >= 700); /* held for connect-timeout */
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                 "successful")));
+    assert_true(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "successful")));
     assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "advice"));
     cJSON_Delete(r);
     r = msg(b, "/meta/connect", "\"connectionType\":\"websocket\"");
@@ -260,18 +260,20 @@ static void replay_and_its_errors(void **state)
     r = msg(b, "/meta/subscribe",
             "\"subscription\":\"/topic/Replay\",\"ext\":{\"replay\":"
             "{\"/topic/Replay\":-2}}");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                 "successful")));
+    assert_true(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "successful")));
     cJSON_Delete(r);
-    cJSON_Delete(msg(b, "/meta/connect", "\"connectionType\":\"long-polling\""));
+    cJSON_Delete(
+        msg(b, "/meta/connect", "\"connectionType\":\"long-polling\""));
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     cJSON_ArrayForEach(data, r)
     {
-        const cJSON *ev = cJSON_GetObjectItem(cJSON_GetObjectItem(data, "data"),
-                                              "event");
+        const cJSON *ev =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(data, "data"), "event");
 
         if (ev && n < 60)
-            ids[n++] = (int64_t)cJSON_GetObjectItem(ev, "replayId")->valuedouble;
+            ids[n++] =
+                (int64_t)cJSON_GetObjectItem(ev, "replayId")->valuedouble;
     }
     /* Data first, the connect reply last. */
     assert_string_equal(str(last(r), "channel"), "/meta/connect");
@@ -292,14 +294,13 @@ static void replay_and_its_errors(void **state)
     cJSON_Delete(msg(b, "/meta/subscribe", ext));
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     assert_int_equal(cJSON_GetArraySize(r), 3);
-    assert_int_equal((int64_t)cJSON_GetObjectItem(
-                         cJSON_GetObjectItem(cJSON_GetObjectItem(
-                                                 cJSON_GetArrayItem(r, 0),
-                                                 "data"),
-                                             "event"),
-                         "replayId")
-                         ->valuedouble,
-                     ids[48]);
+    assert_int_equal(
+        (int64_t)cJSON_GetObjectItem(
+            cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"), "event"),
+            "replayId")
+            ->valuedouble,
+        ids[48]);
     cJSON_Delete(r);
 
     snprintf(ext, sizeof(ext),
@@ -398,7 +399,8 @@ static void listen_on(struct bx *b, const char *channel)
     cJSON_Delete(handshake(b));
     snprintf(ext, sizeof(ext), "\"subscription\":\"%s\"", channel);
     cJSON_Delete(msg(b, "/meta/subscribe", ext));
-    cJSON_Delete(msg(b, "/meta/connect", "\"connectionType\":\"long-polling\""));
+    cJSON_Delete(
+        msg(b, "/meta/connect", "\"connectionType\":\"long-polling\""));
 }
 
 static void notify_for_fields_referenced(void **state)
@@ -419,9 +421,8 @@ static void notify_for_fields_referenced(void **state)
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     assert_int_equal(cJSON_GetArraySize(r), 2);
     assert_string_equal(
-        str(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                    "data"),
-                                "event"),
+        str(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"), "event"),
             "type"),
         "created");
     cJSON_Delete(r);
@@ -435,9 +436,9 @@ static void notify_for_fields_referenced(void **state)
     r = msg(b, "/meta/connect", "\"connectionType\":\"long-polling\"");
     assert_int_equal(cJSON_GetArraySize(r), 2);
     assert_string_equal(
-        str(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                    "data"),
-                                "sobject"),
+        str(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"),
+                "sobject"),
             "LastName"),
         "Ref2");
     cJSON_Delete(r);
@@ -456,20 +457,19 @@ static void cdc_platform_and_generic(void **state)
     free(resp);
     r = msg(cdc, "/meta/connect", "\"connectionType\":\"long-polling\"");
     hdr = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0),
-                                                "data"),
-                            "payload"),
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"), "payload"),
         "ChangeEventHeader");
     assert_string_equal(str(hdr, "entityName"), "Account");
     assert_string_equal(str(hdr, "changeType"), "CREATE");
     assert_non_null(str(hdr, "transactionKey"));
     assert_non_null(cJSON_GetObjectItem(hdr, "commitTimestamp"));
-    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-                                                            cJSON_GetArrayItem(r, 0),
-                                                            "data"),
-                                                        "event"),
-                                    "replayId")
-                    ->valuedouble > 4294967295.0);
+    assert_true(
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"), "event"),
+            "replayId")
+            ->valuedouble > 4294967295.0);
     cJSON_Delete(r);
 
     rest("POST", "sobjects/StreamingChannel", "{\"Name\":\"/u/Notices\"}",
@@ -480,8 +480,8 @@ static void cdc_platform_and_generic(void **state)
     cJSON_Delete(j);
     free(resp);
     listen_on(gen, "/u/Notices");
-    rest("POST", path, "{\"pushEvents\":[{\"payload\":\"hello\",\"userIds\":[]}]}",
-         &resp);
+    rest("POST", path,
+         "{\"pushEvents\":[{\"payload\":\"hello\",\"userIds\":[]}]}", &resp);
     j = cJSON_Parse(resp);
     assert_int_equal(
         cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "fanoutCount")->valueint,

@@ -145,7 +145,8 @@ void sfix_assert_all(struct sfix *f, const char *prefix, int from, int n)
         for (int j = 0; j < k && !seen; j++)
             seen = f->replays[j] == f->replays[k];
         if (!seen)
-            fail_msg("replay %lld arrived out of order", (long long)f->replays[k]);
+            fail_msg("replay %lld arrived out of order",
+                     (long long)f->replays[k]);
     }
 }
 

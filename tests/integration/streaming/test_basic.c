@@ -34,9 +34,9 @@ static void receives_in_order(void **state)
     (void)state;
     sfix_topic(&f);
     sfix_open(&f, NULL);
-    assert_int_equal(sfc_stream_subscribe(f.stream, "/topic/Contacts",
-                                          SFC_STREAM_START_NEW),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
+        SFC_OK);
     sfix_wait_subscribes(&f, 1);
     sfix_create(&f, "Basic", 0, 25);
     pfd.fd = sfc_stream_fd(f.stream);
@@ -61,9 +61,9 @@ static void receives_in_order(void **state)
         int64_t r = 0;
         bool found = false;
 
-        assert_int_equal(sfc_replay_store_get(f.store, "/topic/Contacts", &r,
-                                              &found),
-                         SFC_OK);
+        assert_int_equal(
+            sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found),
+            SFC_OK);
         assert_true(found);
         assert_int_equal(r, f.replays[24]);
     }
@@ -83,11 +83,10 @@ static void event_fields(void **state)
     assert_int_equal(ev->kind, SFC_STREAM_KIND_PUSHTOPIC);
     assert_string_equal(ev->event_type, "created");
     assert_non_null(ev->created_date);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ev->data,
-                                                                "sobject"),
-                                            "Id")
-                            ->valuestring,
-                        id);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ev->data, "sobject"), "Id")
+            ->valuestring,
+        id);
     sfc_stream_event_destroy(ev);
     assert_int_equal(sfc_stream_receive(f.stream, 0, &ev), SFC_ERR_TIMEOUT);
     cJSON_Delete(c);

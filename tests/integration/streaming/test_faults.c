@@ -38,9 +38,9 @@ static void start(void (*tweak)(struct sfc_stream_options *))
 {
     sfix_topic(&f);
     sfix_open(&f, tweak);
-    assert_int_equal(sfc_stream_subscribe(f.stream, "/topic/Contacts",
-                                          SFC_STREAM_START_NEW),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
+        SFC_OK);
     sfix_wait_subscribes(&f, 1);
 }
 
@@ -71,8 +71,7 @@ static void session_expired_mid_poll(void **state)
     start(NULL);
     sfix_create(&f, "Expire", 0, 5);
     assert_int_equal(sfix_collect(&f, 5, 10000), 5);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/expire_sessions", "{}",
-                                   NULL),
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/expire_sessions", "{}", NULL),
                      200);
     /* The api client logs in again for the creates; the stream must too. */
     sfix_create(&f, "Expire", 5, 5);

@@ -101,9 +101,8 @@ static void nameko_salesforce_keys(void **state)
 static void unreachable_redis_is_an_error(void **state)
 {
     char err[256];
-    struct sfc_replay_store *s =
-        sfc_replay_store_new_redis("redis://127.0.0.1:1", "p", 0, err,
-                                   sizeof(err));
+    struct sfc_replay_store *s = sfc_replay_store_new_redis(
+        "redis://127.0.0.1:1", "p", 0, err, sizeof(err));
     int64_t r;
     bool found;
 

@@ -134,25 +134,23 @@ static void manual_commits_only_move_forward(void **state)
     sfc_replay_store_destroy(f.store);
     f.store = sfc_replay_store_new_memory();
     sfix_open(&f, manual);
-    assert_int_equal(sfc_stream_subscribe(f.stream, "/topic/Contacts",
-                                          SFC_STREAM_START_NEW),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
+        SFC_OK);
     sfc_sleep_ms(1000);
     sfix_create(&f, "Manual", 0, 2);
     assert_int_equal(sfc_stream_receive(f.stream, 10000, &ev), SFC_OK);
     first = ev->replay_id;
     sfc_stream_event_destroy(ev);
-    assert_int_equal(sfc_replay_store_get(f.store, "/topic/Contacts", &r,
-                                          &found),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found), SFC_OK);
     assert_false(found); /* nothing committed yet */
     assert_int_equal(sfc_stream_receive(f.stream, 10000, &ev), SFC_OK);
     assert_int_equal(sfc_stream_commit(f.stream, ev->channel, ev->replay_id),
                      SFC_OK);
     assert_int_equal(sfc_stream_commit(f.stream, ev->channel, first), SFC_OK);
-    assert_int_equal(sfc_replay_store_get(f.store, "/topic/Contacts", &r,
-                                          &found),
-                     SFC_OK);
+    assert_int_equal(
+        sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found), SFC_OK);
     assert_true(found);
     assert_int_equal(r, ev->replay_id);
     sfc_stream_event_destroy(ev);

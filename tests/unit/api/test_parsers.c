@@ -52,8 +52,8 @@ static void limit_info(void **state)
     assert_true(sfc_api_parse_limit_info(
         "per-app-api-usage=1/2(appName=x); api-usage=7/9", &used, &limit));
     assert_int_equal(used, 7);
-    assert_false(sfc_api_parse_limit_info("per-app-api-usage=1/2", &used,
-                                          &limit));
+    assert_false(
+        sfc_api_parse_limit_info("per-app-api-usage=1/2", &used, &limit));
     assert_false(sfc_api_parse_limit_info("api-usage=abc", &used, &limit));
     assert_false(sfc_api_parse_limit_info("", &used, &limit));
     assert_int_equal(used, 7);
@@ -71,9 +71,8 @@ static void token_responses(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(api_parse_token_response(ok, strlen(ok), &s, err,
-                                              sizeof(err)),
-                     SFC_OK);
+    assert_int_equal(
+        api_parse_token_response(ok, strlen(ok), &s, err, sizeof(err)), SFC_OK);
     assert_string_equal(s.access_token, "00Dxx0000001gPL!AR8AQJXg");
     assert_string_equal(s.instance_url, "https://yourInstance.salesforce.com");
     assert_string_equal(s.org_id, "00Dxx0000001gPLEAY");
@@ -85,16 +84,16 @@ static void token_responses(void **state)
                                               &s, err, sizeof(err)),
                      SFC_ERR_PARSE);
     assert_non_null(strstr(err, "access_token"));
-    assert_int_equal(api_parse_token_response("not json", 8, &s, err,
-                                              sizeof(err)),
-                     SFC_ERR_PARSE);
+    assert_int_equal(
+        api_parse_token_response("not json", 8, &s, err, sizeof(err)),
+        SFC_ERR_PARSE);
     {
         static const char exp[] = "{\"access_token\":\"t\",\"instance_url\":"
                                   "\"https://i\",\"expires_in\":7200}";
 
-        assert_int_equal(api_parse_token_response(exp, strlen(exp), &s, err,
-                                                  sizeof(err)),
-                         SFC_OK);
+        assert_int_equal(
+            api_parse_token_response(exp, strlen(exp), &s, err, sizeof(err)),
+            SFC_OK);
     }
     assert_true(s.expires_at_ms > sfc_now_ms() + 7000000);
     api_session_free(&s);
@@ -259,8 +258,8 @@ static void jwt_assertion_verifies(void **state)
     fclose(f);
 
     jwt = api_jwt_assertion("client-1", "user@example.com",
-                            "https://login.salesforce.com", path, 1000000,
-                            err, sizeof(err));
+                            "https://login.salesforce.com", path, 1000000, err,
+                            sizeof(err));
     assert_non_null(jwt);
     dot1 = strchr(jwt, '.');
     dot2 = strchr(dot1 + 1, '.');

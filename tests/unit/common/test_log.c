@@ -86,9 +86,8 @@ static void json_lines_escape_and_fold(void **state)
     assert_null(strchr(c->lines[0], '\n'));
     root = cJSON_Parse(c->lines[0]);
     assert_non_null(root);
-    assert_string_equal(
-        cJSON_GetObjectItem(root, "msg")->valuestring,
-        "quote \" slash \\ tab\t nl end");
+    assert_string_equal(cJSON_GetObjectItem(root, "msg")->valuestring,
+                        "quote \" slash \\ tab\t nl end");
     assert_string_equal(cJSON_GetObjectItem(root, "level")->valuestring,
                         "warn");
     assert_string_equal(cJSON_GetObjectItem(root, "module")->valuestring,
@@ -104,7 +103,8 @@ static void registered_secrets_never_appear(void **state)
     sfc_log_add_secret("hunter2-password");
     sfc_log_add_secret("00Dxx!AQ4AQFakeTokenValue");
     sfc_log_add_secret("abc"); /* too short to be masked */
-    sfc_log(SFC_LOG_ERROR, "api", "login with hunter2-password failed; "
+    sfc_log(SFC_LOG_ERROR, "api",
+            "login with hunter2-password failed; "
             "token=00Dxx!AQ4AQFakeTokenValue and again hunter2-password");
     assert_int_equal(c->n, 1);
     assert_null(strstr(c->lines[0], "hunter2"));

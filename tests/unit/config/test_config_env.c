@@ -13,8 +13,7 @@ static void expands(const char *in, const char *want)
     char err[256];
     char *out = NULL;
 
-    assert_int_equal(sfc_config_expand_env(in, &out, err, sizeof(err)),
-                     SFC_OK);
+    assert_int_equal(sfc_config_expand_env(in, &out, err, sizeof(err)), SFC_OK);
     assert_string_equal(out, want);
     free(out);
 }
@@ -46,9 +45,9 @@ static void substitution_errors(void **state)
 
     (void)state;
     unsetenv("SFC_T_UNSET");
-    assert_int_equal(sfc_config_expand_env("x${SFC_T_UNSET}y", &out, err,
-                                           sizeof(err)),
-                     SFC_ERR_CONFIG);
+    assert_int_equal(
+        sfc_config_expand_env("x${SFC_T_UNSET}y", &out, err, sizeof(err)),
+        SFC_ERR_CONFIG);
     assert_string_equal(out, "untouched");
     assert_non_null(strstr(err, "environment variable SFC_T_UNSET is not set"));
     assert_int_equal(sfc_config_expand_env("${OPEN", &out, err, sizeof(err)),

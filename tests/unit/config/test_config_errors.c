@@ -42,7 +42,7 @@ static void unknown_keys_with_suggestions(void **state)
     expect_error(CFG_SF_OK "\n\nfrobnicator = 1;", 4,
                  "frobnicator: unknown key");
     expect_error(CFG_SF_OK "streaming = { entrypoints = (\n { kind = "
-                 "\"subscribe\"; chanel = \"/u/x\"; } ); };",
+                           "\"subscribe\"; chanel = \"/u/x\"; } ); };",
                  3,
                  "streaming.entrypoints[0].chanel: unknown key (did you mean "
                  "\"channel\"?)");
@@ -61,8 +61,7 @@ static void wrong_types(void **state)
                  "service.name: expected a string");
     expect_error(CFG_SF_OK "streaming = { plugins = \"a.so\"; };", 2,
                  "streaming.plugins: expected a list of strings");
-    expect_error(CFG_SF_OK "service = 3;", 2,
-                 "service: expected a section");
+    expect_error(CFG_SF_OK "service = 3;", 2, "service: expected a section");
     expect_error(CFG_SF_OK "streaming = { entrypoints = ( 1 ); };", 2,
                  "streaming.entrypoints[0]: expected a group");
 }
@@ -94,20 +93,22 @@ static void missing_required_values(void **state)
     expect_error("service = { name = \"x\"; };", 0,
                  "salesforce.client_id: required when auth = password");
     expect_error(CFG_SF_OK "streaming = { entrypoints = (\n  { channel = "
-                 "\"/u/x\"; }\n); };",
+                           "\"/u/x\"; }\n); };",
                  3, "streaming.entrypoints[0]: kind is required");
     expect_error(CFG_SF_OK "streaming = { entrypoints = (\n { kind = "
-                 "\"handle_notification\"; name = \"T\"; } ); };",
+                           "\"handle_notification\"; name = \"T\"; } ); };",
                  3,
                  "streaming.entrypoints[0]: kind = handle_notification needs "
                  "name and query");
     expect_error(CFG_SF_OK "streaming = { entrypoints = ( { kind = "
-                 "\"platform_event\"; name = \"Order\"; } ); };",
-                 2, "streaming.entrypoints[0]: platform event names end in __e");
+                           "\"platform_event\"; name = \"Order\"; } ); };",
+                 2,
+                 "streaming.entrypoints[0]: platform event names end in __e");
     expect_error(CFG_SF_OK "rpc = { methods = (\n { name = \"m\"; operation "
-                 "= \"create\"; } ); };",
+                           "= \"create\"; } ); };",
                  3, "rpc.methods[0]: method m: sobject is required for create");
-    expect_error(CFG_SF_OK "rpc = { methods = (\n { name = \"m\"; operation "
+    expect_error(CFG_SF_OK
+                 "rpc = { methods = (\n { name = \"m\"; operation "
                  "= \"query\"; },\n { name = \"m\"; operation = \"query\"; } "
                  "); };",
                  4, "rpc.methods[1]: method m is declared twice");
@@ -118,8 +119,8 @@ static void other_checks(void **state)
     (void)state;
     expect_error("salesforce = { username = \"u\"; password = \"p\"; "
                  "client_id = \"c\"; client_secret = \"s\";\n"
-                 "api_version = \"60.5\"; };", 2,
-                 "salesforce.api_version: \"60.5\" is not an API version");
+                 "api_version = \"60.5\"; };",
+                 2, "salesforce.api_version: \"60.5\" is not an API version");
     expect_error(CFG_SF_OK "amqp = {\n uri = \"http://u:hunter2@h/\"; };", 3,
                  "amqp.uri: must start with amqp:// or amqps://");
     expect_error(CFG_SF_OK "metrics = { listen = \"9102\"; };", 2,

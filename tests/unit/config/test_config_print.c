@@ -13,9 +13,13 @@
 #include "config_fixture.h"
 #include "testutil.h"
 
-static const char *const secrets[] = {
-    "pw-Zebra-9183", "tok-Quokka-4471", "cs-Marmot-2208", "rt-Heron-6640",
-    "at-Ibis-5512", "amqp-Lynx-7731", NULL};
+static const char *const secrets[] = {"pw-Zebra-9183",
+                                      "tok-Quokka-4471",
+                                      "cs-Marmot-2208",
+                                      "rt-Heron-6640",
+                                      "at-Ibis-5512",
+                                      "amqp-Lynx-7731",
+                                      NULL};
 
 static char *slurp_cmd(const char *cmd, int *status)
 {
@@ -78,7 +82,8 @@ static void redact_uri_forms(void **state)
     struct {
         const char *in, *want;
     } cases[] = {
-        {"amqp://guest:guest@localhost:5672/", "amqp://guest:****@localhost:5672/"},
+        {"amqp://guest:guest@localhost:5672/",
+         "amqp://guest:****@localhost:5672/"},
         {"amqp://localhost/", "amqp://localhost/"},
         {"amqp://user@host/", "amqp://user@host/"},
         {"redis://:p%40ss@r:6379/0", "redis://:****@r:6379/0"},
@@ -231,7 +236,8 @@ static void check_config_program(void **state)
              "SF_SECURITY_TOKEN=tok-Quokka-4471 SF_CLIENT_ID=cid "
              "SF_CLIENT_SECRET=cs-Marmot-2208 "
              "AMQP_URI=amqp://svc:amqp-Lynx-7731@mq/ "
-             "%s check-config %s/etc/sfconnector.conf 2>&1", bin, src);
+             "%s check-config %s/etc/sfconnector.conf 2>&1",
+             bin, src);
     out = slurp_cmd(cmd, &status);
     assert_int_equal(status, 0);
     assert_no_secret(out);

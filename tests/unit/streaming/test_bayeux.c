@@ -24,8 +24,8 @@ static void connect_reply_with_data_first(void **state)
     char err[128];
 
     (void)state;
-    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, m, 4,
-                                      &skipped, err, sizeof(err)),
+    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, m, 4, &skipped,
+                                      err, sizeof(err)),
                      2);
     assert_int_equal(skipped, 0);
     assert_false(m[0].is_meta);
@@ -125,12 +125,12 @@ static void malformed_input_is_counted_not_fatal(void **state)
                      SFC_ERR_PARSE);
     assert_non_null(strstr(err, "without a valid event.replayId"));
     cJSON_Delete(root);
-    assert_int_equal(sfc_bayeux_parse("[{\"chan", 8, &root, m, 8, NULL, err,
-                                      sizeof(err)),
-                     -1);
-    assert_int_equal(sfc_bayeux_parse("\"text\"", 6, &root, m, 8, NULL, err,
-                                      sizeof(err)),
-                     -1);
+    assert_int_equal(
+        sfc_bayeux_parse("[{\"chan", 8, &root, m, 8, NULL, err, sizeof(err)),
+        -1);
+    assert_int_equal(
+        sfc_bayeux_parse("\"text\"", 6, &root, m, 8, NULL, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "neither an array nor an object"));
 }
 

@@ -20,8 +20,8 @@
 static void writer(const char *path, int64_t from)
 {
     char err[256];
-    struct sfc_replay_store *s = sfc_replay_store_new_file(path, 0, err,
-                                                           sizeof(err));
+    struct sfc_replay_store *s =
+        sfc_replay_store_new_file(path, 0, err, sizeof(err));
 
     if (!s)
         _exit(3);
@@ -55,8 +55,7 @@ static void survives_sigkill(void **state)
             fail_msg("round %d: store unreadable after SIGKILL: %s", round,
                      err);
         assert_int_equal(sfc_replay_store_get(s, "/topic/A", &a, &fa), SFC_OK);
-        assert_int_equal(sfc_replay_store_get(s, "/data/ChangeEvents", &b,
-                                              &fb),
+        assert_int_equal(sfc_replay_store_get(s, "/data/ChangeEvents", &b, &fb),
                          SFC_OK);
         if (fa) {
             assert_true(a >= last); /* never backwards */
@@ -135,8 +134,7 @@ static sfc_err_t c_set(void *ctx, const char *ch, int64_t r)
 
 static void custom_and_memory_stores(void **state)
 {
-    static const struct sfc_replay_store_ops ops = {.get = c_get,
-                                                    .set = c_set};
+    static const struct sfc_replay_store_ops ops = {.get = c_get, .set = c_set};
     struct custom c = {0};
     struct sfc_replay_store *s = sfc_replay_store_new(&ops, &c);
     int64_t r = 0;
