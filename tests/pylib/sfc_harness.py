@@ -175,3 +175,25 @@ class NamekoConsumer:
         except Exception:
             pass
         self.conn.release()
+
+
+def wait_subscribed(sim, daemon, n=1, timeout=15):
+    """Waits until sfsim has seen @n subscribes (the daemon is listening)."""
+    deadline = time.time() + timeout
+    while sim.counter("stream_subscribes") < n:
+        if time.time() > deadline:
+            raise AssertionError("no subscription: " + daemon.output())
+        time.sleep(0.05)
+    time.sleep(0.3)  # the subscribe reply is on its way to the client
+
+
+def firehose_daemon(sim, service, work, channel, event_type):
+    """A daemon subscribed to @channel (created empty first) publishing its
+    events as @event_type; returns it started and listening."""
+    sim.control("/_sim/firehose", {"channel": channel, "count": 0})
+    eps = (f'{{ kind = "subscribe"; channel = "{channel}"; '
+           f'event_type = "{event_type}"; replay = "stored"; }}')
+    d = Daemon(base_config(sim, service, work, eps), work)
+    d.start()
+    wait_subscribed(sim, d)
+    return d

@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
-from sfc_harness import Daemon, NamekoConsumer, Sim, base_config, service_name  # noqa
+from sfc_harness import NamekoConsumer, Sim, firehose_daemon, service_name  # noqa
 
 COUNT = 2000
 
@@ -27,17 +27,8 @@ class BrokerRestart(unittest.TestCase):
         seen = []
         d = None
         try:
-            sim.control("/_sim/firehose", {"channel": "/topic/Firehose",
-                                           "count": 0})
-            eps = '{ kind = "subscribe"; channel = "/topic/Firehose"; ' \
-                  'event_type = "firehose_event"; }'
-            d = Daemon(base_config(sim, service, work, eps), work)
-            d.start()
-            deadline = time.time() + 15
-            while sim.counter("stream_subscribes") < 1:
-                self.assertLess(time.time(), deadline, d.output())
-                time.sleep(0.05)
-            time.sleep(0.3)
+            d = firehose_daemon(sim, service, work, "/topic/Firehose",
+                                "firehose_event")
             sim.control("/_sim/firehose", {"channel": "/topic/Firehose",
                                            "count": COUNT, "rate": 1000,
                                            "payload_bytes": 128})

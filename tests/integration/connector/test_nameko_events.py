@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         service_name)
+                         service_name, wait_subscribed)
 
 SEED = {"objects": [{"name": "Order_Event__e", "fields": [
     {"name": "Order_Number__c", "type": "string", "length": 40}]}]}
@@ -36,11 +36,7 @@ class NamekoEvents(unittest.TestCase):
         self.daemon = Daemon(base_config(self.sim, self.service, self.work,
                                          eps), self.work)
         self.daemon.start()
-        deadline = time.time() + 15
-        while self.sim.counter("stream_subscribes") < 3:
-            self.assertLess(time.time(), deadline, self.daemon.output())
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_subscribed(self.sim, self.daemon, 3)
 
     def tearDown(self):
         self.daemon.kill(15)

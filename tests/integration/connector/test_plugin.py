@@ -8,7 +8,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
-from sfc_harness import Daemon, NamekoConsumer, Sim, base_config, service_name  # noqa
+from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
+                         service_name, wait_subscribed)
 
 PLUGIN = sys.argv.pop(1) if len(sys.argv) > 1 else None
 
@@ -36,11 +37,7 @@ class Plugin(unittest.TestCase):
             with open(d.path, "w") as f:
                 f.write(text)
             d.start()
-            deadline = time.time() + 15
-            while sim.counter("stream_subscribes") < 1:
-                self.assertLess(time.time(), deadline, d.output())
-                time.sleep(0.05)
-            time.sleep(0.3)
+            wait_subscribed(sim, d)
             for i in range(3):
                 sim.rest("POST", "sobjects/Lead",
                          {"LastName": f"P{i}", "Company": "Acme"})

@@ -10,7 +10,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
-from sfc_harness import Daemon, NamekoConsumer, Sim, base_config, service_name  # noqa
+from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
+                         service_name, wait_subscribed)
 
 
 class FakeSim:
@@ -47,11 +48,7 @@ class Shutdown(unittest.TestCase):
                   'sobject_type = "Contact"; }'
             d = Daemon(base_config(sim, service, work, eps), work)
             d.start()
-            deadline = time.time() + 15
-            while sim.counter("stream_subscribes") < 1:
-                self.assertLess(time.time(), deadline, d.output())
-                time.sleep(0.05)
-            time.sleep(0.3)
+            wait_subscribed(sim, d)
             for i in range(10):
                 sim.rest("POST", "sobjects/Contact", {"LastName": f"T{i}"})
             consumer.drain(lambda m: len(m) >= 10, 15)
