@@ -14,6 +14,7 @@
 #include "config.h"
 #include "event_build.h"
 #include "proxy.h"
+#include "metrics.h"
 #include "registry.h"
 #include "rpc_server.h"
 #include "sf_options.h"
@@ -164,7 +165,58 @@ struct daemon {
     size_t n_routes;
     struct proxy *proxy;
     struct connector_rpc *rpc;
+    struct metrics *metrics;
 };
+
+/* Refreshes the /metrics snapshot (dispatch thread). */
+static void refresh_metrics(void *opaque)
+{
+    struct daemon *d = opaque;
+    struct proxy_stats ps;
+    struct sfc_stream_stats ss;
+    struct connector_rpc_stats rs = {0};
+    int64_t used, limit;
+    struct sfc_buf b;
+    bool healthy;
+
+    if (!d->metrics)
+        return;
+    proxy_get_stats(d->proxy, &ps);
+    sfc_stream_get_stats(d->stream, &ss);
+    if (d->rpc)
+        connector_rpc_get_stats(d->rpc, &rs);
+    sfc_api_client_usage(d->api, &used, &limit);
+    sfc_buf_init(&b, 0);
+#define C(name, v)                                                             \
+    sfc_buf_appendf(&b,                                                        \
+                    "# TYPE sfconnector_%s counter\nsfconnector_%s %llu\n",    \
+                    name, name, (unsigned long long)(v))
+#define G(name, v)                                                             \
+    sfc_buf_appendf(&b, "# TYPE sfconnector_%s gauge\nsfconnector_%s %lld\n",  \
+                    name, name, (long long)(v))
+    C("events_received_total", ps.received);
+    C("events_published_total", ps.published);
+    C("events_confirmed_total", ps.confirmed);
+    C("events_unroutable_total", ps.returned);
+    C("events_nacked_total", ps.nacked);
+    C("broker_reconnects_total", ps.reconnects);
+    C("stream_handshakes_total", ss.handshakes);
+    C("stream_reconnects_total", ss.reconnects);
+    C("stream_relogins_total", ss.relogins);
+    C("stream_malformed_total", ss.malformed);
+    C("stream_replay_fallbacks_total", ss.replay_fallbacks);
+    G("stream_pending", sfc_stream_pending(d->stream));
+    G("api_usage_used", used);
+    G("api_usage_limit", limit);
+    C("rpc_requests_total", rs.requests);
+    C("rpc_replies_total", rs.replies);
+    C("rpc_without_reply_to_total", rs.no_reply_to);
+#undef C
+#undef G
+    healthy = !sfc_stream_error(d->stream) && proxy_broker_up(d->proxy);
+    metrics_update(d->metrics, b.data, healthy);
+    sfc_buf_free(&b);
+}
 
 static int start(struct daemon *d, char *err, size_t errsz)
 {
@@ -219,6 +271,11 @@ static int start(struct daemon *d, char *err, size_t errsz)
                 d->routes[i].channel, d->routes[i].ep->handler);
     }
     d->proxy = proxy_new(d->cfg, d->stream, d->routes, d->n_routes);
+    if (d->cfg->metrics.listen && *d->cfg->metrics.listen) {
+        d->metrics = metrics_start(d->cfg->metrics.listen, err, errsz);
+        if (!d->metrics)
+            return SFC_EXIT_CONFIG;
+    }
     if (d->cfg->rpc.enabled) {
         d->rpc = connector_rpc_start(d->cfg, d->api, err, errsz);
         if (!d->rpc)
@@ -229,6 +286,7 @@ static int start(struct daemon *d, char *err, size_t errsz)
 
 static void stop_all(struct daemon *d)
 {
+    metrics_stop(d->metrics);
     connector_rpc_stop(d->rpc);
     proxy_destroy(d->proxy);
     sfc_stream_close(d->stream);
@@ -266,7 +324,8 @@ int connector_cmd_run(int argc, char **argv)
             path);
     rc = start(&d, err, sizeof(err));
     if (rc == SFC_EXIT_OK && d.proxy &&
-        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000) != SFC_OK) {
+        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000, refresh_metrics, &d) !=
+            SFC_OK) {
         sfc_errstr_set(err, sizeof(err), "%s",
                        sfc_stream_error(d.stream) ? sfc_stream_error(d.stream)
                                                   : "dispatch failed");

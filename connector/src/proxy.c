@@ -323,13 +323,20 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     return SFC_OK;
 }
 
+bool proxy_broker_up(const struct proxy *p)
+{
+    return p->link.open;
+}
+
 sfc_err_t proxy_run(struct proxy *p,
                     volatile sig_atomic_t *stop,
                     volatile sig_atomic_t *reopen_log,
-                    int64_t drain_ms)
+                    int64_t drain_ms,
+                    void (*tick)(void *opaque),
+                    void *opaque)
 {
     sfc_err_t rc = SFC_OK;
-    int64_t until;
+    int64_t until, next_tick = 0;
 
     while (!*stop) {
         if (*reopen_log) {
@@ -339,6 +346,10 @@ sfc_err_t proxy_run(struct proxy *p,
         rc = turn(p, true);
         if (rc != SFC_OK)
             break;
+        if (tick && sfc_now_ms() >= next_tick) {
+            tick(opaque);
+            next_tick = sfc_now_ms() + 1000;
+        }
     }
     /* Stop taking events; wait for what is out there to be confirmed. */
     until = sfc_now_ms() + drain_ms;

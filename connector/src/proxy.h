@@ -36,13 +36,19 @@ void proxy_destroy(struct proxy *p);
 /*
  * Runs until *stop turns non-zero, then stops taking events and waits up to
  * @drain_ms for outstanding confirms, committing what was confirmed.
- * *reopen_log non-zero asks for a log reopen (SIGHUP). Returns SFC_OK on a
+ * *reopen_log non-zero asks for a log reopen (SIGHUP). @tick (may be NULL)
+ * runs about once a second on the dispatch thread. Returns SFC_OK on a
  * requested stop, or the failure that ended it.
  */
 sfc_err_t proxy_run(struct proxy *p,
                     volatile sig_atomic_t *stop,
                     volatile sig_atomic_t *reopen_log,
-                    int64_t drain_ms);
+                    int64_t drain_ms,
+                    void (*tick)(void *opaque),
+                    void *opaque);
+
+/* Whether the broker connection is up. Thread: the dispatch thread. */
+bool proxy_broker_up(const struct proxy *p);
 
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *out);
 

@@ -3,6 +3,9 @@ EventDispatcher would publish them (nameko-wire.md section 2, vector E1):
 create, update, delete, undelete, Change Data Capture, platform events."""
 import json
 import os
+import socket
+import urllib.error
+import urllib.request
 import sys
 import tempfile
 import time
@@ -33,8 +36,14 @@ class NamekoEvents(unittest.TestCase):
           { kind = "handle_sobject_notification"; sobject_type = "Contact"; },
           { kind = "cdc"; sobject_type = "Account"; },
           { kind = "platform_event"; name = "Order_Event__e"; }"""
-        self.daemon = Daemon(base_config(self.sim, self.service, self.work,
-                                         eps), self.work)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.metrics_port = s.getsockname()[1]
+        s.close()
+        self.daemon = Daemon(base_config(
+            self.sim, self.service, self.work, eps,
+            extra=f'metrics = {{ listen = "127.0.0.1:{self.metrics_port}"; }};'),
+            self.work)
         self.daemon.start()
         wait_subscribed(self.sim, self.daemon, 3)
 
@@ -98,6 +107,28 @@ class NamekoEvents(unittest.TestCase):
         self.assertEqual(len(pe), 1)
         self.assertEqual(pe[0]["body"]["Order_Number__c"], "ON-1")
         self.assertIn("CreatedDate", pe[0]["body"])
+
+    def test_metrics_and_health(self):
+        for i in range(3):
+            self.sim.rest("POST", "sobjects/Contact", {"LastName": f"M{i}"})
+        self.consumer.drain(lambda m: len(m) >= 3, 20)
+        base = f"http://127.0.0.1:{self.metrics_port}"
+        deadline = time.time() + 5
+        while True:
+            with urllib.request.urlopen(base + "/metrics") as r:
+                text = r.read().decode()
+            if "sfconnector_events_confirmed_total 3" in text:
+                break
+            self.assertLess(time.time(), deadline, text)
+            time.sleep(0.2)
+        self.assertIn("sfconnector_events_received_total 3", text)
+        self.assertIn("# TYPE sfconnector_stream_pending gauge", text)
+        self.assertIn("sfconnector_api_usage_limit 15000", text)
+        with urllib.request.urlopen(base + "/healthz") as r:
+            self.assertEqual(r.status, 200)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(base + "/nope")
+        self.assertEqual(cm.exception.code, 404)
 
     def test_message_ids_are_stable_and_unique(self):
         for i in range(5):

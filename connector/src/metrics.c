@@ -1,0 +1,119 @@
+/* The metrics and health endpoint (see metrics.h). */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+
+struct metrics {
+    struct MHD_Daemon *d;
+    pthread_mutex_t lock;
+    char *text;
+    bool healthy;
+};
+
+static enum MHD_Result answer(void *cls,
+                              struct MHD_Connection *conn,
+                              const char *url,
+                              const char *method,
+                              const char *version,
+                              const char *data,
+                              size_t *size,
+                              void **ptr)
+{
+    struct metrics *m = cls;
+    struct MHD_Response *r;
+    enum MHD_Result rc;
+    unsigned status = MHD_HTTP_OK;
+    char *body;
+
+    (void)version;
+    (void)data;
+    (void)size;
+    (void)ptr;
+    pthread_mutex_lock(&m->lock);
+    if (strcmp(method, "GET") != 0) {
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        body = sfc_xstrdup("method not allowed\n");
+    } else if (strcmp(url, "/metrics") == 0) {
+        body = sfc_xstrdup(m->text ? m->text : "");
+    } else if (strcmp(url, "/healthz") == 0) {
+        status = m->healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+        body = sfc_xstrdup(m->healthy ? "ok\n" : "unhealthy\n");
+    } else {
+        status = MHD_HTTP_NOT_FOUND;
+        body = sfc_xstrdup("not found\n");
+    }
+    pthread_mutex_unlock(&m->lock);
+    r = MHD_create_response_from_buffer(strlen(body), body,
+                                        MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type",
+                            "text/plain; version=0.0.4; charset=utf-8");
+    rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
+{
+    const char *colon = strrchr(listen, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct metrics *m;
+    char host[64];
+
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(host)) {
+        sfc_errstr_set(errstr, errsz, "metrics.listen %s is not host:port",
+                       listen);
+        return NULL;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        sfc_errstr_set(errstr, errsz,
+                       "metrics.listen host %s is not an "
+                       "IPv4 address",
+                       host);
+        return NULL;
+    }
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    m = sfc_xcalloc(1, sizeof(*m));
+    pthread_mutex_init(&m->lock, NULL);
+    m->d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, answer,
+                         m, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    if (!m->d) {
+        sfc_errstr_set(errstr, errsz, "cannot listen on %s for metrics",
+                       listen);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        return NULL;
+    }
+    sfc_log(SFC_LOG_INFO, "connector", "metrics on http://%s/metrics", listen);
+    return m;
+}
+
+void metrics_update(struct metrics *m, const char *text, bool healthy)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    free(m->text);
+    m->text = sfc_xstrdup(text);
+    m->healthy = healthy;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_stop(struct metrics *m)
+{
+    if (!m)
+        return;
+    MHD_stop_daemon(m->d);
+    free(m->text);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}

@@ -1,0 +1,23 @@
+/*
+ * metrics.h - the /metrics (Prometheus text) and /healthz endpoint on
+ * metrics.listen, served by libmicrohttpd from a snapshot the daemon
+ * refreshes; the HTTP thread never touches live state.
+ */
+#ifndef SFC_CONNECTOR_METRICS_H
+#define SFC_CONNECTOR_METRICS_H
+
+#include <stdbool.h>
+
+#include "sfc/common.h"
+
+struct metrics;
+
+/* Listens on "host:port"; NULL with @errstr when it cannot. */
+struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz);
+
+/* Replaces the snapshot: @text is the /metrics body; @healthy /healthz. */
+void metrics_update(struct metrics *m, const char *text, bool healthy);
+
+void metrics_stop(struct metrics *m);
+
+#endif
