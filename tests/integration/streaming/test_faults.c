@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -132,6 +133,34 @@ static void slow_consumer_past_the_window(void **state)
     assert_true(st.handshakes >= 2);
 }
 
+static void simulator_restarted(void **state)
+{
+    const char *port = strrchr(f.sim.url, ':') + 1;
+    char portarg[16];
+    const char *args[] = {"--connect-timeout", "1500", "--port", portarg,
+                          NULL};
+    struct sfc_stream_stats st;
+
+    (void)state;
+    snprintf(portarg, sizeof(portarg), "%s", port);
+    start(NULL);
+    sfix_create(&f, "Restart", 0, 5);
+    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
+    /* A new simulator on the same port: every session and client is gone
+     * (the retained events too, as after a Salesforce maintenance). */
+    sfsim_stop(&f.sim);
+    assert_int_equal(sfsim_start(&f.sim, args), 0);
+    sfix_topic(&f);
+    sfix_wait_subscribes(&f, 1);
+    sfix_create(&f, "Restart", 5, 5);
+    sfix_collect(&f, 10, 20000);
+    sfix_assert_all(&f, "Restart", 5, 5);
+    sfc_stream_get_stats(f.stream, &st);
+    assert_true(st.handshakes >= 2);
+    /* The old session meant nothing to the new simulator. */
+    assert_true(sfix_counter(&f, "logins") >= 1);
+}
+
 static int reset(void **state)
 {
     (void)state;
@@ -151,6 +180,7 @@ int main(void)
         cmocka_unit_test_teardown(unavailable_streaming_api, reset),
         cmocka_unit_test_teardown(dropped_mid_batch, reset),
         cmocka_unit_test_teardown(slow_consumer_past_the_window, reset),
+        cmocka_unit_test_teardown(simulator_restarted, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
