@@ -19,7 +19,20 @@ for p in "${PKGS[@]}"; do
     fi
 done
 
+# Node.js runs one test with a Bayeux client from npm (faye): any Node.js
+# with npm will do, Debian's or one already on the machine.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
+npm_deps() {
+    local dir
+    dir="$(dirname "$0")/../tests/sfsim/npm"
+    if [ ! -d "$dir/node_modules/faye" ]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    npm_deps
     exit 0
 fi
 
@@ -35,3 +48,4 @@ $SUDO apt-get update -qq
 # rabbitmq-server's postinst starts the service where an init system exists;
 # policy-rc.d keeps it from doing so in containers, the scripts start it.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps
