@@ -381,6 +381,19 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
         c->last_seen_ms = sfc_now_ms();
         return;
     }
+    /* Another session of the same browser is long-polling: Salesforce
+     * answers at once and tells the client to poll slowly. */
+    for (struct stream_client *o = st->clients; o; o = o->next) {
+        if (o != c && o->waiting && strcmp(o->browser, c->browser) == 0) {
+            r = meta_reply(x, msg, "/meta/connect", cid, true);
+            add_advice(r, "retry", 2000, timeout);
+            cJSON_AddBoolToObject(cJSON_GetObjectItem(r, "advice"),
+                                  "multiple-clients", true);
+            sim_stats_add(st->sim, "stream_multiple_clients", 1);
+            c->last_seen_ms = sfc_now_ms();
+            return;
+        }
+    }
     seq = ++c->connect_seq;
     pthread_cond_broadcast(&st->cond); /* releases an older held connect */
     c->waiting++;

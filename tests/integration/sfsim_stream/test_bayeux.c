@@ -4,6 +4,7 @@
  * errors, the reconnect window, denials, PushTopic NotifyForFields, CDC,
  * platform events, generic pushes, gapped replay ids.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -497,6 +498,59 @@ static void cdc_platform_and_generic(void **state)
     bx_free(gen);
 }
 
+struct poller {
+    struct bx *b;
+    cJSON *reply;
+};
+
+static void *poll_once(void *arg)
+{
+    struct poller *p = arg;
+
+    p->reply =
+        msg(p->b, "/meta/connect", "\"connectionType\":\"long-polling\"");
+    return NULL;
+}
+
+/* Two sessions long-polling with one BAYEUX_BROWSER cookie. */
+static void multiple_clients_advice(void **state)
+{
+    struct bx *a = bx_new(), *b2;
+    struct poller p;
+    pthread_t th;
+    cJSON *r, *advice;
+
+    (void)state;
+    cJSON_Delete(handshake(a));
+    cJSON_Delete(
+        msg(a, "/meta/connect", "\"connectionType\":\"long-polling\""));
+    /* The second session shares the first one's cookie jar. */
+    b2 = bx_new();
+    {
+        struct curl_slist *cookies = NULL;
+
+        curl_easy_getinfo(a->h, CURLINFO_COOKIELIST, &cookies);
+        for (struct curl_slist *c = cookies; c; c = c->next)
+            curl_easy_setopt(b2->h, CURLOPT_COOKIELIST, c->data);
+        curl_slist_free_all(cookies);
+    }
+    cJSON_Delete(handshake(b2));
+    cJSON_Delete(
+        msg(b2, "/meta/connect", "\"connectionType\":\"long-polling\""));
+    p.b = a;
+    pthread_create(&th, NULL, poll_once, &p); /* a's connect is held */
+    sfc_sleep_ms(200);
+    r = msg(b2, "/meta/connect", "\"connectionType\":\"long-polling\"");
+    advice = cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "advice");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(advice, "multiple-clients")));
+    assert_int_equal(cJSON_GetObjectItem(advice, "interval")->valueint, 2000);
+    cJSON_Delete(r);
+    pthread_join(th, NULL);
+    cJSON_Delete(p.reply);
+    bx_free(b2);
+    bx_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +562,7 @@ int main(void)
         cmocka_unit_test(denials),
         cmocka_unit_test(notify_for_fields_referenced),
         cmocka_unit_test(cdc_platform_and_generic),
+        cmocka_unit_test(multiple_clients_advice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

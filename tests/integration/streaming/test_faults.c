@@ -137,8 +137,7 @@ static void simulator_restarted(void **state)
 {
     const char *port = strrchr(f.sim.url, ':') + 1;
     char portarg[16];
-    const char *args[] = {"--connect-timeout", "1500", "--port", portarg,
-                          NULL};
+    const char *args[] = {"--connect-timeout", "1500", "--port", portarg, NULL};
     struct sfc_stream_stats st;
 
     (void)state;
