@@ -252,6 +252,9 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
             (unsigned long long)(sfc_rand64() & 0xffffffffULL));
         f->n_pubs++;
     }
+    /* Only the channel and replay id are needed from here on. */
+    cJSON_Delete(ev->data);
+    ev->data = NULL;
     if (p->tail)
         p->tail->next = f;
     else
