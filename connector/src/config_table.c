@@ -402,8 +402,9 @@ static const struct cfg_key rpc_keys[] = {
         "0",
         0,
         1000,
-        "Batch creates of one sObject arriving within this window into one "
-        "sObject Collections call (0 = off)"),
+        "Creates of one sObject arriving within this window share one "
+        "sObject Collections request (allOrNone false, at most max_workers "
+        "or 200 records), each caller getting its own result; 0 = off"),
     STRLIST(RP,
             allow_methods,
             n_allow_methods,

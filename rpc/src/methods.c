@@ -181,7 +181,10 @@ static void run_builtin(struct sfc_rpc *r,
             bad_arg(out, name, "data must be an object");
             return;
         }
-        rc = sfc_api_create(r->api, sobject, a[1], &id, &e);
+        if (r->coalescer)
+            rc = rpc_coalesced_create(r->coalescer, sobject, a[1], &id, &e);
+        else
+            rc = sfc_api_create(r->api, sobject, a[1], &id, &e);
         if (rc == SFC_OK) {
             out->result = cJSON_CreateObject();
             cJSON_AddStringToObject(out->result, "id", id);

@@ -12,6 +12,7 @@ void sfc_rpc_options_init(struct sfc_rpc_options *o)
     o->request_max_bytes = 1u << 20;
     o->result_max_bytes = 8u << 20;
     o->query_all_max_records = 10000;
+    o->coalesce_max_records = 200;
 }
 
 static const char **copy_strv(const char *const *v, size_t n)
@@ -58,7 +59,19 @@ struct sfc_rpc *sfc_rpc_new(const struct sfc_rpc_options *o,
         m[i].fields = copy_strv(o->methods[i].fields, o->methods[i].n_fields);
     }
     r->o.methods = m;
+    if (o->coalesce_window_ms > 0)
+        r->coalescer = rpc_coalescer_new(api, o->coalesce_window_ms,
+                                         o->coalesce_max_records);
     return r;
+}
+
+void sfc_rpc_coalesce_stats(struct sfc_rpc *r,
+                            uint64_t *creates,
+                            uint64_t *requests)
+{
+    *creates = *requests = 0;
+    if (r->coalescer)
+        rpc_coalescer_stats(r->coalescer, creates, requests);
 }
 
 void sfc_rpc_destroy(struct sfc_rpc *r)
@@ -75,6 +88,7 @@ void sfc_rpc_destroy(struct sfc_rpc *r)
     free_strv(r->o.allow_sobjects, r->o.n_allow_sobjects);
     free((char *)r->o.service);
     free(r->prefix);
+    rpc_coalescer_destroy(r->coalescer);
     free(r);
 }
 

@@ -10,7 +10,8 @@
 struct sfc_rpc {
     struct sfc_rpc_options o; /* strings and arrays owned */
     struct sfc_api_client *api;
-    char *prefix; /* "<service>." */
+    char *prefix;                    /* "<service>." */
+    struct rpc_coalescer *coalescer; /* NULL when coalescing is off */
 };
 
 /* What a method call produced: a result, or an error object. */
@@ -31,6 +32,22 @@ void rpc_call_named(struct sfc_rpc *r,
                     const cJSON *args,
                     const cJSON *kwargs,
                     struct rpc_outcome *out);
+
+/* Coalescing of creates (coalesce.c). */
+struct rpc_coalescer;
+struct rpc_coalescer *rpc_coalescer_new(struct sfc_api_client *api,
+                                        int64_t window_ms,
+                                        size_t max_batch);
+void rpc_coalescer_destroy(struct rpc_coalescer *co);
+void rpc_coalescer_stats(struct rpc_coalescer *co,
+                         uint64_t *creates,
+                         uint64_t *requests);
+/* Same contract as sfc_api_create(); blocks up to the window. */
+sfc_err_t rpc_coalesced_create(struct rpc_coalescer *co,
+                               const char *sobject,
+                               const cJSON *fields,
+                               char **id,
+                               struct sfc_api_error **err);
 
 /* The error object for a failed Salesforce call. */
 cJSON *rpc_salesforce_error(const struct sfc_api_error *e,

@@ -52,6 +52,10 @@ struct sfc_rpc_options {
     size_t n_allow_sobjects;
     const struct sfc_rpc_named_method *methods;
     size_t n_methods;
+    /* Creates of one sObject arriving within this many ms share one
+     * sObject Collections request (allOrNone false); 0 = off. */
+    int64_t coalesce_window_ms;
+    size_t coalesce_max_records; /* per shared request, 1..200; default 200 */
 };
 
 void sfc_rpc_options_init(struct sfc_rpc_options *o);
@@ -64,6 +68,11 @@ struct sfc_rpc *sfc_rpc_new(const struct sfc_rpc_options *o,
                             char *errstr,
                             size_t errstr_size);
 void sfc_rpc_destroy(struct sfc_rpc *r);
+
+/* Coalescing figures: creates handled, and REST requests they took. */
+void sfc_rpc_coalesce_stats(struct sfc_rpc *r,
+                            uint64_t *creates,
+                            uint64_t *requests);
 
 /*
  * Handles one request and returns the reply body, always a JSON object
