@@ -211,6 +211,9 @@ static void refresh_metrics(void *opaque)
     C("rpc_requests_total", rs.requests);
     C("rpc_replies_total", rs.replies);
     C("rpc_without_reply_to_total", rs.no_reply_to);
+    C("rpc_redelivered_answered_once_total", rs.replayed);
+    C("rpc_coalesced_creates_total", rs.coalesced_creates);
+    C("rpc_coalesced_create_requests_total", rs.coalesced_requests);
 #undef C
 #undef G
     healthy = !sfc_stream_error(d->stream) && proxy_broker_up(d->proxy);

@@ -23,6 +23,7 @@ struct job {
     char *reply; /* set by the worker */
     uint64_t publish_tag;
     struct job *next;
+    struct job *live_next; /* every job in hand, AMQP thread only */
 };
 
 struct connector_rpc {
@@ -38,10 +39,13 @@ struct connector_rpc {
     struct job *todo_head, *todo_tail; /* for workers */
     struct job *done_head, *done_tail; /* for the AMQP thread */
     struct job *unconfirmed;           /* replies awaiting a confirm */
+    struct job *live;                  /* every job in hand */
     volatile int stop;
     struct connector_rpc_stats stats;
     /* Replies of finished requests by correlation id: a redelivered
-     * request is answered again without calling Salesforce twice. */
+     * request is answered again without calling Salesforce twice. A request
+     * redelivered while its first delivery is still in hand is adopted by
+     * that job (see on_delivery). */
     char *cache_id[DONE_CACHE];
     char *cache_reply[DONE_CACHE];
     size_t cache_next;
@@ -56,6 +60,30 @@ static void job_free(struct job *j)
     free(j->body);
     free(j->reply);
     free(j);
+}
+
+static void live_del(struct connector_rpc *r, struct job *j)
+{
+    for (struct job **pp = &r->live; *pp; pp = &(*pp)->live_next)
+        if (*pp == j) {
+            *pp = j->live_next;
+            return;
+        }
+}
+
+static struct job *live_find(struct connector_rpc *r, const char *cid)
+{
+    for (struct job *j = r->live; cid && j; j = j->live_next)
+        if (j->correlation_id && strcmp(j->correlation_id, cid) == 0)
+            return j;
+    return NULL;
+}
+
+/* A job leaves our hands (AMQP thread). */
+static void job_retire(struct connector_rpc *r, struct job *j)
+{
+    live_del(r, j);
+    job_free(j);
 }
 
 static char *bytes_dup(amqp_bytes_t b)
@@ -106,10 +134,11 @@ static const char *cached(struct connector_rpc *r, const char *cid)
 
 static void remember(struct connector_rpc *r, const struct job *j)
 {
-    size_t i = r->cache_next++ % DONE_CACHE;
+    size_t i;
 
-    if (!j->correlation_id)
+    if (!j->correlation_id || !j->reply)
         return;
+    i = r->cache_next++ % DONE_CACHE;
     free(r->cache_id[i]);
     free(r->cache_reply[i]);
     r->cache_id[i] = sfc_xstrdup(j->correlation_id);
@@ -167,7 +196,9 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
         r->unconfirmed = j;
         r->stats.replies++;
     } else {
-        job_free(j);
+        /* The request comes back when the broker is reachable again. */
+        remember(r, j);
+        job_retire(r, j);
     }
 }
 
@@ -175,7 +206,7 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
 static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
 {
     amqp_basic_properties_t *p = &env->message.properties;
-    struct job *j = sfc_xcalloc(1, sizeof(*j));
+    struct job *j = sfc_xcalloc(1, sizeof(*j)), *first;
     const char *again;
 
     j->delivery_tag = env->delivery_tag;
@@ -204,9 +235,23 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
     if (again) {
         r->stats.replayed++;
         j->reply = sfc_xstrdup(again);
+        j->live_next = r->live;
+        r->live = j;
         publish_reply(r, j);
         return;
     }
+    first = env->redelivered ? live_find(r, j->correlation_id) : NULL;
+    if (first && first->gen != r->gen) {
+        /* Redelivered after a lost connection while a worker still holds
+         * the first delivery: that job answers, and acks this delivery. */
+        r->stats.replayed++;
+        first->delivery_tag = j->delivery_tag;
+        first->gen = r->gen;
+        job_free(j);
+        return;
+    }
+    j->live_next = r->live;
+    r->live = j;
     pthread_mutex_lock(&r->lock);
     if (r->todo_tail)
         r->todo_tail->next = j;
@@ -231,7 +276,7 @@ static void on_ack(void *opaque, uint64_t tag, bool multiple)
             if (j->gen == r->gen)
                 amqp_basic_ack(r->link.conn, CHANNEL, j->delivery_tag, 0);
             remember(r, j);
-            job_free(j);
+            job_retire(r, j);
         } else {
             pp = &j->next;
         }
@@ -314,6 +359,20 @@ static bool pump(struct connector_rpc *r)
     return r->link.open;
 }
 
+/* After a reconnect: replies of the old connection were never confirmed,
+ * and their requests come back; the cache answers them then. */
+static void forget_unconfirmed(struct connector_rpc *r)
+{
+    struct job *j, *n;
+
+    for (j = r->unconfirmed; j; j = n) {
+        n = j->next;
+        remember(r, j);
+        job_retire(r, j);
+    }
+    r->unconfirmed = NULL;
+}
+
 static void *server_main(void *arg)
 {
     struct connector_rpc *r = arg;
@@ -331,6 +390,7 @@ static void *server_main(void *arg)
         }
         failures = 0;
         r->gen++;
+        forget_unconfirmed(r);
         while (!r->stop && pump(r))
             ;
         if (!r->stop)
@@ -378,6 +438,7 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     }
     o.methods = m;
     o.n_methods = c->n_methods;
+    o.coalesce_window_ms = c->coalesce_window_ms;
     r->cfg = cfg;
     r->rpc = sfc_rpc_new(&o, api, errstr, errsz);
     free(m);
@@ -437,4 +498,6 @@ void connector_rpc_get_stats(struct connector_rpc *r,
                              struct connector_rpc_stats *out)
 {
     *out = r->stats;
+    sfc_rpc_coalesce_stats(r->rpc, &out->coalesced_creates,
+                           &out->coalesced_requests);
 }

@@ -15,6 +15,8 @@ struct connector_rpc;
 
 struct connector_rpc_stats {
     uint64_t requests, replies, no_reply_to, dead_lettered, replayed;
+    /* Coalescing: creates handled, and the REST requests they took. */
+    uint64_t coalesced_creates, coalesced_requests;
 };
 
 /* Starts the responder; NULL with @errstr when the config is unusable. */

@@ -17,12 +17,14 @@ class RemoteError(Exception):
 
 
 class RpcCaller:
-    def __init__(self, amqp_uri, service):
+    def __init__(self, amqp_uri, service, reply_key=None):
+        """@reply_key: reuse the reply queue of an earlier caller (as a
+        proxy reconnecting after a broker restart does)."""
         self.service = service
         self.conn = Connection(amqp_uri)
         self.exchange = Exchange("nameko-rpc", type="topic", durable=True,
                                  auto_delete=False)
-        self.reply_key = str(uuid.uuid4())
+        self.reply_key = reply_key or str(uuid.uuid4())
         self.queue = Queue(f"rpc.reply-standalone_rpc_proxy-{self.reply_key}",
                            exchange=self.exchange, routing_key=self.reply_key,
                            durable=True, auto_delete=False,
