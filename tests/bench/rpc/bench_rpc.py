@@ -1,13 +1,17 @@
 """Benchmark, one run: RPC create round trips through the daemon with 64
-calls in flight (p50/p99), beside an AMQP echo responder through the same
-broker with the same caller (the ceiling of the AMQP path), and the
-Salesforce API calls used per 1,000 creates."""
+calls in flight (p50/p99), with coalescing off and on; beside them, as
+ceilings, the same creates sent straight to sfsim over REST by 64 callers
+with kept-alive connections, and an AMQP echo responder through the same
+broker with the same caller (the ceiling of the AMQP path); and the
+Salesforce API calls used per 1,000 creates, coalescing off and on."""
+import http.client
 import json
 import os
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from kombu import Connection, Exchange, Producer, Queue  # noqa
@@ -39,6 +43,72 @@ def run(caller, method, make_args):
             lat[len(lat) * 99 // 100] * 1e6, len(lat))
 
 
+def rest_direct(sim):
+    """The same creates, straight to sfsim: IN_FLIGHT callers, each on one
+    kept-alive connection."""
+    sim.login()
+    url = urllib.parse.urlsplit(sim.url)
+    lat, lock = [], threading.Lock()
+    per = CALLS // IN_FLIGHT
+
+    def one(k):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        mine = []
+        for i in range(per):
+            body = json.dumps({"LastName": f"D{k}-{i}"})
+            t = time.time()
+            conn.request("POST", "/services/data/v60.0/sobjects/Contact",
+                         body, {"Authorization": "Bearer " + sim.token,
+                                "Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 201, r.status
+            mine.append(time.time() - t)
+        conn.close()
+        with lock:
+            lat.extend(mine)
+
+    t0 = time.time()
+    threads = [threading.Thread(target=one, args=(k,))
+               for k in range(IN_FLIGHT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    lat.sort()
+    return (len(lat) / elapsed, lat[len(lat) // 2] * 1e6,
+            lat[len(lat) * 99 // 100] * 1e6, len(lat))
+
+
+def through_daemon(sim, coalesce_ms):
+    """RPC creates through a daemon; returns the figures and the API calls
+    Salesforce saw."""
+    work = tempfile.mkdtemp(prefix="sfc-brpc-")
+    service = service_name()
+    rpc_cfg = (f"rpc = {{ enabled = true; max_workers = {IN_FLIGHT}; "
+               f"pool_size = 16; coalesce_window_ms = {coalesce_ms}; }};")
+    d = Daemon(base_config(sim, service, work, "", extra=rpc_cfg).replace(
+        'level = "info"', 'level = "warn"'), work)
+    d.start()
+    caller = RpcCaller(AMQP, service)
+    deadline = time.time() + 20
+    while True:
+        try:
+            caller.wait(caller.send("limits"), 1)
+            break
+        except TimeoutError:
+            assert time.time() < deadline, d.output()
+    api0 = sim.counter("api_calls")
+    figures = run(caller, "create",
+                  lambda i: ("Contact", {"LastName": f"B{coalesce_ms}-{i}"}))
+    api = sim.counter("api_calls") - api0
+    d.kill(15)
+    d.wait(15)
+    caller.close()
+    return figures, api
+
+
 def echo_responder(service, stop):
     ex = Exchange("nameko-rpc", type="topic", durable=True, auto_delete=False)
     q = Queue(f"rpc-{service}", exchange=ex, routing_key=f"{service}.*",
@@ -65,28 +135,10 @@ def echo_responder(service, stop):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="sfc-brpc-")
     sim = Sim(env={"SFSIM_CDC": "0"})
-    service = service_name()
-    rpc_cfg = "rpc = { enabled = true; max_workers = 16; };"
-    d = Daemon(base_config(sim, service, work, "", extra=rpc_cfg).replace(
-        'level = "info"', 'level = "warn"'), work)
-    d.start()
-    caller = RpcCaller(AMQP, service)
-    deadline = time.time() + 20
-    while True:
-        try:
-            caller.wait(caller.send("limits"), 1)
-            break
-        except TimeoutError:
-            assert time.time() < deadline, d.output()
-    api0 = sim.counter("api_calls")
-    rate, p50, p99, n = run(caller, "create",
-                            lambda i: ("Contact", {"LastName": f"B{i}"}))
-    api = sim.counter("api_calls") - api0
-    d.kill(15)
-    d.wait(15)
-    caller.close()
+    (rate, p50, p99, n), api = through_daemon(sim, 0)
+    (crate, cp50, cp99, cn), capi = through_daemon(sim, 2)
+    drate, dp50, dp99, dn = rest_direct(sim)
 
     echo_service = service_name()
     stop = threading.Event()
@@ -99,13 +151,24 @@ def main():
     t.join()
     echo.close()
     sim.stop()
-    print(f"RPC create through sfconnector, {IN_FLIGHT} in flight: "
-          f"{rate:8.0f} calls/s  p50 {p50:6.0f} us  p99 {p99:6.0f} us")
+    print(f"RPC create through sfconnector, {IN_FLIGHT} in flight, "
+          f"coalescing off: {rate:8.0f} calls/s  p50 {p50:6.0f} us  "
+          f"p99 {p99:6.0f} us")
+    print(f"RPC create through sfconnector, {IN_FLIGHT} in flight, "
+          f"coalescing 2 ms: {crate:7.0f} calls/s  p50 {cp50:6.0f} us  "
+          f"p99 {cp99:6.0f} us")
+    print(f"ceiling, the same creates straight to sfsim over REST, "
+          f"{IN_FLIGHT} callers: {drate:8.0f} calls/s  p50 {dp50:6.0f} us  "
+          f"p99 {dp99:6.0f} us")
     print(f"ceiling, AMQP echo RPC (Python responder), same caller: "
           f"{erate:8.0f} calls/s  p50 {ep50:6.0f} us  p99 {ep99:6.0f} us")
+    print(f"ratio to the lower ceiling: {rate / min(drate, erate):.2f} "
+          f"(coalescing off), {crate / min(drate, erate):.2f} (on)")
     print(f"Salesforce API calls per 1,000 creates: {api * 1000 / n:.0f} "
-          f"(coalescing off)")
-    ok = n == CALLS and en == CALLS
+          f"coalescing off, {capi * 1000 / cn:.0f} coalescing 2 ms")
+    ok = n == CALLS and cn == CALLS and en == CALLS
+    ok = ok and dn == CALLS // IN_FLIGHT * IN_FLIGHT
+    ok = ok and capi < api
     print("bench_rpc: " + ("done" if ok else "FAILED"))
     return 0 if ok else 1
 
