@@ -227,7 +227,12 @@ static bool replay_start(struct reply_ctx *x,
         *cursor = ch->count ? stream_channel_oldest(ch) - 1 : ch->last_replay;
         return true;
     }
+    /* A stored id is refused as if it had left the retention window:
+     * by /_sim/stream/config's reject_replay_ids, or a reject_replay_id
+     * fault armed on /cometd/. */
     if (x->st->reject_next_replay > 0 ||
+        sim_fault_take(x->st->sim, "reject_replay_id", x->req->method,
+                       x->req->path, NULL) ||
         !(stream_channel_knows(ch, n) || (n == ch->last_replay && n > 0))) {
         if (x->st->reject_next_replay > 0)
             x->st->reject_next_replay--;

@@ -320,6 +320,23 @@ static void replay_and_its_errors(void **state)
         assert_string_equal(str(cJSON_GetArrayItem(r, 0), "error"), want);
     }
     cJSON_Delete(r);
+    /* A valid id refused on demand (the fault kind reject_replay_id),
+     * once; the same id is accepted again afterwards. */
+    sfsim_control(&sim, "/_sim/fault",
+                  "{\"kind\":\"reject_replay_id\",\"path\":\"^/cometd/\"}",
+                  NULL);
+    snprintf(ext, sizeof(ext),
+             "\"subscription\":\"/topic/Replay\",\"ext\":{\"replay\":"
+             "{\"/topic/Replay\":%lld}}",
+             (long long)ids[47]);
+    r = msg(b, "/meta/subscribe", ext);
+    assert_non_null(strstr(str(cJSON_GetArrayItem(r, 0), "error"),
+                           "you provided was invalid"));
+    cJSON_Delete(r);
+    r = msg(b, "/meta/subscribe", ext);
+    assert_true(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "successful")));
+    cJSON_Delete(r);
     r = msg(b, "/meta/subscribe",
             "\"subscription\":\"/topic/Replay\",\"ext\":{\"replay\":"
             "{\"/topic/Other\":-1}}");
