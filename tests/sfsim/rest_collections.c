@@ -182,9 +182,21 @@ static void run_items(struct rest_ctx *c,
     sim_store_lock(c->sim);
     if (all_or_none && !dry_run(c, op, items, n)) {
         roll_back_all(items, n);
+    } else if (all_or_none) {
+        /* The dry run found no error; a failure it could not foresee
+         * (e.g. two records of the batch clashing on a unique field)
+         * undoes the whole batch. */
+        bool all_ok = true;
+
+        sim_store_tx_begin(c->sim);
+        for (i = 0; i < n && all_ok; i++) {
+            apply(c, op, &items[i], ext);
+            all_ok = items[i].ok;
+        }
+        sim_store_tx_end(c->sim, all_ok);
+        if (!all_ok)
+            roll_back_all(items, n);
     } else {
-        /* With allOrNone the dry run found no error; a failure it could
-         * not foresee leaves the earlier items committed. */
         for (i = 0; i < n; i++)
             if (items[i].ok)
                 apply(c, op, &items[i], ext);

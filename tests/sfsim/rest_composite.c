@@ -4,9 +4,10 @@
  * (/composite/batch: haltOnError -> 412 BATCH_PROCESSING_HALTED, one API
  * call per subrequest). Subrequests run through the normal REST routes.
  *
- * allOrNone rollback removes records created by earlier subrequests; their
- * create notifications have already reached the stream side, and updates
- * or deletes are not undone.
+ * allOrNone runs the subrequests in one store transaction: when one fails,
+ * every earlier change is undone (created records removed, updates,
+ * deletes and undeletes reverted) and none of their notifications reach
+ * the stream side.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -205,18 +206,14 @@ run_item(struct rest_ctx *c, const cJSON *it, struct sub *subs, size_t i)
     free(url);
 }
 
-static void
-roll_back(struct rest_ctx *c, struct sub *subs, size_t n, size_t failed)
+/* The answers of a rolled-back transaction (its changes are undone by
+ * sim_store_tx_end). */
+static void roll_back(struct sub *subs, size_t n, size_t failed)
 {
     size_t i;
-    sim_store_lock(c->sim);
     for (i = 0; i < n; i++) {
-        struct sim_rec *r;
         if (i == failed)
             continue;
-        if (subs[i].created[0] &&
-            (r = sim_rec_find(c->sim, subs[i].created)) != NULL)
-            sim_rec_purge(c->sim, r);
         cJSON_Delete(subs[i].body);
         subs[i].status = 400;
         subs[i].body = halted_body("PROCESSING_HALTED",
@@ -224,7 +221,6 @@ roll_back(struct rest_ctx *c, struct sub *subs, size_t n, size_t failed)
                                    "another operation in the same "
                                    "transaction failed.");
     }
-    sim_store_unlock(c->sim);
 }
 
 /* HTML-escapes every string in @j (--html-escape-composite). */
@@ -297,6 +293,8 @@ void rest_composite(struct rest_ctx *c)
         return;
     }
     memset(subs, 0, sizeof(subs));
+    if (aon)
+        sim_store_tx_begin(c->sim);
     cJSON_ArrayForEach(it, items)
     {
         const cJSON *ref = cJSON_GetObjectItemCaseSensitive(it, "referenceId");
@@ -308,12 +306,14 @@ void rest_composite(struct rest_ctx *c)
         if (aon && failed < MAX_SUB)
             break;
     }
+    if (aon)
+        sim_store_tx_end(c->sim, failed == MAX_SUB);
     if (aon && failed < MAX_SUB) {
         for (i = n; i < (size_t)cJSON_GetArraySize(items); i++)
             subs[i].ref = cJSON_GetStringValue(cJSON_GetObjectItem(
                 cJSON_GetArrayItem(items, (int)i), "referenceId"));
         n = (size_t)cJSON_GetArraySize(items);
-        roll_back(c, subs, n, failed);
+        roll_back(subs, n, failed);
     }
     out = composite_response(subs, n);
     if (c->sim->opt.html_escape_composite)

@@ -18,8 +18,29 @@ struct id_node {
     struct sim_rec *rec;
 };
 
+/* A record's state before a transaction first changed it. */
+struct tx_undo {
+    char id[19];
+    bool created; /* made inside the transaction: removed on rollback */
+    bool deleted;
+    cJSON *data;
+    struct tx_undo *next;
+};
+
+/* A notification held until its transaction commits. */
+struct tx_note {
+    struct sim_object *o;
+    cJSON *record, *changed;
+    enum sim_change_type type;
+    char *user_id, *tx;
+    struct tx_note *next;
+};
+
 struct sim_store {
     pthread_mutex_t lock;
+    int tx_depth;
+    struct tx_undo *undo;
+    struct tx_note *notes, *notes_tail;
     struct sim_object **objs;
     size_t n_objs;
     struct id_node *ids[ID_BUCKETS];
@@ -176,21 +197,20 @@ void sim_dml_error_set(struct sim_dml_error *e,
     va_end(ap);
 }
 
-static void notify(struct sim *sim,
-                   struct sim_object *o,
-                   cJSON *record,
-                   enum sim_change_type type,
-                   const cJSON *changed,
-                   const char *user_id,
-                   const char *tx)
+static void deliver(struct sim *sim,
+                    struct sim_object *o,
+                    cJSON *record,
+                    enum sim_change_type type,
+                    const cJSON *changed,
+                    const char *user_id,
+                    const char *tx,
+                    int64_t commit_ms)
 {
     struct sim_change chg;
     const char *names[256];
     size_t n = 0;
     const cJSON *it;
 
-    if (!sim->stream)
-        return;
     cJSON_ArrayForEach(it, changed)
     {
         if (n < 256 && it->string)
@@ -204,8 +224,109 @@ static void notify(struct sim *sim,
     chg.n_changed = n;
     chg.user_id = user_id;
     chg.tx_key = tx;
-    chg.commit_ms = sfc_wall_ms();
+    chg.commit_ms = commit_ms;
     sim_stream_record_changed(sim->stream, &chg);
+}
+
+/* Tells the stream side about a change, or holds it until the open
+ * transaction commits. */
+static void notify(struct sim *sim,
+                   struct sim_object *o,
+                   cJSON *record,
+                   enum sim_change_type type,
+                   const cJSON *changed,
+                   const char *user_id,
+                   const char *tx)
+{
+    struct sim_store *st = sim->store;
+    struct tx_note *n;
+
+    if (!sim->stream)
+        return;
+    if (st->tx_depth == 0) {
+        deliver(sim, o, record, type, changed, user_id, tx, sfc_wall_ms());
+        return;
+    }
+    n = sfc_xcalloc(1, sizeof(*n));
+    n->o = o;
+    n->record = cJSON_Duplicate(record, true);
+    n->changed = changed ? cJSON_Duplicate(changed, true) : NULL;
+    n->type = type;
+    n->user_id = user_id ? sfc_xstrdup(user_id) : NULL;
+    n->tx = tx ? sfc_xstrdup(tx) : NULL;
+    if (st->notes_tail)
+        st->notes_tail->next = n;
+    else
+        st->notes = n;
+    st->notes_tail = n;
+}
+
+/* Inside a transaction, keeps @r's state before its first change. */
+static void journal(struct sim *sim, const struct sim_rec *r, bool created)
+{
+    struct sim_store *st = sim->store;
+    struct tx_undo *u;
+
+    if (st->tx_depth == 0)
+        return;
+    for (u = st->undo; u; u = u->next)
+        if (strcmp(u->id, r->id) == 0)
+            return;
+    u = sfc_xcalloc(1, sizeof(*u));
+    memcpy(u->id, r->id, sizeof(u->id));
+    u->created = created;
+    u->deleted = r->deleted;
+    u->data = created ? NULL : cJSON_Duplicate(r->data, true);
+    u->next = st->undo;
+    st->undo = u;
+}
+
+void sim_store_tx_begin(struct sim *sim)
+{
+    sim_store_lock(sim);
+    sim->store->tx_depth++;
+}
+
+void sim_store_tx_end(struct sim *sim, bool commit)
+{
+    struct sim_store *st = sim->store;
+    struct tx_undo *u, *un;
+    struct tx_note *n, *nn;
+
+    if (--st->tx_depth > 0) {
+        sim_store_unlock(sim);
+        return;
+    }
+    /* Newest first, so each record gets the state it had before. */
+    for (u = st->undo; u; u = un) {
+        struct sim_rec *r = commit ? NULL : sim_rec_find(sim, u->id);
+
+        un = u->next;
+        if (r && u->created) {
+            sim_rec_purge(sim, r);
+        } else if (r) {
+            cJSON_Delete(r->data);
+            r->data = u->data;
+            u->data = NULL;
+            r->deleted = u->deleted;
+        }
+        cJSON_Delete(u->data);
+        free(u);
+    }
+    st->undo = NULL;
+    for (n = st->notes; n; n = nn) {
+        nn = n->next;
+        if (commit)
+            deliver(sim, n->o, n->record, n->type, n->changed, n->user_id,
+                    n->tx, sfc_wall_ms());
+        cJSON_Delete(n->record);
+        cJSON_Delete(n->changed);
+        free(n->user_id);
+        free(n->tx);
+        free(n);
+    }
+    st->notes = st->notes_tail = NULL;
+    sim_store_unlock(sim);
 }
 
 static void set_field(cJSON *obj, const char *name, cJSON *value)
@@ -354,6 +475,7 @@ bool sim_rec_create(struct sim *sim,
         r->obj = o;
         r->seed = seed;
         index_add(sim, o, r);
+        journal(sim, r, true);
         notify(sim, o, data, SIM_CHANGE_CREATED, vals, user_id, tx);
     }
     memcpy(id_out, id, 19);
@@ -421,6 +543,7 @@ bool sim_rec_update(struct sim *sim,
         cJSON_Delete(data);
         goto out_free_vals;
     }
+    journal(sim, r, false);
     cJSON_Delete(r->data);
     r->data = data;
     notify(sim, r->obj, data, SIM_CHANGE_UPDATED, vals, user_id, tx);
@@ -444,6 +567,7 @@ bool sim_rec_delete(struct sim *sim,
         sim_dml_error_set(err, 404, "ENTITY_IS_DELETED", NULL,
                           "entity is deleted");
     } else {
+        journal(sim, r, false);
         r->deleted = true;
         set_field(r->data, "IsDeleted", cJSON_CreateTrue());
         stamp(r->data, user_id, false);
@@ -466,6 +590,7 @@ bool sim_rec_undelete(struct sim *sim,
         sim_dml_error_set(err, 400, "UNDELETE_FAILED", NULL,
                           "Entity is not in the recycle bin");
     } else {
+        journal(sim, r, false);
         r->deleted = false;
         set_field(r->data, "IsDeleted", cJSON_CreateFalse());
         stamp(r->data, user_id, false);

@@ -139,6 +139,16 @@ bool sim_rec_undelete(struct sim *sim,
                       const char *user_id,
                       const char *tx,
                       struct sim_dml_error *err);
+/*
+ * A transaction (allOrNone composite and collections): holds the store lock
+ * until it ends; changes made inside it keep each record's earlier state and
+ * their notifications wait. sim_store_tx_end() with @commit delivers the
+ * notifications; without, it undoes every change (records created inside
+ * are removed) and drops them, as Salesforce publishes nothing for a
+ * rolled-back transaction. Transactions nest; the outermost decides.
+ */
+void sim_store_tx_begin(struct sim *sim);
+void sim_store_tx_end(struct sim *sim, bool commit);
 /* Removes @r for good (composite rollback); @r is freed. */
 void sim_rec_purge(struct sim *sim, struct sim_rec *r);
 /* Deletes non-seed records and undoes nothing else. */

@@ -115,6 +115,83 @@ static void test_all_or_none_rollback(void **state)
     free(url);
 }
 
+/* A rolled-back transaction leaves no trace: the update and the delete of
+ * earlier subrequests are reverted, the create is gone, and none of them
+ * produced a streaming event. A committed one does. */
+static void test_rollback_reverts_updates_and_deletes(void **state)
+{
+    struct rt_resp r;
+    char *url = rt_url(&sim, "/composite");
+    char *keep = rt_create(&sim, token, "Account", "{\"Name\":\"Keep\"}");
+    char *doomed = rt_create(&sim, token, "Account", "{\"Name\":\"Doomed\"}");
+    char *body, *get;
+    long long events;
+    (void)state;
+    assert_non_null(keep);
+    assert_non_null(doomed);
+    events = rt_stat(&sim, "stream_events_published");
+    body = sfc_xasprintf(
+        "{\"allOrNone\":true,\"compositeRequest\":["
+        "{\"method\":\"PATCH\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Account/%s\",\"referenceId\":\"u\",\"body\":{\"Name\":"
+        "\"Changed\"}},"
+        "{\"method\":\"DELETE\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Account/%s\",\"referenceId\":\"d\"},"
+        "{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Account\",\"referenceId\":\"c\",\"body\":{\"Name\":\"Phantom\"}},"
+        "{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Contact\",\"referenceId\":\"x\",\"body\":{\"FirstName\":\"x\"}}"
+        "]}",
+        keep, doomed);
+    assert_int_equal(rt_req("POST", url, token, NULL, body, NULL, &r), 200);
+    assert_int_equal(sub_status(&r, 0), 400);
+    assert_int_equal(sub_status(&r, 1), 400);
+    assert_int_equal(sub_status(&r, 2), 400);
+    assert_int_equal(sub_status(&r, 3), 400);
+    rt_free(&r);
+    free(body);
+
+    get = rt_url(&sim, "/sobjects/Account/");
+    body = sfc_xasprintf("%s%s", get, keep);
+    assert_int_equal(rt_req("GET", body, token, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "Name")->valuestring,
+                        "Keep");
+    rt_free(&r);
+    free(body);
+    body = sfc_xasprintf("%s%s", get, doomed);
+    assert_int_equal(rt_req("GET", body, token, NULL, NULL, NULL, &r), 200);
+    rt_free(&r);
+    free(body);
+    sfsim_control(&sim, "/_sim/records/Account", NULL, &body);
+    assert_null(strstr(body, "Phantom"));
+    free(body);
+    assert_int_equal(rt_stat(&sim, "stream_events_published"), events);
+
+    /* The same without the failing subrequest commits, and is published. */
+    body = sfc_xasprintf(
+        "{\"allOrNone\":true,\"compositeRequest\":["
+        "{\"method\":\"PATCH\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Account/%s\",\"referenceId\":\"u\",\"body\":{\"Name\":"
+        "\"Changed\"}},"
+        "{\"method\":\"DELETE\",\"url\":\"/services/data/v60.0/sobjects/"
+        "Account/%s\",\"referenceId\":\"d\"}]}",
+        keep, doomed);
+    assert_int_equal(rt_req("POST", url, token, NULL, body, NULL, &r), 200);
+    assert_int_equal(sub_status(&r, 0), 204);
+    assert_int_equal(sub_status(&r, 1), 204);
+    rt_free(&r);
+    free(body);
+    assert_true(rt_stat(&sim, "stream_events_published") > events);
+    body = sfc_xasprintf("%s%s", get, doomed);
+    assert_int_equal(rt_req("GET", body, token, NULL, NULL, NULL, &r), 404);
+    rt_free(&r);
+    free(body);
+    free(get);
+    free(keep);
+    free(doomed);
+    free(url);
+}
+
 static void test_batch(void **state)
 {
     struct rt_resp r;
@@ -162,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_references),
         cmocka_unit_test(test_all_or_none_rollback),
+        cmocka_unit_test(test_rollback_reverts_updates_and_deletes),
         cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
