@@ -4,6 +4,7 @@ plane, and consume events exactly as a Nameko @event_handler does."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -107,6 +108,35 @@ class Daemon:
     def output(self):
         with open(self.log_path) as f:
             return f.read()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on (for metrics.listen)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(listen, name):
+    """Value of sfconnector_<name> from the daemon's /metrics on @listen."""
+    with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(f"sfconnector_{name} "):
+                return int(line.split()[1])
+    raise KeyError(name)
+
+
+def wait_rpc_ready(caller, timeout=20):
+    """Until the responder has declared its queue, requests are unroutable:
+    calls limits() until one is answered."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            caller.wait(caller.send("limits"), 1)
+            return
+        except TimeoutError:
+            if time.time() > deadline:
+                raise
 
 
 def service_name():

@@ -16,7 +16,8 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from kombu import Connection, Exchange, Producer, Queue  # noqa
 from nameko_rpc import RpcCaller  # noqa
-from sfc_harness import AMQP, Daemon, Sim, base_config, service_name  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
+                         service_name, wait_rpc_ready)
 
 CALLS = 2000
 IN_FLIGHT = 64
@@ -92,13 +93,7 @@ def through_daemon(sim, coalesce_ms):
         'level = "info"', 'level = "warn"'), work)
     d.start()
     caller = RpcCaller(AMQP, service)
-    deadline = time.time() + 20
-    while True:
-        try:
-            caller.wait(caller.send("limits"), 1)
-            break
-        except TimeoutError:
-            assert time.time() < deadline, d.output()
+    wait_rpc_ready(caller)
     api0 = sim.counter("api_calls")
     figures = run(caller, "create",
                   lambda i: ("Contact", {"LastName": f"B{coalesce_ms}-{i}"}))

@@ -3,7 +3,6 @@ EventDispatcher would publish them (nameko-wire.md section 2, vector E1):
 create, update, delete, undelete, Change Data Capture, platform events."""
 import json
 import os
-import socket
 import urllib.error
 import urllib.request
 import sys
@@ -13,7 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         service_name, wait_subscribed)
+                         free_port, service_name, wait_subscribed)
 
 SEED = {"objects": [{"name": "Order_Event__e", "fields": [
     {"name": "Order_Number__c", "type": "string", "length": 40}]}]}
@@ -36,10 +35,7 @@ class NamekoEvents(unittest.TestCase):
           { kind = "handle_sobject_notification"; sobject_type = "Contact"; },
           { kind = "cdc"; sobject_type = "Account"; },
           { kind = "platform_event"; name = "Order_Event__e"; }"""
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.metrics_port = s.getsockname()[1]
-        s.close()
+        self.metrics_port = free_port()
         self.daemon = Daemon(base_config(
             self.sim, self.service, self.work, eps,
             extra=f'metrics = {{ listen = "127.0.0.1:{self.metrics_port}"; }};'),

@@ -1,16 +1,15 @@
 """The RPC responder as a Nameko caller sees it (vectors R1-R7): every
 built-in and config-declared method, each error shape, the allowlist, 100
 calls in parallel, and Salesforce faults handled behind the caller's back."""
-import json
 import os
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RemoteError, RpcCaller  # noqa
-from sfc_harness import AMQP, Daemon, Sim, base_config, service_name  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
+                         service_name, wait_rpc_ready)
 
 RPC = """
 rpc = {
@@ -31,15 +30,7 @@ class Rpc(unittest.TestCase):
         cls.daemon = Daemon(cfg, cls.work)
         cls.daemon.start()
         cls.rpc = RpcCaller(AMQP, cls.service)
-        # Until the responder declared its queue, requests are unroutable.
-        deadline = time.time() + 20
-        while True:
-            try:
-                cls.rpc.wait(cls.rpc.send("limits"), 1)
-                break
-            except TimeoutError:
-                if time.time() > deadline:
-                    raise
+        wait_rpc_ready(cls.rpc)
 
     @classmethod
     def tearDownClass(cls):

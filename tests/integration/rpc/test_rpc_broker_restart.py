@@ -3,7 +3,6 @@ answer or a clean timeout, and no record is created twice. Requests the
 broker hands out again after the restart are answered by the work already
 done for their first delivery, never by a second call to Salesforce."""
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
-from sfc_harness import AMQP, Daemon, Sim, base_config, service_name  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
+                         metric, service_name, wait_rpc_ready)
 
 CALLS = 60
 WORKERS = 16
@@ -23,12 +23,6 @@ WORKERS = 16
 def rabbitmqctl(*args):
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True,
                    timeout=120)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class BrokerRestartDuringCalls(unittest.TestCase):
@@ -46,13 +40,7 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         self.daemon = Daemon(cfg, self.work)
         self.daemon.start()
         caller = RpcCaller(AMQP, self.service)
-        deadline = time.time() + 20
-        while True:
-            try:
-                caller.wait(caller.send("limits"), 1)
-                break
-            except TimeoutError:
-                self.assertLess(time.time(), deadline, self.daemon.output())
+        wait_rpc_ready(caller)
         caller.close()
 
     def tearDown(self):
@@ -61,12 +49,7 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         self.sim.stop()
 
     def metric(self, name):
-        with urllib.request.urlopen(f"http://{self.metrics}/metrics",
-                                    timeout=10) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith(f"sfconnector_{name} "):
-                    return int(line.split()[1])
-        raise KeyError(name)
+        return metric(self.metrics, name)
 
     def test_restart_during_calls(self):
         # Each create takes 400 ms in Salesforce: when the broker goes, a

@@ -5,25 +5,18 @@ gives), and the Salesforce API calls saved show in sfsim's counters and in
 the daemon's /metrics."""
 import os
 import re
-import socket
 import sys
 import tempfile
-import time
 import unittest
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
-from sfc_harness import AMQP, Daemon, Sim, base_config, service_name  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
+                         metric, service_name, wait_rpc_ready)
 
 WORKERS = 24
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Coalesce(unittest.TestCase):
@@ -41,14 +34,7 @@ class Coalesce(unittest.TestCase):
                                         extra=extra), cls.work)
         cls.daemon.start()
         cls.rpc = RpcCaller(AMQP, cls.service)
-        deadline = time.time() + 20
-        while True:
-            try:
-                cls.rpc.wait(cls.rpc.send("limits"), 1)
-                break
-            except TimeoutError:
-                if time.time() > deadline:
-                    raise
+        wait_rpc_ready(cls.rpc)
 
     @classmethod
     def tearDownClass(cls):
@@ -58,12 +44,7 @@ class Coalesce(unittest.TestCase):
         cls.sim.stop()
 
     def metric(self, name):
-        with urllib.request.urlopen(f"http://{self.metrics}/metrics",
-                                    timeout=10) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith(f"sfconnector_{name} "):
-                    return int(line.split()[1])
-        raise KeyError(name)
+        return metric(self.metrics, name)
 
     def requests(self, suffix):
         """POSTs to a data path ending in @suffix, whatever the version."""
