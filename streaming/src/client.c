@@ -39,7 +39,8 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
         s->o.store = s->own_store = sfc_replay_store_new_memory();
     if (!s->o.max_pending)
         s->o.max_pending = 1;
-    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+    /* Level, not a count: set while the queue is not empty. */
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     /* Lives as long as the stream so other threads may wake it. */
     s->multi = curl_multi_init();
     pthread_mutex_init(&s->lock, NULL);
@@ -128,12 +129,13 @@ void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
     else
         s->head = q;
     s->tail = q;
-    s->pending++;
-    s->stats.received++;
-    if (write(s->efd, &one, sizeof(one)) < 0) {
-        /* The counter cannot overflow at our queue sizes. */
+    /* Syscalls only on the empty -> non-empty edge, not per event. */
+    if (s->pending++ == 0 && write(s->efd, &one, sizeof(one)) < 0) {
+        /* The counter cannot overflow: it is reset when emptied. */
     }
-    pthread_cond_broadcast(&s->cond);
+    s->stats.received++;
+    if (s->receivers_waiting)
+        pthread_cond_broadcast(&s->cond);
 }
 
 void stream_fail_locked(struct sfc_stream *s,
@@ -200,27 +202,34 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
     }
     pthread_mutex_lock(&s->lock);
     while (!s->head && !s->error) {
-        if (timeout_ms == 0 ||
-            (timeout_ms > 0 &&
-             pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT))
+        int w = 0;
+
+        if (timeout_ms == 0)
             break;
-        if (timeout_ms < 0)
+        s->receivers_waiting++;
+        if (timeout_ms > 0)
+            w = pthread_cond_timedwait(&s->cond, &s->lock, &until);
+        else
             pthread_cond_wait(&s->cond, &s->lock);
+        s->receivers_waiting--;
+        if (w == ETIMEDOUT)
+            break;
     }
     q = s->head;
     if (q) {
         s->head = q->next;
         if (!s->head)
             s->tail = NULL;
-        s->pending--;
-        if (read(s->efd, &one, sizeof(one)) < 0) {
+        if (--s->pending == 0 && read(s->efd, &one, sizeof(one)) < 0) {
             /* Nothing to do: the queue is the truth. */
         }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
             commit_locked(s, q->ev->channel, q->ev->replay_id);
         *ev = q->ev;
         free(q);
-        pthread_cond_broadcast(&s->cond); /* room for the I/O thread */
+        /* Room for the I/O thread, once the queue is below its bound. */
+        if (s->io_waiting_room && s->pending < s->o.max_pending)
+            pthread_cond_broadcast(&s->cond);
     } else {
         rc = s->error ? (s->error_code ? s->error_code : SFC_ERR_CLOSED)
                       : SFC_ERR_TIMEOUT;

@@ -521,7 +521,9 @@ static bool wait_for_room(struct sfc_stream *s)
         until.tv_nsec += 200 * 1000000;
         until.tv_sec += until.tv_nsec / 1000000000;
         until.tv_nsec %= 1000000000;
+        s->io_waiting_room = true;
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
+        s->io_waiting_room = false;
     }
     waited = sfc_now_ms() - t0;
     s->stats.paused_ms += (uint64_t)waited;
@@ -593,6 +595,7 @@ static enum step connect_once(struct sfc_stream *s)
     msgs = sfc_xcalloc(STREAM_MAX_MSGS, sizeof(*msgs));
     if (!parse_reply(s, &x, &root, msgs, &n))
         goto out_remove;
+    sfc_buf_free(&x.body); /* the tree has it all: one copy at a time */
     st = consume(s, msgs, n);
     if (st == STEP_OK)
         s->last_ok_ms = sfc_now_ms();

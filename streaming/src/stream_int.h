@@ -43,8 +43,10 @@ struct sfc_stream {
     struct stream_sub *subs;
     struct stream_qitem *head, *tail;
     size_t pending;
-    int efd;
-    bool dirty_subs; /* subscriptions to send */
+    int efd;                    /* readable while pending > 0 */
+    unsigned receivers_waiting; /* callers blocked in receive */
+    bool io_waiting_room;       /* the I/O thread waits for pending to drop */
+    bool dirty_subs;            /* subscriptions to send */
     pthread_t thread;
     volatile bool stop;
     char *error;
