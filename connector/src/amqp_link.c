@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <amqp_ssl_socket.h>
@@ -211,6 +214,31 @@ sfc_err_t amqp_link_publish(struct amqp_link *l,
     return SFC_OK;
 }
 
+void amqp_link_batch(struct amqp_link *l, bool on)
+{
+    int v = on;
+
+    /*
+     * rabbitmq-c writes each publish as three sends, the last one pushed:
+     * a segment per message, each a separate read for the broker. Corking
+     * leaves that to the kernel; uncorking sends the rest at once.
+     */
+    if (l->open)
+        setsockopt(amqp_get_sockfd(l->conn), IPPROTO_TCP, TCP_CORK, &v,
+                   sizeof(v));
+}
+
+bool amqp_link_buffered(const struct amqp_link *l)
+{
+    return l->open &&
+           (amqp_frames_enqueued(l->conn) || amqp_data_in_buffer(l->conn));
+}
+
+int amqp_link_fd(const struct amqp_link *l)
+{
+    return l->open ? amqp_get_sockfd(l->conn) : -1;
+}
+
 /* Reads the content that follows a basic.return and reports it. */
 static sfc_err_t on_return(struct amqp_link *l,
                            amqp_frame_t *f,
@@ -244,9 +272,11 @@ sfc_err_t amqp_link_poll(struct amqp_link *l,
         return SFC_ERR_AMQP;
     for (int i = 0;; i++) {
         amqp_frame_t f;
-        int st =
-            amqp_simple_wait_frame_noblock(l->conn, &f, i == 0 ? &tv : &zero);
+        int st;
 
+        /* Decoded frames live in rabbitmq-c's pools until released. */
+        amqp_maybe_release_buffers(l->conn);
+        st = amqp_simple_wait_frame_noblock(l->conn, &f, i == 0 ? &tv : &zero);
         if (st == AMQP_STATUS_TIMEOUT)
             return SFC_OK;
         if (st != AMQP_STATUS_OK) {

@@ -66,11 +66,27 @@ sfc_err_t amqp_link_publish(struct amqp_link *l,
                             uint64_t *tag);
 
 /*
+ * Holds back publishes (@on) so that a batch leaves in full TCP segments
+ * rather than one segment per message, then sends what is held (!@on).
+ * Thread: the link's owner.
+ */
+void amqp_link_batch(struct amqp_link *l, bool on);
+
+/*
  * Reads what the broker sent, waiting up to @timeout_ms for the first
  * frame; SFC_ERR_AMQP when the connection failed (the link is closed).
  */
 sfc_err_t amqp_link_poll(struct amqp_link *l,
                          int timeout_ms,
                          const struct amqp_link_events *ev);
+
+/*
+ * True when a poll would find frames without reading the socket (received
+ * and buffered by rabbitmq-c): do not block on amqp_link_fd() then.
+ */
+bool amqp_link_buffered(const struct amqp_link *l);
+
+/* The socket, for poll(2) (POLLIN: the broker sent something); -1 closed. */
+int amqp_link_fd(const struct amqp_link *l);
 
 #endif

@@ -5,6 +5,7 @@
  * Exit codes: 0 stopped on request, 1 config, 3 Salesforce login refused,
  * 4 runtime failure.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,19 @@ static void on_hup(int sig)
 {
     (void)sig;
     hup_flag = 1;
+}
+
+/*
+ * The event path allocates in one thread and frees in another, in bursts:
+ * one arena instead of one per thread (tcache keeps small allocations
+ * lock-free), and a fixed mmap threshold so that a burst's large buffers
+ * (long-poll replies) are handed back to the system, not kept in a heap
+ * whose threshold glibc raised after the first big free.
+ */
+static void tune_malloc(void)
+{
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 }
 
 static void install_signals(void)
@@ -321,6 +335,7 @@ int connector_cmd_run(int argc, char **argv)
         sfc_config_destroy(d.cfg);
         return SFC_EXIT_CONFIG;
     }
+    tune_malloc();
     install_signals();
     d.reg = registry_new();
     sfc_log(SFC_LOG_INFO, MOD, "sfconnector %s starting with %s", SFC_VERSION,

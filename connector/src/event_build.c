@@ -87,7 +87,7 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
     }
 }
 
-char *event_body(const struct sfc_stream_event *ev)
+static const cJSON *body_part(const struct sfc_stream_event *ev)
 {
     const cJSON *part = NULL;
 
@@ -95,7 +95,37 @@ char *event_body(const struct sfc_stream_event *ev)
         part = cJSON_GetObjectItemCaseSensitive(ev->data, "sobject");
     else if (ev->kind != SFC_STREAM_KIND_OTHER)
         part = cJSON_GetObjectItemCaseSensitive(ev->data, "payload");
-    return sfc_json_print(part ? part : ev->data);
+    return part ? part : ev->data;
+}
+
+char *event_body(const struct sfc_stream_event *ev)
+{
+    return sfc_json_print(body_part(ev));
+}
+
+char *event_body_with(const struct sfc_stream_event *ev,
+                      struct event_scratch *scratch)
+{
+    const cJSON *part = body_part(ev);
+    char *body;
+
+    if (!part)
+        return sfc_xstrdup("null");
+    /* cJSON wants a few bytes more than it prints; 0 = did not fit. */
+    while (scratch->size < 64 ||
+           !cJSON_PrintPreallocated((cJSON *)part, scratch->buf,
+                                    (int)scratch->size, 0)) {
+        scratch->size = scratch->size < 4096 ? 4096 : scratch->size * 2;
+        free(scratch->buf);
+        scratch->buf = sfc_xmalloc(scratch->size);
+    }
+    body = sfc_xstrdup(scratch->buf);
+    if (scratch->size > 65536) { /* a rare big event: do not keep it */
+        free(scratch->buf);
+        scratch->buf = NULL;
+        scratch->size = 0;
+    }
+    return body;
 }
 
 char *event_message_id(const struct sfc_stream_event *ev)

@@ -8,6 +8,8 @@
 #include "proxy.h"
 
 #define MOD "connector"
+/* Events taken from the stream per turn, before publishing them. */
+#define INTAKE_BATCH 256
 
 struct publication {
     char *routing_key;
@@ -33,12 +35,14 @@ struct proxy {
     struct amqp_link link;
     char *exchange;
     struct inflight *head, *tail;
-    struct inflight *unsent; /* first event with a publication to send */
+    struct inflight *unsent;   /* first event with a publication to send */
+    struct inflight *ack_from; /* no unconfirmed publication before it */
     size_t n_inflight;
     int64_t next_connect_ms;
     unsigned connect_failures;
     struct proxy_stats stats;
     uint64_t returned_told;
+    struct event_scratch scratch;
 };
 
 struct proxy *proxy_new(const struct sfc_config *cfg,
@@ -81,6 +85,7 @@ void proxy_destroy(struct proxy *p)
         inflight_free(f);
     }
     amqp_link_destroy(&p->link);
+    free(p->scratch.buf);
     free(p->exchange);
     free(p);
 }
@@ -90,25 +95,49 @@ void proxy_get_stats(const struct proxy *p, struct proxy_stats *out)
     *out = p->stats;
 }
 
+/*
+ * Unconfirmed publications carry increasing tags along the FIFO (publishes
+ * go out in FIFO order, and a nack or a reconnect sends everything
+ * unconfirmed from that point again), so an ack settles a run that starts
+ * at ack_from: no rescan of what is already confirmed.
+ */
 static void on_acked(void *opaque, uint64_t tag, bool multiple)
 {
     struct proxy *p = opaque;
+    bool prefix_done = true; /* every event walked so far is confirmed */
 
-    /* Tags grow along the FIFO, so a multiple ack covers a prefix. */
-    for (struct inflight *f = p->head; f; f = f->next) {
+    for (struct inflight *f = p->ack_from ? p->ack_from : p->head; f;
+         f = f->next) {
         for (size_t i = 0; i < f->n_pubs; i++) {
             struct publication *pb = &f->pubs[i];
 
-            if (pb->tag == 0 || pb->acked)
+            if (pb->acked)
                 continue;
-            if (pb->tag == tag || (multiple && pb->tag < tag)) {
+            if (pb->tag == 0 || pb->tag > tag)
+                return; /* not sent yet, or past the acked tags */
+            if (pb->tag == tag || multiple) {
                 pb->acked = true;
                 p->stats.confirmed++;
-            } else if (pb->tag > tag) {
-                return;
+                if (!multiple && !prefix_done)
+                    return;
+            } else {
+                prefix_done = false; /* an earlier tag, still waiting */
             }
         }
+        if (prefix_done)
+            p->ack_from = f->next;
     }
+}
+
+/* Everything unconfirmed from @from on goes out again, in order. */
+static void republish_from(struct proxy *p, struct inflight *from)
+{
+    for (struct inflight *f = from; f; f = f->next)
+        for (size_t i = 0; i < f->n_pubs; i++)
+            if (!f->pubs[i].acked)
+                f->pubs[i].tag = 0;
+    p->unsent = from;
+    p->ack_from = NULL;
 }
 
 static void on_nacked(void *opaque, uint64_t tag, bool multiple)
@@ -121,9 +150,10 @@ static void on_nacked(void *opaque, uint64_t tag, bool multiple)
 
             if (!pb->acked && pb->tag &&
                 (pb->tag == tag || (multiple && pb->tag < tag))) {
-                pb->tag = 0; /* the broker lost it: publish again */
+                /* The broker lost it: it and all after it again. */
                 p->stats.nacked++;
-                p->unsent = p->head;
+                republish_from(p, f);
+                return;
             }
         }
 }
@@ -166,11 +196,7 @@ static bool connect_broker(struct proxy *p)
     sfc_log(SFC_LOG_INFO, MOD, "publishing to %s on %s", p->exchange,
             p->link.shown_uri);
     /* Everything not confirmed goes out again, in order. */
-    for (struct inflight *f = p->head; f; f = f->next)
-        for (size_t i = 0; i < f->n_pubs; i++)
-            if (!f->pubs[i].acked)
-                f->pubs[i].tag = 0;
-    p->unsent = p->head;
+    republish_from(p, p->head);
     return true;
 }
 
@@ -180,6 +206,9 @@ static void publish_pending(struct proxy *p)
     amqp_field_value_t stack_item;
     amqp_array_t stack = {1, &stack_item};
 
+    if (!p->unsent)
+        return;
+    amqp_link_batch(&p->link, true);
     for (struct inflight *f = p->unsent; f && p->link.open; f = f->next) {
         p->unsent = f;
         for (size_t i = 0; i < f->n_pubs && p->link.open; i++) {
@@ -214,6 +243,7 @@ static void publish_pending(struct proxy *p)
                 p->stats.published++;
         }
     }
+    amqp_link_batch(&p->link, false);
     if (p->link.open)
         p->unsent = NULL; /* all sent; new events set it again */
 }
@@ -246,7 +276,7 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
             continue;
         }
         f->pubs[f->n_pubs].routing_key = event_routing_key(r->ep, ev);
-        f->pubs[f->n_pubs].body = event_body(ev);
+        f->pubs[f->n_pubs].body = event_body_with(ev, &p->scratch);
         f->pubs[f->n_pubs].call_id = sfc_xasprintf(
             "%s.%llx%08llx", r->entrypoint, (unsigned long long)sfc_rand64(),
             (unsigned long long)(sfc_rand64() & 0xffffffffULL));
@@ -277,6 +307,8 @@ static void commit_done(struct proxy *p)
             if (!f->pubs[i].acked)
                 return;
         sfc_stream_commit(p->stream, f->ev->channel, f->ev->replay_id);
+        if (p->ack_from == f)
+            p->ack_from = f->next;
         p->head = f->next;
         if (!p->head)
             p->tail = NULL;
@@ -290,16 +322,41 @@ static void commit_done(struct proxy *p)
 static const struct amqp_link_events link_events = {
     .acked = on_acked, .nacked = on_nacked, .returned = on_returned};
 
-/* One turn: intake, publish, confirms, commits. */
+/*
+ * Sleeps until there is something to do: an event to take (only while the
+ * in-flight window has room), a frame from the broker, or a timeout that
+ * keeps reconnects, heartbeats and the caller's tick going.
+ */
+static void wait_for_work(struct proxy *p, bool intake)
+{
+    struct pollfd pfd[2];
+    nfds_t n = 0;
+
+    if (intake && p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events)
+        pfd[n++] =
+            (struct pollfd){.fd = sfc_stream_fd(p->stream), .events = POLLIN};
+    if (p->link.open) {
+        if (amqp_link_buffered(&p->link))
+            return;
+        pfd[n++] =
+            (struct pollfd){.fd = amqp_link_fd(&p->link), .events = POLLIN};
+    }
+    poll(pfd, n, p->link.open || !p->head ? 100 : 20);
+}
+
+/* One turn: intake, publish, confirms, commits; waits only when idle. */
 static sfc_err_t turn(struct proxy *p, bool intake)
 {
     struct amqp_link_events ev = link_events;
-    bool took = false;
+    uint64_t settled = p->stats.confirmed + p->stats.nacked;
+    int took = 0;
 
     ev.opaque = p;
     if (!p->link.open)
         connect_broker(p);
-    while (intake && p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events) {
+    /* A bounded batch per turn keeps the broker fed while we build. */
+    while (intake && took < INTAKE_BATCH &&
+           p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events) {
         struct sfc_stream_event *e = NULL;
         sfc_err_t rc = sfc_stream_receive(p->stream, 0, &e);
 
@@ -309,20 +366,15 @@ static sfc_err_t turn(struct proxy *p, bool intake)
             return rc;
         if (!dispatch(p, e))
             return SFC_ERR_INTERNAL;
-        took = true;
+        took++;
     }
     if (p->link.open)
         publish_pending(p);
     if (p->link.open)
-        amqp_link_poll(&p->link, p->head ? 2 : 0, &ev);
+        amqp_link_poll(&p->link, 0, &ev);
     commit_done(p);
-    if (!took && !p->head) {
-        struct pollfd pfd = {.fd = sfc_stream_fd(p->stream), .events = POLLIN};
-
-        poll(&pfd, 1, 100);
-    } else if (!p->link.open) {
-        sfc_sleep_ms(20);
-    }
+    if (!took && settled == p->stats.confirmed + p->stats.nacked)
+        wait_for_work(p, intake);
     return SFC_OK;
 }
 
