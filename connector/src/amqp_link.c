@@ -90,6 +90,11 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
         sfc_errstr_set(errstr, errsz, "cannot connect to %s", l->shown_uri);
         goto out_free;
     }
+    /* A broker that accepts the connection but never answers (stopped,
+     * or blocked by an alarm) must not hang the caller: every handshake
+     * and RPC (declares, closes) gets the connect timeout. */
+    amqp_set_handshake_timeout(l->conn, &tv);
+    amqp_set_rpc_timeout(l->conn, &tv);
     r = amqp_login(l->conn, ci.vhost, 0, 131072, (int)l->cfg->heartbeat,
                    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -111,6 +116,15 @@ out_free:
     if (rc != SFC_OK)
         amqp_link_close(l);
     return rc;
+}
+
+void amqp_link_abandon(struct amqp_link *l)
+{
+    if (!l->conn)
+        return;
+    amqp_destroy_connection(l->conn);
+    l->conn = NULL;
+    l->open = false;
 }
 
 void amqp_link_close(struct amqp_link *l)

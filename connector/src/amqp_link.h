@@ -40,6 +40,9 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
 
 /* Closes politely when possible; always frees the connection. */
 void amqp_link_close(struct amqp_link *l);
+/* Drops the connection without the closing handshake (a broker that no
+ * longer answers would never complete it). */
+void amqp_link_abandon(struct amqp_link *l);
 
 void amqp_link_destroy(struct amqp_link *l);
 

@@ -214,6 +214,7 @@ static void refresh_metrics(void *opaque)
     C("events_unroutable_total", ps.returned);
     C("events_nacked_total", ps.nacked);
     C("broker_reconnects_total", ps.reconnects);
+    C("broker_confirm_timeouts_total", ps.confirm_timeouts);
     C("stream_handshakes_total", ss.handshakes);
     C("stream_reconnects_total", ss.reconnects);
     C("stream_relogins_total", ss.relogins);

@@ -43,6 +43,8 @@ struct proxy {
     struct proxy_stats stats;
     uint64_t returned_told;
     struct event_scratch scratch;
+    int64_t progress_ms; /* last confirm, or last time none was awaited */
+    unsigned stalls;     /* confirm timeouts since the last confirm */
 };
 
 struct proxy *proxy_new(const struct sfc_config *cfg,
@@ -319,6 +321,48 @@ static void commit_done(struct proxy *p)
     }
 }
 
+/* Whether a publication was sent and is still awaiting its confirm. */
+static bool awaiting_confirm(const struct proxy *p)
+{
+    for (const struct inflight *f = p->head; f; f = f->next)
+        for (size_t i = 0; i < f->n_pubs; i++)
+            if (f->pubs[i].tag && !f->pubs[i].acked)
+                return true;
+    return false;
+}
+
+/*
+ * A broker that takes publications but never confirms them (blocked by a
+ * resource alarm, or a connection that hangs without closing) is left
+ * after amqp.confirm_timeout_ms: the connection is closed and everything
+ * unconfirmed goes out again on the next one.
+ */
+static void check_confirm_timeout(struct proxy *p, bool settled)
+{
+    int64_t now = sfc_now_ms();
+
+    if (settled)
+        p->stalls = 0;
+    if (settled || !p->link.open || !p->head) {
+        p->progress_ms = now;
+        return;
+    }
+    if (now - p->progress_ms < p->cfg->amqp.confirm_timeout_ms)
+        return;
+    p->progress_ms = now;
+    if (!awaiting_confirm(p))
+        return;
+    sfc_log(SFC_LOG_WARN, MOD,
+            "no publisher confirm from the broker for %lld ms (%zu events "
+            "in flight); reconnecting",
+            (long long)p->cfg->amqp.confirm_timeout_ms, p->n_inflight);
+    p->stats.confirm_timeouts++;
+    amqp_link_abandon(&p->link);
+    /* A broker that stays blocked is not hammered with new connections. */
+    p->next_connect_ms =
+        now + sfc_backoff_ms(p->stalls++, 200, p->cfg->amqp.reconnect_max_ms);
+}
+
 static const struct amqp_link_events link_events = {
     .acked = on_acked, .nacked = on_nacked, .returned = on_returned};
 
@@ -373,6 +417,7 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     if (p->link.open)
         amqp_link_poll(&p->link, 0, &ev);
     commit_done(p);
+    check_confirm_timeout(p, settled != p->stats.confirmed + p->stats.nacked);
     if (!took && settled == p->stats.confirmed + p->stats.nacked)
         wait_for_work(p, intake);
     return SFC_OK;

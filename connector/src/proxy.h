@@ -23,6 +23,7 @@ struct proxy_route {
 
 struct proxy_stats {
     uint64_t received, published, confirmed, returned, nacked, reconnects;
+    uint64_t confirm_timeouts; /* connections left for want of confirms */
 };
 
 struct proxy;
