@@ -40,6 +40,7 @@ struct connector_rpc {
     struct job *done_head, *done_tail; /* for the AMQP thread */
     struct job *unconfirmed;           /* replies awaiting a confirm */
     struct job *live;                  /* every job in hand */
+    int64_t progress_ms; /* last confirm, or last time none was awaited */
     volatile int stop;
     struct connector_rpc_stats stats;
     /* Replies of finished requests by correlation id: a redelivered
@@ -192,6 +193,8 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
     }
     if (amqp_link_publish(&r->link, "nameko-rpc", j->reply_to, &p, j->reply,
                           strlen(j->reply), false, &j->publish_tag) == SFC_OK) {
+        if (!r->unconfirmed)
+            r->progress_ms = sfc_now_ms(); /* the wait starts now */
         j->next = r->unconfirmed;
         r->unconfirmed = j;
         r->stats.replies++;
@@ -272,6 +275,7 @@ static void on_ack(void *opaque, uint64_t tag, bool multiple)
         struct job *j = *pp;
 
         if (j->publish_tag == tag || (multiple && j->publish_tag < tag)) {
+            r->progress_ms = sfc_now_ms();
             *pp = j->next;
             if (j->gen == r->gen)
                 amqp_basic_ack(r->link.conn, CHANNEL, j->delivery_tag, 0);
@@ -356,6 +360,20 @@ static bool pump(struct connector_rpc *r)
         publish_reply(r, done);
         done = next;
     }
+    /* Replies the broker takes but never confirms (a resource alarm, a
+     * hung connection): leave it; their requests come back and are
+     * answered from the cache on the next connection. */
+    if (!r->unconfirmed) {
+        r->progress_ms = sfc_now_ms();
+    } else if (sfc_now_ms() - r->progress_ms >
+               r->cfg->amqp.confirm_timeout_ms) {
+        sfc_log(SFC_LOG_WARN, MOD,
+                "no publisher confirm for RPC replies for %lld ms; "
+                "reconnecting",
+                (long long)r->cfg->amqp.confirm_timeout_ms);
+        amqp_link_abandon(&r->link);
+        return false;
+    }
     return r->link.open;
 }
 
@@ -371,6 +389,7 @@ static void forget_unconfirmed(struct connector_rpc *r)
         job_retire(r, j);
     }
     r->unconfirmed = NULL;
+    r->progress_ms = sfc_now_ms();
 }
 
 static void *server_main(void *arg)

@@ -1,7 +1,8 @@
-"""RabbitMQ restarted while RPC calls are in flight: every caller gets an
-answer or a clean timeout, and no record is created twice. Requests the
-broker hands out again after the restart are answered by the work already
-done for their first delivery, never by a second call to Salesforce."""
+"""RabbitMQ restarted, or blocked so that it stops confirming replies, while
+RPC calls are in flight: every caller gets an answer or a clean timeout,
+and no record is created twice. Requests the broker hands out again are
+answered by the work already done for their first delivery, never by a
+second call to Salesforce."""
 import os
 import subprocess
 import sys
@@ -36,7 +37,8 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         cfg = base_config(self.sim, self.service, self.work, "", extra=extra)
         # Back on the broker within a second of it returning.
         cfg = cfg.replace("amqp = { uri = ",
-                          "amqp = { reconnect_max_ms = 1000; uri = ")
+                          "amqp = { reconnect_max_ms = 1000; "
+                          "confirm_timeout_ms = 1000; uri = ")
         self.daemon = Daemon(cfg, self.work)
         self.daemon.start()
         caller = RpcCaller(AMQP, self.service)
@@ -103,6 +105,36 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         # and were answered from the first delivery's work.
         self.assertGreater(self.metric("rpc_redelivered_answered_once_total"),
                            0)
+
+    def test_replies_never_confirmed(self):
+        # Creates take 2 s; meanwhile the broker is blocked by a memory
+        # alarm, so the replies published then are never confirmed. The
+        # caller published before the alarm and is not blocked.
+        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 2000,
+                                         "method": "POST",
+                                         "path": "/sobjects/Contact$",
+                                         "count": -1})
+        caller = RpcCaller(AMQP, self.service)
+        names = {caller.send("create", "Contact", {"LastName": f"BL{i}"}):
+                 f"BL{i}" for i in range(8)}
+        time.sleep(0.5)
+        try:
+            rabbitmqctl("set_vm_memory_high_watermark", "0")
+            deadline = time.time() + 30
+            while "no publisher confirm for RPC replies" not in \
+                    self.daemon.output():
+                self.assertLess(time.time(), deadline, self.daemon.output())
+                time.sleep(0.2)
+        finally:
+            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+        for cid, name in names.items():
+            body, _ = caller.wait(cid, 60)
+            self.assertIsNone(body["error"], body)
+            page = self.sim.rest("GET", "query?q=" + urllib.parse.quote(
+                f"SELECT Id FROM Contact WHERE LastName = '{name}'"))
+            self.assertEqual(page["totalSize"], 1, name)
+            self.assertEqual(page["records"][0]["Id"], body["result"]["id"])
+        caller.close()
 
 
 if __name__ == "__main__":
