@@ -150,9 +150,15 @@ void stream_fail_locked(struct sfc_stream *s,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (!s->error) {
+        uint64_t one = 1;
+
         s->error = sfc_xstrdup(msg);
         s->error_code = code;
         sfc_log(SFC_LOG_ERROR, STREAM_MOD, "stream stopped: %s", msg);
+        /* A poll loop learns of it too: receive() now returns the error. */
+        if (s->pending == 0 && write(s->efd, &one, sizeof(one)) < 0) {
+            /* Cannot overflow: set at most once more. */
+        }
     }
     pthread_cond_broadcast(&s->cond);
 }
@@ -220,7 +226,8 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         s->head = q->next;
         if (!s->head)
             s->tail = NULL;
-        if (--s->pending == 0 && read(s->efd, &one, sizeof(one)) < 0) {
+        if (--s->pending == 0 && !s->error &&
+            read(s->efd, &one, sizeof(one)) < 0) {
             /* Nothing to do: the queue is the truth. */
         }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)

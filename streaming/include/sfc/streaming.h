@@ -198,8 +198,9 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
 sfc_err_t
 sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
 
-/* An eventfd that is readable while events are pending (poll it, then
- * receive with timeout 0). Borrowed; valid until close. */
+/* An eventfd that is readable while events are pending or the stream has
+ * stopped with an error (poll it, then receive with timeout 0). Borrowed;
+ * valid until close. */
 int sfc_stream_fd(struct sfc_stream *s);
 
 /* Events received and not yet taken. */
