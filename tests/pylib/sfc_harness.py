@@ -81,6 +81,17 @@ class Sim:
             return json.loads(raw) if raw else None
 
 
+    def query(self, soql):
+        """The first page of a SOQL query, as Salesforce answers it."""
+        return self.rest("GET", "query?q=" + urllib.parse.quote(soql))
+
+    def contacts_named(self, last_name):
+        """Ids of the Contacts with this LastName."""
+        page = self.query("SELECT Id FROM Contact WHERE LastName = "
+                          f"'{last_name}'")
+        return [r["Id"] for r in page["records"]]
+
+
 class Daemon:
     """sfconnector run on a generated config."""
 
