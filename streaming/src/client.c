@@ -16,7 +16,7 @@
 void sfc_stream_options_init(struct sfc_stream_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->max_pending = 1000;
+    o->max_pending = 250;
     o->backoff_base_ms = 500;
     o->backoff_max_ms = 30000;
     o->reconnect_window_ms = 40000;

@@ -146,7 +146,7 @@ struct sfc_stream_options {
     struct sfc_replay_store *store; /* borrowed; NULL = memory */
     enum sfc_stream_fallback fallback;
     enum sfc_stream_commit commit;
-    size_t max_pending;            /* received, not yet taken (default 1000) */
+    size_t max_pending;            /* received, not yet taken (default 250) */
     int64_t connection_timeout_ms; /* give up after this long without the
                                       server (0 = never) */
     int64_t backoff_base_ms;       /* default 500 */

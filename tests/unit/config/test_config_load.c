@@ -170,7 +170,8 @@ static void defaults_object_is_complete(void **state)
     (void)state;
     assert_string_equal(c->service.name, "salesforce");
     assert_string_equal(c->metrics.listen, "");
-    assert_int_equal(c->streaming.max_pending, 1000);
+    assert_int_equal(c->streaming.max_pending, 250);
+    assert_int_equal(c->amqp.max_buffered_events, 500);
     sfc_config_destroy(c);
     sfc_config_destroy(NULL);
 }
