@@ -149,25 +149,16 @@ void amqp_link_destroy(struct amqp_link *l)
 
 sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                                      const char *name,
+                                     const char *type,
                                      bool auto_delete,
-                                     const char *alternate_exchange,
                                      char *errstr,
                                      size_t errsz)
 {
-    amqp_table_entry_t arg;
-    amqp_table_t args = {0, NULL};
     amqp_rpc_reply_t r;
 
-    if (alternate_exchange && *alternate_exchange) {
-        arg.key = amqp_cstring_bytes("alternate-exchange");
-        arg.value.kind = AMQP_FIELD_KIND_UTF8;
-        arg.value.value.bytes = amqp_cstring_bytes(alternate_exchange);
-        args.num_entries = 1;
-        args.entries = &arg;
-    }
     amqp_exchange_declare(l->conn, CHANNEL, amqp_cstring_bytes(name),
-                          amqp_cstring_bytes("topic"), 0, 1, auto_delete, 0,
-                          args);
+                          amqp_cstring_bytes(type), 0, 1, auto_delete, 0,
+                          amqp_empty_table);
     r = amqp_get_rpc_reply(l->conn);
     if (r.reply_type == AMQP_RESPONSE_NORMAL)
         return SFC_OK;
@@ -178,7 +169,12 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
         amqp_channel_close_ok_t ok = {0};
 
         amqp_send_method(l->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-        if (!l->mismatch_told)
+        if (!l->mismatch_told && strcmp(type, "topic") != 0)
+            sfc_log(SFC_LOG_WARN, AMQP_MOD,
+                    "exchange %s exists with another type or other flags "
+                    "than a durable %s exchange; using it as it is",
+                    name, type);
+        else if (!l->mismatch_told)
             sfc_log(SFC_LOG_WARN, AMQP_MOD,
                     "exchange %s exists with other flags (auto_delete is not "
                     "%s, as Nameko versions disagree); using it as it is — "
@@ -193,7 +189,7 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
         if (!channel_ok(l, errstr, errsz, "confirm.select"))
             return SFC_ERR_AMQP;
         amqp_exchange_declare(l->conn, CHANNEL, amqp_cstring_bytes(name),
-                              amqp_cstring_bytes("topic"), 1, 0, 0, 0,
+                              amqp_cstring_bytes(type), 1, 0, 0, 0,
                               amqp_empty_table);
         l->next_tag = 1;
         return channel_ok(l, errstr, errsz, "exchange.declare (passive)")
@@ -259,7 +255,7 @@ static sfc_err_t on_return(struct amqp_link *l,
                            const struct amqp_link_events *ev)
 {
     amqp_basic_return_t *ret = f->payload.method.decoded;
-    char rk[256];
+    char rk[256], id[512] = "";
     amqp_message_t msg;
     amqp_rpc_reply_t r;
 
@@ -268,9 +264,12 @@ static sfc_err_t on_return(struct amqp_link *l,
     r = amqp_read_message(l->conn, CHANNEL, &msg, 0);
     if (r.reply_type != AMQP_RESPONSE_NORMAL)
         return SFC_ERR_AMQP;
+    if (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+        snprintf(id, sizeof(id), "%.*s", (int)msg.properties.message_id.len,
+                 (char *)msg.properties.message_id.bytes);
     amqp_destroy_message(&msg);
     if (ev->returned)
-        ev->returned(ev->opaque, rk);
+        ev->returned(ev->opaque, rk, id);
     return SFC_OK;
 }
 

@@ -29,8 +29,11 @@ struct amqp_link_events {
     /* ack (@multiple: every tag <= @tag) */
     void (*acked)(void *opaque, uint64_t tag, bool multiple);
     void (*nacked)(void *opaque, uint64_t tag, bool multiple);
-    /* an unroutable mandatory publish (arrives before its ack) */
-    void (*returned)(void *opaque, const char *routing_key);
+    /* an unroutable mandatory publish (arrives before its ack); @message_id
+     * is "" when the message had none */
+    void (*returned)(void *opaque,
+                     const char *routing_key,
+                     const char *message_id);
 };
 
 void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg);
@@ -47,14 +50,16 @@ void amqp_link_abandon(struct amqp_link *l);
 void amqp_link_destroy(struct amqp_link *l);
 
 /*
- * Declares a durable topic exchange. On 406 (flags differ from an existing
- * exchange) the channel is reopened, the exchange is checked passively and
- * used as it is, and the mismatch is logged once.
+ * Declares a durable exchange of @type ("topic", "fanout") with no
+ * arguments, so that Nameko services declaring it too agree with it. On 406
+ * (an existing exchange with other flags) the channel is reopened, the
+ * exchange is checked passively and used as it is, and the mismatch is
+ * logged once.
  */
 sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                                      const char *name,
+                                     const char *type,
                                      bool auto_delete,
-                                     const char *alternate_exchange,
                                      char *errstr,
                                      size_t errsz);
 

@@ -197,7 +197,9 @@ static const struct cfg_key amqp_keys[] = {
         alternate_exchange,
         NULL,
         0,
-        "Exchange that receives events no queue is bound for"),
+        "Exchange (declared fanout if absent) that receives a copy of every "
+        "event no queue is bound for; the event is committed once the copy "
+        "is confirmed"),
     INT(AM,
         confirm_timeout_ms,
         "30000",

@@ -16,7 +16,12 @@ struct publication {
     char *body;
     char *call_id;
     uint64_t tag; /* 0 = (re)publish needed */
-    bool acked;
+    bool acked;   /* settled: confirmed, and so is its copy if it has one */
+    bool orig_acked;
+    /* Returned as unroutable with amqp.alternate_exchange set: a copy goes
+     * there, and the event is settled once that copy is confirmed too. */
+    bool ae_wanted, ae_acked;
+    uint64_t ae_tag; /* the copy's tag, 0 = not sent */
 };
 
 struct inflight {
@@ -44,6 +49,7 @@ struct proxy {
     uint64_t returned_told;
     struct event_scratch scratch;
     int64_t progress_ms; /* last confirm, or last time none was awaited */
+    size_t ae_out;       /* copies sent to the alternate exchange, unsettled */
     unsigned stalls;     /* confirm timeouts since the last confirm */
 };
 
@@ -97,17 +103,84 @@ void proxy_get_stats(const struct proxy *p, struct proxy_stats *out)
     *out = p->stats;
 }
 
+/* Publishes @pb of @f to @exchange; its tag goes to *tag. */
+static bool send_pub(struct proxy *p,
+                     const struct inflight *f,
+                     const struct publication *pb,
+                     const char *exchange,
+                     bool mandatory,
+                     uint64_t *tag)
+{
+    amqp_table_entry_t hdr[2];
+    amqp_field_value_t stack_item;
+    amqp_array_t stack = {1, &stack_item};
+    amqp_basic_properties_t props = {0};
+
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                   AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                   AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_encoding = amqp_cstring_bytes("utf-8");
+    props.delivery_mode = 2;
+    props.priority = 0;
+    props.message_id = amqp_cstring_bytes(f->message_id);
+    stack_item.kind = AMQP_FIELD_KIND_UTF8;
+    stack_item.value.bytes = amqp_cstring_bytes(pb->call_id);
+    hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
+    hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
+    hdr[0].value.value.array = stack;
+    hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
+    hdr[1].value.kind = AMQP_FIELD_KIND_I64;
+    hdr[1].value.value.i64 = f->ev->replay_id;
+    props.headers.num_entries = 2;
+    props.headers.entries = hdr;
+    if (amqp_link_publish(&p->link, exchange, pb->routing_key, &props, pb->body,
+                          strlen(pb->body), mandatory, tag) != SFC_OK)
+        return false;
+    p->stats.published++;
+    return true;
+}
+
+/* A publication is settled once it and its copy (if any) are confirmed. */
+static void settle(struct proxy *p, struct publication *pb)
+{
+    if (pb->orig_acked && (!pb->ae_wanted || pb->ae_acked)) {
+        pb->acked = true;
+        p->stats.confirmed++;
+    }
+}
+
+/* Acks of copies sent to the alternate exchange (rare: a full scan). */
+static void ae_acked(struct proxy *p, uint64_t tag, bool multiple)
+{
+    for (struct inflight *f = p->head; f && p->ae_out; f = f->next)
+        for (size_t i = 0; i < f->n_pubs; i++) {
+            struct publication *pb = &f->pubs[i];
+
+            if (pb->ae_tag && !pb->ae_acked &&
+                (pb->ae_tag == tag || (multiple && pb->ae_tag < tag))) {
+                pb->ae_acked = true;
+                p->ae_out--;
+                settle(p, pb);
+            }
+        }
+}
+
 /*
- * Unconfirmed publications carry increasing tags along the FIFO (publishes
- * go out in FIFO order, and a nack or a reconnect sends everything
- * unconfirmed from that point again), so an ack settles a run that starts
- * at ack_from: no rescan of what is already confirmed.
+ * Publications carry increasing tags along the FIFO (publishes go out in
+ * FIFO order, and a nack or a reconnect sends everything unconfirmed from
+ * that point again), so an ack settles a run that starts at ack_from: no
+ * rescan of what is already confirmed. Copies sent to the alternate
+ * exchange break that order and are settled apart.
  */
 static void on_acked(void *opaque, uint64_t tag, bool multiple)
 {
     struct proxy *p = opaque;
     bool prefix_done = true; /* every event walked so far is confirmed */
 
+    if (p->ae_out)
+        ae_acked(p, tag, multiple);
     for (struct inflight *f = p->ack_from ? p->ack_from : p->head; f;
          f = f->next) {
         for (size_t i = 0; i < f->n_pubs; i++) {
@@ -115,11 +188,17 @@ static void on_acked(void *opaque, uint64_t tag, bool multiple)
 
             if (pb->acked)
                 continue;
+            if (pb->orig_acked) {
+                prefix_done = false; /* its copy is still awaited */
+                continue;
+            }
             if (pb->tag == 0 || pb->tag > tag)
                 return; /* not sent yet, or past the acked tags */
             if (pb->tag == tag || multiple) {
-                pb->acked = true;
-                p->stats.confirmed++;
+                pb->orig_acked = true;
+                settle(p, pb);
+                if (!pb->acked)
+                    prefix_done = false;
                 if (!multiple && !prefix_done)
                     return;
             } else {
@@ -131,13 +210,27 @@ static void on_acked(void *opaque, uint64_t tag, bool multiple)
     }
 }
 
-/* Everything unconfirmed from @from on goes out again, in order. */
+/* Everything unsettled from @from on goes out again, in order. */
 static void republish_from(struct proxy *p, struct inflight *from)
 {
-    for (struct inflight *f = from; f; f = f->next)
-        for (size_t i = 0; i < f->n_pubs; i++)
-            if (!f->pubs[i].acked)
-                f->pubs[i].tag = 0;
+    bool reset = false;
+
+    p->ae_out = 0;
+    for (struct inflight *f = p->head; f; f = f->next) {
+        reset = reset || f == from;
+        for (size_t i = 0; i < f->n_pubs; i++) {
+            struct publication *pb = &f->pubs[i];
+
+            if (pb->acked)
+                continue;
+            if (reset) {
+                pb->tag = pb->ae_tag = 0;
+                pb->orig_acked = pb->ae_wanted = pb->ae_acked = false;
+            } else if (pb->ae_tag && !pb->ae_acked) {
+                p->ae_out++; /* an earlier copy, still awaited */
+            }
+        }
+    }
     p->unsent = from;
     p->ack_from = NULL;
 }
@@ -150,8 +243,12 @@ static void on_nacked(void *opaque, uint64_t tag, bool multiple)
         for (size_t i = 0; i < f->n_pubs; i++) {
             struct publication *pb = &f->pubs[i];
 
-            if (!pb->acked && pb->tag &&
-                (pb->tag == tag || (multiple && pb->tag < tag))) {
+            if (pb->acked)
+                continue;
+            if ((!pb->orig_acked && pb->tag &&
+                 (pb->tag == tag || (multiple && pb->tag < tag))) ||
+                (pb->ae_tag && !pb->ae_acked &&
+                 (pb->ae_tag == tag || (multiple && pb->ae_tag < tag)))) {
                 /* The broker lost it: it and all after it again. */
                 p->stats.nacked++;
                 republish_from(p, f);
@@ -160,17 +257,51 @@ static void on_nacked(void *opaque, uint64_t tag, bool multiple)
         }
 }
 
-static void on_returned(void *opaque, const char *routing_key)
+/* The publication a returned message was (and its event in *@of), or
+ * NULL. */
+static struct publication *returned_pub(struct proxy *p,
+                                        const char *routing_key,
+                                        const char *message_id,
+                                        struct inflight **of)
+{
+    for (struct inflight *f = p->head; f; f = f->next) {
+        if (strcmp(f->message_id, message_id) != 0)
+            continue;
+        for (size_t i = 0; i < f->n_pubs; i++) {
+            struct publication *pb = &f->pubs[i];
+
+            if (pb->tag && !pb->orig_acked && !pb->ae_wanted &&
+                strcmp(pb->routing_key, routing_key) == 0) {
+                *of = f;
+                return pb;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void
+on_returned(void *opaque, const char *routing_key, const char *message_id)
 {
     struct proxy *p = opaque;
+    const char *ae = p->cfg->amqp.alternate_exchange;
+    struct publication *pb = NULL;
+    struct inflight *f = NULL;
 
     p->stats.returned++;
+    /* Its copy goes to the alternate exchange, confirmed like any publish
+     * before the event is committed. */
+    if (ae && *ae && (pb = returned_pub(p, routing_key, message_id, &f))) {
+        pb->ae_wanted = true;
+        if (send_pub(p, f, pb, ae, false, &pb->ae_tag))
+            p->ae_out++;
+    }
     /* Loud once, then every 1000th: a missing consumer is not an error. */
     if (p->returned_told++ % 1000 == 0)
         sfc_log(SFC_LOG_WARN, MOD,
-                "no queue is bound for %s on %s (%llu unroutable so far)",
-                routing_key, p->exchange,
-                (unsigned long long)p->stats.returned);
+                "no queue is bound for %s on %s (%llu unroutable so far%s%s)",
+                routing_key, p->exchange, (unsigned long long)p->stats.returned,
+                pb ? "; sent to " : "", pb ? ae : "");
 }
 
 static bool connect_broker(struct proxy *p)
@@ -180,9 +311,13 @@ static bool connect_broker(struct proxy *p)
     if (sfc_now_ms() < p->next_connect_ms)
         return false;
     if (amqp_link_open(&p->link, err, sizeof(err)) != SFC_OK ||
-        amqp_link_declare_exchange(
-            &p->link, p->exchange, p->cfg->amqp.exchange_auto_delete,
-            p->cfg->amqp.alternate_exchange, err, sizeof(err)) != SFC_OK) {
+        amqp_link_declare_exchange(&p->link, p->exchange, "topic",
+                                   p->cfg->amqp.exchange_auto_delete, err,
+                                   sizeof(err)) != SFC_OK ||
+        (p->cfg->amqp.alternate_exchange && *p->cfg->amqp.alternate_exchange &&
+         amqp_link_declare_exchange(&p->link, p->cfg->amqp.alternate_exchange,
+                                    "fanout", false, err,
+                                    sizeof(err)) != SFC_OK)) {
         int64_t d = sfc_backoff_ms(p->connect_failures++, 200,
                                    p->cfg->amqp.reconnect_max_ms);
 
@@ -204,10 +339,6 @@ static bool connect_broker(struct proxy *p)
 
 static void publish_pending(struct proxy *p)
 {
-    amqp_table_entry_t hdr[2];
-    amqp_field_value_t stack_item;
-    amqp_array_t stack = {1, &stack_item};
-
     if (!p->unsent)
         return;
     amqp_link_batch(&p->link, true);
@@ -215,34 +346,9 @@ static void publish_pending(struct proxy *p)
         p->unsent = f;
         for (size_t i = 0; i < f->n_pubs && p->link.open; i++) {
             struct publication *pb = &f->pubs[i];
-            amqp_basic_properties_t props = {0};
 
-            if (pb->acked || pb->tag)
-                continue;
-            props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
-                           AMQP_BASIC_CONTENT_ENCODING_FLAG |
-                           AMQP_BASIC_DELIVERY_MODE_FLAG |
-                           AMQP_BASIC_PRIORITY_FLAG |
-                           AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
-            props.content_type = amqp_cstring_bytes("application/json");
-            props.content_encoding = amqp_cstring_bytes("utf-8");
-            props.delivery_mode = 2;
-            props.priority = 0;
-            props.message_id = amqp_cstring_bytes(f->message_id);
-            stack_item.kind = AMQP_FIELD_KIND_UTF8;
-            stack_item.value.bytes = amqp_cstring_bytes(pb->call_id);
-            hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
-            hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
-            hdr[0].value.value.array = stack;
-            hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
-            hdr[1].value.kind = AMQP_FIELD_KIND_I64;
-            hdr[1].value.value.i64 = f->ev->replay_id;
-            props.headers.num_entries = 2;
-            props.headers.entries = hdr;
-            if (amqp_link_publish(&p->link, p->exchange, pb->routing_key,
-                                  &props, pb->body, strlen(pb->body), true,
-                                  &pb->tag) == SFC_OK)
-                p->stats.published++;
+            if (!pb->acked && !pb->tag)
+                send_pub(p, f, pb, p->exchange, true, &pb->tag);
         }
     }
     amqp_link_batch(&p->link, false);
