@@ -236,6 +236,16 @@ static void refresh_metrics(void *opaque)
     sfc_buf_free(&b);
 }
 
+/* Once a second on the dispatch thread: a quiet stream's last commits
+ * reach the store, and /metrics is refreshed. */
+static void tick(void *opaque)
+{
+    struct daemon *d = opaque;
+
+    sfc_stream_flush(d->stream);
+    refresh_metrics(d);
+}
+
 static int start(struct daemon *d, char *err, size_t errsz)
 {
     struct sfc_api_options ao;
@@ -343,8 +353,7 @@ int connector_cmd_run(int argc, char **argv)
             path);
     rc = start(&d, err, sizeof(err));
     if (rc == SFC_EXIT_OK && d.proxy &&
-        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000, refresh_metrics, &d) !=
-            SFC_OK) {
+        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000, tick, &d) != SFC_OK) {
         sfc_errstr_set(err, sizeof(err), "%s",
                        sfc_stream_error(d.stream) ? sfc_stream_error(d.stream)
                                                   : "dispatch failed");

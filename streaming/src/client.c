@@ -188,6 +188,16 @@ sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id)
     return rc;
 }
 
+sfc_err_t sfc_stream_flush(struct sfc_stream *s)
+{
+    sfc_err_t rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = sfc_replay_store_flush(s->o.store);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              int64_t timeout_ms,
                              struct sfc_stream_event **ev)

@@ -198,6 +198,13 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
 sfc_err_t
 sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
 
+/*
+ * Writes commits a store holds back (the file store writes at most every
+ * few hundred ms while commits flow) so that a quiet stream's position is
+ * on disk. Call it now and then, e.g. once a second; close() does it too.
+ */
+sfc_err_t sfc_stream_flush(struct sfc_stream *s);
+
 /* An eventfd that is readable while events are pending or the stream has
  * stopped with an error (poll it, then receive with timeout 0). Borrowed;
  * valid until close. */
