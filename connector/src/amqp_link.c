@@ -287,6 +287,9 @@ sfc_err_t amqp_link_poll(struct amqp_link *l,
         amqp_frame_t f;
         int st;
 
+        /* A callback may have published, and lost the connection. */
+        if (!l->open)
+            return SFC_ERR_AMQP;
         /* Decoded frames live in rabbitmq-c's pools until released. */
         amqp_maybe_release_buffers(l->conn);
         st = amqp_simple_wait_frame_noblock(l->conn, &f, i == 0 ? &tv : &zero);
