@@ -154,13 +154,20 @@ def service_name():
     return "sfctest" + uuid.uuid4().hex[:10]
 
 
-def base_config(sim, service, workdir, entrypoints, extra=""):
+def rabbitmqctl(*args):
+    """Runs rabbitmqctl against the local broker; raises on failure."""
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True,
+                   timeout=120)
+
+
+def base_config(sim, service, workdir, entrypoints, extra="", amqp=""):
+    """A daemon config on @sim; @amqp: more keys of the amqp group."""
     return f"""
 service = {{ name = "{service}"; }};
 salesforce = {{ login_url = "{sim.url}"; username = "demo@sfsim.local";
   password = "demo-password"; security_token = "DEMOTOKEN";
   client_id = "sfsim-client-id"; client_secret = "sfsim-client-secret"; }};
-amqp = {{ uri = "{AMQP.rstrip('/') + '/'}"; }};
+amqp = {{ {amqp} uri = "{AMQP.rstrip('/') + '/'}"; }};
 streaming = {{ replay_store = "file"; replay_file = "{workdir}/replay.json";
   entrypoints = ( {entrypoints} ); }};
 log = {{ level = "info"; }};

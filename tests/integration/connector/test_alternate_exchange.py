@@ -40,9 +40,8 @@ class AlternateExchange(unittest.TestCase):
         eps = ('{ kind = "subscribe"; channel = "/topic/AE"; '
                'event_type = "ae_event"; }')
         cfg = base_config(sim, service, work, eps,
-                          extra=f'metrics = {{ listen = "{listen}"; }};')
-        cfg = cfg.replace("amqp = { uri = ",
-                          f'amqp = {{ alternate_exchange = "{ae}"; uri = ')
+                          extra=f'metrics = {{ listen = "{listen}"; }};',
+                          amqp=f'alternate_exchange = "{ae}";')
         d = Daemon(cfg, work)
         d.start()
         consumer = None

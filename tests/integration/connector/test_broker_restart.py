@@ -1,21 +1,16 @@
 """RabbitMQ restarted in the middle of a firehose: the daemon reconnects,
 publishes again what was not confirmed, and nothing is lost."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
-from sfc_harness import NamekoConsumer, Sim, firehose_daemon, service_name  # noqa
+from sfc_harness import (NamekoConsumer, Sim, firehose_daemon,  # noqa
+                         rabbitmqctl, service_name)
 
 COUNT = 2000
-
-
-def rabbitmqctl(*args):
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True,
-                   timeout=120)
 
 
 class BrokerRestart(unittest.TestCase):

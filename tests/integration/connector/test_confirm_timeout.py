@@ -2,7 +2,6 @@
 memory alarm) is left after amqp.confirm_timeout_ms; the events go out
 again once it confirms, and none is lost."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -10,14 +9,9 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         service_name, wait_subscribed)
+                         rabbitmqctl, service_name, wait_subscribed)
 
 COUNT = 20
-
-
-def rabbitmqctl(*args):
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True,
-                   timeout=120)
 
 
 class ConfirmTimeout(unittest.TestCase):
@@ -29,10 +23,9 @@ class ConfirmTimeout(unittest.TestCase):
         sim.control("/_sim/firehose", {"channel": "/topic/Stall", "count": 0})
         eps = ('{ kind = "subscribe"; channel = "/topic/Stall"; '
                'event_type = "stall_event"; }')
-        cfg = base_config(sim, service, work, eps).replace(
-            "amqp = { uri = ",
-            "amqp = { confirm_timeout_ms = 1000; reconnect_max_ms = 1000; "
-            "uri = ")
+        cfg = base_config(sim, service, work, eps,
+                          amqp="confirm_timeout_ms = 1000; "
+                               "reconnect_max_ms = 1000;")
         d = Daemon(cfg, work)
         d.start()
         try:

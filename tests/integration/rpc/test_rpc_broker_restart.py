@@ -4,7 +4,6 @@ and no record is created twice. Requests the broker hands out again are
 answered by the work already done for their first delivery, never by a
 second call to Salesforce."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -13,15 +12,10 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
-                         metric, service_name, wait_rpc_ready)
+                         metric, rabbitmqctl, service_name, wait_rpc_ready)
 
 CALLS = 60
 WORKERS = 16
-
-
-def rabbitmqctl(*args):
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True,
-                   timeout=120)
 
 
 class BrokerRestartDuringCalls(unittest.TestCase):
@@ -32,11 +26,10 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         self.metrics = f"127.0.0.1:{free_port()}"
         extra = (f"rpc = {{ enabled = true; max_workers = {WORKERS}; }};\n"
                  f"metrics = {{ listen = \"{self.metrics}\"; }};")
-        cfg = base_config(self.sim, self.service, self.work, "", extra=extra)
         # Back on the broker within a second of it returning.
-        cfg = cfg.replace("amqp = { uri = ",
-                          "amqp = { reconnect_max_ms = 1000; "
-                          "confirm_timeout_ms = 1000; uri = ")
+        cfg = base_config(self.sim, self.service, self.work, "", extra=extra,
+                          amqp="reconnect_max_ms = 1000; "
+                               "confirm_timeout_ms = 1000;")
         self.daemon = Daemon(cfg, self.work)
         self.daemon.start()
         caller = RpcCaller(AMQP, self.service)
