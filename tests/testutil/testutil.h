@@ -52,6 +52,13 @@ const char *tu_bin(const char *name, char *out, size_t size);
 /* A fresh private temporary directory (mkdtemp) under $TMPDIR. */
 int tu_tmpdir(char *out, size_t size);
 
+/*
+ * A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's
+ * choice for port 0), or -1. Another process may still take it before the
+ * caller binds, so callers that start a server retry on failure.
+ */
+int tu_free_port(void);
+
 /* Removes a directory tree (rm -rf). */
 void tu_rmtree(const char *path);
 

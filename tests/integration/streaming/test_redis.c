@@ -33,36 +33,65 @@ static char *redis_cli(const char *args)
     return sfc_xstrdup(out);
 }
 
-static int setup(void **state)
+/*
+ * Starts redis-server on a free port and waits for PING. A port taken between
+ * choosing and binding makes the server exit; then another port is tried.
+ */
+static int start_redis(void)
 {
     char portstr[16], *pong = NULL;
+    int ok = 0, status;
 
-    (void)state;
-    port = 20000 + (int)(getpid() % 20000);
+    port = tu_free_port();
+    if (port < 0)
+        return -1;
     snprintf(portstr, sizeof(portstr), "%d", port);
     redis = fork();
+    if (redis < 0)
+        return -1;
     if (redis == 0) {
         execlp("redis-server", "redis-server", "--port", portstr, "--save", "",
                "--appendonly", "no", "--bind", "127.0.0.1", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 200 && !ok; i++) {
+        if (waitpid(redis, &status, WNOHANG) == redis) {
+            redis = 0;
+            return -1;
+        }
         free(pong);
         pong = redis_cli("PING");
-        if (strcmp(pong, "PONG") == 0)
-            break;
-        sfc_sleep_ms(50);
+        ok = strcmp(pong, "PONG") == 0;
+        if (!ok)
+            sfc_sleep_ms(50);
     }
-    int ok = strcmp(pong, "PONG") == 0;
     free(pong);
-    return ok ? 0 : -1;
+    if (!ok) {
+        kill(redis, SIGKILL);
+        waitpid(redis, NULL, 0);
+        redis = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    for (int attempt = 0; attempt < 5; attempt++)
+        if (start_redis() == 0)
+            return 0;
+    fprintf(stderr, "redis-server did not start on a free port\n");
+    return -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    kill(redis, SIGTERM);
-    waitpid(redis, NULL, 0);
+    if (redis > 0) {
+        kill(redis, SIGTERM);
+        waitpid(redis, NULL, 0);
+    }
     return 0;
 }
 
