@@ -247,6 +247,11 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         /* Room for the I/O thread, once the queue is below its bound. */
         if (s->io_waiting_room && s->pending < s->o.max_pending)
             pthread_cond_broadcast(&s->cond);
+        /* A paused reply resumes at half the bound, not per event. */
+        if (s->io_paused && s->pending <= s->o.max_pending / 2) {
+            s->io_paused = false;
+            curl_multi_wakeup(s->multi);
+        }
     } else {
         rc = s->error ? (s->error_code ? s->error_code : SFC_ERR_CLOSED)
                       : SFC_ERR_TIMEOUT;

@@ -24,10 +24,23 @@ enum step {
 
 struct exchange {
     struct sfc_stream *s;
-    struct sfc_buf body;
+    struct sfc_buf body; /* meta exchanges: the whole reply */
     long status;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
+    /* The long poll: read message by message, paused while the queue is
+     * full. */
+    struct sfc_bayeux_reader reader;
+    enum step step; /* what the connect reply asks for */
+    bool got_body;  /* the first byte of the reply arrived */
+    bool paused;    /* the transfer waits for room in the queue */
+    int64_t paused_at;
+    struct sfc_stream_event **batch; /* events of the current chunk */
+    size_t nbatch, capbatch;
+    size_t room;          /* events the queue takes before its bound */
+    struct sfc_buf carry; /* the rest of a chunk stopped at the bound */
+    size_t carry_at;
+    uint64_t dropped; /* data messages without a valid replay id */
 };
 
 /* Replaces or adds cookie @name=@value in the session's jar. */
@@ -456,56 +469,176 @@ static enum step sync_subscriptions(struct sfc_stream *s)
     return STEP_OK;
 }
 
-/* Hands data messages to the queue; handles the connect reply. */
-static enum step
-consume(struct sfc_stream *s, struct sfc_bayeux_msg *msgs, int n)
+/*
+ * A meta message of a connect reply: it may change what the session does
+ * next (*st) and the advice (I/O thread state).
+ */
+static void consume_meta(struct sfc_stream *s,
+                         const struct sfc_bayeux_msg *m,
+                         enum step *st)
 {
-    enum step st = STEP_OK;
-
-    pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < n; i++) {
-        struct sfc_bayeux_msg *m = &msgs[i];
-
-        if (!m->is_meta) {
-            struct sfc_stream_event *ev = NULL;
-            char err[256];
-
-            if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
-                s->stats.malformed++;
-                sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
-                continue;
-            }
-            {
-                struct stream_sub *u = stream_sub_find_locked(s, ev->channel);
-
-                if (u)
-                    u->received_any = true;
-            }
-            stream_enqueue_locked(s, ev);
-        } else if (strcmp(m->channel, "/meta/disconnect") == 0) {
-            st = STEP_HANDSHAKE; /* the server ended the session */
-        } else if (strcmp(m->channel, "/meta/connect") == 0) {
-            if (m->advice_timeout >= 0)
-                s->advice_timeout_ms = m->advice_timeout;
-            if (m->advice_interval >= 0)
-                s->advice_interval_ms = m->advice_interval;
-            if (m->successful) {
-                if (m->advice_reconnect &&
-                    strcmp(m->advice_reconnect, "handshake") == 0)
-                    st = STEP_HANDSHAKE;
-            } else if (m->error && strncmp(m->error, "401", 3) == 0) {
-                st = STEP_RELOGIN;
-            } else if (unknown_client(m) ||
-                       (m->advice_reconnect &&
-                        strcmp(m->advice_reconnect, "retry") != 0)) {
-                st = STEP_HANDSHAKE;
-            } else {
-                st = STEP_RETRY;
-            }
+    if (strcmp(m->channel, "/meta/disconnect") == 0) {
+        *st = STEP_HANDSHAKE; /* the server ended the session */
+    } else if (strcmp(m->channel, "/meta/connect") == 0) {
+        if (m->advice_timeout >= 0)
+            s->advice_timeout_ms = m->advice_timeout;
+        if (m->advice_interval >= 0)
+            s->advice_interval_ms = m->advice_interval;
+        if (m->successful) {
+            if (m->advice_reconnect &&
+                strcmp(m->advice_reconnect, "handshake") == 0)
+                *st = STEP_HANDSHAKE;
+        } else if (m->error && strncmp(m->error, "401", 3) == 0) {
+            *st = STEP_RELOGIN;
+        } else if (unknown_client(m) ||
+                   (m->advice_reconnect &&
+                    strcmp(m->advice_reconnect, "retry") != 0)) {
+            *st = STEP_HANDSHAKE;
+        } else {
+            *st = STEP_RETRY;
         }
     }
+}
+
+/*
+ * A message of the long poll's reply. Events are collected and queued in
+ * one go after each round of transfers, so the consumer is woken once per
+ * round, not per event.
+ */
+static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
+{
+    struct exchange *x = opaque;
+    struct sfc_stream *s = x->s;
+    struct sfc_stream_event *ev = NULL;
+    char err[256];
+
+    if (m->is_meta) {
+        consume_meta(s, m, &x->step);
+        return true;
+    }
+    if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
+        x->dropped++;
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
+        return true;
+    }
+    if (x->nbatch == x->capbatch) {
+        x->capbatch = x->capbatch ? x->capbatch * 2 : 64;
+        x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));
+    }
+    x->batch[x->nbatch++] = ev;
+    return --x->room > 0; /* the queue's bound is reached: stop here */
+}
+
+/* Queues what on_poll_message() collected. */
+static void flush_batch(struct sfc_stream *s, struct exchange *x)
+{
+    if (!x->nbatch && !x->dropped)
+        return;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < x->nbatch; i++) {
+        struct stream_sub *u = stream_sub_find_locked(s, x->batch[i]->channel);
+
+        if (u)
+            u->received_any = true;
+        stream_enqueue_locked(s, x->batch[i]);
+    }
+    s->stats.malformed += x->dropped;
     pthread_mutex_unlock(&s->lock);
-    return st;
+    x->nbatch = 0;
+    x->dropped = 0;
+}
+
+/*
+ * Room left in the queue, counting what is collected but not yet queued.
+ * None: the transfer pauses until the consumer's receive wakes the I/O
+ * thread (the socket buffer and the server hold the rest meanwhile).
+ */
+static size_t room_or_pause(struct sfc_stream *s, struct exchange *x)
+{
+    size_t used, room = 0;
+
+    pthread_mutex_lock(&s->lock);
+    used = s->pending + x->nbatch;
+    if (used < s->o.max_pending || s->stop)
+        room = used < s->o.max_pending ? s->o.max_pending - used : 1;
+    else
+        s->io_paused = true;
+    pthread_mutex_unlock(&s->lock);
+    if (!room) {
+        if (!x->paused)
+            x->paused_at = sfc_now_ms();
+        x->paused = true;
+    }
+    return room;
+}
+
+/*
+ * Feeds what is left of a chunk the queue's bound stopped. True when all of
+ * it went in.
+ */
+static bool feed_carry(struct sfc_stream *s, struct exchange *x)
+{
+    if (x->carry_at < x->carry.len) {
+        x->room = room_or_pause(s, x);
+        if (!x->room)
+            return false;
+        x->carry_at += sfc_bayeux_reader_feed(
+            &x->reader, x->carry.data + x->carry_at, x->carry.len - x->carry_at,
+            on_poll_message, x);
+        if (x->carry_at < x->carry.len)
+            return false;
+    }
+    sfc_buf_reset(&x->carry);
+    x->carry_at = 0;
+    return true;
+}
+
+/*
+ * The long poll's body, read as it arrives, at most up to the queue's
+ * bound: the part of a chunk beyond it waits in the carry buffer and the
+ * transfer pauses until the consumer made room.
+ */
+static size_t on_poll_body(char *data, size_t size, size_t n, void *opaque)
+{
+    struct exchange *x = opaque;
+    struct sfc_stream *s = x->s;
+    size_t len = size * n, took;
+
+    if (!x->status)
+        curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->status != 200)
+        return len; /* an error page: its status is what counts */
+    if (!x->got_body) {
+        x->got_body = true;
+        s->last_reply_ms = sfc_now_ms();
+    }
+    if (!feed_carry(s, x))
+        return CURL_WRITEFUNC_PAUSE;
+    x->room = room_or_pause(s, x);
+    if (!x->room)
+        return CURL_WRITEFUNC_PAUSE;
+    took = sfc_bayeux_reader_feed(&x->reader, data, len, on_poll_message, x);
+    if (took < len)
+        sfc_buf_append(&x->carry, data + took, len - took);
+    return len;
+}
+
+/* Resumes a paused long poll once the consumer made room. */
+static void resume_if_room(struct sfc_stream *s, struct exchange *x)
+{
+    bool room;
+
+    pthread_mutex_lock(&s->lock);
+    room = !s->io_paused || s->pending <= s->o.max_pending / 2 || s->stop;
+    if (room) {
+        s->io_paused = false;
+        s->stats.paused_ms += (uint64_t)(sfc_now_ms() - x->paused_at);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (room) {
+        x->paused = false;
+        curl_easy_pause(s->poll, CURLPAUSE_CONT);
+    }
 }
 
 /* Waits while the queue is full; true when the session outlived it. */
@@ -532,15 +665,16 @@ static bool wait_for_room(struct sfc_stream *s)
     return sfc_now_ms() - s->last_reply_ms > s->o.reconnect_window_ms - 5000;
 }
 
-/* One long poll on the multi handle, serving subscriptions meanwhile. */
+/*
+ * One long poll on the multi handle, serving subscriptions meanwhile. The
+ * reply is handed over message by message as it arrives.
+ */
 static enum step connect_once(struct sfc_stream *s)
 {
     struct exchange x;
     struct curl_slist *h = headers(s);
-    struct sfc_bayeux_msg *msgs = NULL;
-    cJSON *root = NULL;
     char *id = next_id(s), *body;
-    int running = 1, n = 0;
+    int running = 1;
     enum step st = STEP_RETRY;
     CURLMsg *done;
     int left;
@@ -549,17 +683,22 @@ static enum step connect_once(struct sfc_stream *s)
                          "\"clientId\":\"%s\",\"connectionType\":"
                          "\"long-polling\"}]",
                          id, s->client_id);
-    sfc_buf_init(&x.body, s->o.max_message_bytes);
-    x.errbuf[0] = '\0';
-    x.status = 0;
-    x.rc = CURLE_OK;
+    memset(&x, 0, sizeof(x));
+    sfc_bayeux_reader_init(&x.reader, s->o.max_message_bytes);
+    x.step = STEP_OK;
     setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000);
+    curl_easy_setopt(s->poll, CURLOPT_WRITEFUNCTION, on_poll_body);
+    /* Fewer, larger chunks of a busy reply. */
+    curl_easy_setopt(s->poll, CURLOPT_BUFFERSIZE, 65536L);
     curl_multi_add_handle(s->multi, s->poll);
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
     while (running && !s->stop) {
+        if (x.paused)
+            resume_if_room(s, &x);
         curl_multi_perform(s->multi, &running);
+        flush_batch(s, &x);
         if (!running)
             break;
         curl_multi_poll(s->multi, NULL, 0, 500, NULL);
@@ -579,6 +718,13 @@ static enum step connect_once(struct sfc_stream *s)
     while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
         if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
             x.rc = done->data.result;
+    /* The end of the reply may still wait in the carry buffer for room. */
+    while (!feed_carry(s, &x) && !s->stop) {
+        x.paused = false; /* wait_for_room() counts this wait */
+        flush_batch(s, &x);
+        wait_for_room(s);
+    }
+    flush_batch(s, &x);
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
@@ -591,20 +737,45 @@ static enum step connect_once(struct sfc_stream *s)
             st = STEP_HANDSHAKE;
         goto out_remove;
     }
-    s->last_reply_ms = sfc_now_ms();
-    msgs = sfc_xcalloc(STREAM_MAX_MSGS, sizeof(*msgs));
-    if (!parse_reply(s, &x, &root, msgs, &n))
+    if (!x.got_body)
+        s->last_reply_ms = sfc_now_ms();
+    if (x.reader.malformed) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.malformed += x.reader.malformed;
+        pthread_mutex_unlock(&s->lock);
+        sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                "malformed Bayeux reply: %llu message(s) without a channel "
+                "or data were dropped",
+                (unsigned long long)x.reader.malformed);
+    }
+    if (!sfc_bayeux_reader_finish(&x.reader)) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.malformed++;
+        pthread_mutex_unlock(&s->lock);
+        sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                "malformed Bayeux reply: %s; resuming from the committed "
+                "replay ids",
+                x.reader.error);
+        /* Messages the broken part held are lost to this session. */
+        st = STEP_HANDSHAKE;
         goto out_remove;
-    sfc_buf_free(&x.body); /* the tree has it all: one copy at a time */
-    st = consume(s, msgs, n);
+    }
+    st = x.step;
     if (st == STEP_OK)
         s->last_ok_ms = sfc_now_ms();
 out_remove:
+    flush_batch(s, &x); /* what arrived whole is kept */
+    if (x.paused) {
+        pthread_mutex_lock(&s->lock);
+        s->io_paused = false;
+        s->stats.paused_ms += (uint64_t)(sfc_now_ms() - x.paused_at);
+        pthread_mutex_unlock(&s->lock);
+    }
     curl_multi_remove_handle(s->multi, s->poll);
-    cJSON_Delete(root);
-    free(msgs);
+    sfc_bayeux_reader_free(&x.reader);
+    sfc_buf_free(&x.carry);
+    free(x.batch);
     curl_slist_free_all(h);
-    sfc_buf_free(&x.body);
     free(body);
     free(id);
     return st;

@@ -153,7 +153,7 @@ struct sfc_stream_options {
     int64_t backoff_max_ms;        /* default 30000 */
     int64_t reconnect_window_ms;   /* the server forgets a client silent
                                       this long (default 40000) */
-    size_t max_message_bytes;      /* one connect reply (default 16 MiB) */
+    size_t max_message_bytes;      /* one Bayeux message (default 16 MiB) */
 };
 
 void sfc_stream_options_init(struct sfc_stream_options *o);
@@ -275,6 +275,55 @@ int sfc_bayeux_parse(const char *body,
                      int *skipped,
                      char *errstr,
                      size_t errstr_size);
+
+/*
+ * Incremental reader of one reply body. Salesforce does not bound how many
+ * events a connect reply carries (it asks for buffers of 10 MB), so the
+ * reply is split into its messages as bytes arrive and each message is
+ * parsed on its own: memory holds one message, never the whole reply.
+ * The splitting only tracks strings and nesting; each message is parsed
+ * by cJSON.
+ */
+struct sfc_bayeux_reader {
+    struct sfc_buf msg; /* bytes of the message being read */
+    int state;
+    int depth;
+    bool single; /* the reply is one object, not an array */
+    bool in_string, escaped;
+    uint64_t messages;  /* handed to the callback */
+    uint64_t malformed; /* messages that were not Bayeux, skipped */
+    char error[160];    /* why the reply is broken, or "" */
+};
+
+/*
+ * Called once per message; @m borrows from a tree freed when it returns
+ * (sfc_bayeux_event() copies what it needs). Returns true to go on, false
+ * to stop after this message.
+ */
+typedef bool (*sfc_bayeux_msg_fn)(void *opaque, struct sfc_bayeux_msg *m);
+
+/* Ready to read a reply whose messages are at most @max_message bytes. */
+void sfc_bayeux_reader_init(struct sfc_bayeux_reader *r, size_t max_message);
+
+/*
+ * Feeds up to @len bytes, calling @fn for every message they complete.
+ * Returns how many bytes were taken: all of them, unless @fn asked to stop
+ * (the caller feeds the rest later). A broken reply (not a JSON array or
+ * object, or a message above the bound) takes every byte, now and later,
+ * and r->error says why.
+ */
+size_t sfc_bayeux_reader_feed(struct sfc_bayeux_reader *r,
+                              const char *data,
+                              size_t len,
+                              sfc_bayeux_msg_fn fn,
+                              void *opaque);
+
+/* At the end of the body: true when the reply was complete and well formed
+ * as a whole (single malformed messages are only counted). */
+bool sfc_bayeux_reader_finish(struct sfc_bayeux_reader *r);
+
+/* Frees the buffer; the reader may be initialised again. */
+void sfc_bayeux_reader_free(struct sfc_bayeux_reader *r);
 
 /*
  * Builds an event from a data message. SFC_ERR_PARSE (with @errstr) when it

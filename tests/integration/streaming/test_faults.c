@@ -171,6 +171,71 @@ static int reset(void **state)
     return sfsim_control(&f.sim, "/_sim/reset", "{}", NULL) == 200 ? 0 : -1;
 }
 
+static void queue_of_fifty(struct sfc_stream_options *o)
+{
+    o->max_pending = 50;
+}
+
+/*
+ * One connect reply of 4,000 events of 1 KB (about 4.5 MB): the reply is
+ * read message by message and its transfer paused while the queue is full,
+ * so the queue never exceeds its bound and every event still arrives once,
+ * in order, in the same Bayeux session.
+ */
+static void huge_reply_within_the_queue_bound(void **state)
+{
+    struct sfc_stream_stats st;
+    size_t peak = 0;
+    int64_t last = -1, got = 0, t0;
+
+    (void)state;
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+                                   "{\"max_batch_events\":5000}", NULL),
+                     200);
+    /* A firehose of nothing declares the channel. */
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+                                   "{\"channel\":\"/topic/Huge\",\"count\":0}",
+                                   NULL),
+                     200);
+    sfix_open(&f, queue_of_fifty);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Huge", SFC_STREAM_START_ALL),
+        SFC_OK);
+    sfix_wait_subscribes(&f, 1);
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+                                   "{\"channel\":\"/topic/Huge\",\"count\":"
+                                   "4000,\"rate\":0,\"payload_bytes\":1024}",
+                                   NULL),
+                     200);
+    /* Take nothing for a while: the queue fills and the reply waits. */
+    for (int i = 0; i < 20; i++) {
+        size_t p = sfc_stream_pending(f.stream);
+
+        peak = p > peak ? p : peak;
+        sfc_sleep_ms(100);
+    }
+    assert_int_equal(peak, 50); /* full, and not one event beyond */
+    t0 = sfc_now_ms();
+    while (got < 4000 && sfc_now_ms() - t0 < 30000) {
+        struct sfc_stream_event *ev = NULL;
+        size_t p = sfc_stream_pending(f.stream);
+
+        peak = p > peak ? p : peak;
+        if (sfc_stream_receive(f.stream, 1000, &ev) != SFC_OK)
+            continue;
+        assert_true(ev->replay_id > last);
+        last = ev->replay_id;
+        got++;
+        sfc_stream_event_destroy(ev);
+    }
+    assert_int_equal(got, 4000);
+    assert_true(peak <= 50);
+    sfc_stream_get_stats(f.stream, &st);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.handshakes, 1);
+    assert_true(st.paused_ms >= 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +245,7 @@ int main(void)
         cmocka_unit_test_teardown(dropped_mid_batch, reset),
         cmocka_unit_test_teardown(slow_consumer_past_the_window, reset),
         cmocka_unit_test_teardown(simulator_restarted, reset),
+        cmocka_unit_test_teardown(huge_reply_within_the_queue_bound, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -147,6 +148,203 @@ static void kinds(void **state)
     assert_int_equal(sfc_stream_kind_of(NULL), SFC_STREAM_KIND_OTHER);
 }
 
+/* What the reader handed over: channels and replay ids, in order. */
+struct seen {
+    int n;
+    char channel[16][48];
+    int64_t replay[16];
+};
+
+static bool collect(void *opaque, struct sfc_bayeux_msg *m)
+{
+    struct seen *v = opaque;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m->data, "event");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(ev, "replayId");
+
+    assert_true(v->n < 16);
+    snprintf(v->channel[v->n], sizeof(v->channel[0]), "%s", m->channel);
+    v->replay[v->n] = cJSON_IsNumber(rid) ? (int64_t)rid->valuedouble : -1;
+    v->n++;
+    return true;
+}
+
+/* Like collect(), but asks the reader to stop after every message. */
+static bool collect_one(void *opaque, struct sfc_bayeux_msg *m)
+{
+    collect(opaque, m);
+    return false;
+}
+
+static const char tricky[] =
+    " [ {\"channel\":\"/topic/A\",\"data\":{\"event\":{\"replayId\":1},"
+    "\"sobject\":{\"Name\":\"a]b}\\\"c,{[\\\\\"}}},\n"
+    "{\"channel\":\"/topic/A\",\"data\":{\"event\":{\"replayId\":2},"
+    "\"sobject\":{\"Tags\":[[1,2],{\"x\":\"]\"}]}}},"
+    "{\"channel\":\"/meta/connect\",\"successful\":true,\"id\":\"9\"}]\n";
+
+static void reader_splits_messages_at_any_chunk_boundary(void **state)
+{
+    (void)state;
+    /* The same reply in chunks of 1, 2, 3, ... bytes and in one piece. */
+    for (size_t chunk = 1; chunk <= sizeof(tricky); chunk++) {
+        struct sfc_bayeux_reader r;
+        struct seen v = {0};
+        size_t len = strlen(tricky);
+
+        sfc_bayeux_reader_init(&r, 4096);
+        for (size_t at = 0; at < len; at += chunk) {
+            size_t n = at + chunk > len ? len - at : chunk;
+
+            assert_int_equal(
+                sfc_bayeux_reader_feed(&r, tricky + at, n, collect, &v), n);
+        }
+        assert_true(sfc_bayeux_reader_finish(&r));
+        assert_int_equal(v.n, 3);
+        assert_int_equal(r.messages, 3);
+        assert_int_equal(r.malformed, 0);
+        assert_string_equal(v.channel[0], "/topic/A");
+        assert_int_equal(v.replay[0], 1);
+        assert_int_equal(v.replay[1], 2);
+        assert_string_equal(v.channel[2], "/meta/connect");
+        sfc_bayeux_reader_free(&r);
+    }
+}
+
+static bool take_first(void *opaque, struct sfc_bayeux_msg *m)
+{
+    struct sfc_stream_event **ev = opaque;
+    char err[128];
+
+    if (!*ev && !m->is_meta)
+        assert_int_equal(sfc_bayeux_event(m, ev, err, sizeof(err)), SFC_OK);
+    return true;
+}
+
+static void reader_stops_when_asked_and_resumes(void **state)
+{
+    struct sfc_bayeux_reader r;
+    struct seen v = {0};
+    size_t len = strlen(tricky), at = 0, calls = 0;
+
+    (void)state;
+    sfc_bayeux_reader_init(&r, 4096);
+    /* One message per call; the caller feeds the rest again. */
+    while (at < len) {
+        size_t took =
+            sfc_bayeux_reader_feed(&r, tricky + at, len - at, collect_one, &v);
+
+        assert_true(took > 0);
+        at += took;
+        calls++;
+        assert_int_equal(v.n, calls < 3 ? (int)calls : 3);
+    }
+    assert_int_equal(calls, 4); /* the fourth takes the closing bracket */
+    assert_true(sfc_bayeux_reader_finish(&r));
+    assert_int_equal(v.replay[1], 2);
+    assert_string_equal(v.channel[2], "/meta/connect");
+    sfc_bayeux_reader_free(&r);
+}
+
+static void reader_keeps_string_contents(void **state)
+{
+    struct sfc_bayeux_reader r;
+    struct sfc_stream_event *ev = NULL;
+    const cJSON *name;
+
+    (void)state;
+    sfc_bayeux_reader_init(&r, 4096);
+    for (size_t i = 0; tricky[i]; i++)
+        sfc_bayeux_reader_feed(&r, tricky + i, 1, take_first, &ev);
+    assert_true(sfc_bayeux_reader_finish(&r));
+    assert_non_null(ev);
+    name = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ev->data, "sobject"), "Name");
+    assert_string_equal(name->valuestring, "a]b}\"c,{[\\");
+    sfc_stream_event_destroy(ev);
+    sfc_bayeux_reader_free(&r);
+}
+
+static void reader_single_object_and_malformed_messages(void **state)
+{
+    static const char single[] =
+        "{\"channel\":\"/meta/connect\",\"successful\":false,\"error\":"
+        "\"403::Unknown client\"}";
+    static const char mixed[] =
+        "[42,\"x\",{\"id\":\"1\"},[1],{\"channel\":\"/topic/B\",\"data\":"
+        "{\"event\":{\"replayId\":5}}},{\"channel\":\"/topic/B\"},null]";
+    struct sfc_bayeux_reader r;
+    struct seen v = {0};
+
+    (void)state;
+    sfc_bayeux_reader_init(&r, 4096);
+    assert_true(
+        sfc_bayeux_reader_feed(&r, single, strlen(single), collect, &v));
+    assert_true(sfc_bayeux_reader_finish(&r));
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.channel[0], "/meta/connect");
+    sfc_bayeux_reader_free(&r);
+
+    /* Bad messages are counted and skipped; the good one still arrives. */
+    memset(&v, 0, sizeof(v));
+    sfc_bayeux_reader_init(&r, 4096);
+    assert_int_equal(
+        sfc_bayeux_reader_feed(&r, mixed, strlen(mixed), collect, &v),
+        strlen(mixed));
+    assert_true(sfc_bayeux_reader_finish(&r));
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.replay[0], 5);
+    assert_int_equal(r.malformed, 6);
+    sfc_bayeux_reader_free(&r);
+}
+
+static void reader_broken_replies(void **state)
+{
+    static const char truncated[] =
+        "[{\"channel\":\"/topic/C\",\"data\":{\"event\":{\"replayId\":7}}},"
+        "{\"channel\":\"/topic/C\",\"data\":{\"event\":{\"repl";
+    static const char big[] =
+        "[{\"channel\":\"/topic/C\",\"data\":{\"event\":{\"replayId\":8},"
+        "\"sobject\":{\"Description\":\"0123456789012345678901234567890123"
+        "4567890123456789\"}}}]";
+    struct sfc_bayeux_reader r;
+    struct seen v = {0};
+
+    (void)state;
+    /* A reply cut short: what came whole is delivered, the rest reported. */
+    sfc_bayeux_reader_init(&r, 4096);
+    sfc_bayeux_reader_feed(&r, truncated, strlen(truncated), collect, &v);
+    assert_string_equal(r.error, "");
+    assert_false(sfc_bayeux_reader_finish(&r));
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.replay[0], 7);
+    assert_non_null(strstr(r.error, "ends before its last message"));
+    sfc_bayeux_reader_free(&r);
+
+    /* Not JSON at all. */
+    sfc_bayeux_reader_init(&r, 4096);
+    assert_int_equal(sfc_bayeux_reader_feed(&r, "<html>", 6, collect, &v), 6);
+    assert_non_null(strstr(r.error, "neither an array nor an object"));
+    assert_false(sfc_bayeux_reader_finish(&r));
+    assert_non_null(strstr(r.error, "neither an array nor an object"));
+    sfc_bayeux_reader_free(&r);
+
+    /* Nothing. */
+    sfc_bayeux_reader_init(&r, 4096);
+    sfc_bayeux_reader_feed(&r, " \n", 2, collect, &v);
+    assert_string_equal(r.error, "");
+    assert_false(sfc_bayeux_reader_finish(&r));
+    sfc_bayeux_reader_free(&r);
+
+    /* One message above the bound. */
+    memset(&v, 0, sizeof(v));
+    sfc_bayeux_reader_init(&r, 64);
+    sfc_bayeux_reader_feed(&r, big, strlen(big), collect, &v);
+    assert_int_equal(v.n, 0);
+    assert_non_null(strstr(r.error, "exceeds the size limit"));
+    assert_false(sfc_bayeux_reader_finish(&r));
+    sfc_bayeux_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +353,11 @@ int main(void)
         cmocka_unit_test(cdc_and_platform_events),
         cmocka_unit_test(malformed_input_is_counted_not_fatal),
         cmocka_unit_test(kinds),
+        cmocka_unit_test(reader_splits_messages_at_any_chunk_boundary),
+        cmocka_unit_test(reader_keeps_string_contents),
+        cmocka_unit_test(reader_stops_when_asked_and_resumes),
+        cmocka_unit_test(reader_single_object_and_malformed_messages),
+        cmocka_unit_test(reader_broken_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
