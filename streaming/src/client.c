@@ -93,6 +93,7 @@ sfc_err_t sfc_stream_subscribe(struct sfc_stream *s,
     u->parked = false;
     u->subscribed_gen = 0;
     s->dirty_subs = true;
+    pthread_cond_broadcast(&s->cond); /* a held reply waits on it */
     pthread_mutex_unlock(&s->lock);
     free(bare);
     curl_multi_wakeup(s->multi);
@@ -110,6 +111,7 @@ sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel)
     if (u) {
         u->removed = true;
         s->dirty_subs = true;
+        pthread_cond_broadcast(&s->cond);
         rc = SFC_OK;
     }
     pthread_mutex_unlock(&s->lock);
@@ -247,10 +249,10 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         /* Room for the I/O thread, once the queue is below its bound. */
         if (s->io_waiting_room && s->pending < s->o.max_pending)
             pthread_cond_broadcast(&s->cond);
-        /* A paused reply resumes at half the bound, not per event. */
+        /* A held reply resumes at half the bound, not per event. */
         if (s->io_paused && s->pending <= s->o.max_pending / 2) {
             s->io_paused = false;
-            curl_multi_wakeup(s->multi);
+            pthread_cond_broadcast(&s->cond);
         }
     } else {
         rc = s->error ? (s->error_code ? s->error_code : SFC_ERR_CLOSED)

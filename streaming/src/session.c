@@ -3,9 +3,10 @@
  * through api/), subscribe every channel from its last committed replay id,
  * then the connect loop; on faults a new handshake (403::Unknown client,
  * advice handshake, a silence longer than the reconnect window), a new login
- * (401), or a retry with backoff (transport errors, 5xx). While the queue is
- * full no connect is sent; if that outlasts the reconnect window the session
- * starts over from the committed positions, so nothing is lost.
+ * (401), or a retry with backoff (transport errors, 5xx). A connect reply is
+ * read message by message and only as far as the queue has room; while the
+ * queue is full no connect is sent; if that outlasts the reconnect window
+ * the session starts over from the committed positions, so nothing is lost.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +32,8 @@ struct exchange {
     /* The long poll: read message by message, paused while the queue is
      * full. */
     struct sfc_bayeux_reader reader;
-    enum step step; /* what the connect reply asks for */
-    bool got_body;  /* the first byte of the reply arrived */
-    bool paused;    /* the transfer waits for room in the queue */
-    int64_t paused_at;
+    enum step step;                  /* what the connect reply asks for */
+    bool got_body;                   /* the first byte of the reply arrived */
     struct sfc_stream_event **batch; /* events of the current chunk */
     size_t nbatch, capbatch;
     size_t room;          /* events the queue takes before its bound */
@@ -548,61 +547,55 @@ static void flush_batch(struct sfc_stream *s, struct exchange *x)
     x->dropped = 0;
 }
 
-/*
- * Room left in the queue, counting what is collected but not yet queued.
- * None: the transfer pauses until the consumer's receive wakes the I/O
- * thread (the socket buffer and the server hold the rest meanwhile).
- */
-static size_t room_or_pause(struct sfc_stream *s, struct exchange *x)
+/* Room left in the queue, counting what is collected but not yet queued. */
+static size_t room_left(struct sfc_stream *s, struct exchange *x)
 {
-    size_t used, room = 0;
+    size_t used, room;
 
     pthread_mutex_lock(&s->lock);
     used = s->pending + x->nbatch;
-    if (used < s->o.max_pending || s->stop)
-        room = used < s->o.max_pending ? s->o.max_pending - used : 1;
-    else
-        s->io_paused = true;
+    room = used < s->o.max_pending ? s->o.max_pending - used : 0;
     pthread_mutex_unlock(&s->lock);
-    if (!room) {
-        if (!x->paused)
-            x->paused_at = sfc_now_ms();
-        x->paused = true;
-    }
     return room;
 }
 
-/*
- * Feeds what is left of a chunk the queue's bound stopped. True when all of
- * it went in.
- */
-static bool feed_carry(struct sfc_stream *s, struct exchange *x)
+/* Whether part of the reply waits in the carry buffer for room. */
+static bool holding(const struct exchange *x)
 {
-    if (x->carry_at < x->carry.len) {
-        x->room = room_or_pause(s, x);
-        if (!x->room)
-            return false;
-        x->carry_at += sfc_bayeux_reader_feed(
-            &x->reader, x->carry.data + x->carry_at, x->carry.len - x->carry_at,
-            on_poll_message, x);
-        if (x->carry_at < x->carry.len)
-            return false;
+    return x->carry_at < x->carry.len;
+}
+
+/* Feeds the carry buffer as far as the queue's bound allows. */
+static void feed_carry(struct sfc_stream *s, struct exchange *x)
+{
+    if (holding(x)) {
+        x->room = room_left(s, x);
+        if (x->room)
+            x->carry_at += sfc_bayeux_reader_feed(
+                &x->reader, x->carry.data + x->carry_at,
+                x->carry.len - x->carry_at, on_poll_message, x);
     }
-    sfc_buf_reset(&x->carry);
-    x->carry_at = 0;
-    return true;
+    if (!holding(x)) {
+        sfc_buf_reset(&x->carry);
+        x->carry_at = 0;
+    }
+    flush_batch(s, x);
 }
 
 /*
- * The long poll's body, read as it arrives, at most up to the queue's
- * bound: the part of a chunk beyond it waits in the carry buffer and the
- * transfer pauses until the consumer made room.
+ * The long poll's body, read as it arrives, up to the queue's bound. What
+ * comes beyond it waits, unparsed, in the carry buffer, and the I/O thread
+ * stops driving the transfer until the consumer made room: the rest of the
+ * reply stays in the socket and the server (TCP flow control). libcurl's
+ * own pause (CURL_WRITEFUNC_PAUSE, CURLPAUSE_CONT) is not used: transfers
+ * resumed that way were seen to receive nothing more until their timeout
+ * (libcurl 7.88).
  */
 static size_t on_poll_body(char *data, size_t size, size_t n, void *opaque)
 {
     struct exchange *x = opaque;
     struct sfc_stream *s = x->s;
-    size_t len = size * n, took;
+    size_t len = size * n, took = 0;
 
     if (!x->status)
         curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
@@ -612,33 +605,40 @@ static size_t on_poll_body(char *data, size_t size, size_t n, void *opaque)
         x->got_body = true;
         s->last_reply_ms = sfc_now_ms();
     }
-    if (!feed_carry(s, x))
-        return CURL_WRITEFUNC_PAUSE;
-    x->room = room_or_pause(s, x);
-    if (!x->room)
-        return CURL_WRITEFUNC_PAUSE;
-    took = sfc_bayeux_reader_feed(&x->reader, data, len, on_poll_message, x);
+    if (!holding(x)) {
+        x->room = room_left(s, x);
+        if (x->room)
+            took = sfc_bayeux_reader_feed(&x->reader, data, len,
+                                          on_poll_message, x);
+    }
+    /* Bytes only: at most what one round of the transfer reads. */
     if (took < len)
         sfc_buf_append(&x->carry, data + took, len - took);
     return len;
 }
 
-/* Resumes a paused long poll once the consumer made room. */
-static void resume_if_room(struct sfc_stream *s, struct exchange *x)
+/*
+ * Waits until the consumer took the queue down to half its bound (or the
+ * subscriptions changed, or the stream stops), at most 200 ms.
+ */
+static void wait_half_room(struct sfc_stream *s)
 {
-    bool room;
+    struct timespec until;
+    int64_t t0 = sfc_now_ms();
 
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
     pthread_mutex_lock(&s->lock);
-    room = !s->io_paused || s->pending <= s->o.max_pending / 2 || s->stop;
-    if (room) {
-        s->io_paused = false;
-        s->stats.paused_ms += (uint64_t)(sfc_now_ms() - x->paused_at);
-    }
+    s->io_paused = true;
+    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
+           !s->dirty_subs)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+            break;
+    s->io_paused = false;
+    s->stats.paused_ms += (uint64_t)(sfc_now_ms() - t0);
     pthread_mutex_unlock(&s->lock);
-    if (room) {
-        x->paused = false;
-        curl_easy_pause(s->poll, CURLPAUSE_CONT);
-    }
 }
 
 /* Waits while the queue is full; true when the session outlived it. */
@@ -688,20 +688,23 @@ static enum step connect_once(struct sfc_stream *s)
     x.step = STEP_OK;
     setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000);
     curl_easy_setopt(s->poll, CURLOPT_WRITEFUNCTION, on_poll_body);
-    /* Fewer, larger chunks of a busy reply. */
-    curl_easy_setopt(s->poll, CURLOPT_BUFFERSIZE, 65536L);
     curl_multi_add_handle(s->multi, s->poll);
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
     while (running && !s->stop) {
-        if (x.paused)
-            resume_if_room(s, &x);
-        curl_multi_perform(s->multi, &running);
-        flush_batch(s, &x);
-        if (!running)
-            break;
-        curl_multi_poll(s->multi, NULL, 0, 500, NULL);
+        if (holding(&x)) {
+            /* Not driving the transfer holds the rest of the reply back. */
+            feed_carry(s, &x);
+            if (holding(&x))
+                wait_half_room(s);
+        } else {
+            curl_multi_perform(s->multi, &running);
+            flush_batch(s, &x);
+            if (!running)
+                break;
+            curl_multi_poll(s->multi, NULL, 0, 500, NULL);
+        }
         if (s->dirty_subs) {
             enum step sub = sync_subscriptions(s);
 
@@ -719,12 +722,8 @@ static enum step connect_once(struct sfc_stream *s)
         if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
             x.rc = done->data.result;
     /* The end of the reply may still wait in the carry buffer for room. */
-    while (!feed_carry(s, &x) && !s->stop) {
-        x.paused = false; /* wait_for_room() counts this wait */
-        flush_batch(s, &x);
-        wait_for_room(s);
-    }
-    flush_batch(s, &x);
+    for (feed_carry(s, &x); holding(&x) && !s->stop; feed_carry(s, &x))
+        wait_half_room(s);
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
@@ -765,12 +764,6 @@ static enum step connect_once(struct sfc_stream *s)
         s->last_ok_ms = sfc_now_ms();
 out_remove:
     flush_batch(s, &x); /* what arrived whole is kept */
-    if (x.paused) {
-        pthread_mutex_lock(&s->lock);
-        s->io_paused = false;
-        s->stats.paused_ms += (uint64_t)(sfc_now_ms() - x.paused_at);
-        pthread_mutex_unlock(&s->lock);
-    }
     curl_multi_remove_handle(s->multi, s->poll);
     sfc_bayeux_reader_free(&x.reader);
     sfc_buf_free(&x.carry);

@@ -46,7 +46,7 @@ struct sfc_stream {
     int efd;                    /* readable while pending > 0 */
     unsigned receivers_waiting; /* callers blocked in receive */
     bool io_waiting_room;       /* the I/O thread waits for pending to drop */
-    bool io_paused; /* the long poll's transfer is paused for room */
+    bool io_paused; /* the long poll's reply is held back for room */
     bool dirty_subs;            /* subscriptions to send */
     pthread_t thread;
     volatile bool stop;

@@ -139,7 +139,7 @@ int main(void)
 
     sfc_stream_options_init(&so);
     so.api = api;
-    so.max_pending = 10000;
+    so.max_pending = 250; /* the daemon's default */
     st = sfc_stream_open(&so, err, sizeof(err));
     sfc_stream_subscribe(st, "/topic/Bench", SFC_STREAM_START_NEW);
     sfc_sleep_ms(500);
