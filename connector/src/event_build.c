@@ -98,16 +98,44 @@ static const cJSON *body_part(const struct sfc_stream_event *ev)
     return part ? part : ev->data;
 }
 
+/*
+ * The body as Salesforce wrote it, cut out of the event's "data" text:
+ * no tree is printed, and numbers keep every digit. NULL when the event
+ * has no text or the member cannot be found without a parser.
+ */
+static char *body_as_received(const struct sfc_stream_event *ev)
+{
+    const char *key = ev->kind == SFC_STREAM_KIND_PUSHTOPIC ? "sobject"
+                      : ev->kind != SFC_STREAM_KIND_OTHER   ? "payload"
+                                                            : NULL;
+    const char *v;
+    size_t n;
+
+    if (!ev->data_json)
+        return NULL;
+    if (!key)
+        return sfc_xstrdup(ev->data_json);
+    if (sfc_json_member_span(ev->data_json, strlen(ev->data_json), key, &v, &n))
+        return sfc_xstrndup(v, n);
+    return NULL; /* absent, or behind an escaped key: the tree decides */
+}
+
 char *event_body(const struct sfc_stream_event *ev)
 {
-    return sfc_json_print(body_part(ev));
+    char *body = body_as_received(ev);
+
+    return body ? body : sfc_json_print(body_part(ev));
 }
 
 char *event_body_with(const struct sfc_stream_event *ev,
                       struct event_scratch *scratch)
 {
-    const cJSON *part = body_part(ev);
-    char *body;
+    const cJSON *part;
+    char *body = body_as_received(ev);
+
+    if (body)
+        return body;
+    part = body_part(ev);
 
     if (!part)
         return sfc_xstrdup("null");

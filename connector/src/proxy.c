@@ -393,6 +393,8 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     /* Only the channel and replay id are needed from here on. */
     cJSON_Delete(ev->data);
     ev->data = NULL;
+    free(ev->data_json);
+    ev->data_json = NULL;
     if (p->tail)
         p->tail->next = f;
     else
@@ -405,16 +407,27 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     return true;
 }
 
-/* Commits the longest prefix whose every publication is confirmed. */
+/* Whether every publication of @f is confirmed. */
+static bool settled_all(const struct inflight *f)
+{
+    for (size_t i = 0; i < f->n_pubs; i++)
+        if (!f->pubs[i].acked)
+            return false;
+    return true;
+}
+
+/*
+ * Commits the longest prefix whose every publication is confirmed: once
+ * per run of events of one channel, with the run's last replay id.
+ */
 static void commit_done(struct proxy *p)
 {
-    while (p->head) {
+    while (p->head && settled_all(p->head)) {
         struct inflight *f = p->head;
 
-        for (size_t i = 0; i < f->n_pubs; i++)
-            if (!f->pubs[i].acked)
-                return;
-        sfc_stream_commit(p->stream, f->ev->channel, f->ev->replay_id);
+        if (!f->next || !settled_all(f->next) ||
+            strcmp(f->next->ev->channel, f->ev->channel) != 0)
+            sfc_stream_commit(p->stream, f->ev->channel, f->ev->replay_id);
         if (p->ack_from == f)
             p->ack_from = f->next;
         p->head = f->next;

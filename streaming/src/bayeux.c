@@ -151,6 +151,13 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     } else if (e->kind == SFC_STREAM_KIND_PUSHTOPIC) {
         e->event_type = sfc_xstrdup(opt_str(event, "type"));
     }
+    if (m->text) {
+        const char *v;
+        size_t n;
+
+        if (sfc_json_member_span(m->text, m->text_len, "data", &v, &n))
+            e->data_json = sfc_xstrndup(v, n);
+    }
     /* Taking the subtree out of the reply saves a copy per event. */
     e->data =
         take ? cJSON_DetachItemViaPointer((cJSON *)m->json, (cJSON *)m->data)
@@ -188,5 +195,6 @@ void sfc_stream_event_destroy(struct sfc_stream_event *ev)
     free(ev->event_type);
     free(ev->entity);
     cJSON_Delete(ev->data);
+    free(ev->data_json);
     free(ev);
 }

@@ -62,6 +62,8 @@ static enum next emit_text(struct sfc_bayeux_reader *r,
         sfc_bayeux_parse(text, len, &root, &m, 1, &skipped, err, sizeof(err)) ==
             1) {
         r->messages++;
+        m.text = text;
+        m.text_len = len;
         go_on = fn(op, &m);
     } else {
         r->malformed++;

@@ -265,6 +265,22 @@ cJSON *sfc_json_parse(const char *data,
 /* Unformatted print that aborts on allocation failure; caller free()s. */
 char *sfc_json_print(const cJSON *item);
 
+/*
+ * Finds member @key of the JSON object @json[0, len) without building a
+ * tree: *val and *val_len receive the member's value exactly as written
+ * (a forwarded value keeps every digit and byte of the original). Only
+ * the object's top level is searched and the first member of that name
+ * counts, as with cJSON_GetObjectItemCaseSensitive(). False when the key is
+ * absent, when the text is not an object, and when a key written with
+ * escapes comes first (a parser has to decide then). Meant for text a
+ * parser already accepted; never reads outside @json[0, len).
+ */
+bool sfc_json_member_span(const char *json,
+                          size_t len,
+                          const char *key,
+                          const char **val,
+                          size_t *val_len);
+
 /* ------------------------------------------------------------------------ */
 /* Clocks and small helpers                                                 */
 /* ------------------------------------------------------------------------ */

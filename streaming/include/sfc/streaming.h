@@ -114,6 +114,9 @@ struct sfc_stream_event {
                            CDC CREATE/UPDATE/..., NULL otherwise */
     char *entity;       /* CDC entityName, else NULL */
     cJSON *data;        /* the Bayeux message's "data" member */
+    /* The same member as Salesforce wrote it (JSON text), when the event
+     * was read from a reply by the stream; NULL otherwise. */
+    char *data_json;
 };
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev);
@@ -258,6 +261,8 @@ struct sfc_bayeux_msg {
     int64_t advice_timeout;       /* -1 when absent */
     const char *subscription;     /* or NULL */
     const cJSON *data;            /* data messages only */
+    const char *text; /* the message as received (incremental reader) */
+    size_t text_len;
 };
 
 /*

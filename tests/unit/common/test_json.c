@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -97,12 +98,84 @@ static void parse_is_bounded(void **state)
     }
 }
 
+/* The span of @key in @text as a string ("" when not found). */
+static const char *
+span_of(const char *text, const char *key, char *out, size_t size)
+{
+    const char *v = NULL;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (sfc_json_member_span(text, strlen(text), key, &v, &n))
+        snprintf(out, size, "%.*s", (int)n, v);
+    return out;
+}
+
+static void member_span_is_the_value_as_written(void **state)
+{
+    static const char *const docs[] = {
+        "{\"event\":{\"replayId\":1},\"sobject\":{\"Id\":\"x\",\"N\":"
+        "123456789012345678}}",
+        "{\"a\":\"}\\\",{\",\"data\":[1,{\"x\":\"]\"}],\"b\":2}",
+        " { \"a\" : 12 , \"b\":true }",
+        "{\"data\":1,\"data\":2}",
+        "{\"x\":{\"data\":1},\"data\":\"\\u00e9\"}",
+    };
+    static const char *const keys[] = {"sobject", "data", "a", "data", "data"};
+    char out[256];
+
+    (void)state;
+    assert_string_equal(span_of(docs[0], "sobject", out, sizeof(out)),
+                        "{\"Id\":\"x\",\"N\":123456789012345678}");
+    assert_string_equal(span_of(docs[1], "data", out, sizeof(out)),
+                        "[1,{\"x\":\"]\"}]");
+    assert_string_equal(span_of(docs[1], "b", out, sizeof(out)), "2");
+    assert_string_equal(span_of(docs[2], "a", out, sizeof(out)), "12");
+    assert_string_equal(span_of(docs[2], "b", out, sizeof(out)), "true");
+    assert_string_equal(span_of(docs[3], "data", out, sizeof(out)), "1");
+    /* Only the top level counts. */
+    assert_string_equal(span_of(docs[4], "data", out, sizeof(out)),
+                        "\"\\u00e9\"");
+    /* The same member cJSON finds, whatever the document. */
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        cJSON *whole = cJSON_Parse(docs[i]);
+        cJSON *part = cJSON_Parse(span_of(docs[i], keys[i], out, sizeof(out)));
+
+        assert_non_null(part);
+        assert_true(cJSON_Compare(
+            cJSON_GetObjectItemCaseSensitive(whole, keys[i]), part, true));
+        cJSON_Delete(whole);
+        cJSON_Delete(part);
+    }
+}
+
+static void member_span_refuses_what_it_cannot_decide(void **state)
+{
+    char out[64];
+
+    (void)state;
+    assert_string_equal(span_of("{\"a\":1}", "b", out, sizeof(out)), "");
+    assert_string_equal(span_of("[{\"a\":1}]", "a", out, sizeof(out)), "");
+    assert_string_equal(span_of("{\"x\":{\"a\":1}}", "a", out, sizeof(out)),
+                        "");
+    /* A key with escapes may decode to the one asked for. */
+    assert_string_equal(
+        span_of("{\"\\u0061\":1,\"a\":2}", "a", out, sizeof(out)), "");
+    /* Cut short: nothing is read past the end. */
+    assert_string_equal(span_of("{\"a\":{\"b\":1", "a", out, sizeof(out)), "");
+    assert_string_equal(span_of("{\"a\":\"x", "a", out, sizeof(out)), "");
+    assert_string_equal(span_of("{\"a\"", "a", out, sizeof(out)), "");
+    assert_string_equal(span_of("", "a", out, sizeof(out)), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(required_getters),
         cmocka_unit_test(optional_getters),
         cmocka_unit_test(parse_is_bounded),
+        cmocka_unit_test(member_span_is_the_value_as_written),
+        cmocka_unit_test(member_span_refuses_what_it_cannot_decide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

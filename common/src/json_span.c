@@ -1,0 +1,106 @@
+/*
+ * Finding a member's value in JSON text without a tree (see common.h):
+ * strings and nesting are the only state, as in the Bayeux reader.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "sfc/common.h"
+
+#define NONE SIZE_MAX
+
+static size_t skip_space(const char *s, size_t i, size_t n)
+{
+    while (i < n && (unsigned char)s[i] <= 32)
+        i++;
+    return i;
+}
+
+/* Index after the string that opens at s[i]; NONE when it never closes. */
+static size_t string_end(const char *s, size_t i, size_t n, bool *escaped)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\') {
+            *escaped = true;
+            i++;
+        } else if (s[i] == '"') {
+            return i + 1;
+        }
+    }
+    return NONE;
+}
+
+/* Index after the value that starts at s[i]; NONE when it never ends. */
+static size_t value_end(const char *s, size_t i, size_t n)
+{
+    size_t depth = 0;
+    bool escaped = false;
+
+    while (i < n) {
+        char c = s[i];
+
+        if (c == '"') {
+            i = string_end(s, i, n, &escaped);
+            if (i == NONE || depth == 0)
+                return i;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return i; /* a scalar ended by its object */
+            if (--depth == 0)
+                return i + 1;
+        } else if (c == ',' && depth == 0) {
+            return i;
+        }
+        i++;
+    }
+    return depth == 0 ? i : NONE;
+}
+
+bool sfc_json_member_span(const char *json,
+                          size_t len,
+                          const char *key,
+                          const char **val,
+                          size_t *val_len)
+{
+    size_t klen = strlen(key), i = skip_space(json, 0, len);
+
+    if (i >= len || json[i] != '{')
+        return false;
+    for (i++;;) {
+        size_t kstart, kend, vstart, vend;
+        bool escaped = false;
+
+        i = skip_space(json, i, len);
+        if (i >= len || json[i] != '"')
+            return false; /* the end of the object, or not JSON */
+        kstart = i + 1;
+        kend = string_end(json, i, len, &escaped);
+        if (kend == NONE)
+            return false;
+        i = skip_space(json, kend, len);
+        if (i >= len || json[i] != ':')
+            return false;
+        vstart = skip_space(json, i + 1, len);
+        vend = value_end(json, vstart, len);
+        if (vend == NONE || vend == vstart)
+            return false;
+        if (escaped)
+            return false; /* "d\u0061ta" may be the key: leave it to cJSON */
+        if (kend - 1 - kstart == klen &&
+            memcmp(json + kstart, key, klen) == 0) {
+            while (vend > vstart && (unsigned char)json[vend - 1] <= 32)
+                vend--;
+            *val = json + vstart;
+            *val_len = vend - vstart;
+            return true;
+        }
+        i = skip_space(json, vend, len);
+        if (i >= len || json[i] != ',')
+            return false;
+        i++;
+    }
+}
