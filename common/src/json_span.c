@@ -16,11 +16,19 @@ static size_t skip_space(const char *s, size_t i, size_t n)
     return i;
 }
 
-/* Index after the string that opens at s[i]; NONE when it never closes. */
-static size_t string_end(const char *s, size_t i, size_t n, bool *escaped)
+/*
+ * Index after the string that opens at s[i]; NONE when it never closes.
+ * *escaped: it holds a backslash; *raw_control: it holds a byte below
+ * 0x20, which JSON does not allow there (cJSON takes it, and prints it
+ * escaped).
+ */
+static size_t
+string_end(const char *s, size_t i, size_t n, bool *escaped, bool *raw_control)
 {
     for (i++; i < n; i++) {
-        if (s[i] == '\\') {
+        if ((unsigned char)s[i] < 0x20) {
+            *raw_control = true;
+        } else if (s[i] == '\\') {
             *escaped = true;
             i++;
         } else if (s[i] == '"') {
@@ -30,8 +38,12 @@ static size_t string_end(const char *s, size_t i, size_t n, bool *escaped)
     return NONE;
 }
 
-/* Index after the value that starts at s[i]; NONE when it never ends. */
-static size_t value_end(const char *s, size_t i, size_t n)
+/*
+ * Index after the value that starts at s[i]; NONE when it never ends.
+ * *raw_control: a control byte that is not JSON white space, in or out of
+ * a string.
+ */
+static size_t value_end(const char *s, size_t i, size_t n, bool *raw_control)
 {
     size_t depth = 0;
     bool escaped = false;
@@ -40,11 +52,13 @@ static size_t value_end(const char *s, size_t i, size_t n)
         char c = s[i];
 
         if (c == '"') {
-            i = string_end(s, i, n, &escaped);
+            i = string_end(s, i, n, &escaped, raw_control);
             if (i == NONE || depth == 0)
                 return i;
             continue;
         }
+        if ((unsigned char)c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            *raw_control = true;
         if (c == '{' || c == '[') {
             depth++;
         } else if (c == '}' || c == ']') {
@@ -72,26 +86,28 @@ bool sfc_json_member_span(const char *json,
         return false;
     for (i++;;) {
         size_t kstart, kend, vstart, vend;
-        bool escaped = false;
+        bool escaped = false, control = false;
 
         i = skip_space(json, i, len);
         if (i >= len || json[i] != '"')
             return false; /* the end of the object, or not JSON */
         kstart = i + 1;
-        kend = string_end(json, i, len, &escaped);
+        kend = string_end(json, i, len, &escaped, &control);
         if (kend == NONE)
             return false;
         i = skip_space(json, kend, len);
         if (i >= len || json[i] != ':')
             return false;
         vstart = skip_space(json, i + 1, len);
-        vend = value_end(json, vstart, len);
+        if (escaped || control)
+            return false; /* "d\u0061ta" may be the key: leave it to cJSON */
+        vend = value_end(json, vstart, len, &control);
         if (vend == NONE || vend == vstart)
             return false;
-        if (escaped)
-            return false; /* "d\u0061ta" may be the key: leave it to cJSON */
         if (kend - 1 - kstart == klen &&
             memcmp(json + kstart, key, klen) == 0) {
+            if (control)
+                return false; /* not JSON as written: let cJSON print it */
             while (vend > vstart && (unsigned char)json[vend - 1] <= 32)
                 vend--;
             *val = json + vstart;

@@ -271,8 +271,9 @@ char *sfc_json_print(const cJSON *item);
  * (a forwarded value keeps every digit and byte of the original). Only
  * the object's top level is searched and the first member of that name
  * counts, as with cJSON_GetObjectItemCaseSensitive(). False when the key is
- * absent, when the text is not an object, and when a key written with
- * escapes comes first (a parser has to decide then). Meant for text a
+ * absent, when the text is not an object, when a key written with escapes
+ * or control bytes comes first, and when the value holds control bytes
+ * JSON does not allow (a parser has to decide then). Meant for text a
  * parser already accepted; never reads outside @json[0, len).
  */
 bool sfc_json_member_span(const char *json,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sfc/streaming.h"
 
@@ -17,6 +18,26 @@ static bool count_message(void *opaque, struct sfc_bayeux_msg *m)
     char err[128];
 
     ++*(int *)opaque;
+    if (m->data && m->text) {
+        /* The text found without a tree is the member cJSON found. */
+        const char *v;
+        size_t n;
+
+        if (sfc_json_member_span(m->text, m->text_len, "data", &v, &n)) {
+            /* Printed, not cJSON_Compare()d: 1e400 is inf, never equal. */
+            cJSON *span = cJSON_ParseWithLength(v, n);
+            char *a = span ? cJSON_PrintUnformatted(span) : NULL;
+            char *b = cJSON_PrintUnformatted(m->data);
+
+            if (!a || !b || strcmp(a, b) != 0) {
+                fprintf(stderr, "member span and cJSON disagree\n");
+                abort();
+            }
+            free(a);
+            free(b);
+            cJSON_Delete(span);
+        }
+    }
     if (!m->is_meta && sfc_bayeux_event(m, &ev, err, sizeof(err)) == SFC_OK)
         sfc_stream_event_destroy(ev);
     /* Every third message asks the reader to stop: the rest is fed again. */

@@ -161,6 +161,15 @@ static void member_span_refuses_what_it_cannot_decide(void **state)
     /* A key with escapes may decode to the one asked for. */
     assert_string_equal(
         span_of("{\"\\u0061\":1,\"a\":2}", "a", out, sizeof(out)), "");
+    /* Control bytes JSON does not allow: in a key, in a value. */
+    assert_false(sfc_json_member_span("{\"a\0b\":1,\"a\":2}", 15, "a",
+                                      &(const char *){NULL}, &(size_t){0}));
+    assert_string_equal(span_of("{\"a\":\"x\001y\"}", "a", out, sizeof(out)),
+                        "");
+    assert_string_equal(span_of("{\"a\":[1,\0012]}", "a", out, sizeof(out)),
+                        "");
+    assert_string_equal(span_of("{\"a\":[1,\n\t2]}", "a", out, sizeof(out)),
+                        "[1,\n\t2]");
     /* Cut short: nothing is read past the end. */
     assert_string_equal(span_of("{\"a\":{\"b\":1", "a", out, sizeof(out)), "");
     assert_string_equal(span_of("{\"a\":\"x", "a", out, sizeof(out)), "");
