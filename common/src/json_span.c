@@ -17,6 +17,33 @@ static size_t skip_space(const char *s, size_t i, size_t n)
 }
 
 /*
+ * Index of the first byte from s[i] on that ends a run of plain string
+ * contents: a quote, a backslash or a control byte; @n when none does.
+ * Eight bytes at a time: string contents are most of a message.
+ */
+static size_t string_stop(const char *s, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t highs = 0x8080808080808080ULL;
+
+    while (i + 8 <= n) {
+        uint64_t w, q, b;
+
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        /* Each term has a high bit set where a byte is 0 (or below 0x20). */
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) &
+            highs)
+            break;
+        i += 8;
+    }
+    while (i < n && s[i] != '"' && s[i] != '\\' && (unsigned char)s[i] >= 0x20)
+        i++;
+    return i;
+}
+
+/*
  * Index after the string that opens at s[i]; NONE when it never closes.
  * *escaped: it holds a backslash; *raw_control: it holds a byte below
  * 0x20, which JSON does not allow there (cJSON takes it, and prints it
@@ -25,14 +52,14 @@ static size_t skip_space(const char *s, size_t i, size_t n)
 static size_t
 string_end(const char *s, size_t i, size_t n, bool *escaped, bool *raw_control)
 {
-    for (i++; i < n; i++) {
+    for (i = string_stop(s, i + 1, n); i < n; i = string_stop(s, i + 1, n)) {
         if ((unsigned char)s[i] < 0x20) {
             *raw_control = true;
         } else if (s[i] == '\\') {
             *escaped = true;
             i++;
-        } else if (s[i] == '"') {
-            return i + 1;
+        } else {
+            return i + 1; /* the closing quote */
         }
     }
     return NONE;

@@ -382,6 +382,25 @@ struct daemon {
     int64_t events;
 };
 
+/* Subscriptions sfsim has accepted so far. */
+static int64_t subscribes(struct sfsim_proc *sim)
+{
+    char *body = NULL;
+    cJSON *root, *v;
+    int64_t n = 0;
+
+    sfsim_control(sim, "/_sim/stats", NULL, &body);
+    root = cJSON_Parse(body);
+    v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "counters"),
+        "stream_subscribes");
+    if (cJSON_IsNumber(v))
+        n = (int64_t)v->valuedouble;
+    cJSON_Delete(root);
+    free(body);
+    return n;
+}
+
 static void
 daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
 {
@@ -400,7 +419,12 @@ daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
               "-c", conf, (char *)NULL);
         _exit(127);
     }
-    sfc_sleep_ms(1500); /* login, subscribe */
+    /* Login and subscribe: until sfsim saw the subscription (a daemon under
+     * valgrind takes a while), then a moment for its reply to arrive. */
+    for (int64_t until = sfc_now_ms() + 60000;
+         subscribes(sim) < 1 && sfc_now_ms() < until;)
+        sfc_sleep_ms(50);
+    sfc_sleep_ms(500);
     d->idle_rss_kb = status_kb(d->pid, "VmRSS:");
 }
 
