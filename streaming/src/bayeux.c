@@ -1,6 +1,7 @@
 /* Bayeux message parsing: pure, no I/O (fuzzed in tests/fuzz/streaming). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "stream_int.h"
 
@@ -22,6 +23,11 @@ enum sfc_stream_kind sfc_stream_kind_of(const char *channel)
     if (strncmp(channel, "/data/", 6) == 0)
         return SFC_STREAM_KIND_CDC;
     return SFC_STREAM_KIND_OTHER;
+}
+
+bool stream_unknown_client(const struct sfc_bayeux_msg *m)
+{
+    return m->error && strcasestr(m->error, "Unknown client");
 }
 
 static int64_t opt_int(const cJSON *obj, const char *key)

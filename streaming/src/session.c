@@ -15,31 +15,13 @@
 
 #include "stream_int.h"
 
-enum step {
-    STEP_OK,
-    STEP_RETRY,     /* transient: back off, same session */
-    STEP_HANDSHAKE, /* the session is gone: start over */
-    STEP_RELOGIN,   /* the Salesforce session is refused */
-    STEP_STOP,
-};
-
 struct exchange {
     struct sfc_stream *s;
     struct sfc_buf body; /* meta exchanges: the whole reply */
     long status;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
-    /* The long poll: read message by message, paused while the queue is
-     * full. */
-    struct sfc_bayeux_reader reader;
-    enum step step;                  /* what the connect reply asks for */
-    bool got_body;                   /* the first byte of the reply arrived */
-    struct sfc_stream_event **batch; /* events of the current chunk */
-    size_t nbatch, capbatch;
-    size_t room;          /* events the queue takes before its bound */
-    struct sfc_buf carry; /* the rest of a chunk stopped at the bound */
-    size_t carry_at;
-    uint64_t dropped; /* data messages without a valid replay id */
+    struct poll_reply reply; /* the long poll's reply (longpoll.c) */
 };
 
 /* Replaces or adds cookie @name=@value in the session's jar. */
@@ -213,11 +195,6 @@ static enum step http_failure(struct exchange *x, const char *what)
     return STEP_RETRY;
 }
 
-static bool unknown_client(const struct sfc_bayeux_msg *m)
-{
-    return m->error && strcasestr(m->error, "Unknown client");
-}
-
 static enum step handshake(struct sfc_stream *s)
 {
     struct exchange x;
@@ -346,7 +323,7 @@ static enum step subscribe_one(struct sfc_stream *s,
             continue;
         if (msgs[i].successful) {
             st = STEP_OK;
-        } else if (unknown_client(&msgs[i])) {
+        } else if (stream_unknown_client(&msgs[i])) {
             st = STEP_HANDSHAKE;
         } else if (msgs[i].error && strncmp(msgs[i].error, "401", 3) == 0) {
             st = STEP_RELOGIN;
@@ -468,179 +445,6 @@ static enum step sync_subscriptions(struct sfc_stream *s)
     return STEP_OK;
 }
 
-/*
- * A meta message of a connect reply: it may change what the session does
- * next (*st) and the advice (I/O thread state).
- */
-static void consume_meta(struct sfc_stream *s,
-                         const struct sfc_bayeux_msg *m,
-                         enum step *st)
-{
-    if (strcmp(m->channel, "/meta/disconnect") == 0) {
-        *st = STEP_HANDSHAKE; /* the server ended the session */
-    } else if (strcmp(m->channel, "/meta/connect") == 0) {
-        if (m->advice_timeout >= 0)
-            s->advice_timeout_ms = m->advice_timeout;
-        if (m->advice_interval >= 0)
-            s->advice_interval_ms = m->advice_interval;
-        if (m->successful) {
-            if (m->advice_reconnect &&
-                strcmp(m->advice_reconnect, "handshake") == 0)
-                *st = STEP_HANDSHAKE;
-        } else if (m->error && strncmp(m->error, "401", 3) == 0) {
-            *st = STEP_RELOGIN;
-        } else if (unknown_client(m) ||
-                   (m->advice_reconnect &&
-                    strcmp(m->advice_reconnect, "retry") != 0)) {
-            *st = STEP_HANDSHAKE;
-        } else {
-            *st = STEP_RETRY;
-        }
-    }
-}
-
-/*
- * A message of the long poll's reply. Events are collected and queued in
- * one go after each round of transfers, so the consumer is woken once per
- * round, not per event.
- */
-static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
-{
-    struct exchange *x = opaque;
-    struct sfc_stream *s = x->s;
-    struct sfc_stream_event *ev = NULL;
-    char err[256];
-
-    if (m->is_meta) {
-        consume_meta(s, m, &x->step);
-        return true;
-    }
-    if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
-        x->dropped++;
-        sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
-        return true;
-    }
-    if (x->nbatch == x->capbatch) {
-        x->capbatch = x->capbatch ? x->capbatch * 2 : 64;
-        x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));
-    }
-    x->batch[x->nbatch++] = ev;
-    return --x->room > 0; /* the queue's bound is reached: stop here */
-}
-
-/* Queues what on_poll_message() collected. */
-static void flush_batch(struct sfc_stream *s, struct exchange *x)
-{
-    if (!x->nbatch && !x->dropped)
-        return;
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < x->nbatch; i++) {
-        struct stream_sub *u = stream_sub_find_locked(s, x->batch[i]->channel);
-
-        if (u)
-            u->received_any = true;
-        stream_enqueue_locked(s, x->batch[i]);
-    }
-    s->stats.malformed += x->dropped;
-    pthread_mutex_unlock(&s->lock);
-    x->nbatch = 0;
-    x->dropped = 0;
-}
-
-/* Room left in the queue, counting what is collected but not yet queued. */
-static size_t room_left(struct sfc_stream *s, struct exchange *x)
-{
-    size_t used, room;
-
-    pthread_mutex_lock(&s->lock);
-    used = s->pending + x->nbatch;
-    room = used < s->o.max_pending ? s->o.max_pending - used : 0;
-    pthread_mutex_unlock(&s->lock);
-    return room;
-}
-
-/* Whether part of the reply waits in the carry buffer for room. */
-static bool holding(const struct exchange *x)
-{
-    return x->carry_at < x->carry.len;
-}
-
-/* Feeds the carry buffer as far as the queue's bound allows. */
-static void feed_carry(struct sfc_stream *s, struct exchange *x)
-{
-    if (holding(x)) {
-        x->room = room_left(s, x);
-        if (x->room)
-            x->carry_at += sfc_bayeux_reader_feed(
-                &x->reader, x->carry.data + x->carry_at,
-                x->carry.len - x->carry_at, on_poll_message, x);
-    }
-    if (!holding(x)) {
-        sfc_buf_reset(&x->carry);
-        x->carry_at = 0;
-    }
-    flush_batch(s, x);
-}
-
-/*
- * The long poll's body, read as it arrives, up to the queue's bound. What
- * comes beyond it waits, unparsed, in the carry buffer, and the I/O thread
- * stops driving the transfer until the consumer made room: the rest of the
- * reply stays in the socket and the server (TCP flow control). libcurl's
- * own pause (CURL_WRITEFUNC_PAUSE, CURLPAUSE_CONT) is not used: transfers
- * resumed that way were seen to receive nothing more until their timeout
- * (libcurl 7.88).
- */
-static size_t on_poll_body(char *data, size_t size, size_t n, void *opaque)
-{
-    struct exchange *x = opaque;
-    struct sfc_stream *s = x->s;
-    size_t len = size * n, took = 0;
-
-    if (!x->status)
-        curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
-    if (x->status != 200)
-        return len; /* an error page: its status is what counts */
-    if (!x->got_body) {
-        x->got_body = true;
-        s->last_reply_ms = sfc_now_ms();
-    }
-    if (!holding(x)) {
-        x->room = room_left(s, x);
-        if (x->room)
-            took = sfc_bayeux_reader_feed(&x->reader, data, len,
-                                          on_poll_message, x);
-    }
-    /* Bytes only: at most what one round of the transfer reads. */
-    if (took < len)
-        sfc_buf_append(&x->carry, data + took, len - took);
-    return len;
-}
-
-/*
- * Waits until the consumer took the queue down to half its bound (or the
- * subscriptions changed, or the stream stops), at most 200 ms.
- */
-static void wait_half_room(struct sfc_stream *s)
-{
-    struct timespec until;
-    int64_t t0 = sfc_now_ms();
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 200 * 1000000;
-    until.tv_sec += until.tv_nsec / 1000000000;
-    until.tv_nsec %= 1000000000;
-    pthread_mutex_lock(&s->lock);
-    s->io_paused = true;
-    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
-           !s->dirty_subs)
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
-            break;
-    s->io_paused = false;
-    s->stats.paused_ms += (uint64_t)(sfc_now_ms() - t0);
-    pthread_mutex_unlock(&s->lock);
-}
-
 /* Waits while the queue is full; true when the session outlived it. */
 static bool wait_for_room(struct sfc_stream *s)
 {
@@ -684,23 +488,23 @@ static enum step connect_once(struct sfc_stream *s)
                          "\"long-polling\"}]",
                          id, s->client_id);
     memset(&x, 0, sizeof(x));
-    sfc_bayeux_reader_init(&x.reader, s->o.max_message_bytes);
-    x.step = STEP_OK;
+    poll_reply_init(&x.reply, s);
     setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000);
-    curl_easy_setopt(s->poll, CURLOPT_WRITEFUNCTION, on_poll_body);
+    curl_easy_setopt(s->poll, CURLOPT_WRITEFUNCTION, poll_reply_body);
+    curl_easy_setopt(s->poll, CURLOPT_WRITEDATA, &x.reply);
     curl_multi_add_handle(s->multi, s->poll);
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
     while (running && !s->stop) {
-        if (holding(&x)) {
+        if (poll_reply_holding(&x.reply)) {
             /* Not driving the transfer holds the rest of the reply back. */
-            feed_carry(s, &x);
-            if (holding(&x))
-                wait_half_room(s);
+            poll_reply_feed_carry(s, &x.reply);
+            if (poll_reply_holding(&x.reply))
+                poll_reply_wait_room(s);
         } else {
             curl_multi_perform(s->multi, &running);
-            flush_batch(s, &x);
+            poll_reply_flush(s, &x.reply);
             if (!running)
                 break;
             curl_multi_poll(s->multi, NULL, 0, 500, NULL);
@@ -722,8 +526,10 @@ static enum step connect_once(struct sfc_stream *s)
         if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
             x.rc = done->data.result;
     /* The end of the reply may still wait in the carry buffer for room. */
-    for (feed_carry(s, &x); holding(&x) && !s->stop; feed_carry(s, &x))
-        wait_half_room(s);
+    for (poll_reply_feed_carry(s, &x.reply);
+         poll_reply_holding(&x.reply) && !s->stop;
+         poll_reply_feed_carry(s, &x.reply))
+        poll_reply_wait_room(s);
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
@@ -736,38 +542,36 @@ static enum step connect_once(struct sfc_stream *s)
             st = STEP_HANDSHAKE;
         goto out_remove;
     }
-    if (!x.got_body)
+    if (!x.reply.got_body)
         s->last_reply_ms = sfc_now_ms();
-    if (x.reader.malformed) {
+    if (x.reply.reader.malformed) {
         pthread_mutex_lock(&s->lock);
-        s->stats.malformed += x.reader.malformed;
+        s->stats.malformed += x.reply.reader.malformed;
         pthread_mutex_unlock(&s->lock);
         sfc_log(SFC_LOG_WARN, STREAM_MOD,
                 "malformed Bayeux reply: %llu message(s) without a channel "
                 "or data were dropped",
-                (unsigned long long)x.reader.malformed);
+                (unsigned long long)x.reply.reader.malformed);
     }
-    if (!sfc_bayeux_reader_finish(&x.reader)) {
+    if (!sfc_bayeux_reader_finish(&x.reply.reader)) {
         pthread_mutex_lock(&s->lock);
         s->stats.malformed++;
         pthread_mutex_unlock(&s->lock);
         sfc_log(SFC_LOG_WARN, STREAM_MOD,
                 "malformed Bayeux reply: %s; resuming from the committed "
                 "replay ids",
-                x.reader.error);
+                x.reply.reader.error);
         /* Messages the broken part held are lost to this session. */
         st = STEP_HANDSHAKE;
         goto out_remove;
     }
-    st = x.step;
+    st = x.reply.step;
     if (st == STEP_OK)
         s->last_ok_ms = sfc_now_ms();
 out_remove:
-    flush_batch(s, &x); /* what arrived whole is kept */
+    poll_reply_flush(s, &x.reply); /* what arrived whole is kept */
     curl_multi_remove_handle(s->multi, s->poll);
-    sfc_bayeux_reader_free(&x.reader);
-    sfc_buf_free(&x.carry);
-    free(x.batch);
+    poll_reply_free(&x.reply);
     curl_slist_free_all(h);
     free(body);
     free(id);

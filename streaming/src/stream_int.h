@@ -46,8 +46,8 @@ struct sfc_stream {
     int efd;                    /* readable while pending > 0 */
     unsigned receivers_waiting; /* callers blocked in receive */
     bool io_waiting_room;       /* the I/O thread waits for pending to drop */
-    bool io_paused; /* the long poll's reply is held back for room */
-    bool dirty_subs;            /* subscriptions to send */
+    bool io_paused;  /* the long poll's reply is held back for room */
+    bool dirty_subs; /* subscriptions to send */
     pthread_t thread;
     volatile bool stop;
     char *error;
@@ -73,6 +73,46 @@ struct sfc_stream {
     unsigned failures;     /* consecutive, for backoff */
     int msg_id;
 };
+
+/* What the I/O thread does next, after an exchange with the server. */
+enum step {
+    STEP_OK,
+    STEP_RETRY,     /* transient: back off, same session */
+    STEP_HANDSHAKE, /* the session is gone: start over */
+    STEP_RELOGIN,   /* the Salesforce session is refused */
+    STEP_STOP,
+};
+
+/* The long poll's reply (longpoll.c); I/O thread only. */
+struct poll_reply {
+    struct sfc_stream *s;
+    long status;
+    struct sfc_bayeux_reader reader;
+    enum step step;                  /* what the connect reply asks for */
+    bool got_body;                   /* the first byte of the reply arrived */
+    struct sfc_stream_event **batch; /* events read, not yet queued */
+    size_t nbatch, capbatch;
+    size_t room;          /* events the queue takes before its bound */
+    struct sfc_buf carry; /* the reply beyond the bound, unparsed */
+    size_t carry_at;
+    uint64_t dropped; /* data messages without a valid replay id */
+};
+
+void poll_reply_init(struct poll_reply *x, struct sfc_stream *s);
+void poll_reply_free(struct poll_reply *x);
+/* The transfer's CURLOPT_WRITEFUNCTION (its data: the poll_reply). */
+size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque);
+/* Whether part of the reply waits in the carry buffer for room. */
+bool poll_reply_holding(const struct poll_reply *x);
+/* Feeds the carry buffer as far as the queue's bound allows; queues. */
+void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x);
+/* Queues the events read so far. */
+void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
+/* Waits (at most 200 ms) for the consumer to take the queue to half. */
+void poll_reply_wait_room(struct sfc_stream *s);
+
+/* A "403::Unknown client" error: the server forgot the session. */
+bool stream_unknown_client(const struct sfc_bayeux_msg *m);
 
 /* Like sfc_bayeux_event() but moves the data out of the parsed reply. */
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,

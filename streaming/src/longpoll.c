@@ -1,0 +1,199 @@
+/*
+ * The long poll's reply, read as it arrives (see poll_reply in
+ * stream_int.h): messages go through the incremental reader, events are
+ * queued a round of the transfer at a time, and the part of the reply
+ * beyond the queue's bound waits in a carry buffer while the I/O thread
+ * stops driving the transfer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream_int.h"
+
+void poll_reply_init(struct poll_reply *x, struct sfc_stream *s)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = s;
+    x->step = STEP_OK;
+    sfc_bayeux_reader_init(&x->reader, s->o.max_message_bytes);
+}
+
+void poll_reply_free(struct poll_reply *x)
+{
+    sfc_bayeux_reader_free(&x->reader);
+    sfc_buf_free(&x->carry);
+    free(x->batch);
+}
+
+/*
+ * A meta message of a connect reply: it may change what the session does
+ * next (*st) and the advice (I/O thread state).
+ */
+static void consume_meta(struct sfc_stream *s,
+                         const struct sfc_bayeux_msg *m,
+                         enum step *st)
+{
+    if (strcmp(m->channel, "/meta/disconnect") == 0) {
+        *st = STEP_HANDSHAKE; /* the server ended the session */
+    } else if (strcmp(m->channel, "/meta/connect") == 0) {
+        if (m->advice_timeout >= 0)
+            s->advice_timeout_ms = m->advice_timeout;
+        if (m->advice_interval >= 0)
+            s->advice_interval_ms = m->advice_interval;
+        if (m->successful) {
+            if (m->advice_reconnect &&
+                strcmp(m->advice_reconnect, "handshake") == 0)
+                *st = STEP_HANDSHAKE;
+        } else if (m->error && strncmp(m->error, "401", 3) == 0) {
+            *st = STEP_RELOGIN;
+        } else if (stream_unknown_client(m) ||
+                   (m->advice_reconnect &&
+                    strcmp(m->advice_reconnect, "retry") != 0)) {
+            *st = STEP_HANDSHAKE;
+        } else {
+            *st = STEP_RETRY;
+        }
+    }
+}
+
+/*
+ * A message of the long poll's reply. Events are collected and queued in
+ * one go after each round of transfers, so the consumer is woken once per
+ * round, not per event.
+ */
+static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
+{
+    struct poll_reply *x = opaque;
+    struct sfc_stream *s = x->s;
+    struct sfc_stream_event *ev = NULL;
+    char err[256];
+
+    if (m->is_meta) {
+        consume_meta(s, m, &x->step);
+        return true;
+    }
+    if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
+        x->dropped++;
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
+        return true;
+    }
+    if (x->nbatch == x->capbatch) {
+        x->capbatch = x->capbatch ? x->capbatch * 2 : 64;
+        x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));
+    }
+    x->batch[x->nbatch++] = ev;
+    return --x->room > 0; /* the queue's bound is reached: stop here */
+}
+
+/* Queues what on_poll_message() collected. */
+void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
+{
+    if (!x->nbatch && !x->dropped)
+        return;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < x->nbatch; i++) {
+        struct stream_sub *u = stream_sub_find_locked(s, x->batch[i]->channel);
+
+        if (u)
+            u->received_any = true;
+        stream_enqueue_locked(s, x->batch[i]);
+    }
+    s->stats.malformed += x->dropped;
+    pthread_mutex_unlock(&s->lock);
+    x->nbatch = 0;
+    x->dropped = 0;
+}
+
+/* Room left in the queue, counting what is collected but not yet queued. */
+static size_t room_left(struct sfc_stream *s, struct poll_reply *x)
+{
+    size_t used, room;
+
+    pthread_mutex_lock(&s->lock);
+    used = s->pending + x->nbatch;
+    room = used < s->o.max_pending ? s->o.max_pending - used : 0;
+    pthread_mutex_unlock(&s->lock);
+    return room;
+}
+
+/* Whether part of the reply waits in the carry buffer for room. */
+bool poll_reply_holding(const struct poll_reply *x)
+{
+    return x->carry_at < x->carry.len;
+}
+
+/* Feeds the carry buffer as far as the queue's bound allows. */
+void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x)
+{
+    if (poll_reply_holding(x)) {
+        x->room = room_left(s, x);
+        if (x->room)
+            x->carry_at += sfc_bayeux_reader_feed(
+                &x->reader, x->carry.data + x->carry_at,
+                x->carry.len - x->carry_at, on_poll_message, x);
+    }
+    if (!poll_reply_holding(x)) {
+        sfc_buf_reset(&x->carry);
+        x->carry_at = 0;
+    }
+    poll_reply_flush(s, x);
+}
+
+/*
+ * The long poll's body, read as it arrives, up to the queue's bound. What
+ * comes beyond it waits, unparsed, in the carry buffer, and the I/O thread
+ * stops driving the transfer until the consumer made room: the rest of the
+ * reply stays in the socket and the server (TCP flow control). libcurl's
+ * own pause (CURL_WRITEFUNC_PAUSE, CURLPAUSE_CONT) is not used: transfers
+ * resumed that way were seen to receive nothing more until their timeout
+ * (libcurl 7.88).
+ */
+size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque)
+{
+    struct poll_reply *x = opaque;
+    struct sfc_stream *s = x->s;
+    size_t len = size * n, took = 0;
+
+    if (!x->status)
+        curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->status != 200)
+        return len; /* an error page: its status is what counts */
+    if (!x->got_body) {
+        x->got_body = true;
+        s->last_reply_ms = sfc_now_ms();
+    }
+    if (!poll_reply_holding(x)) {
+        x->room = room_left(s, x);
+        if (x->room)
+            took = sfc_bayeux_reader_feed(&x->reader, data, len,
+                                          on_poll_message, x);
+    }
+    /* Bytes only: at most what one round of the transfer reads. */
+    if (took < len)
+        sfc_buf_append(&x->carry, data + took, len - took);
+    return len;
+}
+
+/*
+ * Waits until the consumer took the queue down to half its bound (or the
+ * subscriptions changed, or the stream stops), at most 200 ms.
+ */
+void poll_reply_wait_room(struct sfc_stream *s)
+{
+    struct timespec until;
+    int64_t t0 = sfc_now_ms();
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    pthread_mutex_lock(&s->lock);
+    s->io_paused = true;
+    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
+           !s->dirty_subs)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+            break;
+    s->io_paused = false;
+    s->stats.paused_ms += (uint64_t)(sfc_now_ms() - t0);
+    pthread_mutex_unlock(&s->lock);
+}
