@@ -200,6 +200,31 @@ sfc_err_t sfc_stream_flush(struct sfc_stream *s)
     return rc;
 }
 
+/*
+ * Waits until the consumer took the queue down to half its bound, or the
+ * stream stops, or (@or_subs) the subscriptions changed; at most 200 ms.
+ * The time counts as paused.
+ */
+void stream_wait_room(struct sfc_stream *s, bool or_subs)
+{
+    struct timespec until;
+    int64_t t0 = sfc_now_ms();
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000;
+    until.tv_sec += until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    pthread_mutex_lock(&s->lock);
+    s->io_paused = true;
+    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
+           !(or_subs && s->dirty_subs))
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+            break;
+    s->io_paused = false;
+    s->stats.paused_ms += (uint64_t)(sfc_now_ms() - t0);
+    pthread_mutex_unlock(&s->lock);
+}
+
 sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              int64_t timeout_ms,
                              struct sfc_stream_event **ev)
@@ -246,10 +271,7 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
             commit_locked(s, q->ev->channel, q->ev->replay_id);
         *ev = q->ev;
         free(q);
-        /* Room for the I/O thread, once the queue is below its bound. */
-        if (s->io_waiting_room && s->pending < s->o.max_pending)
-            pthread_cond_broadcast(&s->cond);
-        /* A held reply resumes at half the bound, not per event. */
+        /* The I/O thread goes on at half the bound, not per event. */
         if (s->io_paused && s->pending <= s->o.max_pending / 2) {
             s->io_paused = false;
             pthread_cond_broadcast(&s->cond);

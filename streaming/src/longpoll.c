@@ -173,27 +173,3 @@ size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque)
         sfc_buf_append(&x->carry, data + took, len - took);
     return len;
 }
-
-/*
- * Waits until the consumer took the queue down to half its bound (or the
- * subscriptions changed, or the stream stops), at most 200 ms.
- */
-void poll_reply_wait_room(struct sfc_stream *s)
-{
-    struct timespec until;
-    int64_t t0 = sfc_now_ms();
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 200 * 1000000;
-    until.tv_sec += until.tv_nsec / 1000000000;
-    until.tv_nsec %= 1000000000;
-    pthread_mutex_lock(&s->lock);
-    s->io_paused = true;
-    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
-           !s->dirty_subs)
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
-            break;
-    s->io_paused = false;
-    s->stats.paused_ms += (uint64_t)(sfc_now_ms() - t0);
-    pthread_mutex_unlock(&s->lock);
-}

@@ -448,23 +448,8 @@ static enum step sync_subscriptions(struct sfc_stream *s)
 /* Waits while the queue is full; true when the session outlived it. */
 static bool wait_for_room(struct sfc_stream *s)
 {
-    int64_t t0 = sfc_now_ms(), waited = 0;
-
-    pthread_mutex_lock(&s->lock);
-    while (s->pending >= s->o.max_pending && !s->stop) {
-        struct timespec until;
-
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200 * 1000000;
-        until.tv_sec += until.tv_nsec / 1000000000;
-        until.tv_nsec %= 1000000000;
-        s->io_waiting_room = true;
-        pthread_cond_timedwait(&s->cond, &s->lock, &until);
-        s->io_waiting_room = false;
-    }
-    waited = sfc_now_ms() - t0;
-    s->stats.paused_ms += (uint64_t)waited;
-    pthread_mutex_unlock(&s->lock);
+    while (sfc_stream_pending(s) >= s->o.max_pending && !s->stop)
+        stream_wait_room(s, false);
     /* Leave a margin: the server counts from its last reply. */
     return sfc_now_ms() - s->last_reply_ms > s->o.reconnect_window_ms - 5000;
 }
@@ -501,7 +486,7 @@ static enum step connect_once(struct sfc_stream *s)
             /* Not driving the transfer holds the rest of the reply back. */
             poll_reply_feed_carry(s, &x.reply);
             if (poll_reply_holding(&x.reply))
-                poll_reply_wait_room(s);
+                stream_wait_room(s, true);
         } else {
             curl_multi_perform(s->multi, &running);
             poll_reply_flush(s, &x.reply);
@@ -529,7 +514,7 @@ static enum step connect_once(struct sfc_stream *s)
     for (poll_reply_feed_carry(s, &x.reply);
          poll_reply_holding(&x.reply) && !s->stop;
          poll_reply_feed_carry(s, &x.reply))
-        poll_reply_wait_room(s);
+        stream_wait_room(s, false); /* subscriptions wait for the loop */
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");

@@ -45,9 +45,8 @@ struct sfc_stream {
     size_t pending;
     int efd;                    /* readable while pending > 0 */
     unsigned receivers_waiting; /* callers blocked in receive */
-    bool io_waiting_room;       /* the I/O thread waits for pending to drop */
-    bool io_paused;  /* the long poll's reply is held back for room */
-    bool dirty_subs; /* subscriptions to send */
+    bool io_paused;             /* the I/O thread waits for room in the queue */
+    bool dirty_subs;            /* subscriptions to send */
     pthread_t thread;
     volatile bool stop;
     char *error;
@@ -108,8 +107,6 @@ bool poll_reply_holding(const struct poll_reply *x);
 void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x);
 /* Queues the events read so far. */
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
-/* Waits (at most 200 ms) for the consumer to take the queue to half. */
-void poll_reply_wait_room(struct sfc_stream *s);
 
 /* A "403::Unknown client" error: the server forgot the session. */
 bool stream_unknown_client(const struct sfc_bayeux_msg *m);
@@ -127,6 +124,9 @@ void *stream_io_main(void *arg);
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev);
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
                                           const char *bare);
+/* Waits (at most 200 ms) for the consumer to take the queue to half its
+ * bound; @or_subs: also for a change of subscriptions (client.c). */
+void stream_wait_room(struct sfc_stream *s, bool or_subs);
 void stream_fail_locked(struct sfc_stream *s,
                         sfc_err_t code,
                         const char *fmt,
