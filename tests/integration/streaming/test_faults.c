@@ -215,6 +215,13 @@ static void huge_reply_within_the_queue_bound(void **state)
         sfc_sleep_ms(100);
     }
     assert_int_equal(peak, 50); /* full, and not one event beyond */
+    /* A subscription made while the reply is held still goes out. */
+    sfix_topic(&f);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
+        SFC_OK);
+    sfix_wait_subscribes(&f, 2);
+    assert_int_equal(sfc_stream_pending(f.stream), 50);
     t0 = sfc_now_ms();
     while (got < 4000 && sfc_now_ms() - t0 < 30000) {
         struct sfc_stream_event *ev = NULL;
