@@ -481,7 +481,8 @@ static enum step connect_once(struct sfc_stream *s)
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
-    while (running && !s->stop) {
+    /* Until the transfer ended and nothing waits in the carry buffer. */
+    while ((running || poll_reply_holding(&x.reply)) && !s->stop) {
         if (poll_reply_holding(&x.reply)) {
             /* Not driving the transfer holds the rest of the reply back. */
             poll_reply_feed_carry(s, &x.reply);
@@ -491,7 +492,7 @@ static enum step connect_once(struct sfc_stream *s)
             curl_multi_perform(s->multi, &running);
             poll_reply_flush(s, &x.reply);
             if (!running)
-                break;
+                continue; /* done, unless the end went to the carry */
             curl_multi_poll(s->multi, NULL, 0, 500, NULL);
         }
         if (s->dirty_subs) {
@@ -510,11 +511,6 @@ static enum step connect_once(struct sfc_stream *s)
     while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
         if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
             x.rc = done->data.result;
-    /* The end of the reply may still wait in the carry buffer for room. */
-    for (poll_reply_feed_carry(s, &x.reply);
-         poll_reply_holding(&x.reply) && !s->stop;
-         poll_reply_feed_carry(s, &x.reply))
-        stream_wait_room(s, false); /* subscriptions wait for the loop */
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
