@@ -136,7 +136,8 @@ struct sfc_config_streaming {
     int64_t redis_ttl_s;
     enum sfc_replay_fallback replay_fallback;
     int64_t max_pending;
-    int64_t connection_timeout_s; /* 0 = retry for ever */
+    int64_t connection_timeout_s;   /* 0 = retry for ever */
+    int64_t resubscribe_interval_s; /* 0 = never */
     struct sfc_config_entrypoint *entrypoints;
     size_t n_entrypoints;
     char **plugins;

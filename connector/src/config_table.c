@@ -338,6 +338,13 @@ static const struct cfg_key streaming_keys[] = {
         0,
         31536000,
         "Give up after Salesforce was unreachable this long (0 = never)"),
+    INT(ST,
+        resubscribe_interval_s,
+        "60",
+        0,
+        86400,
+        "Try a subscription Salesforce refused again after this long "
+        "(0 = never)"),
     LIST(ST,
          entrypoints,
          n_entrypoints,

@@ -21,6 +21,7 @@ void sfc_stream_options_init(struct sfc_stream_options *o)
     o->backoff_max_ms = 30000;
     o->reconnect_window_ms = 40000;
     o->max_message_bytes = 16u << 20;
+    o->resubscribe_ms = 60000;
 }
 
 struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,

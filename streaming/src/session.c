@@ -377,8 +377,29 @@ static void refused(struct sfc_stream *s,
         return;
     }
     u->parked = true;
-    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "subscription to %s refused: %s",
-            u->name, why);
+    u->parked_at = sfc_now_ms();
+    if (s->o.resubscribe_ms > 0)
+        sfc_log(SFC_LOG_ERROR, STREAM_MOD,
+                "subscription to %s refused: %s; trying again in %lld s",
+                u->name, why, (long long)(s->o.resubscribe_ms / 1000));
+    else
+        sfc_log(SFC_LOG_ERROR, STREAM_MOD, "subscription to %s refused: %s",
+                u->name, why);
+}
+
+void stream_unpark_due_locked(struct sfc_stream *s)
+{
+    int64_t now = sfc_now_ms();
+
+    if (s->o.resubscribe_ms <= 0 || s->error)
+        return;
+    for (struct stream_sub *u = s->subs; u; u = u->next)
+        if (u->parked && !u->removed &&
+            now - u->parked_at >= s->o.resubscribe_ms) {
+            u->parked = false;
+            u->subscribed_gen = 0;
+            s->dirty_subs = true;
+        }
 }
 
 /* Sends what the subscription list asks for on this session. */
@@ -495,6 +516,9 @@ static enum step connect_once(struct sfc_stream *s)
                 continue; /* done, unless the end went to the carry */
             curl_multi_poll(s->multi, NULL, 0, 500, NULL);
         }
+        pthread_mutex_lock(&s->lock);
+        stream_unpark_due_locked(s);
+        pthread_mutex_unlock(&s->lock);
         if (s->dirty_subs) {
             enum step sub = sync_subscriptions(s);
 

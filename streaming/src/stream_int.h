@@ -25,7 +25,8 @@ struct stream_sub {
     int64_t committed;
     bool received_any;
     uint64_t subscribed_gen; /* session generation it was sent on, 0 none */
-    bool parked;             /* refused for good; not resent */
+    bool parked;             /* refused; resent after o.resubscribe_ms */
+    int64_t parked_at;       /* monotonic ms */
     bool removed;            /* unsubscribe pending */
     struct stream_sub *next;
 };
@@ -107,6 +108,9 @@ bool poll_reply_holding(const struct poll_reply *x);
 void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x);
 /* Queues the events read so far. */
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
+
+/* Unparks subscriptions refused long enough ago (lock held). */
+void stream_unpark_due_locked(struct sfc_stream *s);
 
 /* A "403::Unknown client" error: the server forgot the session. */
 bool stream_unknown_client(const struct sfc_bayeux_msg *m);

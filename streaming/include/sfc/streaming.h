@@ -157,6 +157,10 @@ struct sfc_stream_options {
     int64_t reconnect_window_ms;   /* the server forgets a client silent
                                       this long (default 40000) */
     size_t max_message_bytes;      /* one Bayeux message (default 16 MiB) */
+    int64_t resubscribe_ms;        /* a subscription the server refused (a
+                                      channel that does not exist yet, say)
+                                      is tried again after this long
+                                      (default 60000; 0 = never) */
 };
 
 void sfc_stream_options_init(struct sfc_stream_options *o);

@@ -262,6 +262,51 @@ static void reply_ended_while_held(void **state)
     held_reply("/topic/Ended", 300);
 }
 
+static void resubscribe_after_a_second(struct sfc_stream_options *o)
+{
+    o->resubscribe_ms = 1000;
+}
+
+/*
+ * A subscription refused because its channel does not exist yet is tried
+ * again, and events flow once the channel is there (a CDC channel enabled
+ * after the daemon started, say).
+ */
+static void refused_subscription_is_tried_again(void **state)
+{
+    struct sfc_stream_event *ev = NULL;
+    int64_t t0;
+
+    (void)state;
+    sfix_open(&f, resubscribe_after_a_second);
+    assert_int_equal(
+        sfc_stream_subscribe(f.stream, "/topic/Later", SFC_STREAM_START_NEW),
+        SFC_OK);
+    sfix_wait_subscribes(&f, 1); /* refused: no such channel */
+    sfc_sleep_ms(300);
+    assert_int_equal(sfc_stream_receive(f.stream, 200, &ev), SFC_ERR_TIMEOUT);
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+                                   "{\"channel\":\"/topic/Later\",\"count\":0}",
+                                   NULL),
+                     200);
+    sfix_wait_subscribes(&f, 2); /* tried again within about a second */
+    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+                                   "{\"channel\":\"/topic/Later\",\"count\":3,"
+                                   "\"rate\":0,\"payload_bytes\":16}",
+                                   NULL),
+                     200);
+    t0 = sfc_now_ms();
+    for (int got = 0; got < 3 && sfc_now_ms() - t0 < 10000;) {
+        if (sfc_stream_receive(f.stream, 1000, &ev) != SFC_OK)
+            continue;
+        assert_string_equal(ev->channel, "/topic/Later");
+        sfc_stream_event_destroy(ev);
+        if (++got == 3)
+            return;
+    }
+    fail_msg("the events after the second subscription did not arrive");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +318,7 @@ int main(void)
         cmocka_unit_test_teardown(simulator_restarted, reset),
         cmocka_unit_test_teardown(huge_reply_within_the_queue_bound, reset),
         cmocka_unit_test_teardown(reply_ended_while_held, reset),
+        cmocka_unit_test_teardown(refused_subscription_is_tried_again, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
