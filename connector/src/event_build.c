@@ -100,60 +100,49 @@ static const cJSON *body_part(const struct sfc_stream_event *ev)
 
 /*
  * The body as Salesforce wrote it, cut out of the event's "data" text:
- * no tree is printed, and numbers keep every digit. NULL when the event
+ * no tree is printed, and numbers keep every digit. False when the event
  * has no text or the member cannot be found without a parser.
  */
-static char *body_as_received(const struct sfc_stream_event *ev)
+static bool body_as_received(const struct sfc_stream_event *ev,
+                             const char **body,
+                             size_t *len)
 {
     const char *key = ev->kind == SFC_STREAM_KIND_PUSHTOPIC ? "sobject"
                       : ev->kind != SFC_STREAM_KIND_OTHER   ? "payload"
                                                             : NULL;
-    const char *v;
-    size_t n;
 
     if (!ev->data_json)
-        return NULL;
-    if (!key)
-        return sfc_xstrdup(ev->data_json);
-    if (sfc_json_member_span(ev->data_json, strlen(ev->data_json), key, &v, &n))
-        return sfc_xstrndup(v, n);
-    return NULL; /* absent, or behind an escaped key: the tree decides */
+        return false;
+    if (!key) {
+        *body = ev->data_json;
+        *len = strlen(ev->data_json);
+        return true;
+    }
+    /* False: absent, or behind an escaped key; the tree decides. */
+    return sfc_json_member_span(ev->data_json, strlen(ev->data_json), key, body,
+                                len);
+}
+
+const char *
+event_body_view(const struct sfc_stream_event *ev, char **owned, size_t *len)
+{
+    const char *body;
+
+    *owned = NULL;
+    if (body_as_received(ev, &body, len))
+        return body;
+    *owned = sfc_json_print(body_part(ev));
+    *len = strlen(*owned);
+    return *owned;
 }
 
 char *event_body(const struct sfc_stream_event *ev)
 {
-    char *body = body_as_received(ev);
+    char *owned;
+    size_t len;
+    const char *body = event_body_view(ev, &owned, &len);
 
-    return body ? body : sfc_json_print(body_part(ev));
-}
-
-char *event_body_with(const struct sfc_stream_event *ev,
-                      struct event_scratch *scratch)
-{
-    const cJSON *part;
-    char *body = body_as_received(ev);
-
-    if (body)
-        return body;
-    part = body_part(ev);
-
-    if (!part)
-        return sfc_xstrdup("null");
-    /* cJSON wants a few bytes more than it prints; 0 = did not fit. */
-    while (scratch->size < 64 ||
-           !cJSON_PrintPreallocated((cJSON *)part, scratch->buf,
-                                    (int)scratch->size, 0)) {
-        scratch->size = scratch->size < 4096 ? 4096 : scratch->size * 2;
-        free(scratch->buf);
-        scratch->buf = sfc_xmalloc(scratch->size);
-    }
-    body = sfc_xstrdup(scratch->buf);
-    if (scratch->size > 65536) { /* a rare big event: do not keep it */
-        free(scratch->buf);
-        scratch->buf = NULL;
-        scratch->size = 0;
-    }
-    return body;
+    return owned ? owned : sfc_xstrndup(body, len);
 }
 
 char *event_message_id(const struct sfc_stream_event *ev)

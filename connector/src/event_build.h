@@ -30,19 +30,13 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
  * caller frees. */
 char *event_body(const struct sfc_stream_event *ev);
 
-/* A reusable print buffer for event_body_with(); zero-initialise it. */
-struct event_scratch {
-    char *buf;
-    size_t size;
-};
-
 /*
- * event_body() printing through @scratch (grown as needed, kept for the next
- * event; free scratch->buf when done): one allocation per body instead of a
- * growing one. Thread: the scratch's owner.
+ * The body without a copy where it can be: a span of ev->data_json, valid
+ * while the event is (*owned = NULL), or one printed from the tree (*owned,
+ * the caller frees it). *len: its length.
  */
-char *event_body_with(const struct sfc_stream_event *ev,
-                      struct event_scratch *scratch);
+const char *
+event_body_view(const struct sfc_stream_event *ev, char **owned, size_t *len);
 
 /* "<channel>:<replay id>": the same event always gets the same id. */
 char *event_message_id(const struct sfc_stream_event *ev);

@@ -13,7 +13,6 @@
 
 struct publication {
     char *routing_key;
-    char *body;
     char *call_id;
     uint64_t tag; /* 0 = (re)publish needed */
     bool acked;   /* settled: confirmed, and so is its copy if it has one */
@@ -27,6 +26,11 @@ struct publication {
 struct inflight {
     struct sfc_stream_event *ev;
     char *message_id;
+    /* One body for every publication: a span of ev->data_json, or printed
+     * from the tree into body_owned. */
+    const char *body;
+    size_t body_len;
+    char *body_owned;
     struct publication *pubs;
     size_t n_pubs;
     struct inflight *next;
@@ -47,7 +51,6 @@ struct proxy {
     unsigned connect_failures;
     struct proxy_stats stats;
     uint64_t returned_told;
-    struct event_scratch scratch;
     int64_t progress_ms; /* last confirm, or last time none was awaited */
     size_t ae_out;       /* copies sent to the alternate exchange, unsettled */
     unsigned stalls;     /* confirm timeouts since the last confirm */
@@ -73,10 +76,10 @@ static void inflight_free(struct inflight *f)
 {
     for (size_t i = 0; i < f->n_pubs; i++) {
         free(f->pubs[i].routing_key);
-        free(f->pubs[i].body);
         free(f->pubs[i].call_id);
     }
     free(f->pubs);
+    free(f->body_owned);
     free(f->message_id);
     sfc_stream_event_destroy(f->ev);
     free(f);
@@ -93,7 +96,6 @@ void proxy_destroy(struct proxy *p)
         inflight_free(f);
     }
     amqp_link_destroy(&p->link);
-    free(p->scratch.buf);
     free(p->exchange);
     free(p);
 }
@@ -135,8 +137,8 @@ static bool send_pub(struct proxy *p,
     hdr[1].value.value.i64 = f->ev->replay_id;
     props.headers.num_entries = 2;
     props.headers.entries = hdr;
-    if (amqp_link_publish(&p->link, exchange, pb->routing_key, &props, pb->body,
-                          strlen(pb->body), mandatory, tag) != SFC_OK)
+    if (amqp_link_publish(&p->link, exchange, pb->routing_key, &props, f->body,
+                          f->body_len, mandatory, tag) != SFC_OK)
         return false;
     p->stats.published++;
     return true;
@@ -384,7 +386,8 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
             continue;
         }
         f->pubs[f->n_pubs].routing_key = event_routing_key(r->ep, ev);
-        f->pubs[f->n_pubs].body = event_body_with(ev, &p->scratch);
+        if (!f->body)
+            f->body = event_body_view(ev, &f->body_owned, &f->body_len);
         f->pubs[f->n_pubs].call_id = sfc_xasprintf(
             "%s.%llx%08llx", r->entrypoint, (unsigned long long)sfc_rand64(),
             (unsigned long long)(sfc_rand64() & 0xffffffffULL));
@@ -393,8 +396,10 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     /* Only the channel and replay id are needed from here on. */
     cJSON_Delete(ev->data);
     ev->data = NULL;
-    free(ev->data_json);
-    ev->data_json = NULL;
+    if (!f->body || f->body_owned) { /* else the body points into it */
+        free(ev->data_json);
+        ev->data_json = NULL;
+    }
     if (p->tail)
         p->tail->next = f;
     else
