@@ -289,6 +289,8 @@ static int start(struct daemon *d, char *err, size_t errsz)
     so.max_pending = (size_t)d->cfg->streaming.max_pending;
     so.connection_timeout_ms = d->cfg->streaming.connection_timeout_s * 1000;
     so.resubscribe_ms = d->cfg->streaming.resubscribe_interval_s * 1000;
+    /* Bodies are cut out of the text; handlers get the tree on demand. */
+    so.data_on_demand = true;
     d->stream = sfc_stream_open(&so, err, errsz);
     if (!d->stream)
         return SFC_EXIT_RUNTIME;

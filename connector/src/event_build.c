@@ -87,15 +87,15 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
     }
 }
 
-static const cJSON *body_part(const struct sfc_stream_event *ev)
+static const cJSON *body_part(struct sfc_stream_event *ev)
 {
-    const cJSON *part = NULL;
+    const cJSON *data = sfc_stream_event_data(ev), *part = NULL;
 
     if (ev->kind == SFC_STREAM_KIND_PUSHTOPIC)
-        part = cJSON_GetObjectItemCaseSensitive(ev->data, "sobject");
+        part = cJSON_GetObjectItemCaseSensitive(data, "sobject");
     else if (ev->kind != SFC_STREAM_KIND_OTHER)
-        part = cJSON_GetObjectItemCaseSensitive(ev->data, "payload");
-    return part ? part : ev->data;
+        part = cJSON_GetObjectItemCaseSensitive(data, "payload");
+    return part ? part : data;
 }
 
 /*
@@ -124,7 +124,7 @@ static bool body_as_received(const struct sfc_stream_event *ev,
 }
 
 const char *
-event_body_view(const struct sfc_stream_event *ev, char **owned, size_t *len)
+event_body_view(struct sfc_stream_event *ev, char **owned, size_t *len)
 {
     const char *body;
 
@@ -136,7 +136,7 @@ event_body_view(const struct sfc_stream_event *ev, char **owned, size_t *len)
     return *owned;
 }
 
-char *event_body(const struct sfc_stream_event *ev)
+char *event_body(struct sfc_stream_event *ev)
 {
     char *owned;
     size_t len;

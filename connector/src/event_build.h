@@ -28,15 +28,16 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
 
 /* The body consumers receive (data.sobject, data.payload, or data);
  * caller frees. */
-char *event_body(const struct sfc_stream_event *ev);
+char *event_body(struct sfc_stream_event *ev);
 
 /*
  * The body without a copy where it can be: a span of ev->data_json, valid
  * while the event is (*owned = NULL), or one printed from the tree (*owned,
- * the caller frees it). *len: its length.
+ * the caller frees it; the tree is built then if the event came without).
+ * *len: its length.
  */
 const char *
-event_body_view(const struct sfc_stream_event *ev, char **owned, size_t *len);
+event_body_view(struct sfc_stream_event *ev, char **owned, size_t *len);
 
 /* "<channel>:<replay id>": the same event always gets the same id. */
 char *event_message_id(const struct sfc_stream_event *ev);

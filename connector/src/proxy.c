@@ -372,8 +372,10 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         if (strcmp(r->channel, ev->channel) != 0)
             continue;
         if (r->handler) {
-            sfc_err_t rc =
-                r->handler->fn(r->handler->opaque, r->entrypoint, ev);
+            sfc_err_t rc;
+
+            sfc_stream_event_data(ev); /* handlers read ev->data */
+            rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
 
             if (rc != SFC_OK) {
                 sfc_log(SFC_LOG_ERROR, MOD,

@@ -122,23 +122,206 @@ int sfc_bayeux_parse(const char *body,
     return n;
 }
 
+/* What an event has besides its channel and data. */
+struct event_fields {
+    int64_t replay_id; /* -1: none valid */
+    char *created_date, *event_type, *entity;
+};
+
+static void fields_free(struct event_fields *f)
+{
+    free(f->created_date);
+    free(f->event_type);
+    free(f->entity);
+}
+
+/* A replay id as a number holds it: whole, at least 0, at most 9.2e18. */
+static int64_t replay_id_of(const cJSON *rid)
+{
+    if (!cJSON_IsNumber(rid) || rid->valuedouble < 0 ||
+        rid->valuedouble > 9.2e18)
+        return -1;
+    return (int64_t)rid->valuedouble;
+}
+
+static void fields_from_tree(const cJSON *data,
+                             enum sfc_stream_kind kind,
+                             struct event_fields *f)
+{
+    const cJSON *event = cJSON_GetObjectItemCaseSensitive(data, "event");
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(data, "payload");
+    const cJSON *header =
+        cJSON_GetObjectItemCaseSensitive(payload, "ChangeEventHeader");
+    const char *created = opt_str(event, "createdDate");
+
+    f->replay_id =
+        replay_id_of(cJSON_GetObjectItemCaseSensitive(event, "replayId"));
+    if (!created && kind == SFC_STREAM_KIND_PLATFORM_EVENT)
+        created = opt_str(payload, "CreatedDate");
+    f->created_date = sfc_xstrdup(created);
+    if (kind == SFC_STREAM_KIND_CDC) {
+        f->event_type = sfc_xstrdup(opt_str(header, "changeType"));
+        f->entity = sfc_xstrdup(opt_str(header, "entityName"));
+    } else if (kind == SFC_STREAM_KIND_PUSHTOPIC) {
+        f->event_type = sfc_xstrdup(opt_str(event, "type"));
+    }
+}
+
+/*
+ * Member @key of the object text @obj[0, len) (NULL: an absent object),
+ * as text. A value that is not an object counts as absent where an object
+ * is wanted, as cJSON_GetObjectItemCaseSensitive() sees it.
+ */
+static enum sfc_json_lookup text_member(const char *obj,
+                                        size_t len,
+                                        const char *key,
+                                        bool want_object,
+                                        const char **v,
+                                        size_t *n)
+{
+    enum sfc_json_lookup l;
+
+    *v = NULL;
+    *n = 0;
+    if (!obj)
+        return SFC_JSON_ABSENT;
+    l = sfc_json_member_find(obj, len, key, v, n);
+    if (l == SFC_JSON_FOUND && want_object && (*v)[0] != '{') {
+        *v = NULL;
+        return SFC_JSON_ABSENT;
+    }
+    return l;
+}
+
+/* A string member as a copy; NULL when absent or not a string. */
+static enum sfc_json_lookup
+text_str(const char *obj, size_t len, const char *key, char **out)
+{
+    const char *v;
+    size_t n;
+    enum sfc_json_lookup l = text_member(obj, len, key, false, &v, &n);
+    cJSON *j;
+
+    *out = NULL;
+    if (l != SFC_JSON_FOUND || v[0] != '"')
+        return l;
+    if (!memchr(v, '\\', n)) {
+        *out = sfc_xstrndup(v + 1, n - 2);
+        return l;
+    }
+    j = cJSON_ParseWithLength(v, n); /* escapes: cJSON decodes them */
+    if (cJSON_IsString(j))
+        *out = sfc_xstrdup(j->valuestring);
+    cJSON_Delete(j);
+    return l;
+}
+
+static int64_t text_replay_id(const char *v, size_t n)
+{
+    int64_t id = 0;
+    size_t i = 0;
+    cJSON *j;
+
+    while (i < n && n <= 18 && v[i] >= '0' && v[i] <= '9')
+        id = id * 10 + (v[i++] - '0');
+    if (n && i == n)
+        return id;
+    j = cJSON_ParseWithLength(v, n); /* -1, 1.5, 1e3: as the tree reads */
+    id = replay_id_of(j);
+    cJSON_Delete(j);
+    return id;
+}
+
+/*
+ * The fields read from the data object's text (checked JSON). False when a
+ * member is behind an escaped key: the tree has to decide.
+ */
+static bool fields_from_text(const char *data,
+                             size_t len,
+                             enum sfc_stream_kind kind,
+                             struct event_fields *f)
+{
+    const char *event, *payload, *header, *rid;
+    size_t eventn, payloadn, headern, ridn;
+    bool sure;
+
+    memset(f, 0, sizeof(*f));
+    f->replay_id = -1;
+    sure = text_member(data, len, "event", true, &event, &eventn) !=
+               SFC_JSON_UNSURE &&
+           text_member(data, len, "payload", true, &payload, &payloadn) !=
+               SFC_JSON_UNSURE &&
+           text_member(payload, payloadn, "ChangeEventHeader", true, &header,
+                       &headern) != SFC_JSON_UNSURE;
+    if (!sure)
+        return false;
+    switch (text_member(event, eventn, "replayId", false, &rid, &ridn)) {
+    case SFC_JSON_UNSURE:
+        return false;
+    case SFC_JSON_FOUND:
+        f->replay_id = text_replay_id(rid, ridn);
+        break;
+    case SFC_JSON_ABSENT:
+        break;
+    }
+    sure = text_str(event, eventn, "createdDate", &f->created_date) !=
+           SFC_JSON_UNSURE;
+    if (sure && !f->created_date && kind == SFC_STREAM_KIND_PLATFORM_EVENT)
+        sure = text_str(payload, payloadn, "CreatedDate", &f->created_date) !=
+               SFC_JSON_UNSURE;
+    if (sure && kind == SFC_STREAM_KIND_CDC)
+        sure = text_str(header, headern, "changeType", &f->event_type) !=
+                   SFC_JSON_UNSURE &&
+               text_str(header, headern, "entityName", &f->entity) !=
+                   SFC_JSON_UNSURE;
+    else if (sure && kind == SFC_STREAM_KIND_PUSHTOPIC)
+        sure =
+            text_str(event, eventn, "type", &f->event_type) != SFC_JSON_UNSURE;
+    if (!sure)
+        fields_free(f);
+    return sure;
+}
+
+/*
+ * The event of a data message: from the tree when the message was parsed,
+ * else from the checked text, with a tree built only when @tree asks or
+ * the text cannot say (a member behind an escaped key).
+ */
 static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
                             bool take,
+                            bool tree,
                             struct sfc_stream_event **ev,
                             char *errstr,
                             size_t errstr_size)
 {
-    const cJSON *event = cJSON_GetObjectItemCaseSensitive(m->data, "event");
-    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(m->data, "payload");
-    const cJSON *header =
-        cJSON_GetObjectItemCaseSensitive(payload, "ChangeEventHeader");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(event, "replayId");
     struct sfc_stream_event *e;
-    const char *created = opt_str(event, "createdDate");
+    struct event_fields f;
     size_t q = strcspn(m->channel, "?");
+    enum sfc_stream_kind kind = sfc_stream_kind_of(m->channel);
+    cJSON *data = NULL;
 
-    if (!cJSON_IsNumber(rid) || rid->valuedouble < 0 ||
-        rid->valuedouble > 9.2e18) {
+    memset(&f, 0, sizeof(f));
+    if (m->data) {
+        fields_from_tree(m->data, kind, &f);
+    } else if (!m->data_text) {
+        sfc_errstr_set(errstr, errstr_size, "data message without data");
+        return SFC_ERR_PARSE;
+    } else if (tree ||
+               !fields_from_text(m->data_text, m->data_text_len, kind, &f)) {
+        data = cJSON_ParseWithLength(m->data_text, m->data_text_len);
+        if (!cJSON_IsObject(data)) {
+            cJSON_Delete(data);
+            sfc_errstr_set(errstr, errstr_size,
+                           "data message on %.*s: its data is not an object",
+                           (int)(q > 200 ? 200 : q), m->channel);
+            return SFC_ERR_PARSE;
+        }
+        fields_free(&f);
+        fields_from_tree(data, kind, &f);
+    }
+    if (f.replay_id < 0) {
+        fields_free(&f);
+        cJSON_Delete(data);
         sfc_errstr_set(errstr, errstr_size,
                        "data message on %.*s without a valid event.replayId",
                        (int)(q > 200 ? 200 : q), m->channel);
@@ -147,27 +330,25 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     e = sfc_xcalloc(1, sizeof(*e));
     e->channel = sfc_xstrndup(m->channel, q);
     e->kind = sfc_stream_kind_of(e->channel);
-    e->replay_id = (int64_t)rid->valuedouble;
-    if (!created && e->kind == SFC_STREAM_KIND_PLATFORM_EVENT)
-        created = opt_str(payload, "CreatedDate");
-    e->created_date = sfc_xstrdup(created);
-    if (e->kind == SFC_STREAM_KIND_CDC) {
-        e->event_type = sfc_xstrdup(opt_str(header, "changeType"));
-        e->entity = sfc_xstrdup(opt_str(header, "entityName"));
-    } else if (e->kind == SFC_STREAM_KIND_PUSHTOPIC) {
-        e->event_type = sfc_xstrdup(opt_str(event, "type"));
-    }
-    if (m->text) {
+    e->replay_id = f.replay_id;
+    e->created_date = f.created_date;
+    e->event_type = f.event_type;
+    e->entity = f.entity;
+    if (m->data_text) {
+        e->data_json = sfc_xstrndup(m->data_text, m->data_text_len);
+        e->data = data;
+    } else {
         const char *v;
         size_t n;
 
-        if (sfc_json_member_span(m->text, m->text_len, "data", &v, &n))
+        if (m->text &&
+            sfc_json_member_span(m->text, m->text_len, "data", &v, &n))
             e->data_json = sfc_xstrndup(v, n);
+        /* Taking the subtree out of the reply saves a copy per event. */
+        e->data = take ? cJSON_DetachItemViaPointer((cJSON *)m->json,
+                                                    (cJSON *)m->data)
+                       : cJSON_Duplicate(m->data, true);
     }
-    /* Taking the subtree out of the reply saves a copy per event. */
-    e->data =
-        take ? cJSON_DetachItemViaPointer((cJSON *)m->json, (cJSON *)m->data)
-             : cJSON_Duplicate(m->data, true);
     *ev = e;
     return SFC_OK;
 }
@@ -177,19 +358,37 @@ sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
                            char *errstr,
                            size_t errstr_size)
 {
-    return make_event(m, false, ev, errstr, errstr_size);
+    return make_event(m, false, true, ev, errstr, errstr_size);
+}
+
+sfc_err_t sfc_bayeux_event_on_demand(const struct sfc_bayeux_msg *m,
+                                     struct sfc_stream_event **ev,
+                                     char *errstr,
+                                     size_t errstr_size)
+{
+    return make_event(m, false, false, ev, errstr, errstr_size);
 }
 
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
+                                   bool tree,
                                    struct sfc_stream_event **ev,
                                    char *errstr,
                                    size_t errstr_size)
 {
-    sfc_err_t rc = make_event(m, true, ev, errstr, errstr_size);
+    sfc_err_t rc = make_event(m, true, tree, ev, errstr, errstr_size);
 
     if (rc == SFC_OK)
         m->data = NULL;
     return rc;
+}
+
+const cJSON *sfc_stream_event_data(struct sfc_stream_event *ev)
+{
+    if (!ev)
+        return NULL;
+    if (!ev->data && ev->data_json)
+        ev->data = cJSON_Parse(ev->data_json);
+    return ev->data;
 }
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev)

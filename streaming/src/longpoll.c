@@ -72,7 +72,8 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
         consume_meta(s, m, &x->step);
         return true;
     }
-    if (stream_bayeux_take_event(m, &ev, err, sizeof(err)) != SFC_OK) {
+    if (stream_bayeux_take_event(m, !s->o.data_on_demand, &ev, err,
+                                 sizeof(err)) != SFC_OK) {
         x->dropped++;
         sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
         return true;

@@ -4,6 +4,7 @@
  * every complete message to sfc_bayeux_parse(). Pure, no I/O (fuzzed).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stream_int.h"
@@ -29,6 +30,9 @@ void sfc_bayeux_reader_init(struct sfc_bayeux_reader *r, size_t max_message)
 void sfc_bayeux_reader_free(struct sfc_bayeux_reader *r)
 {
     sfc_buf_free(&r->msg);
+    free(r->channel);
+    r->channel = NULL;
+    r->channel_size = 0;
 }
 
 /* Between messages, as cJSON reads it: every control byte and space. */
@@ -45,6 +49,52 @@ static enum next broken(struct sfc_bayeux_reader *r, const char *why)
     return BROKEN;
 }
 
+enum text_kind {
+    TEXT_DATA,   /* a checked data message, *m filled */
+    TEXT_BAD,    /* not JSON */
+    TEXT_PARSER, /* anything else: cJSON decides */
+};
+
+/*
+ * Data messages, nearly all of a reply's bytes, are checked without a
+ * tree: the channel and the data object are found in the text, which
+ * sfc_json_valid() accepted first.
+ */
+static enum text_kind data_message(struct sfc_bayeux_reader *r,
+                                   const char *text,
+                                   size_t len,
+                                   struct sfc_bayeux_msg *m)
+{
+    const char *ch, *data;
+    size_t chn, datan;
+
+    if (sfc_json_member_find(text, len, "channel", &ch, &chn) !=
+            SFC_JSON_FOUND ||
+        chn < 3 || ch[0] != '"' || ch[1] != '/' || memchr(ch, '\\', chn) ||
+        (chn >= 8 && memcmp(ch + 1, "/meta/", 6) == 0))
+        return TEXT_PARSER;
+    if (!sfc_json_valid(text, len, r->why_malformed, sizeof(r->why_malformed)))
+        return TEXT_BAD;
+    if (sfc_json_member_find(text, len, "data", &data, &datan) !=
+            SFC_JSON_FOUND ||
+        data[0] != '{')
+        return TEXT_PARSER;
+    if (r->channel_size < chn - 1) {
+        r->channel_size = chn - 1;
+        r->channel = sfc_xrealloc(r->channel, r->channel_size);
+    }
+    memcpy(r->channel, ch + 1, chn - 2);
+    r->channel[chn - 2] = '\0';
+    memset(m, 0, sizeof(*m));
+    m->channel = r->channel;
+    m->advice_interval = m->advice_timeout = -1;
+    m->text = text;
+    m->text_len = len;
+    m->data_text = data;
+    m->data_text_len = datan;
+    return TEXT_DATA;
+}
+
 /* Parses one message's text and hands it over. */
 static enum next emit_text(struct sfc_bayeux_reader *r,
                            const char *text,
@@ -54,19 +104,32 @@ static enum next emit_text(struct sfc_bayeux_reader *r,
 {
     struct sfc_bayeux_msg m;
     cJSON *root = NULL;
-    char err[64];
-    int skipped = 0;
+    char err[64] = "not a JSON object";
+    int skipped = 0, n = -1;
     bool go_on = true;
+    enum text_kind kind =
+        len && text[0] == '{' ? data_message(r, text, len, &m) : TEXT_PARSER;
 
-    if (len && text[0] == '{' &&
-        sfc_bayeux_parse(text, len, &root, &m, 1, &skipped, err, sizeof(err)) ==
-            1) {
+    if (kind == TEXT_DATA) {
+        r->messages++;
+        return fn(op, &m) ? GO_ON : STOP;
+    }
+    if (kind == TEXT_BAD) {
+        r->malformed++;
+        return GO_ON;
+    }
+    if (len && text[0] == '{')
+        n = sfc_bayeux_parse(text, len, &root, &m, 1, &skipped, err,
+                             sizeof(err));
+    if (n == 1) {
         r->messages++;
         m.text = text;
         m.text_len = len;
         go_on = fn(op, &m);
     } else {
         r->malformed++;
+        snprintf(r->why_malformed, sizeof(r->why_malformed), "%s",
+                 n == 0 ? "a message without a channel, or without data" : err);
     }
     cJSON_Delete(root);
     return go_on ? GO_ON : STOP;

@@ -554,9 +554,10 @@ static enum step connect_once(struct sfc_stream *s)
         s->stats.malformed += x.reply.reader.malformed;
         pthread_mutex_unlock(&s->lock);
         sfc_log(SFC_LOG_WARN, STREAM_MOD,
-                "malformed Bayeux reply: %llu message(s) without a channel "
-                "or data were dropped",
-                (unsigned long long)x.reply.reader.malformed);
+                "malformed Bayeux reply: %llu message(s) dropped (the last: "
+                "%s)",
+                (unsigned long long)x.reply.reader.malformed,
+                x.reply.reader.why_malformed);
     }
     if (!sfc_bayeux_reader_finish(&x.reply.reader)) {
         pthread_mutex_lock(&s->lock);

@@ -115,8 +115,11 @@ void stream_unpark_due_locked(struct sfc_stream *s);
 /* A "403::Unknown client" error: the server forgot the session. */
 bool stream_unknown_client(const struct sfc_bayeux_msg *m);
 
-/* Like sfc_bayeux_event() but moves the data out of the parsed reply. */
+/* Like sfc_bayeux_event() but moves the data out of the parsed reply;
+ * without @tree a message checked as text gives an event without its tree
+ * (the stream's data_on_demand). */
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
+                                   bool tree,
                                    struct sfc_stream_event **ev,
                                    char *errstr,
                                    size_t errstr_size);

@@ -266,16 +266,44 @@ cJSON *sfc_json_parse(const char *data,
 char *sfc_json_print(const cJSON *item);
 
 /*
+ * Whether @json[0, len) is one JSON value (RFC 8259), checked without
+ * building a tree or allocating: strings must be valid UTF-8 without raw
+ * control bytes, escapes well formed (surrogates in pairs), numbers in
+ * JSON's grammar of at most 63 characters, nesting at most 512 deep, and
+ * nothing but white space around the value. What it accepts, cJSON and
+ * Python's json module accept too. False with @errstr ("invalid JSON at
+ * byte N: why"; the text itself is never quoted).
+ */
+bool sfc_json_valid(const char *json,
+                    size_t len,
+                    char *errstr,
+                    size_t errstr_size);
+
+/* What a tree-less member lookup found. */
+enum sfc_json_lookup {
+    SFC_JSON_FOUND,
+    SFC_JSON_ABSENT, /* the object's members were all read: none has it */
+    SFC_JSON_UNSURE, /* a parser has to decide (see below) */
+};
+
+/*
  * Finds member @key of the JSON object @json[0, len) without building a
  * tree: *val and *val_len receive the member's value exactly as written
  * (a forwarded value keeps every digit and byte of the original). Only
  * the object's top level is searched and the first member of that name
- * counts, as with cJSON_GetObjectItemCaseSensitive(). False when the key is
- * absent, when the text is not an object, when a key written with escapes
- * or control bytes comes first, and when the value holds control bytes
- * JSON does not allow (a parser has to decide then). Meant for text a
- * parser already accepted; never reads outside @json[0, len).
+ * counts, as with cJSON_GetObjectItemCaseSensitive(). UNSURE when the
+ * text is not an object, when a key written with escapes or control bytes
+ * comes first, and when the value holds control bytes JSON does not allow.
+ * Meant for text a parser or sfc_json_valid() accepted; never reads
+ * outside @json[0, len). *val and *val_len are set only when FOUND.
  */
+enum sfc_json_lookup sfc_json_member_find(const char *json,
+                                          size_t len,
+                                          const char *key,
+                                          const char **val,
+                                          size_t *val_len);
+
+/* sfc_json_member_find() == SFC_JSON_FOUND. */
 bool sfc_json_member_span(const char *json,
                           size_t len,
                           const char *key,

@@ -32,7 +32,9 @@ struct sfc_connector_registry;
  * A handler gets every event of the entrypoints that name it. Returning
  * SFC_OK means the event was handled: once every handler of an event did,
  * its replay id may be committed. Any other status stops the daemon (the
- * event is not committed, so it comes back after a restart).
+ * event is not committed, so it comes back after a restart). ev->data is
+ * the event's data as a tree (built for handlers only: the proxy forwards
+ * the text, ev->data_json).
  * Thread: called on the daemon's dispatch thread, one event at a time.
  */
 typedef sfc_err_t (*sfc_connector_handler_fn)(

@@ -113,11 +113,22 @@ struct sfc_stream_event {
     char *event_type;   /* PushTopic created/updated/deleted/undeleted,
                            CDC CREATE/UPDATE/..., NULL otherwise */
     char *entity;       /* CDC entityName, else NULL */
-    cJSON *data;        /* the Bayeux message's "data" member */
+    /* The Bayeux message's "data" member as a tree. NULL until
+     * sfc_stream_event_data() is called when the stream was opened with
+     * data_on_demand. */
+    cJSON *data;
     /* The same member as Salesforce wrote it (JSON text), when the event
      * was read from a reply by the stream; NULL otherwise. */
     char *data_json;
 };
+
+/*
+ * The event's data as a tree, parsed from data_json on the first call when
+ * the stream did not build it (data_on_demand); NULL when the event has
+ * neither. Borrowed: lives as long as the event.
+ * Thread: the one that holds the event.
+ */
+const cJSON *sfc_stream_event_data(struct sfc_stream_event *ev);
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev);
 
@@ -161,6 +172,11 @@ struct sfc_stream_options {
                                       channel that does not exist yet, say)
                                       is tried again after this long
                                       (default 60000; 0 = never) */
+    bool data_on_demand;           /* events come without their tree (only
+                                      data_json); sfc_stream_event_data()
+                                      builds it when asked. Saves a parse
+                                      per event for consumers that forward
+                                      the text (default false) */
 };
 
 void sfc_stream_options_init(struct sfc_stream_options *o);
@@ -267,6 +283,10 @@ struct sfc_bayeux_msg {
     const cJSON *data;            /* data messages only */
     const char *text; /* the message as received (incremental reader) */
     size_t text_len;
+    /* A data message the incremental reader checked without a tree (json
+     * and data are NULL then): its "data" member as written. */
+    const char *data_text;
+    size_t data_text_len;
 };
 
 /*
@@ -299,15 +319,23 @@ struct sfc_bayeux_reader {
     int depth;
     bool single; /* the reply is one object, not an array */
     bool in_string, escaped;
-    uint64_t messages;  /* handed to the callback */
-    uint64_t malformed; /* messages that were not Bayeux, skipped */
-    char error[160];    /* why the reply is broken, or "" */
+    uint64_t messages;      /* handed to the callback */
+    uint64_t malformed;     /* messages that were not Bayeux, skipped */
+    char error[160];        /* why the reply is broken, or "" */
+    char why_malformed[96]; /* why the last malformed message was, or "" */
+    char *channel;          /* the current data message's channel */
+    size_t channel_size;
 };
 
 /*
- * Called once per message; @m borrows from a tree freed when it returns
- * (sfc_bayeux_event() copies what it needs). Returns true to go on, false
- * to stop after this message.
+ * Called once per message; @m borrows from the reader and from a tree
+ * freed when it returns (sfc_bayeux_event() copies what it needs).
+ * Returns true to go on, false to stop after this message.
+ *
+ * Data messages (a plain "channel" that is not /meta/ and a "data"
+ * object) are checked with sfc_json_valid() and handed over without a
+ * tree: m->json and m->data are NULL and m->data_text holds the data.
+ * Other messages are parsed by cJSON.
  */
 typedef bool (*sfc_bayeux_msg_fn)(void *opaque, struct sfc_bayeux_msg *m);
 
@@ -335,13 +363,24 @@ bool sfc_bayeux_reader_finish(struct sfc_bayeux_reader *r);
 void sfc_bayeux_reader_free(struct sfc_bayeux_reader *r);
 
 /*
- * Builds an event from a data message. SFC_ERR_PARSE (with @errstr) when it
- * lacks what every event has (event.replayId).
+ * Builds an event from a data message, with its tree (ev->data) and its
+ * text (ev->data_json, when the message came with text). SFC_ERR_PARSE
+ * (with @errstr) when it lacks what every event has (event.replayId).
  */
 sfc_err_t sfc_bayeux_event(const struct sfc_bayeux_msg *m,
                            struct sfc_stream_event **ev,
                            char *errstr,
                            size_t errstr_size);
+
+/*
+ * The same, except that a message the reader checked as text gives an
+ * event without its tree: ev->data stays NULL until
+ * sfc_stream_event_data() (what the stream's data_on_demand does).
+ */
+sfc_err_t sfc_bayeux_event_on_demand(const struct sfc_bayeux_msg *m,
+                                     struct sfc_stream_event **ev,
+                                     char *errstr,
+                                     size_t errstr_size);
 
 /* ------------------------------------------------------------------------ */
 /* PushTopic declaration (nameko-salesforce parity)                         */

@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for the Bayeux parser and event building. Without
+ * libFuzzer target for the Bayeux parser and event building, and for the
+ * tree-less JSON check the reader applies to data messages. Without
  * libFuzzer (-DSFC_FUZZ=OFF) a small main() replays the files named on the
  * command line, so the corpus runs as an ordinary test.
  */
@@ -12,12 +13,46 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * A data message checked as text: cJSON accepts the whole message, and the
+ * event read from the text is the event read from the tree.
+ */
+static void check_text_message(const struct sfc_bayeux_msg *m)
+{
+    struct sfc_stream_event *a = NULL, *b = NULL;
+    cJSON *whole = cJSON_ParseWithLength(m->text, m->text_len);
+    char err[128];
+    sfc_err_t ra = sfc_bayeux_event_on_demand(m, &a, err, sizeof(err));
+    sfc_err_t rb = sfc_bayeux_event(m, &b, err, sizeof(err));
+
+    if (!whole || ra != rb ||
+        (ra == SFC_OK &&
+         (a->replay_id != b->replay_id || a->kind != b->kind ||
+          !same_str(a->channel, b->channel) ||
+          !same_str(a->created_date, b->created_date) ||
+          !same_str(a->event_type, b->event_type) ||
+          !same_str(a->entity, b->entity) || !sfc_stream_event_data(a)))) {
+        fprintf(stderr, "text and tree disagree on a data message\n");
+        abort();
+    }
+    cJSON_Delete(whole);
+    sfc_stream_event_destroy(a);
+    sfc_stream_event_destroy(b);
+}
+
 static bool count_message(void *opaque, struct sfc_bayeux_msg *m)
 {
     struct sfc_stream_event *ev = NULL;
     char err[128];
 
     ++*(int *)opaque;
+    if (m->data_text)
+        check_text_message(m);
     if (m->data && m->text) {
         /* The text found without a tree is the member cJSON found. */
         const char *v;
@@ -73,6 +108,35 @@ static void read_incrementally(const uint8_t *data, size_t size, int whole)
     sfc_bayeux_reader_free(&r);
 }
 
+/*
+ * The tree-less check against cJSON: what it accepts cJSON parses, and
+ * what cJSON prints from a short ASCII input it accepts (short: never
+ * nested past the check's bound) it accepts.
+ */
+static void check_valid(const uint8_t *data, size_t size)
+{
+    cJSON *j = cJSON_ParseWithLength((const char *)data, size);
+    char err[128], *printed;
+    bool ascii = true;
+
+    if (sfc_json_valid((const char *)data, size, err, sizeof(err)) && !j) {
+        fprintf(stderr, "sfc_json_valid accepts what cJSON rejects\n");
+        abort();
+    }
+    for (size_t i = 0; i < size; i++)
+        ascii = ascii && data[i] < 0x80;
+    if (j && ascii && size < 1000) {
+        printed = cJSON_PrintUnformatted(j);
+        if (printed &&
+            !sfc_json_valid(printed, strlen(printed), err, sizeof(err))) {
+            fprintf(stderr, "sfc_json_valid rejects cJSON's print: %s\n", err);
+            abort();
+        }
+        free(printed);
+    }
+    cJSON_Delete(j);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sfc_bayeux_msg msgs[64];
@@ -81,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = sfc_bayeux_parse((const char *)data, size, &root, msgs, 64, NULL,
                              err, sizeof(err));
 
+    check_valid(data, size);
     for (int i = 0; i < n; i++) {
         struct sfc_stream_event *ev = NULL;
 

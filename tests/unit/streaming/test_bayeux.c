@@ -158,12 +158,21 @@ struct seen {
 static bool collect(void *opaque, struct sfc_bayeux_msg *m)
 {
     struct seen *v = opaque;
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m->data, "event");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(ev, "replayId");
+    struct sfc_stream_event *ev = NULL;
+    char err[128];
 
     assert_true(v->n < 16);
     snprintf(v->channel[v->n], sizeof(v->channel[0]), "%s", m->channel);
-    v->replay[v->n] = cJSON_IsNumber(rid) ? (int64_t)rid->valuedouble : -1;
+    v->replay[v->n] = -1;
+    /* Data messages come as checked text, without a tree. */
+    assert_true(m->is_meta == (m->data_text == NULL));
+    assert_null(m->data);
+    if (!m->is_meta) {
+        assert_int_equal(sfc_bayeux_event(m, &ev, err, sizeof(err)), SFC_OK);
+        assert_non_null(ev->data); /* the public call builds it */
+        v->replay[v->n] = ev->replay_id;
+        sfc_stream_event_destroy(ev);
+    }
     v->n++;
     return true;
 }
