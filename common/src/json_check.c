@@ -18,6 +18,12 @@ struct check {
     size_t depth;
     uint64_t in_object[MAX_DEPTH / 64]; /* bit per level: object, else array */
     const char *why;
+    bool escaped; /* the last string held an escape */
+    /* Top-level members asked for (sfc_json_valid_object). */
+    struct sfc_json_member *want;
+    size_t n_want;
+    struct sfc_json_member *filling; /* whose value is being read */
+    bool escaped_key;                /* a top-level key with escapes came */
 };
 
 static bool fail(struct check *c, const char *why)
@@ -127,6 +133,7 @@ static bool utf8(struct check *c)
 /* The string whose opening quote is at s[i]. */
 static bool string(struct check *c)
 {
+    c->escaped = false;
     c->i++;
     for (;;) {
         unsigned char ch;
@@ -140,6 +147,7 @@ static bool string(struct check *c)
             return true;
         }
         if (ch == '\\') {
+            c->escaped = true;
             if (!escape(c))
                 return false;
         } else if (ch < 0x20) {
@@ -222,18 +230,57 @@ static bool top_is_object(const struct check *c)
     return (c->in_object[d / 64] >> (d % 64)) & 1;
 }
 
+/* Whether the top-level key just read is one asked for: it is filled. */
+static void match_key(struct check *c, size_t from)
+{
+    size_t len = c->i - from - 2; /* without the quotes */
+
+    if (c->escaped) {
+        c->escaped_key = true; /* it may name any member */
+        return;
+    }
+    for (size_t k = 0; k < c->n_want; k++) {
+        struct sfc_json_member *m = &c->want[k];
+
+        if (m->found == SFC_JSON_ABSENT && strlen(m->key) == len &&
+            memcmp(m->key, c->s + from + 1, len) == 0) {
+            /* Behind an escaped key, that key may be the first of the
+             * name: a parser decides. */
+            m->found = c->escaped_key ? SFC_JSON_UNSURE : SFC_JSON_FOUND;
+            c->filling = m;
+            return;
+        }
+    }
+}
+
 /* A key and its colon, at the first byte of the key. */
 static bool key(struct check *c)
 {
+    size_t from = c->i;
+
     if (c->i >= c->n || c->s[c->i] != '"')
         return fail(c, "expected a member name");
     if (!string(c))
         return false;
+    if (c->depth == 1 && c->n_want)
+        match_key(c, from);
     skip_space(c);
     if (c->i >= c->n || c->s[c->i] != ':')
         return fail(c, "expected ':' after a member name");
     c->i++;
+    skip_space(c);
+    if (c->filling && c->depth == 1)
+        c->filling->val = c->s + c->i;
     return true;
+}
+
+/* The value of a member asked for ends at c->i. */
+static void member_read(struct check *c)
+{
+    if (c->filling && c->depth == 1) {
+        c->filling->len = (size_t)(c->s + c->i - c->filling->val);
+        c->filling = NULL;
+    }
 }
 
 /*
@@ -285,6 +332,7 @@ static bool walk(struct check *c)
             c->depth--;
             c->i++;
             opened = false; /* the container is a value of its parent */
+            member_read(c);
             continue;
         }
         if (!opened) {
@@ -297,7 +345,43 @@ static bool walk(struct check *c)
             return false;
         if (!value(c, &opened))
             return false;
+        if (!opened)
+            member_read(c);
     }
+}
+
+bool sfc_json_valid_object(const char *json,
+                           size_t len,
+                           struct sfc_json_member *members,
+                           size_t n_members,
+                           char *errstr,
+                           size_t errstr_size)
+{
+    struct check c = {
+        .s = json, .n = len, .want = members, .n_want = n_members};
+    size_t i = 0;
+
+    for (size_t k = 0; k < n_members; k++) {
+        members[k].found = SFC_JSON_ABSENT;
+        members[k].val = NULL;
+        members[k].len = 0;
+    }
+    while (i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' ||
+                       json[i] == '\t'))
+        i++;
+    if (json && i < len && json[i] != '{') {
+        c.i = i;
+        c.why = "not an object";
+    } else if (json && walk(&c)) {
+        for (size_t k = 0; k < n_members; k++)
+            if (members[k].found == SFC_JSON_ABSENT && c.escaped_key)
+                members[k].found = SFC_JSON_UNSURE;
+        return true;
+    }
+    if (errstr && errstr_size)
+        snprintf(errstr, errstr_size, "invalid JSON at byte %zu: %s", c.i,
+                 c.why ? c.why : "empty text");
+    return false;
 }
 
 bool sfc_json_valid(const char *json,

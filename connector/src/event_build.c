@@ -115,11 +115,11 @@ static bool body_as_received(const struct sfc_stream_event *ev,
         return false;
     if (!key) {
         *body = ev->data_json;
-        *len = strlen(ev->data_json);
+        *len = ev->data_json_len;
         return true;
     }
     /* False: absent, or behind an escaped key; the tree decides. */
-    return sfc_json_member_span(ev->data_json, strlen(ev->data_json), key, body,
+    return sfc_json_member_span(ev->data_json, ev->data_json_len, key, body,
                                 len);
 }
 

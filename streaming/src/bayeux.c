@@ -284,8 +284,9 @@ static bool fields_from_text(const char *data,
 
 /*
  * The event of a data message: from the tree when the message was parsed,
- * else from the checked text, with a tree built only when @tree asks or
- * the text cannot say (a member behind an escaped key).
+ * else from the checked text (a replay id keeps every digit there), with
+ * a tree built only when @tree asks or the text cannot say (a member
+ * behind an escaped key).
  */
 static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
                             bool take,
@@ -306,18 +307,23 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     } else if (!m->data_text) {
         sfc_errstr_set(errstr, errstr_size, "data message without data");
         return SFC_ERR_PARSE;
-    } else if (tree ||
-               !fields_from_text(m->data_text, m->data_text_len, kind, &f)) {
-        data = cJSON_ParseWithLength(m->data_text, m->data_text_len);
-        if (!cJSON_IsObject(data)) {
-            cJSON_Delete(data);
-            sfc_errstr_set(errstr, errstr_size,
-                           "data message on %.*s: its data is not an object",
-                           (int)(q > 200 ? 200 : q), m->channel);
-            return SFC_ERR_PARSE;
+    } else {
+        bool sure = fields_from_text(m->data_text, m->data_text_len, kind, &f);
+
+        if (!sure || tree) {
+            data = cJSON_ParseWithLength(m->data_text, m->data_text_len);
+            if (!cJSON_IsObject(data)) {
+                cJSON_Delete(data);
+                fields_free(&f);
+                sfc_errstr_set(
+                    errstr, errstr_size,
+                    "data message on %.*s: its data is not an object",
+                    (int)(q > 200 ? 200 : q), m->channel);
+                return SFC_ERR_PARSE;
+            }
         }
-        fields_free(&f);
-        fields_from_tree(data, kind, &f);
+        if (!sure)
+            fields_from_tree(data, kind, &f);
     }
     if (f.replay_id < 0) {
         fields_free(&f);
@@ -336,14 +342,17 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     e->entity = f.entity;
     if (m->data_text) {
         e->data_json = sfc_xstrndup(m->data_text, m->data_text_len);
+        e->data_json_len = m->data_text_len;
         e->data = data;
     } else {
         const char *v;
         size_t n;
 
         if (m->text &&
-            sfc_json_member_span(m->text, m->text_len, "data", &v, &n))
+            sfc_json_member_span(m->text, m->text_len, "data", &v, &n)) {
             e->data_json = sfc_xstrndup(v, n);
+            e->data_json_len = n;
+        }
         /* Taking the subtree out of the reply saves a copy per event. */
         e->data = take ? cJSON_DetachItemViaPointer((cJSON *)m->json,
                                                     (cJSON *)m->data)

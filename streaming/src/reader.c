@@ -55,30 +55,42 @@ enum text_kind {
     TEXT_PARSER, /* anything else: cJSON decides */
 };
 
+/* A plain channel name, not /meta/: the value of a data message's. */
+static bool data_channel(const char *v, size_t n)
+{
+    return n >= 3 && v[0] == '"' && v[1] == '/' && !memchr(v, '\\', n) &&
+           !(n >= 8 && memcmp(v + 1, "/meta/", 6) == 0);
+}
+
 /*
  * Data messages, nearly all of a reply's bytes, are checked without a
- * tree: the channel and the data object are found in the text, which
- * sfc_json_valid() accepted first.
+ * tree: one pass of sfc_json_valid_object() checks the text and finds the
+ * channel and the data object.
  */
 static enum text_kind data_message(struct sfc_bayeux_reader *r,
                                    const char *text,
                                    size_t len,
                                    struct sfc_bayeux_msg *m)
 {
-    const char *ch, *data;
-    size_t chn, datan;
+    struct sfc_json_member mem[2] = {{.key = "channel"}, {.key = "data"}};
+    const char *ch;
+    size_t chn;
 
-    if (sfc_json_member_find(text, len, "channel", &ch, &chn) !=
-            SFC_JSON_FOUND ||
-        chn < 3 || ch[0] != '"' || ch[1] != '/' || memchr(ch, '\\', chn) ||
-        (chn >= 8 && memcmp(ch + 1, "/meta/", 6) == 0))
+    if (!sfc_json_valid_object(text, len, mem, 2, r->why_malformed,
+                               sizeof(r->why_malformed))) {
+        /* Not JSON: a data message is dropped, the rest cJSON judges. */
+        bool data = sfc_json_member_find(text, len, "channel", &ch, &chn) ==
+                        SFC_JSON_FOUND &&
+                    data_channel(ch, chn);
+
+        return data ? TEXT_BAD : TEXT_PARSER;
+    }
+    if (mem[0].found != SFC_JSON_FOUND ||
+        !data_channel(mem[0].val, mem[0].len) ||
+        mem[1].found != SFC_JSON_FOUND || mem[1].val[0] != '{')
         return TEXT_PARSER;
-    if (!sfc_json_valid(text, len, r->why_malformed, sizeof(r->why_malformed)))
-        return TEXT_BAD;
-    if (sfc_json_member_find(text, len, "data", &data, &datan) !=
-            SFC_JSON_FOUND ||
-        data[0] != '{')
-        return TEXT_PARSER;
+    ch = mem[0].val;
+    chn = mem[0].len;
     if (r->channel_size < chn - 1) {
         r->channel_size = chn - 1;
         r->channel = sfc_xrealloc(r->channel, r->channel_size);
@@ -90,8 +102,8 @@ static enum text_kind data_message(struct sfc_bayeux_reader *r,
     m->advice_interval = m->advice_timeout = -1;
     m->text = text;
     m->text_len = len;
-    m->data_text = data;
-    m->data_text_len = datan;
+    m->data_text = mem[1].val;
+    m->data_text_len = mem[1].len;
     return TEXT_DATA;
 }
 

@@ -120,10 +120,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
         resp->body = NULL;
         r = MHD_create_response_from_callback(hb->len, 4096, half_reader, hb,
                                               half_free);
+    } else if (resp->body) {
+        /* The body moves to the response: a long-poll reply is megabytes. */
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body,
+                                            MHD_RESPMEM_MUST_FREE);
+        resp->body = NULL;
     } else {
-        r = MHD_create_response_from_buffer(
-            resp->body_len, resp->body ? resp->body : (char *)"",
-            MHD_RESPMEM_MUST_COPY);
+        r = MHD_create_response_from_buffer(0, (char *)"",
+                                            MHD_RESPMEM_PERSISTENT);
     }
     if (resp->content_type[0])
         MHD_add_response_header(r, "Content-Type", resp->content_type);

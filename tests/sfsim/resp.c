@@ -30,6 +30,17 @@ void sim_response_set(struct sim_response *resp,
              content_type ? content_type : "");
 }
 
+void sim_response_take(struct sim_response *resp,
+                       int status,
+                       const char *content_type,
+                       char *body,
+                       size_t len)
+{
+    sim_response_set(resp, status, content_type, NULL, 0);
+    resp->body = body;
+    resp->body_len = len;
+}
+
 void sim_response_json(struct sim_response *resp, int status, cJSON *json)
 {
     char *s = json ? sfc_json_print(json) : sfc_xstrdup("null");

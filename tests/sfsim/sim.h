@@ -191,6 +191,14 @@ struct sim_response {
     bool no_limit_info; /* do not add Sforce-Limit-Info */
 };
 
+/* Like sim_response_set(), but takes @body (malloc'd, NUL-terminated at
+ * @len) instead of copying it. */
+void sim_response_take(struct sim_response *resp,
+                       int status,
+                       const char *content_type,
+                       char *body,
+                       size_t len);
+
 /* Copies @body (@len bytes) with @content_type and @status. */
 void sim_response_set(struct sim_response *resp,
                       int status,

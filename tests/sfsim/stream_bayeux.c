@@ -349,7 +349,7 @@ static void collect(struct reply_ctx *x, struct stream_client *c)
              i++, n++) {
             const struct stream_event *e = stream_channel_at(ch, i);
 
-            if (x->data.len)
+            if (x->data.len > 1) /* after the opening bracket */
                 sfc_buf_append(&x->data, ",", 1);
             sfc_buf_append(&x->data, e->json, e->len);
             s->cursor = e->replay;
@@ -568,6 +568,7 @@ void sim_stream_handle(struct sim_stream *st,
     cookie_value(req->cookie, "BAYEUX_BROWSER", x.browser, sizeof(x.browser));
     x.replies = cJSON_CreateArray();
     sfc_buf_init(&x.data, 0);
+    sfc_buf_append(&x.data, "[", 1); /* the reply's opening bracket */
     pthread_mutex_lock(&st->lock);
     expire_clients(st);
     stream_expire(st, sfc_wall_ms());
@@ -584,21 +585,18 @@ void sim_stream_handle(struct sim_stream *st,
     }
     pthread_mutex_unlock(&st->lock);
 
-    /* Data messages first, then the meta replies. */
+    /* Data messages first, then the meta replies, in the one buffer. */
     replies = cJSON_PrintUnformatted(x.replies);
     {
-        struct sfc_buf out;
         size_t rl = strlen(replies);
 
-        sfc_buf_init(&out, 0);
-        sfc_buf_append(&out, "[", 1);
-        sfc_buf_append(&out, x.data.data ? x.data.data : "", x.data.len);
-        if (x.data.len && rl > 2)
-            sfc_buf_append(&out, ",", 1);
-        sfc_buf_append(&out, replies + 1, rl - 1);
-        sim_response_set(resp, 200, "application/json;charset=UTF-8", out.data,
-                         out.len);
-        sfc_buf_free(&out);
+        if (x.data.len > 1 && rl > 2)
+            sfc_buf_append(&x.data, ",", 1);
+        sfc_buf_append(&x.data, replies + 1, rl - 1);
+        sim_response_take(resp, 200, "application/json;charset=UTF-8",
+                          x.data.data, x.data.len);
+        x.data.data = NULL; /* the response has it */
+        x.data.len = x.data.cap = 0;
     }
     resp->no_limit_info = true;
     free(replies);

@@ -265,6 +265,13 @@ cJSON *sfc_json_parse(const char *data,
 /* Unformatted print that aborts on allocation failure; caller free()s. */
 char *sfc_json_print(const cJSON *item);
 
+/* What a tree-less member lookup found. */
+enum sfc_json_lookup {
+    SFC_JSON_FOUND,
+    SFC_JSON_ABSENT, /* the object's members were all read: none has it */
+    SFC_JSON_UNSURE, /* a parser has to decide: see sfc_json_member_find */
+};
+
 /*
  * Whether @json[0, len) is one JSON value (RFC 8259), checked without
  * building a tree or allocating: strings must be valid UTF-8 without raw
@@ -279,12 +286,26 @@ bool sfc_json_valid(const char *json,
                     char *errstr,
                     size_t errstr_size);
 
-/* What a tree-less member lookup found. */
-enum sfc_json_lookup {
-    SFC_JSON_FOUND,
-    SFC_JSON_ABSENT, /* the object's members were all read: none has it */
-    SFC_JSON_UNSURE, /* a parser has to decide (see below) */
+/* A top-level member sfc_json_valid_object() looks for. */
+struct sfc_json_member {
+    const char *key;            /* in */
+    enum sfc_json_lookup found; /* out: UNSURE behind an escaped key */
+    const char *val;            /* out, when FOUND: the value as written */
+    size_t len;
 };
+
+/*
+ * sfc_json_valid() for an object, finding the top-level members named in
+ * @members[0, n) in the same pass (the first of a name counts, as with
+ * cJSON_GetObjectItemCaseSensitive()). False, with @errstr, when the text
+ * is not JSON or not an object.
+ */
+bool sfc_json_valid_object(const char *json,
+                           size_t len,
+                           struct sfc_json_member *members,
+                           size_t n_members,
+                           char *errstr,
+                           size_t errstr_size);
 
 /*
  * Finds member @key of the JSON object @json[0, len) without building a

@@ -120,6 +120,7 @@ struct sfc_stream_event {
     /* The same member as Salesforce wrote it (JSON text), when the event
      * was read from a reply by the stream; NULL otherwise. */
     char *data_json;
+    size_t data_json_len;
 };
 
 /*

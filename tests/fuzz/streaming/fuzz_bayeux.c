@@ -18,21 +18,32 @@ static bool same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Replay ids as cJSON's double holds them: past 2^53 it rounds. */
+static bool same_replay_id(int64_t text, int64_t tree)
+{
+    return text == tree || (double)text == (double)tree;
+}
+
 /*
  * A data message checked as text: cJSON accepts the whole message, and the
- * event read from the text is the event read from the tree.
+ * event read from the text is the event read from cJSON's tree.
  */
 static void check_text_message(const struct sfc_bayeux_msg *m)
 {
     struct sfc_stream_event *a = NULL, *b = NULL;
-    cJSON *whole = cJSON_ParseWithLength(m->text, m->text_len);
+    struct sfc_bayeux_msg parsed;
+    cJSON *whole = NULL;
     char err[128];
     sfc_err_t ra = sfc_bayeux_event_on_demand(m, &a, err, sizeof(err));
-    sfc_err_t rb = sfc_bayeux_event(m, &b, err, sizeof(err));
+    sfc_err_t rb = SFC_ERR_PARSE;
 
+    if (sfc_bayeux_parse(m->text, m->text_len, &whole, &parsed, 1, NULL, err,
+                         sizeof(err)) == 1 &&
+        parsed.data)
+        rb = sfc_bayeux_event(&parsed, &b, err, sizeof(err));
     if (!whole || ra != rb ||
         (ra == SFC_OK &&
-         (a->replay_id != b->replay_id || a->kind != b->kind ||
+         (!same_replay_id(a->replay_id, b->replay_id) || a->kind != b->kind ||
           !same_str(a->channel, b->channel) ||
           !same_str(a->created_date, b->created_date) ||
           !same_str(a->event_type, b->event_type) ||
@@ -119,9 +130,27 @@ static void check_valid(const uint8_t *data, size_t size)
     char err[128], *printed;
     bool ascii = true;
 
+    struct sfc_json_member mem[2] = {{.key = "channel"}, {.key = "data"}};
+
     if (sfc_json_valid((const char *)data, size, err, sizeof(err)) && !j) {
         fprintf(stderr, "sfc_json_valid accepts what cJSON rejects\n");
         abort();
+    }
+    /* Members found in the checking pass are those the lookup finds. */
+    if (sfc_json_valid_object((const char *)data, size, mem, 2, err,
+                              sizeof(err))) {
+        for (int k = 0; k < 2; k++) {
+            const char *v = NULL;
+            size_t n = 0;
+            enum sfc_json_lookup l = sfc_json_member_find(
+                (const char *)data, size, mem[k].key, &v, &n);
+
+            if (!cJSON_IsObject(j) || l != mem[k].found ||
+                (l == SFC_JSON_FOUND && (v != mem[k].val || n != mem[k].len))) {
+                fprintf(stderr, "checking pass and lookup disagree\n");
+                abort();
+            }
+        }
     }
     for (size_t i = 0; i < size; i++)
         ascii = ascii && data[i] < 0x80;

@@ -96,10 +96,11 @@ class BrokerRestartDuringCalls(unittest.TestCase):
                            0)
 
     def test_replies_never_confirmed(self):
-        # Creates take 2 s; meanwhile the broker is blocked by a memory
+        # Creates take 5 s; meanwhile the broker is blocked by a memory
         # alarm, so the replies published then are never confirmed. The
-        # caller published before the alarm and is not blocked.
-        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 2000,
+        # caller published before the alarm and is not blocked. (rabbitmqctl
+        # alone can take 2 s on a busy machine: the delay leaves room.)
+        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 5000,
                                          "method": "POST",
                                          "path": "/sobjects/Contact$",
                                          "count": -1})

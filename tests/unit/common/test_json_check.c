@@ -174,6 +174,51 @@ static void member_lookup_tells_absent_from_unsure(void **state)
                      SFC_JSON_UNSURE);
 }
 
+static void members_found_while_checking(void **state)
+{
+    static const char doc[] =
+        "{ \"data\" : {\"channel\":\"inner\",\"x\":[{}]} , \"n\":-1.5e3,"
+        "\"channel\":\"/topic/A\",\"channel\":\"second\"}";
+    static const char esc[] = "{\"a\":1,\"\\u0062\":2,\"b\":3}";
+    struct sfc_json_member m[4] = {
+        {.key = "channel"}, {.key = "data"}, {.key = "n"}, {.key = "none"}};
+    char err[128];
+
+    (void)state;
+    assert_true(
+        sfc_json_valid_object(doc, strlen(doc), m, 4, err, sizeof(err)));
+    /* The top level's first "channel", not the nested one. */
+    assert_int_equal(m[0].found, SFC_JSON_FOUND);
+    assert_int_equal(m[0].len, 10);
+    assert_memory_equal(m[0].val, "\"/topic/A\"", 10);
+    assert_int_equal(m[1].found, SFC_JSON_FOUND);
+    assert_int_equal(m[1].len, 28);
+    assert_memory_equal(m[1].val, "{\"channel\":\"inner\",\"x\":[{}]}", 28);
+    assert_int_equal(m[2].found, SFC_JSON_FOUND);
+    assert_memory_equal(m[2].val, "-1.5e3", m[2].len);
+    assert_int_equal(m[3].found, SFC_JSON_ABSENT);
+    assert_null(m[3].val);
+
+    /* After a key written with escapes nothing is certain. */
+    assert_true(
+        sfc_json_valid_object(esc, strlen(esc), m, 4, err, sizeof(err)));
+    assert_int_equal(m[0].found, SFC_JSON_UNSURE); /* absent, or escaped */
+    m[0].key = "a";
+    m[1].key = "b";
+    assert_true(
+        sfc_json_valid_object(esc, strlen(esc), m, 2, err, sizeof(err)));
+    assert_int_equal(m[0].found, SFC_JSON_FOUND); /* before it */
+    assert_int_equal(m[1].found, SFC_JSON_UNSURE);
+
+    /* Not an object, or not JSON. */
+    assert_false(sfc_json_valid_object("[1]", 3, m, 2, err, sizeof(err)));
+    assert_non_null(strstr(err, "not an object"));
+    assert_false(
+        sfc_json_valid_object("{\"a\":01}", 8, m, 2, err, sizeof(err)));
+    assert_true(sfc_json_valid_object(" {} ", 4, m, 2, err, sizeof(err)));
+    assert_int_equal(m[0].found, SFC_JSON_ABSENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +226,7 @@ int main(void)
         cmocka_unit_test(refuses_what_is_not_json),
         cmocka_unit_test(nesting_is_bounded),
         cmocka_unit_test(member_lookup_tells_absent_from_unsure),
+        cmocka_unit_test(members_found_while_checking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
