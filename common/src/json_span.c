@@ -80,55 +80,107 @@ static size_t value_end(const char *s, size_t i, size_t n, bool *raw_control)
     return depth == 0 ? i : NONE;
 }
 
+/* Members of @m[0, n) not decided yet become @what. */
+static void
+settle_rest(struct sfc_json_member *m, size_t n, enum sfc_json_lookup what)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!m[k].val && m[k].found != SFC_JSON_UNSURE)
+            m[k].found = what;
+}
+
+/* The member of @m[0, n) named json[from, to), not found yet, or NULL. */
+static struct sfc_json_member *wanted(const char *json,
+                                      size_t from,
+                                      size_t to,
+                                      struct sfc_json_member *m,
+                                      size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!m[k].val && m[k].found == SFC_JSON_ABSENT &&
+            strlen(m[k].key) == to - from &&
+            memcmp(json + from, m[k].key, to - from) == 0)
+            return &m[k];
+    return NULL;
+}
+
+void sfc_json_members_find(const char *json,
+                           size_t len,
+                           struct sfc_json_member *m,
+                           size_t n)
+{
+    size_t i = skip_space(json, 0, len), left = n;
+
+    for (size_t k = 0; k < n; k++) {
+        m[k].found = SFC_JSON_ABSENT;
+        m[k].val = NULL;
+        m[k].len = 0;
+    }
+    if (i >= len || json[i] != '{') {
+        settle_rest(m, n, SFC_JSON_UNSURE);
+        return;
+    }
+    i = skip_space(json, i + 1, len);
+    if (i < len && json[i] == '}')
+        return; /* {} */
+    while (left) {
+        size_t kstart, kend, vstart, vend;
+        bool escaped = false, control = false;
+        struct sfc_json_member *hit;
+
+        if (i >= len || json[i] != '"')
+            break; /* not JSON */
+        kstart = i + 1;
+        kend = string_end(json, i, len, &escaped, &control);
+        if (kend == NONE)
+            break;
+        i = skip_space(json, kend, len);
+        if (i >= len || json[i] != ':')
+            break;
+        vstart = skip_space(json, i + 1, len);
+        if (escaped || control)
+            break; /* "d\u0061ta" may be any of the keys */
+        vend = value_end(json, vstart, len, &control);
+        if (vend == NONE || vend == vstart)
+            break;
+        hit = wanted(json, kstart, kend - 1, m, n);
+        if (hit) {
+            left--;
+            if (control) {
+                hit->found = SFC_JSON_UNSURE; /* not JSON as written */
+            } else {
+                while (vend > vstart && (unsigned char)json[vend - 1] <= 32)
+                    vend--;
+                hit->found = SFC_JSON_FOUND;
+                hit->val = json + vstart;
+                hit->len = vend - vstart;
+            }
+        }
+        i = skip_space(json, vend, len);
+        if (i < len && json[i] == '}')
+            return; /* the rest are absent */
+        if (i >= len || json[i] != ',')
+            break;
+        i = skip_space(json, i + 1, len);
+    }
+    if (left)
+        settle_rest(m, n, SFC_JSON_UNSURE);
+}
+
 enum sfc_json_lookup sfc_json_member_find(const char *json,
                                           size_t len,
                                           const char *key,
                                           const char **val,
                                           size_t *val_len)
 {
-    size_t klen = strlen(key), i = skip_space(json, 0, len);
+    struct sfc_json_member m = {.key = key};
 
-    if (i >= len || json[i] != '{')
-        return SFC_JSON_UNSURE;
-    i = skip_space(json, i + 1, len);
-    if (i < len && json[i] == '}')
-        return SFC_JSON_ABSENT; /* {} */
-    for (;;) {
-        size_t kstart, kend, vstart, vend;
-        bool escaped = false, control = false;
-
-        if (i >= len || json[i] != '"')
-            return SFC_JSON_UNSURE; /* not JSON */
-        kstart = i + 1;
-        kend = string_end(json, i, len, &escaped, &control);
-        if (kend == NONE)
-            return SFC_JSON_UNSURE;
-        i = skip_space(json, kend, len);
-        if (i >= len || json[i] != ':')
-            return SFC_JSON_UNSURE;
-        vstart = skip_space(json, i + 1, len);
-        if (escaped || control)
-            return SFC_JSON_UNSURE; /* "d\u0061ta" may be the key */
-        vend = value_end(json, vstart, len, &control);
-        if (vend == NONE || vend == vstart)
-            return SFC_JSON_UNSURE;
-        if (kend - 1 - kstart == klen &&
-            memcmp(json + kstart, key, klen) == 0) {
-            if (control)
-                return SFC_JSON_UNSURE; /* not JSON as written */
-            while (vend > vstart && (unsigned char)json[vend - 1] <= 32)
-                vend--;
-            *val = json + vstart;
-            *val_len = vend - vstart;
-            return SFC_JSON_FOUND;
-        }
-        i = skip_space(json, vend, len);
-        if (i < len && json[i] == '}')
-            return SFC_JSON_ABSENT;
-        if (i >= len || json[i] != ',')
-            return SFC_JSON_UNSURE;
-        i = skip_space(json, i + 1, len);
+    sfc_json_members_find(json, len, &m, 1);
+    if (m.found == SFC_JSON_FOUND) {
+        *val = m.val;
+        *val_len = m.len;
     }
+    return m.found;
 }
 
 bool sfc_json_member_span(const char *json,

@@ -113,6 +113,11 @@ static bool body_as_received(const struct sfc_stream_event *ev,
 
     if (!ev->data_json)
         return false;
+    if (key && ev->record_len) { /* found by the stream already */
+        *body = ev->data_json + ev->record_at;
+        *len = ev->record_len;
+        return true;
+    }
     if (!key) {
         *body = ev->data_json;
         *len = ev->data_json_len;

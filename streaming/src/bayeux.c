@@ -126,6 +126,8 @@ int sfc_bayeux_parse(const char *body,
 struct event_fields {
     int64_t replay_id; /* -1: none valid */
     char *created_date, *event_type, *entity;
+    const char *record; /* in the data text, or NULL */
+    size_t record_len;
 };
 
 static void fields_free(struct event_fields *f)
@@ -168,60 +170,53 @@ static void fields_from_tree(const cJSON *data,
 }
 
 /*
- * Member @key of the object text @obj[0, len) (NULL: an absent object),
- * as text. A value that is not an object counts as absent where an object
- * is wanted, as cJSON_GetObjectItemCaseSensitive() sees it.
+ * Finds @m[0, n) in the object @obj (absent, or not an object: all
+ * absent, as cJSON_GetObjectItemCaseSensitive() sees it). False when any
+ * of them is behind an escaped key.
  */
-static enum sfc_json_lookup text_member(const char *obj,
-                                        size_t len,
-                                        const char *key,
-                                        bool want_object,
-                                        const char **v,
-                                        size_t *n)
+static bool
+find_in(const struct sfc_json_member *obj, struct sfc_json_member *m, size_t n)
 {
-    enum sfc_json_lookup l;
-
-    *v = NULL;
-    *n = 0;
-    if (!obj)
-        return SFC_JSON_ABSENT;
-    l = sfc_json_member_find(obj, len, key, v, n);
-    if (l == SFC_JSON_FOUND && want_object && (*v)[0] != '{') {
-        *v = NULL;
-        return SFC_JSON_ABSENT;
+    if (obj->found == SFC_JSON_FOUND && obj->val[0] == '{') {
+        sfc_json_members_find(obj->val, obj->len, m, n);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            m[k].found = SFC_JSON_ABSENT;
+            m[k].val = NULL;
+        }
     }
-    return l;
+    for (size_t k = 0; k < n; k++)
+        if (m[k].found == SFC_JSON_UNSURE)
+            return false;
+    return true;
 }
 
 /* A string member as a copy; NULL when absent or not a string. */
-static enum sfc_json_lookup
-text_str(const char *obj, size_t len, const char *key, char **out)
+static char *text_str(const struct sfc_json_member *m)
 {
-    const char *v;
-    size_t n;
-    enum sfc_json_lookup l = text_member(obj, len, key, false, &v, &n);
     cJSON *j;
+    char *out = NULL;
 
-    *out = NULL;
-    if (l != SFC_JSON_FOUND || v[0] != '"')
-        return l;
-    if (!memchr(v, '\\', n)) {
-        *out = sfc_xstrndup(v + 1, n - 2);
-        return l;
-    }
-    j = cJSON_ParseWithLength(v, n); /* escapes: cJSON decodes them */
+    if (m->found != SFC_JSON_FOUND || m->val[0] != '"')
+        return NULL;
+    if (!memchr(m->val, '\\', m->len))
+        return sfc_xstrndup(m->val + 1, m->len - 2);
+    j = cJSON_ParseWithLength(m->val, m->len); /* escapes: cJSON decodes */
     if (cJSON_IsString(j))
-        *out = sfc_xstrdup(j->valuestring);
+        out = sfc_xstrdup(j->valuestring);
     cJSON_Delete(j);
-    return l;
+    return out;
 }
 
-static int64_t text_replay_id(const char *v, size_t n)
+static int64_t text_replay_id(const struct sfc_json_member *m)
 {
+    const char *v = m->val;
+    size_t n = m->len, i = 0;
     int64_t id = 0;
-    size_t i = 0;
     cJSON *j;
 
+    if (m->found != SFC_JSON_FOUND)
+        return -1;
     while (i < n && n <= 18 && v[i] >= '0' && v[i] <= '9')
         id = id * 10 + (v[i++] - '0');
     if (n && i == n)
@@ -233,53 +228,53 @@ static int64_t text_replay_id(const char *v, size_t n)
 }
 
 /*
- * The fields read from the data object's text (checked JSON). False when a
- * member is behind an escaped key: the tree has to decide.
+ * The fields read from the data object's text (checked JSON), and where
+ * the record is in it. False when a member is behind an escaped key: the
+ * tree has to decide.
  */
 static bool fields_from_text(const char *data,
                              size_t len,
                              enum sfc_stream_kind kind,
                              struct event_fields *f)
 {
-    const char *event, *payload, *header, *rid;
-    size_t eventn, payloadn, headern, ridn;
-    bool sure;
+    struct sfc_json_member whole = {
+        .found = SFC_JSON_FOUND, .val = data, .len = len};
+    struct sfc_json_member top[3] = {
+        {.key = "event"}, {.key = "payload"}, {.key = "sobject"}};
+    struct sfc_json_member ev[3] = {
+        {.key = "replayId"}, {.key = "createdDate"}, {.key = "type"}};
+    struct sfc_json_member pl[2] = {{.key = "CreatedDate"},
+                                    {.key = "ChangeEventHeader"}};
+    struct sfc_json_member hdr[2] = {{.key = "changeType"},
+                                     {.key = "entityName"}};
+    bool cdc = kind == SFC_STREAM_KIND_CDC;
+    bool pe = kind == SFC_STREAM_KIND_PLATFORM_EVENT;
+    const struct sfc_json_member *record = kind == SFC_STREAM_KIND_PUSHTOPIC
+                                               ? &top[2]
+                                           : cdc || pe ? &top[1]
+                                                       : NULL;
 
     memset(f, 0, sizeof(*f));
     f->replay_id = -1;
-    sure = text_member(data, len, "event", true, &event, &eventn) !=
-               SFC_JSON_UNSURE &&
-           text_member(data, len, "payload", true, &payload, &payloadn) !=
-               SFC_JSON_UNSURE &&
-           text_member(payload, payloadn, "ChangeEventHeader", true, &header,
-                       &headern) != SFC_JSON_UNSURE;
-    if (!sure)
+    if (!find_in(&whole, top, 3) || !find_in(&top[0], ev, 3) ||
+        ((cdc || pe) && !find_in(&top[1], pl, 2)) ||
+        (cdc && !find_in(&pl[1], hdr, 2)))
         return false;
-    switch (text_member(event, eventn, "replayId", false, &rid, &ridn)) {
-    case SFC_JSON_UNSURE:
-        return false;
-    case SFC_JSON_FOUND:
-        f->replay_id = text_replay_id(rid, ridn);
-        break;
-    case SFC_JSON_ABSENT:
-        break;
+    f->replay_id = text_replay_id(&ev[0]);
+    f->created_date = text_str(&ev[1]);
+    if (!f->created_date && pe)
+        f->created_date = text_str(&pl[0]);
+    if (cdc) {
+        f->event_type = text_str(&hdr[0]);
+        f->entity = text_str(&hdr[1]);
+    } else if (kind == SFC_STREAM_KIND_PUSHTOPIC) {
+        f->event_type = text_str(&ev[2]);
     }
-    sure = text_str(event, eventn, "createdDate", &f->created_date) !=
-           SFC_JSON_UNSURE;
-    if (sure && !f->created_date && kind == SFC_STREAM_KIND_PLATFORM_EVENT)
-        sure = text_str(payload, payloadn, "CreatedDate", &f->created_date) !=
-               SFC_JSON_UNSURE;
-    if (sure && kind == SFC_STREAM_KIND_CDC)
-        sure = text_str(header, headern, "changeType", &f->event_type) !=
-                   SFC_JSON_UNSURE &&
-               text_str(header, headern, "entityName", &f->entity) !=
-                   SFC_JSON_UNSURE;
-    else if (sure && kind == SFC_STREAM_KIND_PUSHTOPIC)
-        sure =
-            text_str(event, eventn, "type", &f->event_type) != SFC_JSON_UNSURE;
-    if (!sure)
-        fields_free(f);
-    return sure;
+    if (record && record->found == SFC_JSON_FOUND) {
+        f->record = record->val;
+        f->record_len = record->len;
+    }
+    return true;
 }
 
 /*
@@ -343,6 +338,10 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     if (m->data_text) {
         e->data_json = sfc_xstrndup(m->data_text, m->data_text_len);
         e->data_json_len = m->data_text_len;
+        if (f.record) {
+            e->record_at = (size_t)(f.record - m->data_text);
+            e->record_len = f.record_len;
+        }
         e->data = data;
     } else {
         const char *v;

@@ -286,7 +286,8 @@ bool sfc_json_valid(const char *json,
                     char *errstr,
                     size_t errstr_size);
 
-/* A top-level member sfc_json_valid_object() looks for. */
+/* A top-level member sfc_json_valid_object() or sfc_json_members_find()
+ * looks for. */
 struct sfc_json_member {
     const char *key;            /* in */
     enum sfc_json_lookup found; /* out: UNSURE behind an escaped key */
@@ -323,6 +324,16 @@ enum sfc_json_lookup sfc_json_member_find(const char *json,
                                           const char *key,
                                           const char **val,
                                           size_t *val_len);
+
+/*
+ * sfc_json_member_find() for several keys in one pass over @json:
+ * @m[k].found, .val and .len as it would give them for @m[k].key (the
+ * pass ends once every key is found).
+ */
+void sfc_json_members_find(const char *json,
+                           size_t len,
+                           struct sfc_json_member *m,
+                           size_t n);
 
 /* sfc_json_member_find() == SFC_JSON_FOUND. */
 bool sfc_json_member_span(const char *json,

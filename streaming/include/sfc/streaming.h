@@ -121,6 +121,10 @@ struct sfc_stream_event {
      * was read from a reply by the stream; NULL otherwise. */
     char *data_json;
     size_t data_json_len;
+    /* Where data_json holds the record, as written: "sobject" (PushTopic)
+     * or "payload" (CDC, platform events). record_len is 0 when the stream
+     * did not find it (absent, or after a key written with escapes). */
+    size_t record_at, record_len;
 };
 
 /*

@@ -41,6 +41,20 @@ static void check_text_message(const struct sfc_bayeux_msg *m)
                          sizeof(err)) == 1 &&
         parsed.data)
         rb = sfc_bayeux_event(&parsed, &b, err, sizeof(err));
+    if (ra == SFC_OK && a->record_len) {
+        /* The record the stream found is the member the lookup finds. */
+        const char *v = NULL;
+        size_t n = 0;
+
+        if (!sfc_json_member_span(
+                a->data_json, a->data_json_len,
+                a->kind == SFC_STREAM_KIND_PUSHTOPIC ? "sobject" : "payload",
+                &v, &n) ||
+            v != a->data_json + a->record_at || n != a->record_len) {
+            fprintf(stderr, "record span disagrees with the lookup\n");
+            abort();
+        }
+    }
     if (!whole || ra != rb ||
         (ra == SFC_OK &&
          (!same_replay_id(a->replay_id, b->replay_id) || a->kind != b->kind ||

@@ -98,6 +98,18 @@ static void events_from_text_for_every_kind(void **state)
     assert_int_equal(g.ev[2]->replay_id, 7);
     assert_string_equal(g.ev[2]->created_date, "2026-01-02T00:00:00Z");
     assert_null(g.ev[2]->event_type);
+    /* Where each record is in the data text. */
+    assert_memory_equal(g.ev[0]->data_json + g.ev[0]->record_at,
+                        "{\"Id\":\"001\",", 11);
+    assert_int_equal(
+        g.ev[0]->data_json[g.ev[0]->record_at + g.ev[0]->record_len - 1], '}');
+    assert_memory_equal(g.ev[1]->data_json + g.ev[1]->record_at,
+                        "{\"ChangeEventHeader\"", 20);
+    assert_memory_equal(g.ev[2]->data_json + g.ev[2]->record_at,
+                        "{\"CreatedDate\"", 14);
+    assert_int_equal(g.ev[2]->record_len, strlen("{\"CreatedDate\":"
+                                                 "\"2026-01-02T00:00:00Z\","
+                                                 "\"Qty__c\":2}"));
     /* The tree, when asked for, is the data member. */
     data = sfc_stream_event_data(g.ev[0]);
     assert_non_null(data);
