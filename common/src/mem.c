@@ -77,6 +77,63 @@ char *sfc_xasprintf(const char *fmt, ...)
     return out;
 }
 
+char *sfc_xconcat(const char *s, ...)
+{
+    va_list ap;
+    size_t len = 0, at = 0;
+    char *out;
+
+    va_start(ap, s);
+    for (const char *p = s; p; p = va_arg(ap, const char *))
+        len += strlen(p);
+    va_end(ap);
+    out = sfc_xmalloc(len + 1);
+    va_start(ap, s);
+    for (const char *p = s; p; p = va_arg(ap, const char *)) {
+        size_t n = strlen(p);
+
+        memcpy(out + at, p, n);
+        at += n;
+    }
+    va_end(ap);
+    out[at] = '\0';
+    return out;
+}
+
+size_t sfc_fmt_i64(char *out, int64_t v)
+{
+    char tmp[20];
+    size_t n = 0, at = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[at++] = '-';
+    while (n)
+        out[at++] = tmp[--n];
+    out[at] = '\0';
+    return at;
+}
+
+size_t sfc_fmt_hex(char *out, uint64_t v, int min_digits)
+{
+    size_t n = 0;
+
+    for (uint64_t u = v; u; u >>= 4)
+        n++;
+    if (n < (size_t)min_digits)
+        n = (size_t)min_digits;
+    if (n == 0)
+        n = 1;
+    out[n] = '\0';
+    for (size_t i = n; i > 0; i--, v >>= 4)
+        out[i - 1] = "0123456789abcdef"[v & 15];
+    return n;
+}
+
 void sfc_free_secret(char *s)
 {
     if (!s)

@@ -73,17 +73,17 @@ char *event_routing_key(const struct sfc_config_entrypoint *ep,
             obj = event_query_object(ep->query);
         if (!obj)
             obj = sfc_xstrdup(name);
-        rk = sfc_xasprintf("salesforce_%s_%s", obj, type);
+        rk = sfc_xconcat("salesforce_", obj, "_", type, NULL);
         free(obj);
         return lower(rk);
     case SFC_STREAM_KIND_CDC:
-        rk = sfc_xasprintf("salesforce_%s_%s", ev->entity ? ev->entity : name,
-                           type);
+        rk = sfc_xconcat("salesforce_", ev->entity ? ev->entity : name, "_",
+                         type, NULL);
         return lower(rk);
     case SFC_STREAM_KIND_PLATFORM_EVENT:
         return sfc_xstrdup(name);
     default:
-        return lower(sfc_xasprintf("salesforce_%s", name));
+        return lower(sfc_xconcat("salesforce_", name, NULL));
     }
 }
 
@@ -152,5 +152,8 @@ char *event_body(struct sfc_stream_event *ev)
 
 char *event_message_id(const struct sfc_stream_event *ev)
 {
-    return sfc_xasprintf("%s:%lld", ev->channel, (long long)ev->replay_id);
+    char id[24];
+
+    sfc_fmt_i64(id, ev->replay_id);
+    return sfc_xconcat(ev->channel, ":", id, NULL);
 }

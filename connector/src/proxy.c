@@ -359,6 +359,16 @@ static void publish_pending(struct proxy *p)
 }
 
 /* Hands one event to its handlers; false on a handler failure. */
+/* "<entrypoint>.<random hex>": Nameko's call id stack entry. */
+static char *call_id(const char *entrypoint)
+{
+    char hex[17 + 8];
+    size_t n = sfc_fmt_hex(hex, sfc_rand64(), 0);
+
+    sfc_fmt_hex(hex + n, sfc_rand64() & 0xffffffffULL, 8);
+    return sfc_xconcat(entrypoint, ".", hex, NULL);
+}
+
 static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
 {
     struct inflight *f = sfc_xcalloc(1, sizeof(*f));
@@ -390,9 +400,7 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         f->pubs[f->n_pubs].routing_key = event_routing_key(r->ep, ev);
         if (!f->body)
             f->body = event_body_view(ev, &f->body_owned, &f->body_len);
-        f->pubs[f->n_pubs].call_id = sfc_xasprintf(
-            "%s.%llx%08llx", r->entrypoint, (unsigned long long)sfc_rand64(),
-            (unsigned long long)(sfc_rand64() & 0xffffffffULL));
+        f->pubs[f->n_pubs].call_id = call_id(r->entrypoint);
         f->n_pubs++;
     }
     /* Only the channel and replay id are needed from here on. */

@@ -78,6 +78,18 @@ char *sfc_xstrdup(const char *s); /* NULL in, NULL out */
 char *sfc_xstrndup(const char *s, size_t n);
 char *sfc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The strings up to the NULL joined in one allocation; caller frees. No
+ * format to parse: for paths taken once per event. */
+char *sfc_xconcat(const char *s, ...) __attribute__((sentinel));
+
+/* @v in decimal into @out (room for 21 bytes), NUL-terminated; returns
+ * the length. */
+size_t sfc_fmt_i64(char *out, int64_t v);
+
+/* @v in lower-case hex, at least @min_digits (zero-padded), into @out
+ * (room for 17 bytes), NUL-terminated; returns the length. */
+size_t sfc_fmt_hex(char *out, uint64_t v, int min_digits);
+
 /*
  * Overwrites then frees a string that held a secret. NULL is accepted.
  */

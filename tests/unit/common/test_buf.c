@@ -2,6 +2,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -53,11 +55,47 @@ static void strings(void **state)
     sfc_free_secret(NULL);
 }
 
+/* The hand-made formats give what printf gives. */
+static void concat_and_numbers(void **state)
+{
+    static const int64_t nums[] = {
+        0, 7, -7, 10, 1234567890123456789LL, INT64_MAX, INT64_MIN};
+    static const uint64_t hexes[] = {
+        0, 1, 0xabcdef, 0xffffffffULL, 0x123456789abcdef0ULL, UINT64_MAX};
+    char got[32], want[32];
+    char *s = sfc_xconcat("salesforce_", "lead", "_", "updated", NULL);
+
+    (void)state;
+    assert_string_equal(s, "salesforce_lead_updated");
+    free(s);
+    s = sfc_xconcat("", NULL);
+    assert_string_equal(s, "");
+    free(s);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        size_t n = sfc_fmt_i64(got, nums[i]);
+
+        snprintf(want, sizeof(want), "%lld", (long long)nums[i]);
+        assert_string_equal(got, want);
+        assert_int_equal(n, strlen(want));
+    }
+    for (size_t i = 0; i < sizeof(hexes) / sizeof(hexes[0]); i++) {
+        for (int min = 0; min <= 8; min += 8) {
+            size_t n = sfc_fmt_hex(got, hexes[i], min);
+
+            snprintf(want, sizeof(want), "%0*llx", min,
+                     (unsigned long long)hexes[i]);
+            assert_string_equal(got, want);
+            assert_int_equal(n, strlen(want));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grows_and_bounds),
         cmocka_unit_test(strings),
+        cmocka_unit_test(concat_and_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
