@@ -290,6 +290,11 @@ sfc_err_t amqp_link_poll(struct amqp_link *l,
         /* A callback may have published, and lost the connection. */
         if (!l->open)
             return SFC_ERR_AMQP;
+        /* After the first frame only what is already read is taken: the
+         * caller polls the socket (a read finding nothing costs two
+         * system calls). */
+        if (i > 0 && !amqp_link_buffered(l))
+            return SFC_OK;
         /* Decoded frames live in rabbitmq-c's pools until released. */
         amqp_maybe_release_buffers(l->conn);
         st = amqp_simple_wait_frame_noblock(l->conn, &f, i == 0 ? &tv : &zero);

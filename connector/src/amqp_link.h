@@ -82,7 +82,8 @@ void amqp_link_batch(struct amqp_link *l, bool on);
 
 /*
  * Reads what the broker sent, waiting up to @timeout_ms for the first
- * frame; SFC_ERR_AMQP when the connection failed (the link is closed).
+ * frame, then takes the frames already read (poll the socket for more);
+ * SFC_ERR_AMQP when the connection failed (the link is closed).
  */
 sfc_err_t amqp_link_poll(struct amqp_link *l,
                          int timeout_ms,

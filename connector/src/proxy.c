@@ -54,6 +54,8 @@ struct proxy {
     int64_t progress_ms; /* last confirm, or last time none was awaited */
     size_t ae_out;       /* copies sent to the alternate exchange, unsettled */
     unsigned stalls;     /* confirm timeouts since the last confirm */
+    bool read_link;      /* the last wait saw the broker's socket readable,
+                            or timed out (heartbeats are kept then) */
 };
 
 struct proxy *proxy_new(const struct sfc_config *cfg,
@@ -505,24 +507,34 @@ static const struct amqp_link_events link_events = {
  * in-flight window has room), a frame from the broker, or a timeout that
  * keeps reconnects, heartbeats and the caller's tick going.
  */
-static void wait_for_work(struct proxy *p, bool intake)
+/*
+ * Waits up to @timeout_ms for events or for the broker; sets read_link
+ * when the broker's socket is readable or the wait ran out, so that an
+ * idle turn does not cost a read that finds nothing.
+ */
+static void wait_for_work(struct proxy *p, bool intake, int timeout_ms)
 {
     struct pollfd pfd[2];
     nfds_t n = 0;
+    int link = -1, got;
 
     if (intake && p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events)
         pfd[n++] =
             (struct pollfd){.fd = sfc_stream_fd(p->stream), .events = POLLIN};
     if (p->link.open) {
-        if (amqp_link_buffered(&p->link))
+        if (amqp_link_buffered(&p->link)) {
+            p->read_link = true;
             return;
+        }
+        link = (int)n;
         pfd[n++] =
             (struct pollfd){.fd = amqp_link_fd(&p->link), .events = POLLIN};
     }
-    poll(pfd, n, p->link.open || !p->head ? 100 : 20);
+    got = poll(pfd, n, timeout_ms);
+    p->read_link = (got == 0 && timeout_ms > 0) ||
+                   (link >= 0 && got > 0 && pfd[link].revents);
 }
 
-/* One turn: intake, publish, confirms, commits; waits only when idle. */
 static sfc_err_t turn(struct proxy *p, bool intake)
 {
     struct amqp_link_events ev = link_events;
@@ -548,12 +560,15 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     }
     if (p->link.open)
         publish_pending(p);
-    if (p->link.open)
+    if (p->link.open && (p->read_link || amqp_link_buffered(&p->link)))
         amqp_link_poll(&p->link, 0, &ev);
     commit_done(p);
     check_confirm_timeout(p, settled != p->stats.confirmed + p->stats.nacked);
-    if (!took && settled == p->stats.confirmed + p->stats.nacked)
-        wait_for_work(p, intake);
+    /* After work only a look (no wait): was anything confirmed meanwhile? */
+    wait_for_work(p, intake,
+                  took || settled != p->stats.confirmed + p->stats.nacked ? 0
+                  : p->link.open || !p->head                              ? 100
+                                                                          : 20);
     return SFC_OK;
 }
 
