@@ -80,7 +80,6 @@ static void inflight_free(struct inflight *f)
         free(f->pubs[i].routing_key);
         free(f->pubs[i].call_id);
     }
-    free(f->pubs);
     free(f->body_owned);
     free(f->message_id);
     sfc_stream_event_destroy(f->ev);
@@ -373,11 +372,13 @@ static char *call_id(const char *entrypoint)
 
 static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
 {
-    struct inflight *f = sfc_xcalloc(1, sizeof(*f));
+    /* The publications live in the entry's own allocation. */
+    struct inflight *f =
+        sfc_xcalloc(1, sizeof(*f) + p->n_routes * sizeof(struct publication));
 
     f->ev = ev;
     f->message_id = event_message_id(ev);
-    f->pubs = sfc_xcalloc(p->n_routes, sizeof(*f->pubs));
+    f->pubs = (struct publication *)(f + 1);
     for (size_t i = 0; i < p->n_routes; i++) {
         struct proxy_route *r = &p->routes[i];
 
@@ -405,13 +406,10 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         f->pubs[f->n_pubs].call_id = call_id(r->entrypoint);
         f->n_pubs++;
     }
-    /* Only the channel and replay id are needed from here on. */
+    /* The tree is not needed from here on (the text is the event's own
+     * allocation, which the body may point into). */
     cJSON_Delete(ev->data);
     ev->data = NULL;
-    if (!f->body || f->body_owned) { /* else the body points into it */
-        free(ev->data_json);
-        ev->data_json = NULL;
-    }
     if (p->tail)
         p->tail->next = f;
     else

@@ -295,6 +295,8 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     size_t q = strcspn(m->channel, "?");
     enum sfc_stream_kind kind = sfc_stream_kind_of(m->channel);
     cJSON *data = NULL;
+    const char *text;
+    size_t text_len = 0;
 
     memset(&f, 0, sizeof(f));
     if (m->data) {
@@ -328,30 +330,34 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
                        (int)(q > 200 ? 200 : q), m->channel);
         return SFC_ERR_PARSE;
     }
-    e = sfc_xcalloc(1, sizeof(*e));
-    e->channel = sfc_xstrndup(m->channel, q);
+    if (m->data_text) {
+        text = m->data_text;
+        text_len = m->data_text_len;
+    } else if (!m->text || !sfc_json_member_span(m->text, m->text_len, "data",
+                                                 &text, &text_len)) {
+        text = NULL;
+    }
+    /* One allocation holds the event, its channel and its text. */
+    e = sfc_xcalloc(1, sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
+    e->channel = (char *)(e + 1);
+    memcpy(e->channel, m->channel, q);
     e->kind = sfc_stream_kind_of(e->channel);
     e->replay_id = f.replay_id;
     e->created_date = f.created_date;
     e->event_type = f.event_type;
     e->entity = f.entity;
+    if (text) {
+        e->data_json = e->channel + q + 1;
+        memcpy(e->data_json, text, text_len);
+        e->data_json_len = text_len;
+    }
     if (m->data_text) {
-        e->data_json = sfc_xstrndup(m->data_text, m->data_text_len);
-        e->data_json_len = m->data_text_len;
         if (f.record) {
             e->record_at = (size_t)(f.record - m->data_text);
             e->record_len = f.record_len;
         }
         e->data = data;
     } else {
-        const char *v;
-        size_t n;
-
-        if (m->text &&
-            sfc_json_member_span(m->text, m->text_len, "data", &v, &n)) {
-            e->data_json = sfc_xstrndup(v, n);
-            e->data_json_len = n;
-        }
         /* Taking the subtree out of the reply saves a copy per event. */
         e->data = take ? cJSON_DetachItemViaPointer((cJSON *)m->json,
                                                     (cJSON *)m->data)
@@ -403,11 +409,9 @@ void sfc_stream_event_destroy(struct sfc_stream_event *ev)
 {
     if (!ev)
         return;
-    free(ev->channel);
     free(ev->created_date);
     free(ev->event_type);
     free(ev->entity);
     cJSON_Delete(ev->data);
-    free(ev->data_json);
-    free(ev);
+    free(ev); /* with its channel and data_json */
 }

@@ -105,6 +105,11 @@ enum sfc_stream_kind {
 enum sfc_stream_kind sfc_stream_kind_of(const char *channel);
 
 /* One received event. Owned by the caller after receive(). */
+/*
+ * An event as the stream hands it over; sfc_stream_event_destroy() frees
+ * it. channel and data_json share the event's own allocation: never free
+ * them on their own.
+ */
 struct sfc_stream_event {
     char *channel; /* as subscribed, without any ?filter */
     enum sfc_stream_kind kind;
