@@ -278,6 +278,37 @@ static bool fields_from_text(const char *data,
 }
 
 /*
+ * One allocation for the event, its channel (the first @q bytes of
+ * m->channel) and its text; it takes @f's strings.
+ */
+static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
+                                          size_t q,
+                                          const struct event_fields *f)
+{
+    struct sfc_stream_event *e;
+    const char *text = m->data_text;
+    size_t text_len = m->data_text_len;
+
+    if (!text && (!m->text || !sfc_json_member_span(m->text, m->text_len,
+                                                    "data", &text, &text_len)))
+        text = NULL;
+    e = sfc_xcalloc(1, sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
+    e->channel = (char *)(e + 1);
+    memcpy(e->channel, m->channel, q);
+    e->kind = sfc_stream_kind_of(e->channel);
+    e->replay_id = f->replay_id;
+    e->created_date = f->created_date;
+    e->event_type = f->event_type;
+    e->entity = f->entity;
+    if (text) {
+        e->data_json = e->channel + q + 1;
+        memcpy(e->data_json, text, text_len);
+        e->data_json_len = text_len;
+    }
+    return e;
+}
+
+/*
  * The event of a data message: from the tree when the message was parsed,
  * else from the checked text (a replay id keeps every digit there), with
  * a tree built only when @tree asks or the text cannot say (a member
@@ -295,8 +326,6 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     size_t q = strcspn(m->channel, "?");
     enum sfc_stream_kind kind = sfc_stream_kind_of(m->channel);
     cJSON *data = NULL;
-    const char *text;
-    size_t text_len = 0;
 
     memset(&f, 0, sizeof(f));
     if (m->data) {
@@ -330,27 +359,7 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
                        (int)(q > 200 ? 200 : q), m->channel);
         return SFC_ERR_PARSE;
     }
-    if (m->data_text) {
-        text = m->data_text;
-        text_len = m->data_text_len;
-    } else if (!m->text || !sfc_json_member_span(m->text, m->text_len, "data",
-                                                 &text, &text_len)) {
-        text = NULL;
-    }
-    /* One allocation holds the event, its channel and its text. */
-    e = sfc_xcalloc(1, sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
-    e->channel = (char *)(e + 1);
-    memcpy(e->channel, m->channel, q);
-    e->kind = sfc_stream_kind_of(e->channel);
-    e->replay_id = f.replay_id;
-    e->created_date = f.created_date;
-    e->event_type = f.event_type;
-    e->entity = f.entity;
-    if (text) {
-        e->data_json = e->channel + q + 1;
-        memcpy(e->data_json, text, text_len);
-        e->data_json_len = text_len;
-    }
+    e = event_new(m, q, &f);
     if (m->data_text) {
         if (f.record) {
             e->record_at = (size_t)(f.record - m->data_text);
