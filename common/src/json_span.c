@@ -85,7 +85,7 @@ static void
 settle_rest(struct sfc_json_member *m, size_t n, enum sfc_json_lookup what)
 {
     for (size_t k = 0; k < n; k++)
-        if (!m[k].val && m[k].found != SFC_JSON_UNSURE)
+        if (m[k].found == SFC_JSON_ABSENT)
             m[k].found = what;
 }
 
@@ -97,8 +97,7 @@ static struct sfc_json_member *wanted(const char *json,
                                       size_t n)
 {
     for (size_t k = 0; k < n; k++)
-        if (!m[k].val && m[k].found == SFC_JSON_ABSENT &&
-            strlen(m[k].key) == to - from &&
+        if (m[k].found == SFC_JSON_ABSENT && strlen(m[k].key) == to - from &&
             memcmp(json + from, m[k].key, to - from) == 0)
             return &m[k];
     return NULL;

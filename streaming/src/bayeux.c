@@ -279,7 +279,7 @@ static bool fields_from_text(const char *data,
 
 /*
  * One allocation for the event, its channel (the first @q bytes of
- * m->channel) and its text; it takes @f's strings.
+ * m->channel) and its text; it takes @f's strings and record.
  */
 static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
                                           size_t q,
@@ -289,9 +289,8 @@ static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
     const char *text = m->data_text;
     size_t text_len = m->data_text_len;
 
-    if (!text && (!m->text || !sfc_json_member_span(m->text, m->text_len,
-                                                    "data", &text, &text_len)))
-        text = NULL;
+    if (!text && m->text) /* a parsed message: its data as written */
+        sfc_json_member_span(m->text, m->text_len, "data", &text, &text_len);
     e = sfc_xcalloc(1, sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
     e->channel = (char *)(e + 1);
     memcpy(e->channel, m->channel, q);
@@ -304,6 +303,10 @@ static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
         e->data_json = e->channel + q + 1;
         memcpy(e->data_json, text, text_len);
         e->data_json_len = text_len;
+    }
+    if (f->record) { /* found in m->data_text */
+        e->record_at = (size_t)(f->record - m->data_text);
+        e->record_len = f->record_len;
     }
     return e;
 }
@@ -361,10 +364,6 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
     }
     e = event_new(m, q, &f);
     if (m->data_text) {
-        if (f.record) {
-            e->record_at = (size_t)(f.record - m->data_text);
-            e->record_len = f.record_len;
-        }
         e->data = data;
     } else {
         /* Taking the subtree out of the reply saves a copy per event. */
