@@ -1,4 +1,6 @@
 /* The AMQP link: rabbitmq-c on one thread, publisher confirms. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,14 @@
 
 #define AMQP_MOD "amqp"
 #define CHANNEL  1
+/* A frame: type, channel, payload size; the payload; the end octet. */
+#define FRAME_HEAD 7
+#define FRAME_OVER 8
+/* What precedes the encoded arguments or properties in a method frame's
+ * payload (the method id) and in a content header's (class, weight, body
+ * size). */
+#define METHOD_PRE 4
+#define HEADER_PRE 12
 
 void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg)
 {
@@ -110,6 +120,12 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
         goto out_free;
     l->open = true;
     l->next_tag = 1;
+    if (!ci.ssl) {
+        /* A frame never exceeds the negotiated frame_max. */
+        l->out_cap = (size_t)amqp_get_frame_max(l->conn);
+        l->out = sfc_xmalloc(l->out_cap);
+        l->out_len = 0;
+    }
     rc = SFC_OK;
 out_free:
     sfc_free_secret(uri);
@@ -118,8 +134,16 @@ out_free:
     return rc;
 }
 
+static void drop_output(struct amqp_link *l)
+{
+    free(l->out);
+    l->out = NULL;
+    l->out_len = l->out_cap = 0;
+}
+
 void amqp_link_abandon(struct amqp_link *l)
 {
+    drop_output(l);
     if (!l->conn)
         return;
     amqp_destroy_connection(l->conn);
@@ -129,6 +153,8 @@ void amqp_link_abandon(struct amqp_link *l)
 
 void amqp_link_close(struct amqp_link *l)
 {
+    /* Publishes still held were not sent: they are not confirmed either. */
+    drop_output(l);
     if (!l->conn)
         return;
     if (l->open) {
@@ -200,6 +226,147 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
     return SFC_ERR_AMQP;
 }
 
+/*
+ * Writes the framed publishes. Waits for the socket to take them for up to
+ * amqp.confirm_timeout_ms (a broker blocked by an alarm stops reading); a
+ * frame cut short leaves the stream unusable, so any failure drops the
+ * connection.
+ */
+static sfc_err_t flush(struct amqp_link *l)
+{
+    int fd = amqp_get_sockfd(l->conn);
+    int64_t until = sfc_now_ms() + l->cfg->confirm_timeout_ms;
+    size_t done = 0;
+    const char *why = NULL;
+
+    while (done < l->out_len && !why) {
+        ssize_t n = send(fd, l->out + done, l->out_len - done,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        int64_t left = until - sfc_now_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+        if (n >= 0) {
+            done += (size_t)n;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            why = strerror(errno);
+        } else if (left <= 0) {
+            why = "the broker took nothing for amqp.confirm_timeout_ms";
+        } else if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0 &&
+                   errno != EINTR) {
+            why = strerror(errno);
+        }
+    }
+    l->out_len = 0;
+    if (!why)
+        return SFC_OK;
+    sfc_log(SFC_LOG_WARN, AMQP_MOD, "publishing to %s failed: %s",
+            l->shown_uri, why);
+    amqp_link_abandon(l);
+    return SFC_ERR_AMQP;
+}
+
+static void put_u16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    put_u16(p, (uint16_t)(v >> 16));
+    put_u16(p + 2, (uint16_t)v);
+}
+
+/* Closes the frame whose payload (@len bytes) is in place at the end. */
+static void end_frame(struct amqp_link *l, uint8_t type, size_t len)
+{
+    unsigned char *f = l->out + l->out_len;
+
+    f[0] = type;
+    put_u16(f + 1, CHANNEL);
+    put_u32(f + 3, (uint32_t)len);
+    f[FRAME_HEAD + len] = AMQP_FRAME_END;
+    l->out_len += FRAME_OVER + len;
+}
+
+/*
+ * Appends a basic.publish method frame (@header NULL) or the content header
+ * carrying @header, encoded by rabbitmq-c. When the room left is too small
+ * the output is sent first; one frame always fits an empty buffer unless it
+ * exceeds frame_max.
+ */
+static sfc_err_t put_encoded(struct amqp_link *l,
+                             amqp_basic_publish_t *method,
+                             amqp_basic_properties_t *header,
+                             uint64_t body_size)
+{
+    size_t pre = header ? HEADER_PRE : METHOD_PRE;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        unsigned char *p = l->out + l->out_len + FRAME_HEAD;
+        size_t room = l->out_cap - l->out_len;
+        amqp_bytes_t e = {room - FRAME_OVER - pre, p + pre};
+        int n = -1;
+
+        if (room > FRAME_OVER + pre)
+            n = header ? amqp_encode_properties(AMQP_BASIC_CLASS, header, e)
+                       : amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, method,
+                                            e);
+        if (n >= 0) {
+            if (header) {
+                put_u16(p, AMQP_BASIC_CLASS);
+                put_u16(p + 2, 0); /* weight */
+                put_u32(p + 4, (uint32_t)(body_size >> 32));
+                put_u32(p + 8, (uint32_t)body_size);
+            } else {
+                put_u32(p, AMQP_BASIC_PUBLISH_METHOD);
+            }
+            end_frame(l, header ? AMQP_FRAME_HEADER : AMQP_FRAME_METHOD,
+                      pre + (size_t)n);
+            return SFC_OK;
+        }
+        if (!l->out_len)
+            break;
+        if (flush(l) != SFC_OK)
+            return SFC_ERR_AMQP;
+    }
+    sfc_log(SFC_LOG_WARN, AMQP_MOD,
+            "a publish to %s could not be framed (more than frame_max %zu "
+            "bytes of method or properties)",
+            l->shown_uri, l->out_cap);
+    return SFC_ERR_AMQP;
+}
+
+/* Appends the body in frames of at most frame_max. */
+static sfc_err_t put_body(struct amqp_link *l, const char *body, size_t len)
+{
+    size_t most = l->out_cap - FRAME_OVER;
+
+    for (size_t at = 0; at < len;) {
+        size_t n = len - at < most ? len - at : most;
+
+        if (l->out_cap - l->out_len < n + FRAME_OVER && flush(l) != SFC_OK)
+            return SFC_ERR_AMQP;
+        memcpy(l->out + l->out_len + FRAME_HEAD, body + at, n);
+        end_frame(l, AMQP_FRAME_BODY, n);
+        at += n;
+    }
+    return SFC_OK;
+}
+
+static sfc_err_t frame_publish(struct amqp_link *l,
+                               amqp_basic_publish_t *m,
+                               amqp_basic_properties_t *props,
+                               const char *body,
+                               size_t len)
+{
+    if (put_encoded(l, m, NULL, 0) != SFC_OK ||
+        put_encoded(l, NULL, props, len) != SFC_OK ||
+        put_body(l, body, len) != SFC_OK)
+        return SFC_ERR_AMQP;
+    return l->holding ? SFC_OK : flush(l);
+}
+
 sfc_err_t amqp_link_publish(struct amqp_link *l,
                             const char *exchange,
                             const char *routing_key,
@@ -209,11 +376,23 @@ sfc_err_t amqp_link_publish(struct amqp_link *l,
                             bool mandatory,
                             uint64_t *tag)
 {
+    amqp_basic_publish_t m = {.exchange = amqp_cstring_bytes(exchange),
+                              .routing_key = amqp_cstring_bytes(routing_key),
+                              .mandatory = mandatory};
     amqp_bytes_t b = {len, (void *)body};
-    int st = amqp_basic_publish(l->conn, CHANNEL, amqp_cstring_bytes(exchange),
-                                amqp_cstring_bytes(routing_key), mandatory, 0,
-                                props, b);
+    int st;
 
+    if (l->out) {
+        if (frame_publish(l, &m, props, body, len) != SFC_OK) {
+            if (l->open)
+                amqp_link_abandon(l);
+            return SFC_ERR_AMQP;
+        }
+        *tag = l->next_tag++;
+        return SFC_OK;
+    }
+    st = amqp_basic_publish(l->conn, CHANNEL, m.exchange, m.routing_key,
+                            mandatory, 0, props, b);
     if (st != AMQP_STATUS_OK) {
         sfc_log(SFC_LOG_WARN, AMQP_MOD, "publish failed: %s",
                 amqp_error_string2(st));
@@ -228,14 +407,21 @@ void amqp_link_batch(struct amqp_link *l, bool on)
 {
     int v = on;
 
+    l->holding = on;
+    if (!l->open)
+        return;
+    if (l->out) {
+        if (!on && l->out_len)
+            flush(l);
+        return;
+    }
     /*
      * rabbitmq-c writes each publish as three sends, the last one pushed:
      * a segment per message, each a separate read for the broker. Corking
      * leaves that to the kernel; uncorking sends the rest at once.
      */
-    if (l->open)
-        setsockopt(amqp_get_sockfd(l->conn), IPPROTO_TCP, TCP_CORK, &v,
-                   sizeof(v));
+    setsockopt(amqp_get_sockfd(l->conn), IPPROTO_TCP, TCP_CORK, &v,
+               sizeof(v));
 }
 
 bool amqp_link_buffered(const struct amqp_link *l)
@@ -282,6 +468,9 @@ sfc_err_t amqp_link_poll(struct amqp_link *l,
     struct timeval zero = {0, 0};
 
     if (!l->open)
+        return SFC_ERR_AMQP;
+    /* rabbitmq-c may send (a heartbeat): held publishes go first. */
+    if (l->out_len && flush(l) != SFC_OK)
         return SFC_ERR_AMQP;
     for (int i = 0;; i++) {
         amqp_frame_t f;

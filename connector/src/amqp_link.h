@@ -21,6 +21,12 @@ struct amqp_link {
     const struct sfc_config_amqp *cfg;
     char *shown_uri;    /* the URI with its password masked */
     bool mismatch_told; /* the 406 was reported once */
+    /* Plain TCP: publishes are framed here and written together (one send
+     * per batch rather than rabbitmq-c's three per message). NULL under
+     * TLS, where rabbitmq-c writes them. */
+    unsigned char *out;
+    size_t out_len, out_cap;
+    bool holding; /* inside amqp_link_batch(on) */
 };
 
 /* What the broker said about earlier publishes. */
@@ -74,9 +80,10 @@ sfc_err_t amqp_link_publish(struct amqp_link *l,
                             uint64_t *tag);
 
 /*
- * Holds back publishes (@on) so that a batch leaves in full TCP segments
- * rather than one segment per message, then sends what is held (!@on).
- * Thread: the link's owner.
+ * Holds back publishes (@on) so that a batch leaves in few writes and full
+ * TCP segments rather than one segment per message, then sends what is held
+ * (!@on). A failed send closes the link (l->open turns false); what was
+ * held was not published. Thread: the link's owner.
  */
 void amqp_link_batch(struct amqp_link *l, bool on);
 

@@ -111,10 +111,17 @@ void sim_stream_stats(struct sim_stream *st, cJSON *out)
     pthread_mutex_unlock(&st->lock);
 }
 
-/* One generated event: PushTopic-shaped, with its send time in µs. */
-static void firehose_one(struct firehose *f, int64_t i, const char *pad)
+/* Room for a generated event's text after its replay id, beside its pad. */
+#define FIREHOSE_AFTER 512
+/* Pads of up to 4 MB: events larger than an AMQP frame (128 KB). */
+#define FIREHOSE_MAX_PAD (4 << 20)
+
+/* One generated event: PushTopic-shaped, with its send time in µs.
+ * @after: FIREHOSE_AFTER + payload_bytes of scratch. */
+static void
+firehose_one(struct firehose *f, int64_t i, const char *pad, char *after)
 {
-    char before[512], after[512 + 65536];
+    char before[512];
     char when[40];
     int64_t now = sfc_wall_ms();
 
@@ -123,7 +130,7 @@ static void firehose_one(struct firehose *f, int64_t i, const char *pad)
              "{\"channel\":\"%s\",\"data\":{\"event\":{\"createdDate\":\"%s\","
              "\"replayId\":",
              f->channel, when);
-    snprintf(after, sizeof(after),
+    snprintf(after, FIREHOSE_AFTER + f->payload_bytes,
              ",\"type\":\"created\"},\"sobject\":{\"Id\":\"003000000%09lld\","
              "\"Name\":\"Firehose %lld\",\"SentAt__c\":%lld,\"Payload__c\":"
              "\"%s\"}}}",
@@ -137,6 +144,7 @@ static void *firehose_main(void *arg)
     struct firehose *f = arg;
     struct sim_stream *st = f->st;
     char *pad = sfc_xmalloc(f->payload_bytes + 1);
+    char *after = sfc_xmalloc(FIREHOSE_AFTER + f->payload_bytes);
     int64_t start = sfc_now_us();
 
     memset(pad, 'x', f->payload_bytes);
@@ -145,7 +153,7 @@ static void *firehose_main(void *arg)
         /* Batches keep the lock short and let readers in. */
         pthread_mutex_lock(&st->lock);
         for (int k = 0; k < 64 && i < f->count; k++, i++)
-            firehose_one(f, i, pad);
+            firehose_one(f, i, pad, after);
         pthread_mutex_unlock(&st->lock);
         if (f->rate > 0) {
             int64_t due = start + (int64_t)(i * 1e6 / f->rate);
@@ -157,6 +165,7 @@ static void *firehose_main(void *arg)
     }
     sim_stats_add(st->sim, "stream_firehose_done", 1);
     free(pad);
+    free(after);
     free(f);
     return NULL;
 }
@@ -182,7 +191,7 @@ static void firehose(struct sim_stream *st,
     sfc_json_get_int64_opt(body, "payload_bytes", &bytes, NULL, 0);
     if (cJSON_IsNumber(cJSON_GetObjectItem(body, "rate")))
         rate = cJSON_GetObjectItem(body, "rate")->valuedouble;
-    if (bytes < 0 || bytes > 60000)
+    if (bytes < 0 || bytes > FIREHOSE_MAX_PAD)
         bytes = 1024;
     stream_firehose_stop(st);
     pthread_mutex_lock(&st->lock);
