@@ -150,10 +150,11 @@ char *event_body(struct sfc_stream_event *ev)
     return owned ? owned : sfc_xstrndup(body, len);
 }
 
-char *event_message_id(const struct sfc_stream_event *ev)
+size_t event_message_id(char *out, const struct sfc_stream_event *ev)
 {
-    char id[24];
+    size_t n = strlen(ev->channel);
 
-    sfc_fmt_i64(id, ev->replay_id);
-    return sfc_xconcat(ev->channel, ":", id, NULL);
+    memcpy(out, ev->channel, n);
+    out[n++] = ':';
+    return n + sfc_fmt_i64(out + n, ev->replay_id);
 }

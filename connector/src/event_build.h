@@ -39,7 +39,9 @@ char *event_body(struct sfc_stream_event *ev);
 const char *
 event_body_view(struct sfc_stream_event *ev, char **owned, size_t *len);
 
-/* "<channel>:<replay id>": the same event always gets the same id. */
-char *event_message_id(const struct sfc_stream_event *ev);
+/* "<channel>:<replay id>": the same event always gets the same id. Written
+ * to @out (room for the channel and 23 bytes), NUL-terminated; returns its
+ * length. */
+size_t event_message_id(char *out, const struct sfc_stream_event *ev);
 
 #endif

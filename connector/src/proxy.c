@@ -11,9 +11,10 @@
 /* Events taken from the stream per turn, before publishing them. */
 #define INTAKE_BATCH 256
 
+/* The strings of an in-flight entry live in its allocation. */
 struct publication {
-    char *routing_key;
-    char *call_id;
+    const char *routing_key;
+    const char *call_id;
     uint64_t tag; /* 0 = (re)publish needed */
     bool acked;   /* settled: confirmed, and so is its copy if it has one */
     bool orig_acked;
@@ -25,7 +26,7 @@ struct publication {
 
 struct inflight {
     struct sfc_stream_event *ev;
-    char *message_id;
+    const char *message_id;
     /* One body for every publication: a span of ev->data_json, or printed
      * from the tree into body_owned. */
     const char *body;
@@ -36,11 +37,26 @@ struct inflight {
     struct inflight *next;
 };
 
+/*
+ * A route's routing keys already made. The channel is the route's, so a key
+ * depends only on the event's kind, type and CDC entity: a handful per route
+ * (created, updated, deleted, undeleted).
+ */
+#define KEY_WAYS 4
+struct key_memo {
+    struct {
+        enum sfc_stream_kind kind;
+        char *type, *entity, *key; /* key NULL: unused */
+    } way[KEY_WAYS];
+    unsigned next; /* the way to reuse next */
+};
+
 struct proxy {
     const struct sfc_config *cfg;
     struct sfc_stream *stream;
     struct proxy_route *routes;
     size_t n_routes;
+    struct key_memo *keys; /* one per route */
     struct amqp_link link;
     char *exchange;
     struct inflight *head, *tail;
@@ -69,6 +85,7 @@ struct proxy *proxy_new(const struct sfc_config *cfg,
     p->stream = s;
     p->routes = routes;
     p->n_routes = n_routes;
+    p->keys = sfc_xcalloc(n_routes ? n_routes : 1, sizeof(*p->keys));
     p->exchange = sfc_xasprintf("%s.events", cfg->service.name);
     amqp_link_init(&p->link, &cfg->amqp);
     return p;
@@ -76,14 +93,17 @@ struct proxy *proxy_new(const struct sfc_config *cfg,
 
 static void inflight_free(struct inflight *f)
 {
-    for (size_t i = 0; i < f->n_pubs; i++) {
-        free(f->pubs[i].routing_key);
-        free(f->pubs[i].call_id);
-    }
     free(f->body_owned);
-    free(f->message_id);
     sfc_stream_event_destroy(f->ev);
     free(f);
+}
+
+static void key_way_clear(struct key_memo *m, unsigned w)
+{
+    free(m->way[w].type);
+    free(m->way[w].entity);
+    free(m->way[w].key);
+    m->way[w].type = m->way[w].entity = m->way[w].key = NULL;
 }
 
 void proxy_destroy(struct proxy *p)
@@ -96,6 +116,10 @@ void proxy_destroy(struct proxy *p)
         n = f->next;
         inflight_free(f);
     }
+    for (size_t i = 0; i < p->n_routes; i++)
+        for (unsigned w = 0; w < KEY_WAYS; w++)
+            key_way_clear(&p->keys[i], w);
+    free(p->keys);
     amqp_link_destroy(&p->link);
     free(p->exchange);
     free(p);
@@ -359,51 +383,114 @@ static void publish_pending(struct proxy *p)
         p->unsent = NULL; /* all sent; new events set it again */
 }
 
-/* Hands one event to its handlers; false on a handler failure. */
-/* "<entrypoint>.<random hex>": Nameko's call id stack entry. */
-static char *call_id(const char *entrypoint)
+/* "<entrypoint>.<random hex>": Nameko's call id stack entry, at @out
+ * (CALL_ID_HEX + 2 bytes past the entrypoint); returns its length. */
+#define CALL_ID_HEX 24
+static size_t call_id(char *out, const char *entrypoint)
 {
-    char hex[17 + 8];
-    size_t n = sfc_fmt_hex(hex, sfc_rand64(), 0);
+    size_t n = strlen(entrypoint);
 
-    sfc_fmt_hex(hex + n, sfc_rand64() & 0xffffffffULL, 8);
-    return sfc_xconcat(entrypoint, ".", hex, NULL);
+    memcpy(out, entrypoint, n);
+    out[n++] = '.';
+    n += sfc_fmt_hex(out + n, sfc_rand64(), 0);
+    n += sfc_fmt_hex(out + n, sfc_rand64() & 0xffffffffULL, 8);
+    return n;
 }
 
-static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
+static bool same_str(const char *a, const char *b)
 {
-    /* The publications live in the entry's own allocation. */
-    struct inflight *f =
-        sfc_xcalloc(1, sizeof(*f) + p->n_routes * sizeof(struct publication));
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
 
-    f->ev = ev;
-    f->message_id = event_message_id(ev);
-    f->pubs = (struct publication *)(f + 1);
+/* Route @i's routing key for @ev (valid until the route's next key). */
+static const char *route_key(struct proxy *p,
+                             size_t i,
+                             const struct sfc_stream_event *ev)
+{
+    struct key_memo *m = &p->keys[i];
+    unsigned w;
+
+    for (w = 0; w < KEY_WAYS; w++)
+        if (m->way[w].key && m->way[w].kind == ev->kind &&
+            same_str(m->way[w].type, ev->event_type) &&
+            same_str(m->way[w].entity, ev->entity))
+            return m->way[w].key;
+    w = m->next++ % KEY_WAYS;
+    key_way_clear(m, w);
+    m->way[w].kind = ev->kind;
+    m->way[w].type = ev->event_type ? sfc_xstrdup(ev->event_type) : NULL;
+    m->way[w].entity = ev->entity ? sfc_xstrdup(ev->entity) : NULL;
+    m->way[w].key = event_routing_key(p->routes[i].ep, ev);
+    return m->way[w].key;
+}
+
+/* Calls the C handlers of @ev's routes; false when one failed. Returns the
+ * room the proxy's publications need for their strings in *room. */
+static bool
+call_handlers(struct proxy *p, struct sfc_stream_event *ev, size_t *room)
+{
+    *room = 0;
     for (size_t i = 0; i < p->n_routes; i++) {
         struct proxy_route *r = &p->routes[i];
+        sfc_err_t rc;
 
         if (strcmp(r->channel, ev->channel) != 0)
             continue;
-        if (r->handler) {
-            sfc_err_t rc;
-
-            sfc_stream_event_data(ev); /* handlers read ev->data */
-            rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
-
-            if (rc != SFC_OK) {
-                sfc_log(SFC_LOG_ERROR, MOD,
-                        "handler %s failed on %s replay %lld: %s",
-                        r->handler->name, ev->channel, (long long)ev->replay_id,
-                        sfc_err2str(rc));
-                inflight_free(f);
-                return false;
-            }
+        if (!r->handler) {
+            *room += strlen(route_key(p, i, ev)) + 1 + strlen(r->entrypoint) +
+                     CALL_ID_HEX + 2;
             continue;
         }
-        f->pubs[f->n_pubs].routing_key = event_routing_key(r->ep, ev);
+        sfc_stream_event_data(ev); /* handlers read ev->data */
+        rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
+        if (rc != SFC_OK) {
+            sfc_log(SFC_LOG_ERROR, MOD, "handler %s failed on %s replay %lld: %s",
+                    r->handler->name, ev->channel, (long long)ev->replay_id,
+                    sfc_err2str(rc));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Hands one event to its handlers; false on a handler failure. */
+static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
+{
+    struct inflight *f;
+    size_t room, id_room = strlen(ev->channel) + 24;
+    char *at;
+
+    if (!call_handlers(p, ev, &room)) {
+        sfc_stream_event_destroy(ev);
+        return false;
+    }
+    /* The publications and every string live in the entry's allocation. */
+    f = sfc_xmalloc(sizeof(*f) + p->n_routes * sizeof(struct publication) +
+                    id_room + room);
+    memset(f, 0, sizeof(*f));
+    f->ev = ev;
+    f->pubs = (struct publication *)(f + 1);
+    at = (char *)(f->pubs + p->n_routes);
+    f->message_id = at;
+    at += event_message_id(at, ev) + 1;
+    for (size_t i = 0; i < p->n_routes; i++) {
+        struct proxy_route *r = &p->routes[i];
+        struct publication *pb = &f->pubs[f->n_pubs];
+        const char *key;
+        size_t n;
+
+        if (r->handler || strcmp(r->channel, ev->channel) != 0)
+            continue;
+        memset(pb, 0, sizeof(*pb));
+        key = route_key(p, i, ev); /* made in call_handlers: found */
+        n = strlen(key) + 1;
+        pb->routing_key = memcpy(at, key, n);
+        at += n;
+        pb->call_id = at;
+        at += call_id(at, r->entrypoint);
+        *at++ = '\0';
         if (!f->body)
             f->body = event_body_view(ev, &f->body_owned, &f->body_len);
-        f->pubs[f->n_pubs].call_id = call_id(r->entrypoint);
         f->n_pubs++;
     }
     /* The tree is not needed from here on (the text is the event's own

@@ -291,9 +291,12 @@ static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
 
     if (!text && m->text) /* a parsed message: its data as written */
         sfc_json_member_span(m->text, m->text_len, "data", &text, &text_len);
-    e = sfc_xcalloc(1, sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
+    /* Only the structure is zeroed: the strings are written over. */
+    e = sfc_xmalloc(sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
+    memset(e, 0, sizeof(*e));
     e->channel = (char *)(e + 1);
     memcpy(e->channel, m->channel, q);
+    e->channel[q] = '\0';
     e->kind = sfc_stream_kind_of(e->channel);
     e->replay_id = f->replay_id;
     e->created_date = f->created_date;
@@ -302,6 +305,7 @@ static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
     if (text) {
         e->data_json = e->channel + q + 1;
         memcpy(e->data_json, text, text_len);
+        e->data_json[text_len] = '\0';
         e->data_json_len = text_len;
     }
     if (f->record) { /* found in m->data_text */

@@ -58,14 +58,22 @@ class NamekoEvents(unittest.TestCase):
         self.sim.rest("PATCH", f"sobjects/Contact/{cid}", {"LastName": "Rocky"})
         self.sim.rest("DELETE", f"sobjects/Contact/{cid}")
         self.sim.control(f"/_sim/undelete/{cid}", {})
+        # The same four kinds again on the route: routing keys made once
+        # are used again, each for its own kind.
+        c2 = self.sim.rest("POST", "sobjects/Contact", {"LastName": "Creed"})
+        self.sim.rest("PATCH", f"sobjects/Contact/{c2['id']}",
+                      {"LastName": "Adonis"})
+        self.sim.rest("DELETE", f"sobjects/Contact/{c2['id']}")
+        self.sim.control(f"/_sim/undelete/{c2['id']}", {})
         a = self.sim.rest("POST", "sobjects/Account", {"Name": "Acme"})
         self.sim.rest("PATCH", f"sobjects/Account/{a['id']}", {"Phone": "42"})
         self.sim.rest("POST", "sobjects/Order_Event__e",
                       {"Order_Number__c": "ON-1"})
-        self.consumer.drain(lambda m: len(m) >= 7, 20)
+        self.consumer.drain(lambda m: len(m) >= 11, 20)
 
         created = self.by_key("salesforce_contact_created")
-        self.assertEqual(len(created), 1, self.daemon.output())
+        self.assertEqual(len(created), 2, self.daemon.output())
+        self.assertEqual(created[1]["body"]["Id"], c2["id"])
         m = created[0]
         # E1: body is the PushTopic sobject, as-is.
         self.assertEqual(m["body"]["Id"], cid)
@@ -84,10 +92,12 @@ class NamekoEvents(unittest.TestCase):
 
         for op in ("updated", "deleted", "undeleted"):
             got = self.by_key("salesforce_contact_" + op)
-            self.assertEqual(len(got), 1, op)
-            self.assertEqual(got[0]["body"]["Id"], cid)
-        self.assertEqual(self.by_key("salesforce_contact_updated")[0]
-                         ["body"]["Name"], "Rocky")
+            self.assertEqual([g["body"]["Id"] for g in got], [cid, c2["id"]],
+                             op)
+        self.assertEqual([g["body"]["Name"] for g in
+                          self.by_key("salesforce_contact_updated")],
+                         ["Rocky", "Adonis"])
+        self.assertEqual(len(self.consumer.messages), 11)
 
         cdc = self.by_key("salesforce_account_create")
         self.assertEqual(len(cdc), 1)
