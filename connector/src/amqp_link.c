@@ -228,9 +228,9 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
 
 /*
  * Writes the framed publishes. Waits for the socket to take them for up to
- * amqp.confirm_timeout_ms (a broker blocked by an alarm stops reading); a
- * frame cut short leaves the stream unusable, so any failure drops the
- * connection.
+ * amqp.confirm_timeout_ms (a broker blocked by an alarm stops reading), or
+ * one more second once the owner is stopping; a frame cut short leaves the
+ * stream unusable, so any failure drops the connection.
  */
 static sfc_err_t flush(struct amqp_link *l)
 {
@@ -238,6 +238,7 @@ static sfc_err_t flush(struct amqp_link *l)
     int64_t until = sfc_now_ms() + l->cfg->confirm_timeout_ms;
     size_t done = 0;
     const char *why = NULL;
+    bool stopping = false;
 
     while (done < l->out_len && !why) {
         ssize_t n = send(fd, l->out + done, l->out_len - done,
@@ -247,11 +248,19 @@ static sfc_err_t flush(struct amqp_link *l)
 
         if (n >= 0) {
             done += (size_t)n;
+            if (!stopping) /* the timeout runs from the last progress */
+                until = sfc_now_ms() + l->cfg->confirm_timeout_ms;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             why = strerror(errno);
         } else if (left <= 0) {
-            why = "the broker took nothing for amqp.confirm_timeout_ms";
-        } else if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0 &&
+            why = stopping ? "stopping, and the broker is not reading"
+                           : "the broker took nothing for "
+                             "amqp.confirm_timeout_ms";
+        } else if (!stopping && l->interrupt && *l->interrupt) {
+            stopping = true; /* one more second, not confirm_timeout_ms */
+            if (left > 1000)
+                until = sfc_now_ms() + 1000;
+        } else if (poll(&pfd, 1, left > 100 ? 100 : (int)left) < 0 &&
                    errno != EINTR) {
             why = strerror(errno);
         }

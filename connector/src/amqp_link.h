@@ -7,6 +7,7 @@
 #ifndef SFC_CONNECTOR_AMQP_LINK_H
 #define SFC_CONNECTOR_AMQP_LINK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ struct amqp_link {
     unsigned char *out;
     size_t out_len, out_cap;
     bool holding; /* inside amqp_link_batch(on) */
+    /* Set (the owner is stopping): a send waiting for a broker that does
+     * not read gives up at once rather than after confirm_timeout_ms. */
+    const volatile sig_atomic_t *interrupt;
 };
 
 /* What the broker said about earlier publishes. */

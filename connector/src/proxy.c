@@ -672,6 +672,8 @@ sfc_err_t proxy_run(struct proxy *p,
     sfc_err_t rc = SFC_OK;
     int64_t until, next_tick = 0;
 
+    p->link.interrupt = stop;
+
     while (!*stop) {
         if (*reopen_log) {
             *reopen_log = 0;

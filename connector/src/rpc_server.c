@@ -41,7 +41,7 @@ struct connector_rpc {
     struct job *unconfirmed;           /* replies awaiting a confirm */
     struct job *live;                  /* every job in hand */
     int64_t progress_ms; /* last confirm, or last time none was awaited */
-    volatile int stop;
+    volatile sig_atomic_t stop;
     struct connector_rpc_stats stats;
     /* Replies of finished requests by correlation id: a redelivered
      * request is answered again without calling Salesforce twice. A request
@@ -466,6 +466,7 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
         return NULL;
     }
     amqp_link_init(&r->link, &cfg->amqp);
+    r->link.interrupt = &r->stop;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     r->n_workers = (size_t)c->max_workers;

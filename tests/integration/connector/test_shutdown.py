@@ -11,7 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         service_name, wait_subscribed)
+                         firehose_daemon, rabbitmqctl, service_name,
+                         wait_subscribed)
 
 
 class FakeSim:
@@ -66,6 +67,46 @@ class Shutdown(unittest.TestCase):
         finally:
             consumer.close()
             sim.stop()
+
+    def test_sigterm_while_the_broker_does_not_read(self):
+        """A broker blocked by a memory alarm stops reading: the daemon's
+        sends fill the socket and wait. SIGTERM still ends it within 5 s,
+        and nothing unconfirmed is committed."""
+        work = tempfile.mkdtemp(prefix="sfc-down-")
+        sim = Sim(env={"SFSIM_CDC": "0"})
+        service = service_name()
+        d = None
+        try:
+            d = firehose_daemon(sim, service, work, "/topic/Jam", "jam_event")
+            rabbitmqctl("set_vm_memory_high_watermark", "0")
+            time.sleep(1)
+            # 40 MB: far more than the socket buffers hold.
+            sim.control("/_sim/firehose", {"channel": "/topic/Jam",
+                                           "count": 40,
+                                           "payload_bytes": 1000000})
+            deadline = time.time() + 20
+            while sim.counter("stream_firehose_done") < 1:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.05)
+            time.sleep(2)
+            t0 = time.time()
+            d.kill(signal.SIGTERM)
+            rc = d.wait(30)
+            elapsed = time.time() - t0
+        finally:
+            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            if d and d.proc.poll() is None:
+                d.kill()
+            sim.stop()
+        self.assertLess(elapsed, 5.0, d.output())
+        self.assertEqual(rc, 0, d.output())
+        self.assertIn("not confirmed before exit", d.output())
+        # Its sends were cut short: the connection is dropped, not closed.
+        self.assertIn("stopping, and the broker is not reading", d.output())
+        store = os.path.join(work, "replay.json")
+        if os.path.exists(store):
+            with open(store) as f:
+                self.assertNotIn("/topic/Jam", json.load(f))
 
 
 if __name__ == "__main__":
