@@ -39,7 +39,7 @@
  * both runs. */
 #define WINDOW 500
 /* Rounds of each, alternating; the medians are compared. */
-#define ROUNDS     5
+#define ROUNDS     9
 #define MAX_ROUNDS 15
 
 static int n_events = EVENTS;
