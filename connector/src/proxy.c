@@ -72,6 +72,7 @@ struct proxy {
     unsigned stalls;     /* confirm timeouts since the last confirm */
     bool read_link;      /* the last wait saw the broker's socket readable,
                             or timed out (heartbeats are kept then) */
+    bool full;           /* the buffer filled up and has not drained yet */
 };
 
 struct proxy *proxy_new(const struct sfc_config *cfg,
@@ -597,13 +598,30 @@ static const struct amqp_link_events link_events = {
  * when the broker's socket is readable or the wait ran out, so that an
  * idle turn does not cost a read that finds nothing.
  */
+/*
+ * Whether to take more events from the stream. A buffer that filled up
+ * takes more only once an eighth of it is free again: while the broker is
+ * behind, events then go out in batches rather than one per confirm (a
+ * send, a read and three polls for each).
+ */
+static bool has_room(struct proxy *p)
+{
+    size_t max = (size_t)p->cfg->amqp.max_buffered_events;
+
+    if (p->n_inflight >= max)
+        p->full = true;
+    else if (p->full && p->n_inflight <= max - max / 8)
+        p->full = false;
+    return !p->full;
+}
+
 static void wait_for_work(struct proxy *p, bool intake, int timeout_ms)
 {
     struct pollfd pfd[2];
     nfds_t n = 0;
     int link = -1, got;
 
-    if (intake && p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events)
+    if (intake && has_room(p))
         pfd[n++] =
             (struct pollfd){.fd = sfc_stream_fd(p->stream), .events = POLLIN};
     if (p->link.open) {
@@ -630,8 +648,7 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     if (!p->link.open)
         connect_broker(p);
     /* A bounded batch per turn keeps the broker fed while we build. */
-    while (intake && took < INTAKE_BATCH &&
-           p->n_inflight < (size_t)p->cfg->amqp.max_buffered_events) {
+    while (intake && took < INTAKE_BATCH && has_room(p)) {
         struct sfc_stream_event *e = NULL;
         sfc_err_t rc = sfc_stream_receive(p->stream, 0, &e);
 
