@@ -212,7 +212,8 @@ static const struct cfg_key amqp_keys[] = {
         1,
         10000000,
         "Events published and not yet confirmed (the confirm window), or "
-        "held while the broker is away; when full, the stream is paused"),
+        "held while the broker is away; when full, the stream is paused "
+        "until an eighth of it is free"),
     INT(AM,
         reconnect_max_ms,
         "30000",
