@@ -121,8 +121,10 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
     l->open = true;
     l->next_tag = 1;
     if (!ci.ssl) {
-        /* A frame never exceeds the negotiated frame_max. */
-        l->out_cap = (size_t)amqp_get_frame_max(l->conn);
+        /* A frame never exceeds the negotiated frame_max (0: none). */
+        int fm = amqp_get_frame_max(l->conn);
+
+        l->out_cap = fm > 0 ? (size_t)fm : 131072;
         l->out = sfc_xmalloc(l->out_cap);
         l->out_len = 0;
     }

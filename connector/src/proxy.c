@@ -425,23 +425,15 @@ static const char *route_key(struct proxy *p,
     return m->way[w].key;
 }
 
-/* Calls the C handlers of @ev's routes; false when one failed. Returns the
- * room the proxy's publications need for their strings in *room. */
-static bool
-call_handlers(struct proxy *p, struct sfc_stream_event *ev, size_t *room)
+/* Calls the C handlers of @ev's routes; false when one failed. */
+static bool call_handlers(struct proxy *p, struct sfc_stream_event *ev)
 {
-    *room = 0;
     for (size_t i = 0; i < p->n_routes; i++) {
         struct proxy_route *r = &p->routes[i];
         sfc_err_t rc;
 
-        if (strcmp(r->channel, ev->channel) != 0)
+        if (!r->handler || strcmp(r->channel, ev->channel) != 0)
             continue;
-        if (!r->handler) {
-            *room += strlen(route_key(p, i, ev)) + 1 + strlen(r->entrypoint) +
-                     CALL_ID_HEX + 2;
-            continue;
-        }
         sfc_stream_event_data(ev); /* handlers read ev->data */
         rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
         if (rc != SFC_OK) {
@@ -454,6 +446,23 @@ call_handlers(struct proxy *p, struct sfc_stream_event *ev, size_t *room)
     return true;
 }
 
+/* The room the strings of @ev's publications take (routing keys and call
+ * ids; the keys are made here and found again when they are copied). */
+static size_t publication_room(struct proxy *p,
+                               const struct sfc_stream_event *ev)
+{
+    size_t room = 0;
+
+    for (size_t i = 0; i < p->n_routes; i++) {
+        struct proxy_route *r = &p->routes[i];
+
+        if (!r->handler && strcmp(r->channel, ev->channel) == 0)
+            room += strlen(route_key(p, i, ev)) + 1 + strlen(r->entrypoint) +
+                    CALL_ID_HEX + 2;
+    }
+    return room;
+}
+
 /* Hands one event to its handlers; false on a handler failure. */
 static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
 {
@@ -461,10 +470,11 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     size_t room, id_room = strlen(ev->channel) + 24;
     char *at;
 
-    if (!call_handlers(p, ev, &room)) {
+    if (!call_handlers(p, ev)) {
         sfc_stream_event_destroy(ev);
         return false;
     }
+    room = publication_room(p, ev);
     /* The publications and every string live in the entry's allocation. */
     f = sfc_xmalloc(sizeof(*f) + p->n_routes * sizeof(struct publication) +
                     id_room + room);
@@ -483,7 +493,7 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         if (r->handler || strcmp(r->channel, ev->channel) != 0)
             continue;
         memset(pb, 0, sizeof(*pb));
-        key = route_key(p, i, ev); /* made in call_handlers: found */
+        key = route_key(p, i, ev); /* made in publication_room: found */
         n = strlen(key) + 1;
         pb->routing_key = memcpy(at, key, n);
         at += n;
