@@ -270,8 +270,8 @@ static sfc_err_t flush(struct amqp_link *l)
     l->out_len = 0;
     if (!why)
         return SFC_OK;
-    sfc_log(SFC_LOG_WARN, AMQP_MOD, "publishing to %s failed: %s",
-            l->shown_uri, why);
+    sfc_log(SFC_LOG_WARN, AMQP_MOD, "publishing to %s failed: %s", l->shown_uri,
+            why);
     amqp_link_abandon(l);
     return SFC_ERR_AMQP;
 }
@@ -320,9 +320,9 @@ static sfc_err_t put_encoded(struct amqp_link *l,
         int n = -1;
 
         if (room > FRAME_OVER + pre)
-            n = header ? amqp_encode_properties(AMQP_BASIC_CLASS, header, e)
-                       : amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, method,
-                                            e);
+            n = header
+                    ? amqp_encode_properties(AMQP_BASIC_CLASS, header, e)
+                    : amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, method, e);
         if (n >= 0) {
             if (header) {
                 put_u16(p, AMQP_BASIC_CLASS);
@@ -431,8 +431,7 @@ void amqp_link_batch(struct amqp_link *l, bool on)
      * a segment per message, each a separate read for the broker. Corking
      * leaves that to the kernel; uncorking sends the rest at once.
      */
-    setsockopt(amqp_get_sockfd(l->conn), IPPROTO_TCP, TCP_CORK, &v,
-               sizeof(v));
+    setsockopt(amqp_get_sockfd(l->conn), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
 }
 
 bool amqp_link_buffered(const struct amqp_link *l)

@@ -404,9 +404,8 @@ static bool same_str(const char *a, const char *b)
 }
 
 /* Route @i's routing key for @ev (valid until the route's next key). */
-static const char *route_key(struct proxy *p,
-                             size_t i,
-                             const struct sfc_stream_event *ev)
+static const char *
+route_key(struct proxy *p, size_t i, const struct sfc_stream_event *ev)
 {
     struct key_memo *m = &p->keys[i];
     unsigned w;
@@ -437,9 +436,9 @@ static bool call_handlers(struct proxy *p, struct sfc_stream_event *ev)
         sfc_stream_event_data(ev); /* handlers read ev->data */
         rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
         if (rc != SFC_OK) {
-            sfc_log(SFC_LOG_ERROR, MOD, "handler %s failed on %s replay %lld: %s",
-                    r->handler->name, ev->channel, (long long)ev->replay_id,
-                    sfc_err2str(rc));
+            sfc_log(SFC_LOG_ERROR, MOD,
+                    "handler %s failed on %s replay %lld: %s", r->handler->name,
+                    ev->channel, (long long)ev->replay_id, sfc_err2str(rc));
             return false;
         }
     }
