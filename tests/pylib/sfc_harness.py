@@ -58,6 +58,16 @@ class Sim:
     def counter(self, name):
         return self.control("/_sim/stats")["counters"].get(name, 0)
 
+    def wait_counter(self, name, at_least, timeout):
+        """Waits until counter @name reaches @at_least; AssertionError
+        after @timeout seconds."""
+        deadline = time.time() + timeout
+        while self.counter(name) < at_least:
+            if time.time() >= deadline:
+                raise AssertionError(f"{name} stayed below {at_least} for "
+                                     f"{timeout} s")
+            time.sleep(0.05)
+
     def login(self):
         form = urllib.parse.urlencode({
             "grant_type": "password", "client_id": "sfsim-client-id",

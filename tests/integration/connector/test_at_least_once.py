@@ -4,7 +4,6 @@ id arrives, first deliveries in order."""
 import os
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
@@ -31,10 +30,7 @@ class AtLeastOnce(unittest.TestCase):
             got_before = len(consumer.messages)
             self.assertLess(got_before, COUNT)
             d.start()
-            deadline = time.time() + 30
-            while sim.counter("stream_firehose_done") < 2:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.05)
+            sim.wait_counter("stream_firehose_done", 2, 30)
             published = sim.control("/_sim/stats")["stream"]["channels"][
                 "/topic/Firehose"]["published"]
 

@@ -84,10 +84,7 @@ class Shutdown(unittest.TestCase):
             sim.control("/_sim/firehose", {"channel": "/topic/Jam",
                                            "count": 40,
                                            "payload_bytes": 1000000})
-            deadline = time.time() + 20
-            while sim.counter("stream_firehose_done") < 1:
-                self.assertLess(time.time(), deadline)
-                time.sleep(0.05)
+            sim.wait_counter("stream_firehose_done", 1, 20)
             time.sleep(2)
             t0 = time.time()
             d.kill(signal.SIGTERM)
