@@ -38,6 +38,25 @@ static void substitution_forms(void **state)
                                              "broker.examplec");
 }
 
+/* Nameko's YAML form ${VAR:default}: the default when VAR is unset (an
+ * empty VAR stays empty, as in Nameko); defaults may hold references. */
+static void nameko_default_form(void **state)
+{
+    (void)state;
+    setenv("SFC_T_HOST", "broker.example", 1);
+    setenv("SFC_T_EMPTY", "", 1);
+    unsetenv("SFC_T_UNSET");
+    expands("${SFC_T_UNSET:guest}", "guest");
+    expands("${SFC_T_HOST:ignored}", "broker.example");
+    expands("${SFC_T_EMPTY:dflt}", "");
+    expands("amqp://${SFC_T_UNSET:localhost}:${SFC_T_UNSET:5672}/",
+            "amqp://localhost:5672/");
+    expands("${SFC_T_UNSET:http://a:b@h/x}", "http://a:b@h/x");
+    expands("${SFC_T_UNSET:${SFC_T_HOST}}", "broker.example");
+    expands("${SFC_T_UNSET:${SFC_T_UNSET:inner}}", "inner");
+    expands("${SFC_T_UNSET:-${SFC_T_HOST}}", "broker.example");
+}
+
 static void substitution_errors(void **state)
 {
     char err[256];
@@ -87,7 +106,9 @@ static void substitution_in_files(void **state)
     setenv("SFC_T_POOL", "500", 1);
     c = cfgfix_load(&f, CFG_SF_OK "rpc = { pool_size = \"${SFC_T_POOL}\"; };");
     assert_null(c);
-    assert_non_null(strstr(f.err, "rpc.pool_size: 500 is out of range"));
+    assert_non_null(strstr(f.err, "rpc.pool_size: the value of ${SFC_T_POOL} "
+                                  "is out of range (1..256)"));
+    assert_null(strstr(f.err, "500"));
     cfgfix_cleanup(&f);
 }
 
@@ -95,6 +116,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(substitution_forms),
+        cmocka_unit_test(nameko_default_form),
         cmocka_unit_test(substitution_errors),
         cmocka_unit_test(substitution_in_files),
     };

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config_fixture.h"
+#include "testutil.h"
 
 /* Loads @text, expects failure, and checks "<path>:<line>: <rest>". */
 static void expect_error(const char *text, int line, const char *rest)
@@ -147,6 +148,137 @@ static void several_errors_reported_at_once(void **state)
     cfgfix_cleanup(&f);
 }
 
+/* Loads @text, expects failure, and returns the errors (caller frees). */
+static char *errors_of(const char *text)
+{
+    struct cfgfix f = {0};
+    struct sfc_config *c = cfgfix_load(&f, text);
+    char *err;
+
+    if (c) {
+        sfc_config_destroy(c);
+        fail_msg("config unexpectedly valid: %s", text);
+    }
+    err = strdup(f.err);
+    cfgfix_cleanup(&f);
+    return err;
+}
+
+/* A substituted value never appears in an error, whatever the check that
+ * refused it; the variable is named instead. */
+static void substituted_values_never_echoed(void **state)
+{
+    static const char *const cases[] = {
+        CFG_SF_OK "rpc = { max_workers = \"${SFC_T_SECRET}\"; };",
+        CFG_SF_OK "amqp = { verify_peer = \"${SFC_T_SECRET}\"; };",
+        CFG_SF_OK "log = { level = \"${SFC_T_SECRET}\"; };",
+        "salesforce = { username = \"u\"; password = \"p\"; client_id = "
+        "\"c\"; client_secret = \"s\";\n api_version = \"${SFC_T_SECRET}\"; "
+        "};",
+        "salesforce = { auth = \"jwt\"; username = \"u\"; client_id = \"c\";\n"
+        " private_key_file = \"/nonexistent/${SFC_T_SECRET}.pem\"; };",
+        CFG_SF_OK "streaming = { entrypoints = ( { kind = "
+                  "\"platform_event\"; name = \"${SFC_T_SECRET}\"; } ); };",
+        CFG_SF_OK "streaming = { entrypoints = ( { kind = "
+                  "\"handle_notification\"; name = \"${SFC_T_SECRET}xxxxxxxx"
+                  "xxxxxxxxxxx\"; query = \"SELECT Id FROM Lead\"; } ); };",
+        CFG_SF_OK "metrics = { listen = \"${SFC_T_SECRET}\"; };",
+    };
+
+    (void)state;
+    setenv("SFC_T_SECRET", "Hunter2-Pa55", 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err = errors_of(cases[i]);
+
+        if (strstr(err, "Hunter2-Pa55"))
+            fail_msg("case %zu echoes the value:\n%s", i, err);
+        free(err);
+    }
+    /* A value that is a valid number is not shown either. */
+    setenv("SFC_T_SECRET", "987654321", 1);
+    {
+        char *err =
+            errors_of(CFG_SF_OK "rpc = { pool_size = \"${SFC_T_SECRET}\"; };");
+
+        assert_null(strstr(err, "987654321"));
+        assert_non_null(strstr(err, "rpc.pool_size: the value of "
+                                    "${SFC_T_SECRET} is out of range"));
+        free(err);
+    }
+}
+
+/* Integers beyond 64 bits (or beyond 32, which libconfig truncates) are
+ * reported as written, never as what a truncation made of them. */
+static void huge_integers_out_of_range(void **state)
+{
+    (void)state;
+    expect_error(CFG_SF_OK "rpc = {\n pool_size = "
+                           "99999999999999999999; };",
+                 3,
+                 "rpc.pool_size: 99999999999999999999 is out of range "
+                 "(1..256)");
+    expect_error(CFG_SF_OK "rpc = {\n pool_size = "
+                           "-99999999999999999999; };",
+                 3,
+                 "rpc.pool_size: -99999999999999999999 is out of "
+                 "range (1..256)");
+    /* 2^32 + 8 would pass as 8 after a truncation to 32 bits. */
+    expect_error(CFG_SF_OK "rpc = {\n pool_size = 4294967304; };", 3,
+                 "rpc.pool_size: 4294967304 is out of range (1..256)");
+    expect_error(CFG_SF_OK "amqp = {\n heartbeat = 0x100000E10; };", 3,
+                 "amqp.heartbeat: 0x100000E10 is out of range (0..3600)");
+    expect_error(CFG_SF_OK "rpc = {\n pool_size = "
+                           "\"99999999999999999999\"; };",
+                 3,
+                 "rpc.pool_size: \"99999999999999999999\" is out of "
+                 "range (1..256)");
+}
+
+static void directory_as_config(void **state)
+{
+    char dir[256], err[512];
+
+    (void)state;
+    assert_int_equal(tu_tmpdir(dir, sizeof(dir)), 0);
+    assert_null(sfc_config_load(dir, err, sizeof(err)));
+    if (!strstr(err, dir) || !strstr(err, "is a directory"))
+        fail_msg("%s", err);
+    tu_rmtree(dir);
+}
+
+/* A section the file lacks altogether: the message says so and points at
+ * the file's end, where it would go. */
+static void missing_section_has_a_location(void **state)
+{
+    (void)state;
+    expect_error("service = {\n  name = \"x\";\n};\n", 3,
+                 "salesforce.client_id: required when auth = password (the "
+                 "file has no salesforce section)");
+}
+
+/* metrics.listen is host:port with a port 1..65535 and an IP address (or
+ * localhost) as host; IPv6 in brackets. */
+static void metrics_listen_checked(void **state)
+{
+    (void)state;
+    expect_error(CFG_SF_OK "metrics = { listen = \"127.0.0.1:abc\"; };", 2,
+                 "metrics.listen: the port must be a number from 1 to 65535 "
+                 "(got \"127.0.0.1:abc\")");
+    expect_error(CFG_SF_OK "metrics = { listen = \":70000\"; };", 2,
+                 "metrics.listen: the port must be a number from 1 to 65535 "
+                 "(got \":70000\")");
+    expect_error(CFG_SF_OK "metrics = { listen = \"127.0.0.1:0\"; };", 2,
+                 "metrics.listen: the port must be a number from 1 to 65535 "
+                 "(got \"127.0.0.1:0\")");
+    expect_error(CFG_SF_OK "metrics = { listen = \"::1:9102\"; };", 2,
+                 "metrics.listen: write an IPv6 address in brackets, e.g. "
+                 "[::1]:9102 (got \"::1:9102\")");
+    expect_error(CFG_SF_OK "metrics = { listen = \"metrics.example:9102\"; };",
+                 2,
+                 "metrics.listen: the host must be an IP address or "
+                 "localhost (got \"metrics.example:9102\")");
+}
+
 static void missing_file(void **state)
 {
     char err[256];
@@ -166,6 +298,11 @@ int main(void)
         cmocka_unit_test(other_checks),
         cmocka_unit_test(several_errors_reported_at_once),
         cmocka_unit_test(missing_file),
+        cmocka_unit_test(substituted_values_never_echoed),
+        cmocka_unit_test(huge_integers_out_of_range),
+        cmocka_unit_test(directory_as_config),
+        cmocka_unit_test(missing_section_has_a_location),
+        cmocka_unit_test(metrics_listen_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
