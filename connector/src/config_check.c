@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config_check.h"
+#include "listen_addr.h"
 
 /* The setting for "section.key", or the section's, or NULL: for line numbers.
  */
@@ -52,8 +53,12 @@ static void require(struct cfg_loader *L,
     if (!empty(value))
         return;
     snprintf(full, sizeof(full), "salesforce.%s", key);
-    cfg_report(L, where(c, "salesforce", key), full,
-               "required when auth = %s (not set)", why);
+    if (!config_lookup(c, "salesforce"))
+        cfg_report_no_section(L, "salesforce", full, "required when auth = %s",
+                              why);
+    else
+        cfg_report(L, where(c, "salesforce", key), full,
+                   "required when auth = %s (not set)", why);
 }
 
 static void check_salesforce(struct cfg_loader *L,
@@ -61,6 +66,7 @@ static void check_salesforce(struct cfg_loader *L,
                              const struct sfc_config_salesforce *sf)
 {
     const char *a = sfc_config_auth_name(sf->auth);
+    char show[320];
 
     switch (sf->auth) {
     case SFC_AUTH_PASSWORD:
@@ -82,8 +88,9 @@ static void check_salesforce(struct cfg_loader *L,
         if (!empty(sf->private_key_file) &&
             access(sf->private_key_file, R_OK) != 0)
             cfg_report(L, where(c, "salesforce", "private_key_file"),
-                       "salesforce.private_key_file", "cannot read \"%s\"",
-                       sf->private_key_file);
+                       "salesforce.private_key_file", "cannot read %s",
+                       cfg_show(L, &sf->private_key_file, sf->private_key_file,
+                                show, sizeof(show)));
         break;
     case SFC_AUTH_CLIENT_CREDENTIALS:
         require(L, c, "client_id", sf->client_id, a);
@@ -95,11 +102,11 @@ static void check_salesforce(struct cfg_loader *L,
         break;
     }
     if (!cfg_api_version_valid(sf->api_version))
-        cfg_report(L, where(c, "salesforce", "api_version"),
-                   "salesforce.api_version",
-                   "\"%s\" is not an API version (use latest, 60.0, 60, "
-                   "v60.0 or v60)",
-                   sf->api_version);
+        cfg_report(
+            L, where(c, "salesforce", "api_version"), "salesforce.api_version",
+            "%s is not an API version (use latest, 60.0, 60, "
+            "v60.0 or v60)",
+            cfg_show(L, &sf->api_version, sf->api_version, show, sizeof(show)));
     if (strncmp(sf->login_url, "https://", 8) != 0 &&
         strncmp(sf->login_url, "http://", 7) != 0)
         cfg_report(L, where(c, "salesforce", "login_url"),
@@ -118,6 +125,7 @@ static void check_entrypoint(struct cfg_loader *L,
         config_lookup(c, "streaming.entrypoints"), (unsigned)index);
     const char *kind = sfc_config_entrypoint_kind_name(ep->kind);
     bool known_fields = false;
+    char show[320];
 
     snprintf(key, sizeof(key), "streaming.entrypoints[%d]", index);
     switch (ep->kind) {
@@ -131,9 +139,8 @@ static void check_entrypoint(struct cfg_loader *L,
             cfg_report(L, s, key, "kind = %s needs name and query", kind);
         else if (strlen(ep->name) > 25)
             cfg_report(L, s, key,
-                       "PushTopic name \"%s\" is longer than 25 "
-                       "characters",
-                       ep->name);
+                       "PushTopic name %s is longer than 25 characters",
+                       cfg_show(L, &ep->name, ep->name, show, sizeof(show)));
         break;
     case SFC_EP_HANDLE_SOBJECT_NOTIFICATION:
         if (empty(ep->sobject_type))
@@ -211,6 +218,20 @@ static void check_uri(struct cfg_loader *L,
                schemes[1] ? schemes[1] : "");
 }
 
+/* What listen_addr_parse() refuses, the daemon could not listen on. */
+static void check_listen(struct cfg_loader *L, config_t *c, char *const *listen)
+{
+    struct listen_addr la;
+    char err[160], show[320];
+
+    if (empty(*listen) ||
+        listen_addr_parse(*listen, &la, err, sizeof(err)) == SFC_OK)
+        return;
+    cfg_report(L, where(c, "metrics", "listen"), "metrics.listen",
+               "%s (got %s)", err,
+               cfg_show(L, listen, *listen, show, sizeof(show)));
+}
+
 void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg)
 {
     static const char *const amqp_schemes[] = {"amqp://", "amqps://", NULL};
@@ -224,9 +245,7 @@ void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg)
     for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++)
         check_entrypoint(L, c, (int)i, &cfg->streaming.entrypoints[i]);
     check_rpc(L, c, &cfg->rpc);
-    if (!empty(cfg->metrics.listen) && !strchr(cfg->metrics.listen, ':'))
-        cfg_report(L, where(c, "metrics", "listen"), "metrics.listen",
-                   "expected host:port, e.g. 127.0.0.1:9102");
+    check_listen(L, c, &cfg->metrics.listen);
     if (cfg->salesforce.sandbox &&
         strcmp(cfg->salesforce.login_url, "https://login.salesforce.com") ==
             0) {

@@ -1,9 +1,16 @@
-/* ${VAR} and ${VAR:-default} substitution in configuration strings. */
+/*
+ * ${VAR}, ${VAR:-default} (shell: the default when VAR is unset or empty)
+ * and ${VAR:default} (Nameko's YAML form: the default when VAR is unset)
+ * substitution in configuration strings. A default may hold references.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_int.h"
+
+/* References nested in defaults deeper than this are refused. */
+#define MAX_DEPTH 8
 
 static bool valid_name(const char *s, size_t n)
 {
@@ -15,53 +22,142 @@ static bool valid_name(const char *s, size_t n)
     return true;
 }
 
+/* The '}' that closes the reference opened at @p ("${"), or NULL. */
+static const char *closing_brace(const char *p)
+{
+    int depth = 0;
+
+    for (const char *q = p + 2; *q; q++) {
+        if (q[0] == '$' && q[1] == '$') {
+            q++;
+        } else if (q[0] == '$' && q[1] == '{') {
+            depth++;
+            q++;
+        } else if (*q == '}') {
+            if (depth == 0)
+                return q;
+            depth--;
+        }
+    }
+    return NULL;
+}
+
+static sfc_err_t expand(const char *in,
+                        size_t in_len,
+                        int depth,
+                        struct sfc_buf *out,
+                        struct sfc_buf *vars,
+                        char *errstr,
+                        size_t errstr_size);
+
 /* Expands the reference that starts at @p ("${...}"); advances *len. */
 static sfc_err_t expand_one(const char *p,
+                            int depth,
                             struct sfc_buf *out,
+                            struct sfc_buf *vars,
                             size_t *len,
                             char *errstr,
                             size_t errstr_size)
 {
-    const char *end = strchr(p + 2, '}');
-    const char *name = p + 2, *def = NULL, *sep, *value;
+    const char *end = closing_brace(p);
+    const char *name = p + 2, *def = NULL, *value;
+    bool empty_takes_default = false;
     size_t name_len;
+    char var[256];
 
     if (!end) {
         sfc_errstr_set(errstr, errstr_size,
                        "unterminated \"${\" (write \"$$\" for a literal $)");
         return SFC_ERR_CONFIG;
     }
-    sep = strstr(name, ":-");
-    if (sep && sep < end) {
-        name_len = (size_t)(sep - name);
-        def = sep + 2;
-    } else {
-        name_len = (size_t)(end - name);
+    name_len = strcspn(name, ":}");
+    if (name[name_len] == ':') {
+        def = name + name_len + 1;
+        empty_takes_default = *def == '-';
+        if (empty_takes_default)
+            def++;
     }
-    if (!valid_name(name, name_len)) {
+    if (!valid_name(name, name_len) || name_len >= sizeof(var)) {
         sfc_errstr_set(errstr, errstr_size,
                        "\"${%.*s}\" is not a valid variable reference",
                        (int)(end - name), name);
         return SFC_ERR_CONFIG;
     }
-    {
-        char var[256];
+    if (depth >= MAX_DEPTH) {
+        sfc_errstr_set(errstr, errstr_size,
+                       "references nested deeper than %d levels", MAX_DEPTH);
+        return SFC_ERR_CONFIG;
+    }
+    snprintf(var, sizeof(var), "%.*s", (int)name_len, name);
+    if (vars)
+        sfc_buf_appendf(vars, "%s${%s}", vars->len ? ", " : "", var);
+    value = getenv(var);
+    if (def && (!value || (empty_takes_default && !*value))) {
+        sfc_err_t rc = expand(def, (size_t)(end - def), depth + 1, out, vars,
+                              errstr, errstr_size);
 
-        snprintf(var, sizeof(var), "%.*s", (int)name_len, name);
-        value = getenv(var);
-        if (def && (!value || !*value)) {
-            sfc_buf_append(out, def, (size_t)(end - def));
-        } else if (value) {
-            sfc_buf_append(out, value, strlen(value));
-        } else {
-            sfc_errstr_set(errstr, errstr_size,
-                           "environment variable %s is not set and has no "
-                           "default (write ${%s:-default})",
-                           var, var);
-            return SFC_ERR_CONFIG;
-        }
+        if (rc != SFC_OK)
+            return rc;
+    } else if (value) {
+        sfc_buf_append(out, value, strlen(value));
+    } else {
+        sfc_errstr_set(errstr, errstr_size,
+                       "environment variable %s is not set and has no "
+                       "default (write ${%s:-default})",
+                       var, var);
+        return SFC_ERR_CONFIG;
     }
     *len = (size_t)(end - p) + 1;
+    return SFC_OK;
+}
+
+static sfc_err_t expand(const char *in,
+                        size_t in_len,
+                        int depth,
+                        struct sfc_buf *out,
+                        struct sfc_buf *vars,
+                        char *errstr,
+                        size_t errstr_size)
+{
+    const char *p = in, *stop = in + in_len;
+
+    while (p < stop) {
+        size_t n = 1;
+
+        if (p[0] == '$' && p + 1 < stop && p[1] == '$') {
+            sfc_buf_append(out, "$", 1);
+            n = 2;
+        } else if (p[0] == '$' && p + 1 < stop && p[1] == '{') {
+            sfc_err_t rc =
+                expand_one(p, depth, out, vars, &n, errstr, errstr_size);
+
+            if (rc != SFC_OK)
+                return rc;
+        } else {
+            sfc_buf_append(out, p, 1);
+        }
+        p += n;
+    }
+    return SFC_OK;
+}
+
+sfc_err_t cfg_expand_env(const char *in,
+                         char **out,
+                         struct sfc_buf *vars,
+                         char *errstr,
+                         size_t errstr_size)
+{
+    struct sfc_buf b;
+
+    sfc_buf_init(&b, 0);
+    sfc_buf_append(&b, "", 0);
+    if (expand(in, strlen(in), 0, &b, vars, errstr, errstr_size) != SFC_OK) {
+        /* The partial value may hold a secret: wipe it. */
+        explicit_bzero(b.data, b.len);
+        sfc_buf_free(&b);
+        return SFC_ERR_CONFIG;
+    }
+    *out = sfc_buf_steal(&b);
     return SFC_OK;
 }
 
@@ -70,29 +166,5 @@ sfc_err_t sfc_config_expand_env(const char *in,
                                 char *errstr,
                                 size_t errstr_size)
 {
-    struct sfc_buf b;
-    const char *p = in;
-
-    sfc_buf_init(&b, 0);
-    sfc_buf_append(&b, "", 0);
-    while (*p) {
-        size_t n = 1;
-
-        if (p[0] == '$' && p[1] == '$') {
-            sfc_buf_append(&b, "$", 1);
-            n = 2;
-        } else if (p[0] == '$' && p[1] == '{') {
-            if (expand_one(p, &b, &n, errstr, errstr_size) != SFC_OK) {
-                /* The partial value may hold a secret: wipe it. */
-                explicit_bzero(b.data, b.len);
-                sfc_buf_free(&b);
-                return SFC_ERR_CONFIG;
-            }
-        } else {
-            sfc_buf_append(&b, p, 1);
-        }
-        p += n;
-    }
-    *out = sfc_buf_steal(&b);
-    return SFC_OK;
+    return cfg_expand_env(in, out, NULL, errstr, errstr_size);
 }

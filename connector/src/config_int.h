@@ -75,6 +75,16 @@ void cfg_free_table(const struct cfg_table *t, void *base);
 /* Parses a default (as written in a file) into @base's field for @k. */
 void cfg_set_default(const struct cfg_key *k, void *base);
 
+/*
+ * sfc_config_expand_env() that also appends "${NAME}" (", "-separated) to
+ * @vars (may be NULL) for every variable referenced.
+ */
+sfc_err_t cfg_expand_env(const char *in,
+                         char **out,
+                         struct sfc_buf *vars,
+                         char *errstr,
+                         size_t errstr_size);
+
 /* Type name for help output ("string", "integer", ...). */
 const char *cfg_type_name(const struct cfg_key *k);
 

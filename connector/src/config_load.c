@@ -16,54 +16,41 @@
 
 #define MAX_SUGGEST 64
 
-static void vreport(struct cfg_loader *L,
-                    const config_setting_t *s,
-                    const char *key,
-                    const char *fmt,
-                    va_list ap)
-{
-    char msg[512];
-    const char *file = s ? config_setting_source_file(s) : NULL;
-    int line = s ? (int)config_setting_source_line(s) : 0;
-    struct sfc_buf *b = &L->errors;
+/* A string setting with the environment expanded in it. */
+struct expanded {
+    char *text;          /* NULL on error (reported) */
+    struct sfc_buf vars; /* "${A}, ${B}": the variables it came from */
+};
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (!file)
-        file = L->path;
-    if (line > 0)
-        sfc_buf_appendf(b, "%s:%d: %s: %s\n", file, line, key, msg);
-    else
-        sfc_buf_appendf(b, "%s: %s: %s\n", file, key, msg);
-    L->n_errors++;
+static void expanded_free(struct expanded *e)
+{
+    sfc_free_secret(e->text);
+    sfc_buf_free(&e->vars);
 }
 
-void cfg_report(struct cfg_loader *L,
-                const config_setting_t *s,
-                const char *key,
-                const char *fmt,
-                ...)
+/* How a message shows @e's value. */
+static const char *shown(const struct expanded *e, char *buf, size_t size)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
-    vreport(L, s, key, fmt, ap);
-    va_end(ap);
+    return cfg_show_vars(e->vars.data, e->text, buf, size);
 }
 
-/* Reads a string setting and expands the environment in it; NULL on error. */
-static char *expanded_string(struct cfg_loader *L,
-                             const config_setting_t *s,
-                             const char *key)
+/* Reads a string setting and expands the environment in it. False (and
+ * reported) on error. */
+static bool expand_setting(struct cfg_loader *L,
+                           const config_setting_t *s,
+                           const char *key,
+                           struct expanded *e)
 {
     char err[256];
-    char *out = NULL;
-    const char *raw = config_setting_get_string(s);
 
-    if (sfc_config_expand_env(raw, &out, err, sizeof(err)) != SFC_OK) {
+    e->text = NULL;
+    sfc_buf_init(&e->vars, 4096);
+    if (cfg_expand_env(config_setting_get_string(s), &e->text, &e->vars, err,
+                       sizeof(err)) != SFC_OK) {
         cfg_report(L, s, key, "%s", err);
-        return NULL;
+        return false;
     }
-    return out;
+    return true;
 }
 
 static bool parse_bool_text(const char *t, bool *out)
@@ -80,6 +67,80 @@ static bool parse_bool_text(const char *t, bool *out)
     return false;
 }
 
+/*
+ * An integer literal as libconfig writes them (decimal, or 0x hex), of
+ * @n bytes. False when it does not fit 64 bits.
+ */
+static bool literal_value(const char *lit, size_t n, long long *v)
+{
+    char buf[128];
+    const char *digits = buf;
+    bool neg = false;
+    unsigned long long u;
+
+    if (n >= sizeof(buf))
+        return false;
+    memcpy(buf, lit, n);
+    buf[n] = '\0';
+    if (*digits == '-' || *digits == '+')
+        neg = *digits++ == '-';
+    errno = 0;
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+        u = strtoull(digits + 2, NULL, 16);
+    else
+        u = strtoull(digits, NULL, 10);
+    if (errno == ERANGE || u > (unsigned long long)INT64_MAX + neg)
+        return false;
+    *v = neg ? (long long)(0 - u) : (long long)u;
+    return true;
+}
+
+static void report_range(struct cfg_loader *L,
+                         const struct cfg_key *k,
+                         const char *key,
+                         const config_setting_t *s,
+                         const char *what)
+{
+    if (k->min <= k->max)
+        cfg_report(L, s, key, "%s is out of range (%lld..%lld)", what,
+                   (long long)k->min, (long long)k->max);
+    else
+        cfg_report(L, s, key, "%s is out of range", what);
+}
+
+/*
+ * A number from a string setting; false when reported. @what: how a
+ * message shows it (the number, or the variables it came from).
+ */
+static bool int_from_string(struct cfg_loader *L,
+                            const struct cfg_key *k,
+                            const char *key,
+                            const config_setting_t *s,
+                            long long *v,
+                            char *what,
+                            size_t what_size)
+{
+    struct expanded e;
+    char *end;
+    bool ok = false;
+
+    if (expand_setting(L, s, key, &e)) {
+        errno = 0;
+        *v = strtoll(e.text, &end, 10);
+        shown(&e, what, what_size);
+        if (end == e.text || *end)
+            cfg_report(L, s, key, "expected an integer, got %s", what);
+        else if (errno == ERANGE)
+            report_range(L, k, key, s, what);
+        else
+            ok = true;
+        if (ok && !e.vars.len)
+            snprintf(what, what_size, "%lld", *v);
+    }
+    expanded_free(&e);
+    return ok;
+}
+
 static void load_int(struct cfg_loader *L,
                      const struct cfg_key *k,
                      const char *key,
@@ -87,30 +148,33 @@ static void load_int(struct cfg_loader *L,
                      void *f)
 {
     int type = config_setting_type(s);
+    char what[320];
     long long v;
 
     if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
-        v = config_setting_get_int64(s);
-    } else if (type == CONFIG_TYPE_STRING) {
-        char *t = expanded_string(L, s, key), *end;
+        size_t n = 0;
+        const char *lit = cfg_int_literal(L, s, &n);
 
-        if (!t)
-            return;
-        errno = 0;
-        v = strtoll(t, &end, 10);
-        if (errno || end == t || *end) {
-            cfg_report(L, s, key, "expected an integer, got \"%s\"", t);
-            free(t);
-            return;
+        /* libconfig keeps a literal without an L suffix in 32 bits, and
+         * one beyond 64 bits as garbage: the text decides. */
+        v = config_setting_get_int64(s);
+        snprintf(what, sizeof(what), "%lld", v);
+        if (lit) {
+            snprintf(what, sizeof(what), "%.*s", (int)n, lit);
+            if (!literal_value(lit, n, &v)) {
+                report_range(L, k, key, s, what);
+                return;
+            }
         }
-        free(t);
+    } else if (type == CONFIG_TYPE_STRING) {
+        if (!int_from_string(L, k, key, s, &v, what, sizeof(what)))
+            return;
     } else {
         cfg_report(L, s, key, "expected an integer");
         return;
     }
     if (k->min <= k->max && (v < k->min || v > k->max)) {
-        cfg_report(L, s, key, "%lld is out of range (%lld..%lld)", v,
-                   (long long)k->min, (long long)k->max);
+        report_range(L, k, key, s, what);
         return;
     }
     *(int64_t *)f = v;
@@ -126,11 +190,13 @@ static void load_bool(struct cfg_loader *L,
     if (type == CONFIG_TYPE_BOOL) {
         *(bool *)f = config_setting_get_bool(s);
     } else if (type == CONFIG_TYPE_STRING) {
-        char *t = expanded_string(L, s, key);
+        struct expanded e;
+        char show[320];
 
-        if (t && !parse_bool_text(t, f))
-            cfg_report(L, s, key, "expected true or false, got \"%s\"", t);
-        free(t);
+        if (expand_setting(L, s, key, &e) && !parse_bool_text(e.text, f))
+            cfg_report(L, s, key, "expected true or false, got %s",
+                       shown(&e, show, sizeof(show)));
+        expanded_free(&e);
     } else {
         cfg_report(L, s, key, "expected true or false");
     }
@@ -142,37 +208,55 @@ static void load_enum(struct cfg_loader *L,
                       const config_setting_t *s,
                       void *f)
 {
-    char allowed[256] = "";
-    char *t;
+    char allowed[256] = "", show[320];
+    struct expanded e;
+    size_t n = 0;
+    const char *hint;
 
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
         cfg_report(L, s, key, "expected a string");
         return;
     }
-    t = expanded_string(L, s, key);
-    if (!t)
+    if (!expand_setting(L, s, key, &e)) {
+        expanded_free(&e);
         return;
+    }
     for (int i = 0; k->allowed[i]; i++) {
-        if (strcasecmp(t, k->allowed[i]) == 0) {
+        if (strcasecmp(e.text, k->allowed[i]) == 0) {
             *(int *)f = i;
-            free(t);
+            expanded_free(&e);
             return;
         }
         snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
                  "%s%s", i ? ", " : "", k->allowed[i]);
     }
-    {
-        size_t n = 0;
+    while (k->allowed[n])
+        n++;
+    /* A hint from a value the file does not show would tell about it. */
+    hint = e.vars.len ? NULL : cfg_suggest(e.text, k->allowed, n);
+    cfg_report(L, s, key, "%s is not one of: %s%s%s%s",
+               shown(&e, show, sizeof(show)), allowed,
+               hint ? " (did you mean \"" : "", hint ? hint : "",
+               hint ? "\"?)" : "");
+    expanded_free(&e);
+}
 
-        while (k->allowed[n])
-            n++;
-        const char *hint = cfg_suggest(t, k->allowed, n);
-
-        cfg_report(L, s, key, "\"%s\" is not one of: %s%s%s%s", t, allowed,
-                   hint ? " (did you mean \"" : "", hint ? hint : "",
-                   hint ? "\"?)" : "");
+/* Stores a loaded string at @f, noting where it came from. */
+static void store_string(struct cfg_loader *L,
+                         const struct cfg_key *k,
+                         char **f,
+                         struct expanded *e)
+{
+    if (e->vars.len)
+        cfg_taint(L, f, e->vars.data, e->text);
+    if (k->flags & CFG_F_SECRET) {
+        cfg_hide(L, e->text);
+        sfc_free_secret(*f);
+    } else {
+        free(*f);
     }
-    free(t);
+    *f = e->text;
+    e->text = NULL;
 }
 
 static void load_strlist(struct cfg_loader *L,
@@ -194,15 +278,15 @@ static void load_strlist(struct cfg_loader *L,
     *list = sfc_xcalloc((size_t)count + 1, sizeof(char *));
     for (int i = 0; i < count; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        char *t;
+        struct expanded x;
 
         if (config_setting_type(e) != CONFIG_TYPE_STRING) {
             cfg_report(L, e, key, "element %d is not a string", i + 1);
             continue;
         }
-        t = expanded_string(L, e, key);
-        if (t)
-            (*list)[(*n)++] = t;
+        if (expand_setting(L, e, key, &x))
+            store_string(L, k, &(*list)[(*n)++], &x);
+        expanded_free(&x);
     }
 }
 
@@ -269,15 +353,11 @@ static void load_key(struct cfg_loader *L,
         if (config_setting_type(s) != CONFIG_TYPE_STRING) {
             cfg_report(L, s, key, "expected a string (in double quotes)");
         } else {
-            char *t = expanded_string(L, s, key);
+            struct expanded e;
 
-            if (t) {
-                if (k->flags & CFG_F_SECRET)
-                    sfc_free_secret(*(char **)f);
-                else
-                    free(*(char **)f);
-                *(char **)f = t;
-            }
+            if (expand_setting(L, s, key, &e))
+                store_string(L, k, f, &e);
+            expanded_free(&e);
         }
         break;
     case CFG_INT:
@@ -398,11 +478,12 @@ struct sfc_config *
 sfc_config_load(const char *path, char *errstr, size_t errstr_size)
 {
     struct sfc_config *cfg;
-    struct cfg_loader L = {.path = path};
+    struct cfg_loader L;
     config_t c;
 
+    if (cfg_loader_init(&L, path, errstr, errstr_size) != SFC_OK)
+        return NULL;
     config_init(&c);
-    sfc_buf_init(&L.errors, 64 * 1024);
     if (!config_read_file(&c, path)) {
         if (config_error_type(&c) == CONFIG_ERR_FILE_IO)
             sfc_errstr_set(errstr, errstr_size, "%s: cannot read: %s", path,
@@ -412,7 +493,7 @@ sfc_config_load(const char *path, char *errstr, size_t errstr_size)
                            config_error_file(&c) ? config_error_file(&c) : path,
                            config_error_line(&c), config_error_text(&c));
         config_destroy(&c);
-        sfc_buf_free(&L.errors);
+        cfg_loader_finish(&L, NULL, 0);
         return NULL;
     }
     cfg = sfc_config_defaults();
@@ -421,15 +502,9 @@ sfc_config_load(const char *path, char *errstr, size_t errstr_size)
     if (L.n_errors == 0)
         cfg_check(&L, &c, cfg);
     config_destroy(&c);
-    if (L.n_errors) {
-        /* Drop the trailing newline of the last message. */
-        if (L.errors.len && L.errors.data[L.errors.len - 1] == '\n')
-            L.errors.data[--L.errors.len] = '\0';
-        sfc_errstr_set(errstr, errstr_size, "%s", L.errors.data);
-        sfc_buf_free(&L.errors);
+    if (cfg_loader_finish(&L, errstr, errstr_size) != SFC_OK) {
         sfc_config_destroy(cfg);
         return NULL;
     }
-    sfc_buf_free(&L.errors);
     return cfg;
 }

@@ -162,7 +162,7 @@ void sfc_config_help(FILE *out, bool markdown)
 {
     if (!markdown)
         fputs("Configuration keys (libconfig syntax; string values may use "
-              "${VAR} and ${VAR:-default}):\n",
+              "${VAR}, ${VAR:-default} and ${VAR:default}):\n",
               out);
     for (size_t i = 0; i < cfg_n_sections; i++) {
         const struct cfg_table *t = &cfg_sections[i];

@@ -437,7 +437,8 @@ static const struct cfg_key metrics_keys[] = {
         listen,
         "",
         0,
-        "host:port of the /metrics and /healthz endpoint (empty = off)"),
+        "Address of the /metrics and /healthz endpoint: IPv4:port, "
+        "[IPv6]:port or localhost:port (empty = off)"),
 };
 
 #define LG struct sfc_config_log

@@ -1,5 +1,4 @@
 /* The metrics and health endpoint (see metrics.h). */
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +6,7 @@
 
 #include <microhttpd.h>
 
+#include "listen_addr.h"
 #include "metrics.h"
 
 struct metrics {
@@ -60,32 +60,22 @@ static enum MHD_Result answer(void *cls,
 
 struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
 {
-    const char *colon = strrchr(listen, ':');
-    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct listen_addr la;
     struct metrics *m;
-    char host[64];
+    char err[160];
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(host)) {
-        sfc_errstr_set(errstr, errsz, "metrics.listen %s is not host:port",
-                       listen);
+    /* The parser check-config uses: what it accepts is listened on. */
+    if (listen_addr_parse(listen, &la, err, sizeof(err)) != SFC_OK) {
+        sfc_errstr_set(errstr, errsz, "metrics.listen %s: %s", listen, err);
         return NULL;
     }
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof(host), "127.0.0.1");
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        sfc_errstr_set(errstr, errsz,
-                       "metrics.listen host %s is not an "
-                       "IPv4 address",
-                       host);
-        return NULL;
-    }
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (la.sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
     m = sfc_xcalloc(1, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
-    m->d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, answer,
-                         m, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
+                            MHD_OPTION_SOCK_ADDR, &la.sa, MHD_OPTION_END);
     if (!m->d) {
         sfc_errstr_set(errstr, errsz, "cannot listen on %s for metrics",
                        listen);
