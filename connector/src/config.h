@@ -4,6 +4,10 @@
  * (config_table.c) that also drives --help-config, check-config and the
  * README's reference section.
  *
+ * Enumerated keys are stored as the libraries' own enums (sfc_api_auth,
+ * sfc_stream_start, sfc_stream_fallback, sfc_rpc_op): the names table of
+ * each is indexed by the library's values (config_table.c).
+ *
  * Ownership: every string in these structs is owned by the sfc_config and
  * lives until sfc_config_destroy(). Strings that were not set and have no
  * default are NULL.
@@ -15,35 +19,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sfc/api.h"
 #include "sfc/common.h"
-
-enum sfc_auth_method {
-    SFC_AUTH_PASSWORD = 0,
-    SFC_AUTH_REFRESH_TOKEN,
-    SFC_AUTH_JWT,
-    SFC_AUTH_CLIENT_CREDENTIALS,
-    SFC_AUTH_SOAP,
-    SFC_AUTH_TOKEN,
-};
+#include "sfc/rpc.h"
+#include "sfc/streaming.h"
 
 enum sfc_replay_store_kind {
     SFC_REPLAY_STORE_FILE = 0,
     SFC_REPLAY_STORE_MEMORY,
     SFC_REPLAY_STORE_REDIS,
-};
-
-/* What to do when a stored replay id is no longer valid. */
-enum sfc_replay_fallback {
-    SFC_REPLAY_FALLBACK_ALL = 0, /* -2: every retained event */
-    SFC_REPLAY_FALLBACK_NEW,     /* -1: new events only */
-    SFC_REPLAY_FALLBACK_FAIL,    /* stop with an error */
-};
-
-/* Where a channel starts when the store has no position for it. */
-enum sfc_replay_start {
-    SFC_REPLAY_START_STORED = 0, /* from the store, else new */
-    SFC_REPLAY_START_NEW,        /* -1 */
-    SFC_REPLAY_START_ALL,        /* -2 */
 };
 
 enum sfc_entrypoint_kind {
@@ -54,21 +38,12 @@ enum sfc_entrypoint_kind {
     SFC_EP_PLATFORM_EVENT,              /* /event/X__e */
 };
 
-enum sfc_rpc_operation {
-    SFC_RPC_OP_CREATE = 0,
-    SFC_RPC_OP_GET,
-    SFC_RPC_OP_UPDATE,
-    SFC_RPC_OP_UPSERT,
-    SFC_RPC_OP_DELETE,
-    SFC_RPC_OP_QUERY,
-};
-
 struct sfc_config_service {
     char *name; /* Nameko service name: events on "<name>.events" */
 };
 
 struct sfc_config_salesforce {
-    enum sfc_auth_method auth;
+    enum sfc_api_auth auth;
     char *login_url;
     bool sandbox;
     char *instance_url;
@@ -123,7 +98,7 @@ struct sfc_config_entrypoint {
     bool notify_for_operation_update;
     bool notify_for_operation_delete;
     bool notify_for_operation_undelete;
-    enum sfc_replay_start replay;
+    enum sfc_stream_start replay;
     char *event_type;
     char *handler;
 };
@@ -134,7 +109,7 @@ struct sfc_config_streaming {
     char *redis_uri; /* may hold a password: printed redacted */
     char *redis_key_prefix;
     int64_t redis_ttl_s;
-    enum sfc_replay_fallback replay_fallback;
+    enum sfc_stream_fallback replay_fallback;
     int64_t max_pending;
     int64_t connection_timeout_s;   /* 0 = retry for ever */
     int64_t resubscribe_interval_s; /* 0 = never */
@@ -147,7 +122,7 @@ struct sfc_config_streaming {
 struct sfc_config_rpc_method {
     int line;
     char *name;
-    enum sfc_rpc_operation operation;
+    enum sfc_rpc_op operation;
     char *sobject;
     char **args; /* field names for positional/keyword arguments */
     size_t n_args;
@@ -228,9 +203,9 @@ sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg,
                                    size_t errstr_size);
 
 /* Names of enum values, for messages ("password", "handle_notification"...). */
-const char *sfc_config_auth_name(enum sfc_auth_method m);
+const char *sfc_config_auth_name(enum sfc_api_auth m);
 const char *sfc_config_entrypoint_kind_name(enum sfc_entrypoint_kind k);
-const char *sfc_config_rpc_operation_name(enum sfc_rpc_operation op);
+const char *sfc_config_rpc_operation_name(enum sfc_rpc_op op);
 
 /*
  * Copies @uri with its password (if any) replaced by "****". Caller frees.

@@ -69,19 +69,19 @@ static void check_salesforce(struct cfg_loader *L,
     char show[320];
 
     switch (sf->auth) {
-    case SFC_AUTH_PASSWORD:
+    case SFC_API_AUTH_PASSWORD:
         require(L, c, "client_id", sf->client_id, a);
         require(L, c, "client_secret", sf->client_secret, a);
         __attribute__((fallthrough)); /* username and password too */
-    case SFC_AUTH_SOAP:
+    case SFC_API_AUTH_SOAP:
         require(L, c, "username", sf->username, a);
         require(L, c, "password", sf->password, a);
         break;
-    case SFC_AUTH_REFRESH_TOKEN:
+    case SFC_API_AUTH_REFRESH_TOKEN:
         require(L, c, "client_id", sf->client_id, a);
         require(L, c, "refresh_token", sf->refresh_token, a);
         break;
-    case SFC_AUTH_JWT:
+    case SFC_API_AUTH_JWT:
         require(L, c, "client_id", sf->client_id, a);
         require(L, c, "username", sf->username, a);
         require(L, c, "private_key_file", sf->private_key_file, a);
@@ -92,11 +92,11 @@ static void check_salesforce(struct cfg_loader *L,
                        cfg_show(L, &sf->private_key_file, sf->private_key_file,
                                 show, sizeof(show)));
         break;
-    case SFC_AUTH_CLIENT_CREDENTIALS:
+    case SFC_API_AUTH_CLIENT_CREDENTIALS:
         require(L, c, "client_id", sf->client_id, a);
         require(L, c, "client_secret", sf->client_secret, a);
         break;
-    case SFC_AUTH_TOKEN:
+    case SFC_API_AUTH_TOKEN:
         require(L, c, "instance_url", sf->instance_url, a);
         require(L, c, "access_token", sf->access_token, a);
         break;
@@ -189,7 +189,7 @@ check_rpc(struct cfg_loader *L, config_t *c, const struct sfc_config_rpc *rpc)
             cfg_report(L, s, key, "name is required");
             continue;
         }
-        if (empty(m->sobject) && m->operation != SFC_RPC_OP_QUERY)
+        if (empty(m->sobject) && m->operation != SFC_RPC_QUERY)
             cfg_report(L, s, key, "method %s: sobject is required for %s",
                        m->name, sfc_config_rpc_operation_name(m->operation));
         for (size_t j = 0; j < i; j++)

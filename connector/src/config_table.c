@@ -42,17 +42,47 @@
     }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Names of enumerated values, indexed by the enum they are stored as (the
+ * loader stores the index into an int): the libraries' own enums where the
+ * key is a library option.
+ */
+_Static_assert(sizeof(enum sfc_api_auth) == sizeof(int), "enum as int");
+_Static_assert(sizeof(enum sfc_stream_start) == sizeof(int), "enum as int");
+_Static_assert(sizeof(enum sfc_stream_fallback) == sizeof(int), "enum as int");
+_Static_assert(sizeof(enum sfc_rpc_op) == sizeof(int), "enum as int");
+
 const char *const cfg_auth_names[] = {
-    "password", "refresh_token", "jwt", "client_credentials",
-    "soap",     "token",         NULL};
+    [SFC_API_AUTH_PASSWORD] = "password",
+    [SFC_API_AUTH_REFRESH_TOKEN] = "refresh_token",
+    [SFC_API_AUTH_JWT] = "jwt",
+    [SFC_API_AUTH_CLIENT_CREDENTIALS] = "client_credentials",
+    [SFC_API_AUTH_SOAP] = "soap",
+    [SFC_API_AUTH_TOKEN] = "token",
+    [SFC_API_AUTH_TOKEN + 1] = NULL,
+};
 const char *const cfg_entrypoint_kind_names[] = {
     "subscribe", "handle_notification", "handle_sobject_notification",
     "cdc",       "platform_event",      NULL};
 const char *const cfg_rpc_operation_names[] = {
-    "create", "get", "update", "upsert", "delete", "query", NULL};
+    [SFC_RPC_CREATE] = "create", [SFC_RPC_GET] = "get",
+    [SFC_RPC_UPDATE] = "update", [SFC_RPC_UPSERT] = "upsert",
+    [SFC_RPC_DELETE] = "delete", [SFC_RPC_QUERY] = "query",
+    [SFC_RPC_QUERY + 1] = NULL,
+};
 static const char *const store_names[] = {"file", "memory", "redis", NULL};
-static const char *const fallback_names[] = {"all", "new", "fail", NULL};
-static const char *const replay_start_names[] = {"stored", "new", "all", NULL};
+static const char *const fallback_names[] = {
+    [SFC_STREAM_FALLBACK_ALL] = "all",
+    [SFC_STREAM_FALLBACK_NEW] = "new",
+    [SFC_STREAM_FALLBACK_FAIL] = "fail",
+    [SFC_STREAM_FALLBACK_FAIL + 1] = NULL,
+};
+static const char *const replay_start_names[] = {
+    [SFC_STREAM_START_STORED] = "stored",
+    [SFC_STREAM_START_NEW] = "new",
+    [SFC_STREAM_START_ALL] = "all",
+    [SFC_STREAM_START_ALL + 1] = NULL,
+};
 static const char *const level_names[] = {"error", "warn", "info", "debug",
                                           NULL};
 static const char *const format_names[] = {"text", "json", NULL};

@@ -5,9 +5,9 @@
 
 #include "config_int.h"
 
-const char *sfc_config_auth_name(enum sfc_auth_method m)
+const char *sfc_config_auth_name(enum sfc_api_auth m)
 {
-    return (unsigned)m <= SFC_AUTH_TOKEN ? cfg_auth_names[m] : "unknown";
+    return (unsigned)m <= SFC_API_AUTH_TOKEN ? cfg_auth_names[m] : "unknown";
 }
 
 const char *sfc_config_entrypoint_kind_name(enum sfc_entrypoint_kind k)
@@ -16,10 +16,10 @@ const char *sfc_config_entrypoint_kind_name(enum sfc_entrypoint_kind k)
                                                 : "unknown";
 }
 
-const char *sfc_config_rpc_operation_name(enum sfc_rpc_operation op)
+const char *sfc_config_rpc_operation_name(enum sfc_rpc_op op)
 {
-    return (unsigned)op <= SFC_RPC_OP_QUERY ? cfg_rpc_operation_names[op]
-                                            : "unknown";
+    return (unsigned)op <= SFC_RPC_QUERY ? cfg_rpc_operation_names[op]
+                                         : "unknown";
 }
 
 const char *cfg_type_name(const struct cfg_key *k)

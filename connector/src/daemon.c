@@ -163,12 +163,6 @@ static void free_routes(struct proxy_route *r, size_t n)
     free(r);
 }
 
-static const enum sfc_stream_start start_of[] = {
-    [SFC_REPLAY_START_STORED] = SFC_STREAM_START_STORED,
-    [SFC_REPLAY_START_NEW] = SFC_STREAM_START_NEW,
-    [SFC_REPLAY_START_ALL] = SFC_STREAM_START_ALL,
-};
-
 struct daemon {
     struct sfc_config *cfg;
     struct sfc_api_client *api;
@@ -285,7 +279,7 @@ static int start(struct daemon *d, char *err, size_t errsz)
     so.api = d->api;
     so.store = d->store;
     so.commit = SFC_STREAM_COMMIT_MANUAL;
-    so.fallback = (enum sfc_stream_fallback)d->cfg->streaming.replay_fallback;
+    so.fallback = d->cfg->streaming.replay_fallback;
     so.max_pending = (size_t)d->cfg->streaming.max_pending;
     so.connection_timeout_ms = d->cfg->streaming.connection_timeout_s * 1000;
     so.resubscribe_ms = d->cfg->streaming.resubscribe_interval_s * 1000;
@@ -296,7 +290,7 @@ static int start(struct daemon *d, char *err, size_t errsz)
         return SFC_EXIT_RUNTIME;
     for (size_t i = 0; i < d->n_routes; i++) {
         sfc_stream_subscribe(d->stream, d->routes[i].channel,
-                             start_of[d->routes[i].ep->replay]);
+                             d->routes[i].ep->replay);
         sfc_log(SFC_LOG_INFO, MOD, "entrypoint %s on %s -> %s",
                 sfc_config_entrypoint_kind_name(d->routes[i].ep->kind),
                 d->routes[i].channel, d->routes[i].ep->handler);

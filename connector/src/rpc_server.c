@@ -450,7 +450,7 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     o.n_allow_sobjects = c->n_allow_sobjects;
     for (size_t i = 0; i < c->n_methods; i++) {
         m[i].name = c->methods[i].name;
-        m[i].op = (enum sfc_rpc_op)c->methods[i].operation;
+        m[i].op = c->methods[i].operation;
         m[i].sobject = c->methods[i].sobject;
         m[i].fields = (const char *const *)c->methods[i].args;
         m[i].n_fields = c->methods[i].n_args;

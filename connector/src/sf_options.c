@@ -7,8 +7,7 @@ void connector_api_options(const struct sfc_config *cfg,
     const struct sfc_config_salesforce *sf = &cfg->salesforce;
 
     sfc_api_options_init(o);
-    /* The two enums list the flows in the same order. */
-    o->auth = (enum sfc_api_auth)sf->auth;
+    o->auth = sf->auth;
     o->login_url = sf->login_url;
     o->instance_url = sf->instance_url;
     o->api_version = sf->api_version;

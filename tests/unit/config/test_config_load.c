@@ -16,7 +16,7 @@ static void defaults_apply(void **state)
     (void)state;
     assert_non_null(c);
     assert_string_equal(c->service.name, "salesforce");
-    assert_int_equal(c->salesforce.auth, SFC_AUTH_PASSWORD);
+    assert_int_equal(c->salesforce.auth, SFC_API_AUTH_PASSWORD);
     assert_string_equal(c->salesforce.login_url,
                         "https://login.salesforce.com");
     assert_string_equal(c->salesforce.api_version, "latest");
@@ -28,7 +28,7 @@ static void defaults_apply(void **state)
     assert_int_equal(c->amqp.heartbeat, 60);
     assert_false(c->amqp.exchange_auto_delete);
     assert_int_equal(c->streaming.replay_store, SFC_REPLAY_STORE_FILE);
-    assert_int_equal(c->streaming.replay_fallback, SFC_REPLAY_FALLBACK_ALL);
+    assert_int_equal(c->streaming.replay_fallback, SFC_STREAM_FALLBACK_ALL);
     assert_int_equal(c->streaming.n_entrypoints, 0);
     assert_int_equal(c->streaming.connection_timeout_s, 0);
     assert_false(c->rpc.enabled);
@@ -78,7 +78,7 @@ static void every_type_and_list(void **state)
     assert_true(c->amqp.exchange_auto_delete);
     assert_int_equal(c->streaming.replay_store, SFC_REPLAY_STORE_REDIS);
     assert_int_equal(c->streaming.redis_ttl_s, 7200);
-    assert_int_equal(c->streaming.replay_fallback, SFC_REPLAY_FALLBACK_NEW);
+    assert_int_equal(c->streaming.replay_fallback, SFC_STREAM_FALLBACK_NEW);
     assert_int_equal(c->streaming.n_plugins, 2);
     assert_string_equal(c->streaming.plugins[1], "/opt/b.so");
     assert_int_equal(c->streaming.n_entrypoints, 3);
@@ -93,12 +93,12 @@ static void every_type_and_list(void **state)
         assert_true(e[0].notify_for_operation_undelete);
         assert_string_equal(e[0].handler, "proxy");
         assert_string_equal(e[0].notify_for_fields, "All");
-        assert_int_equal(e[0].replay, SFC_REPLAY_START_STORED);
+        assert_int_equal(e[0].replay, SFC_STREAM_START_STORED);
         assert_int_equal(e[0].line, 8);
         assert_int_equal(e[1].kind, SFC_EP_SUBSCRIBE);
         assert_string_equal(e[1].channel, "/u/Alerts");
         assert_string_equal(e[1].event_type, "alert");
-        assert_int_equal(e[1].replay, SFC_REPLAY_START_ALL);
+        assert_int_equal(e[1].replay, SFC_STREAM_START_ALL);
         assert_string_equal(e[1].handler, "audit");
         assert_int_equal(e[2].kind, SFC_EP_CDC);
     }
@@ -107,7 +107,7 @@ static void every_type_and_list(void **state)
     assert_int_equal(c->rpc.n_allow_sobjects, 1);
     assert_int_equal(c->rpc.n_methods, 1);
     assert_string_equal(c->rpc.methods[0].name, "create_contact");
-    assert_int_equal(c->rpc.methods[0].operation, SFC_RPC_OP_CREATE);
+    assert_int_equal(c->rpc.methods[0].operation, SFC_RPC_CREATE);
     assert_int_equal(c->rpc.methods[0].n_args, 2);
     assert_string_equal(c->rpc.methods[0].args[0], "LastName");
     assert_int_equal(c->log.level, SFC_LOG_DEBUG);
@@ -127,7 +127,7 @@ static void auth_methods_and_their_requirements(void **state)
                         "\"https://x.my.salesforce.com\"; access_token = "
                         "\"00Dtok\"; };");
     assert_non_null(c);
-    assert_int_equal(c->salesforce.auth, SFC_AUTH_TOKEN);
+    assert_int_equal(c->salesforce.auth, SFC_API_AUTH_TOKEN);
     sfc_config_destroy(c);
 
     c = cfgfix_load(&f, "salesforce = { auth = \"soap\"; username = \"u\"; "
