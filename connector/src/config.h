@@ -24,18 +24,12 @@
 #include "sfc/rpc.h"
 #include "sfc/streaming.h"
 
+#include "entrypoint.h"
+
 enum sfc_replay_store_kind {
     SFC_REPLAY_STORE_FILE = 0,
     SFC_REPLAY_STORE_MEMORY,
     SFC_REPLAY_STORE_REDIS,
-};
-
-enum sfc_entrypoint_kind {
-    SFC_EP_SUBSCRIBE = 0,       /* a channel as it is */
-    SFC_EP_HANDLE_NOTIFICATION, /* a PushTopic declared by name + query */
-    SFC_EP_HANDLE_SOBJECT_NOTIFICATION, /* a PushTopic built for an sObject */
-    SFC_EP_CDC,                         /* Change Data Capture */
-    SFC_EP_PLATFORM_EVENT,              /* /event/X__e */
 };
 
 struct sfc_config_service {
@@ -82,25 +76,6 @@ struct sfc_config_amqp {
     int64_t confirm_timeout_ms;
     int64_t max_buffered_events;
     int64_t reconnect_max_ms;
-};
-
-struct sfc_config_entrypoint {
-    int line; /* line of the entry in its file, for later messages */
-    enum sfc_entrypoint_kind kind;
-    char *channel;
-    char *name;
-    char *query;
-    char *sobject_type;
-    char *record_type;
-    bool exclude_current_user;
-    char *notify_for_fields;
-    bool notify_for_operation_create;
-    bool notify_for_operation_update;
-    bool notify_for_operation_delete;
-    bool notify_for_operation_undelete;
-    enum sfc_stream_start replay;
-    char *event_type;
-    char *handler;
 };
 
 struct sfc_config_streaming {
@@ -204,7 +179,6 @@ sfc_err_t sfc_config_apply_logging(const struct sfc_config *cfg,
 
 /* Names of enum values, for messages ("password", "handle_notification"...). */
 const char *sfc_config_auth_name(enum sfc_api_auth m);
-const char *sfc_config_entrypoint_kind_name(enum sfc_entrypoint_kind k);
 const char *sfc_config_rpc_operation_name(enum sfc_rpc_op op);
 
 /*

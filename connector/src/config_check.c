@@ -120,48 +120,15 @@ static void check_entrypoint(struct cfg_loader *L,
 {
     static const char *const fields[] = {"All", "Referenced", "Select",
                                          "Where"};
-    char key[64];
+    char key[64], why[256];
     config_setting_t *s = config_setting_get_elem(
         config_lookup(c, "streaming.entrypoints"), (unsigned)index);
-    const char *kind = sfc_config_entrypoint_kind_name(ep->kind);
     bool known_fields = false;
-    char show[320];
 
     snprintf(key, sizeof(key), "streaming.entrypoints[%d]", index);
-    switch (ep->kind) {
-    case SFC_EP_SUBSCRIBE:
-        if (empty(ep->channel) || ep->channel[0] != '/')
-            cfg_report(L, s, key, "kind = %s needs a channel starting with /",
-                       kind);
-        break;
-    case SFC_EP_HANDLE_NOTIFICATION:
-        if (empty(ep->name) || empty(ep->query))
-            cfg_report(L, s, key, "kind = %s needs name and query", kind);
-        else if (strlen(ep->name) > 25)
-            cfg_report(L, s, key,
-                       "PushTopic name %s is longer than 25 characters",
-                       cfg_show(L, &ep->name, ep->name, show, sizeof(show)));
-        break;
-    case SFC_EP_HANDLE_SOBJECT_NOTIFICATION:
-        if (empty(ep->sobject_type))
-            cfg_report(L, s, key, "kind = %s needs sobject_type", kind);
-        break;
-    case SFC_EP_CDC:
-        if (empty(ep->channel) && empty(ep->sobject_type))
-            cfg_report(L, s, key, "kind = %s needs channel or sobject_type",
-                       kind);
-        else if (!empty(ep->channel) && strncmp(ep->channel, "/data/", 6))
-            cfg_report(L, s, key, "CDC channels start with /data/");
-        break;
-    case SFC_EP_PLATFORM_EVENT:
-        if (empty(ep->channel) && empty(ep->name))
-            cfg_report(L, s, key, "kind = %s needs channel or name", kind);
-        else if (!empty(ep->name) &&
-                 (strlen(ep->name) < 4 ||
-                  strcmp(ep->name + strlen(ep->name) - 3, "__e") != 0))
-            cfg_report(L, s, key, "platform event names end in __e");
-        break;
-    }
+    /* What the kind needs is the kind's to say (its row's check). */
+    if (!ep->kind->check(ep, why, sizeof(why)))
+        cfg_report(L, s, key, "%s", why);
     for (size_t i = 0; i < 4; i++)
         if (ep->notify_for_fields &&
             strcasecmp(ep->notify_for_fields, fields[i]) == 0)

@@ -16,6 +16,9 @@ enum cfg_type {
     CFG_ENUM,    /* stored as int; value = index into allowed[] */
     CFG_STRLIST, /* char ** at offset, size_t count at count_offset */
     CFG_LIST,    /* array of groups described by sub */
+    CFG_ROW,     /* const void * to the row of a table named so (a row's
+                    first member is its const char *name; a row named NULL
+                    ends the table) */
 };
 
 #define CFG_F_SECRET 0x1 /* never printed or logged */
@@ -32,6 +35,8 @@ struct cfg_key {
     const char *const *allowed; /* CFG_ENUM values, NULL-terminated */
     const char *desc;
     unsigned flags;
+    const void *rows;            /* CFG_ROW: the table's rows */
+    size_t row_size;             /* CFG_ROW: the size of one */
     const struct cfg_table *sub; /* CFG_LIST element table */
     size_t count_offset;         /* CFG_STRLIST, CFG_LIST */
 };
@@ -51,12 +56,17 @@ extern const struct cfg_table cfg_sections[];
 extern const size_t cfg_n_sections;
 
 extern const char *const cfg_auth_names[];
-extern const char *const cfg_entrypoint_kind_names[];
 extern const char *const cfg_rpc_operation_names[];
 
 /* Finds @name among @n candidates that are within a small edit distance. */
 const char *
 cfg_suggest(const char *name, const char *const *candidates, size_t n);
+
+/*
+ * The name of value @i of a CFG_ENUM or CFG_ROW key, NULL past the last
+ * one: the names a value may be written as.
+ */
+const char *cfg_choice(const struct cfg_key *k, size_t i);
 
 /* Address of a key's storage in a section or element struct. */
 static inline void *cfg_field(void *base, const struct cfg_key *k)

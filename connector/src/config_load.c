@@ -202,16 +202,18 @@ static void load_bool(struct cfg_loader *L,
     }
 }
 
-static void load_enum(struct cfg_loader *L,
-                      const struct cfg_key *k,
-                      const char *key,
-                      const config_setting_t *s,
-                      void *f)
+/* A CFG_ENUM (the index stored as an int) or a CFG_ROW (the row). */
+static void load_choice(struct cfg_loader *L,
+                        const struct cfg_key *k,
+                        const char *key,
+                        const config_setting_t *s,
+                        void *f)
 {
     char allowed[256] = "", show[320];
+    const char *names[MAX_SUGGEST];
     struct expanded e;
-    size_t n = 0;
-    const char *hint;
+    const char *hint, *name;
+    size_t i;
 
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
         cfg_report(L, s, key, "expected a string");
@@ -221,19 +223,21 @@ static void load_enum(struct cfg_loader *L,
         expanded_free(&e);
         return;
     }
-    for (int i = 0; k->allowed[i]; i++) {
-        if (strcasecmp(e.text, k->allowed[i]) == 0) {
-            *(int *)f = i;
+    for (i = 0; (name = cfg_choice(k, i)) && i < MAX_SUGGEST; i++) {
+        if (strcasecmp(e.text, name) == 0) {
+            if (k->type == CFG_ROW)
+                *(const void **)f = (const char *)k->rows + i * k->row_size;
+            else
+                *(int *)f = (int)i;
             expanded_free(&e);
             return;
         }
+        names[i] = name;
         snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
-                 "%s%s", i ? ", " : "", k->allowed[i]);
+                 "%s%s", i ? ", " : "", name);
     }
-    while (k->allowed[n])
-        n++;
     /* A hint from a value the file does not show would tell about it. */
-    hint = e.vars.len ? NULL : cfg_suggest(e.text, k->allowed, n);
+    hint = e.vars.len ? NULL : cfg_suggest(e.text, names, i);
     cfg_report(L, s, key, "%s is not one of: %s%s%s%s",
                shown(&e, show, sizeof(show)), allowed,
                hint ? " (did you mean \"" : "", hint ? hint : "",
@@ -333,7 +337,7 @@ static void load_list(struct cfg_loader *L,
         for (size_t j = 0; j < sub->n_keys; j++) {
             const struct cfg_key *sk = &sub->keys[j];
 
-            if (sk->type == CFG_ENUM && !sk->def &&
+            if ((sk->type == CFG_ENUM || sk->type == CFG_ROW) && !sk->def &&
                 !config_setting_get_member(e, sk->name))
                 cfg_report(L, e, prefix, "%s is required", sk->name);
         }
@@ -367,7 +371,8 @@ static void load_key(struct cfg_loader *L,
         load_bool(L, key, s, f);
         break;
     case CFG_ENUM:
-        load_enum(L, k, key, s, f);
+    case CFG_ROW:
+        load_choice(L, k, key, s, f);
         break;
     case CFG_STRLIST:
         load_strlist(L, k, key, s, base);

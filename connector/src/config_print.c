@@ -54,6 +54,12 @@ print_value(FILE *out, const struct cfg_key *k, const void *base, int indent)
     case CFG_ENUM:
         print_string(out, k->allowed[*(const int *)f]);
         break;
+    case CFG_ROW: {
+        const void *row = *(const void *const *)f;
+
+        print_string(out, row ? *(const char *const *)row : "");
+        break;
+    }
     case CFG_STRLIST:
         fputs("[", out);
         for (size_t i = 0; i < n; i++) {
@@ -107,10 +113,10 @@ void sfc_config_print(const struct sfc_config *cfg, FILE *out)
 static void allowed_text(const struct cfg_key *k, char *buf, size_t size)
 {
     buf[0] = '\0';
-    if (k->type == CFG_ENUM) {
-        for (int i = 0; k->allowed[i]; i++)
+    if (k->type == CFG_ENUM || k->type == CFG_ROW) {
+        for (size_t i = 0; cfg_choice(k, i); i++)
             snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
-                     i ? ", " : "", k->allowed[i]);
+                     i ? ", " : "", cfg_choice(k, i));
     } else if (k->type == CFG_INT && k->min <= k->max) {
         snprintf(buf, size, "%lld..%lld", (long long)k->min, (long long)k->max);
     }

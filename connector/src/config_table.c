@@ -29,6 +29,11 @@
         .name = #f, .type = CFG_ENUM, .offset = offsetof(st, f), .def = (d),   \
         NOLIMIT, .allowed = (values), .desc = (text)                           \
     }
+#define ROW(st, f, table, text)                                                \
+    {                                                                          \
+        .name = #f, .type = CFG_ROW, .offset = offsetof(st, f), NOLIMIT,       \
+        .rows = (table), .row_size = sizeof((table)[0]), .desc = (text)        \
+    }
 #define STRLIST(st, f, nf, text)                                               \
     {                                                                          \
         .name = #f, .type = CFG_STRLIST, .offset = offsetof(st, f),            \
@@ -61,9 +66,6 @@ const char *const cfg_auth_names[] = {
     [SFC_API_AUTH_TOKEN] = "token",
     [SFC_API_AUTH_TOKEN + 1] = NULL,
 };
-const char *const cfg_entrypoint_kind_names[] = {
-    "subscribe", "handle_notification", "handle_sobject_notification",
-    "cdc",       "platform_event",      NULL};
 const char *const cfg_rpc_operation_names[] = {
     [SFC_RPC_CREATE] = "create", [SFC_RPC_GET] = "get",
     [SFC_RPC_UPDATE] = "update", [SFC_RPC_UPSERT] = "upsert",
@@ -254,11 +256,7 @@ static const struct cfg_key amqp_keys[] = {
 
 #define EP struct sfc_config_entrypoint
 static const struct cfg_key entrypoint_keys[] = {
-    ENUM(EP,
-         kind,
-         NULL,
-         cfg_entrypoint_kind_names,
-         "Entrypoint kind (required)"),
+    ROW(EP, kind, sfc_entrypoint_kinds, "Entrypoint kind (required)"),
     STR(EP,
         channel,
         NULL,

@@ -10,16 +10,19 @@ const char *sfc_config_auth_name(enum sfc_api_auth m)
     return (unsigned)m <= SFC_API_AUTH_TOKEN ? cfg_auth_names[m] : "unknown";
 }
 
-const char *sfc_config_entrypoint_kind_name(enum sfc_entrypoint_kind k)
-{
-    return (unsigned)k <= SFC_EP_PLATFORM_EVENT ? cfg_entrypoint_kind_names[k]
-                                                : "unknown";
-}
-
 const char *sfc_config_rpc_operation_name(enum sfc_rpc_op op)
 {
     return (unsigned)op <= SFC_RPC_QUERY ? cfg_rpc_operation_names[op]
                                          : "unknown";
+}
+
+const char *cfg_choice(const struct cfg_key *k, size_t i)
+{
+    if (k->type == CFG_ENUM)
+        return k->allowed[i];
+    if (k->type == CFG_ROW)
+        return *(const char *const *)((const char *)k->rows + i * k->row_size);
+    return NULL;
 }
 
 const char *cfg_type_name(const struct cfg_key *k)
@@ -32,6 +35,7 @@ const char *cfg_type_name(const struct cfg_key *k)
     case CFG_BOOL:
         return "boolean";
     case CFG_ENUM:
+    case CFG_ROW:
         return "enum";
     case CFG_STRLIST:
         return "list of strings";
@@ -60,6 +64,12 @@ void cfg_set_default(const struct cfg_key *k, void *base)
         for (int i = 0; k->def && k->allowed[i]; i++)
             if (strcmp(k->allowed[i], k->def) == 0)
                 *(int *)f = i;
+        break;
+    case CFG_ROW:
+        *(const void **)f = NULL;
+        for (size_t i = 0; k->def && cfg_choice(k, i); i++)
+            if (strcmp(cfg_choice(k, i), k->def) == 0)
+                *(const void **)f = (const char *)k->rows + i * k->row_size;
         break;
     case CFG_STRLIST:
     case CFG_LIST:

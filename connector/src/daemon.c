@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "config.h"
-#include "event_build.h"
 #include "proxy.h"
 #include "metrics.h"
 #include "registry.h"
@@ -81,33 +80,18 @@ open_store(const struct sfc_config *cfg, char *err, size_t errsz)
     return sfc_replay_store_new_file(st->replay_file, 200, err, errsz);
 }
 
-/* Declares what handle_notification / handle_sobject_notification need. */
+/* Declares at Salesforce what each entrypoint's kind needs (PushTopics). */
 static sfc_err_t declare_topics(const struct sfc_config *cfg,
                                 struct sfc_api_client *api)
 {
     for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++) {
         const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
-        struct sfc_pushtopic_notify n = {
-            .notify_for_fields = ep->notify_for_fields,
-            .on_create = ep->notify_for_operation_create,
-            .on_update = ep->notify_for_operation_update,
-            .on_delete = ep->notify_for_operation_delete,
-            .on_undelete = ep->notify_for_operation_undelete};
         struct sfc_api_error *e = NULL;
-        char *name = NULL, *query = NULL;
-        sfc_err_t rc = SFC_OK;
+        sfc_err_t rc;
 
-        if (ep->kind == SFC_EP_HANDLE_NOTIFICATION && ep->query) {
-            rc = sfc_pushtopic_declare(api, ep->name, ep->query, &n, &e);
-        } else if (ep->kind == SFC_EP_HANDLE_SOBJECT_NOTIFICATION) {
-            rc = sfc_pushtopic_sobject_query(
-                api, ep->sobject_type, ep->record_type,
-                ep->exclude_current_user, &name, &query, &e);
-            if (rc == SFC_OK)
-                rc = sfc_pushtopic_declare(api, name, query, &n, &e);
-        }
-        free(name);
-        free(query);
+        if (!ep->kind->declare)
+            continue;
+        rc = ep->kind->declare(ep, api, &e);
         if (rc != SFC_OK) {
             sfc_log(SFC_LOG_ERROR, MOD,
                     "%s:%d: cannot declare the PushTopic of entrypoint %zu: %s",
@@ -133,10 +117,9 @@ static struct proxy_route *build_routes(const struct sfc_config *cfg,
         const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
 
         r[i].ep = ep;
-        r[i].channel = event_channel_of(ep);
+        r[i].channel = ep->kind->channel_of(ep);
         r[i].entrypoint =
-            sfc_xasprintf("%s.%s", cfg->service.name,
-                          sfc_config_entrypoint_kind_name(ep->kind));
+            sfc_xconcat(cfg->service.name, ".", ep->kind->name, NULL);
         if (strcmp(ep->handler, "proxy") != 0) {
             r[i].handler = registry_find(reg, ep->handler);
             if (!r[i].handler) {
@@ -292,8 +275,8 @@ static int start(struct daemon *d, char *err, size_t errsz)
         sfc_stream_subscribe(d->stream, d->routes[i].channel,
                              d->routes[i].ep->replay);
         sfc_log(SFC_LOG_INFO, MOD, "entrypoint %s on %s -> %s",
-                sfc_config_entrypoint_kind_name(d->routes[i].ep->kind),
-                d->routes[i].channel, d->routes[i].ep->handler);
+                d->routes[i].ep->kind->name, d->routes[i].channel,
+                d->routes[i].ep->handler);
     }
     d->proxy = proxy_new(d->cfg, d->stream, d->routes, d->n_routes);
     if (d->cfg->metrics.listen && *d->cfg->metrics.listen) {

@@ -1,30 +1,13 @@
 /*
- * event_build.h - how a Salesforce event becomes a Nameko event: the
- * channel an entrypoint listens on, the routing key (event type) and the
- * body. Pure functions.
+ * event_build.h - what every Nameko event made of a Salesforce event has,
+ * whatever its entrypoint: the body and the message id (the channel and
+ * the routing key are the entrypoint kind's: entrypoint.h). Pure
+ * functions.
  */
 #ifndef SFC_CONNECTOR_EVENT_BUILD_H
 #define SFC_CONNECTOR_EVENT_BUILD_H
 
-#include "config.h"
 #include "sfc/streaming.h"
-
-/* The channel @ep subscribes to; caller frees. */
-char *event_channel_of(const struct sfc_config_entrypoint *ep);
-
-/* The sObject of a PushTopic query ("... FROM Contact WHERE ..."); caller
- * frees; NULL when there is none. */
-char *event_query_object(const char *query);
-
-/*
- * The routing key for @ev delivered to @ep:
- * salesforce_<sobject>_<created|updated|deleted|undeleted> for PushTopics,
- * salesforce_<entity>_<changetype> for CDC (lower case), the event name for
- * platform events, event_type (or salesforce_<name>) for the rest. Caller
- * frees.
- */
-char *event_routing_key(const struct sfc_config_entrypoint *ep,
-                        const struct sfc_stream_event *ev);
 
 /* The body consumers receive (data.sobject, data.payload, or data);
  * caller frees. */

@@ -420,7 +420,7 @@ route_key(struct proxy *p, size_t i, const struct sfc_stream_event *ev)
     m->way[w].kind = ev->kind;
     m->way[w].type = ev->event_type ? sfc_xstrdup(ev->event_type) : NULL;
     m->way[w].entity = ev->entity ? sfc_xstrdup(ev->entity) : NULL;
-    m->way[w].key = event_routing_key(p->routes[i].ep, ev);
+    m->way[w].key = p->routes[i].ep->kind->routing_key_of(p->routes[i].ep, ev);
     return m->way[w].key;
 }
 
@@ -500,7 +500,7 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
         at += call_id(at, r->entrypoint);
         *at++ = '\0';
         if (!f->body)
-            f->body = event_body_view(ev, &f->body_owned, &f->body_len);
+            f->body = r->ep->kind->body_of(ev, &f->body_owned, &f->body_len);
         f->n_pubs++;
     }
     /* The tree is not needed from here on (the text is the event's own

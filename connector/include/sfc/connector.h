@@ -29,6 +29,26 @@ int sfc_connector_main(int argc, char **argv);
 struct sfc_connector_registry;
 
 /*
+ * The entrypoint an event came through, as its handler sees it: what
+ * nameko-salesforce hands its handlers as first arguments (the channel for
+ * subscribe, the PushTopic name for handle_notification, sobject_type and
+ * record_type for handle_sobject_notification). Strings are borrowed for
+ * the daemon's lifetime; absent ones are NULL.
+ */
+struct sfc_connector_entrypoint {
+    const char *id;      /* "<service>.<kind>": its Nameko call id prefix */
+    const char *kind;    /* "handle_sobject_notification", ... */
+    const char *channel; /* "/topic/Contact", as subscribed */
+    /* subscribe: the channel; handle_notification: the PushTopic name;
+     * handle_sobject_notification: the PushTopic name (sobject_type and
+     * record_type joined); cdc: the channel; platform_event: the event's
+     * name ("Order_Event__e"). */
+    const char *name;
+    const char *sobject_type; /* handle_sobject_notification, cdc */
+    const char *record_type;  /* handle_sobject_notification */
+};
+
+/*
  * A handler gets every event of the entrypoints that name it. Returning
  * SFC_OK means the event was handled: once every handler of an event did,
  * its replay id may be committed. Any other status stops the daemon (the

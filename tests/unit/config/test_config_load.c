@@ -85,7 +85,7 @@ static void every_type_and_list(void **state)
     {
         const struct sfc_config_entrypoint *e = c->streaming.entrypoints;
 
-        assert_int_equal(e[0].kind, SFC_EP_HANDLE_SOBJECT_NOTIFICATION);
+        assert_string_equal(e[0].kind->name, "handle_sobject_notification");
         assert_string_equal(e[0].sobject_type, "Lead");
         assert_string_equal(e[0].record_type, "Partner");
         assert_true(e[0].exclude_current_user);
@@ -95,12 +95,12 @@ static void every_type_and_list(void **state)
         assert_string_equal(e[0].notify_for_fields, "All");
         assert_int_equal(e[0].replay, SFC_STREAM_START_STORED);
         assert_int_equal(e[0].line, 8);
-        assert_int_equal(e[1].kind, SFC_EP_SUBSCRIBE);
+        assert_string_equal(e[1].kind->name, "subscribe");
         assert_string_equal(e[1].channel, "/u/Alerts");
         assert_string_equal(e[1].event_type, "alert");
         assert_int_equal(e[1].replay, SFC_STREAM_START_ALL);
         assert_string_equal(e[1].handler, "audit");
-        assert_int_equal(e[2].kind, SFC_EP_CDC);
+        assert_string_equal(e[2].kind->name, "cdc");
     }
     assert_true(c->rpc.enabled);
     assert_int_equal(c->rpc.max_workers, 32);
