@@ -97,10 +97,11 @@ static void missing_required_values(void **state)
                            "\"/u/x\"; }\n); };",
                  3, "streaming.entrypoints[0]: kind is required");
     expect_error(CFG_SF_OK "streaming = { entrypoints = (\n { kind = "
-                           "\"handle_notification\"; name = \"T\"; } ); };",
+                           "\"handle_notification\"; query = \"SELECT Id "
+                           "FROM Lead\"; } ); };",
                  3,
                  "streaming.entrypoints[0]: kind = handle_notification needs "
-                 "name and query");
+                 "name");
     expect_error(CFG_SF_OK "streaming = { entrypoints = ( { kind = "
                            "\"platform_event\"; name = \"Order\"; } ); };",
                  2,

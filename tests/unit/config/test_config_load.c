@@ -117,6 +117,33 @@ static void every_type_and_list(void **state)
     cfgfix_cleanup(&f);
 }
 
+/* nameko-salesforce's entrypoint arguments: a handle_notification without
+ * a query (an existing PushTopic), a handle_sobject_notification with
+ * declare = false. */
+static void existing_pushtopics(void **state)
+{
+    struct cfgfix f = {0};
+    struct sfc_config *c =
+        cfgfix_load(&f, CFG_SF_OK
+                    "streaming = { entrypoints = (\n"
+                    "  { kind = \"handle_notification\"; name = \"Leads\"; },\n"
+                    "  { kind = \"handle_sobject_notification\"; "
+                    "sobject_type = \"Lead\"; declare = false; },\n"
+                    "  { kind = \"handle_sobject_notification\"; "
+                    "sobject_type = \"Case\"; } ); };");
+    const struct sfc_config_entrypoint *e;
+
+    (void)state;
+    if (!c)
+        fail_msg("%s", f.err);
+    e = c->streaming.entrypoints;
+    assert_null(e[0].query);
+    assert_false(e[1].declare);
+    assert_true(e[2].declare);
+    sfc_config_destroy(c);
+    cfgfix_cleanup(&f);
+}
+
 static void auth_methods_and_their_requirements(void **state)
 {
     struct cfgfix f = {0};
@@ -181,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_apply),
         cmocka_unit_test(every_type_and_list),
+        cmocka_unit_test(existing_pushtopics),
         cmocka_unit_test(auth_methods_and_their_requirements),
         cmocka_unit_test(defaults_object_is_complete),
     };
