@@ -269,7 +269,12 @@ static const struct cfg_key entrypoint_keys[] = {
         0,
         "PushTopic name (handle_notification) or event "
         "name (platform_event)"),
-    STR(EP, query, NULL, 0, "PushTopic SOQL query (handle_notification)"),
+    STR(EP,
+        query,
+        NULL,
+        0,
+        "PushTopic SOQL query (handle_notification); without one the "
+        "PushTopic must exist already"),
     STR(EP,
         sobject_type,
         NULL,
@@ -281,6 +286,11 @@ static const struct cfg_key entrypoint_keys[] = {
         0,
         "Record type developer name to filter on "
         "(handle_sobject_notification)"),
+    BOOL(EP,
+         declare,
+         "true",
+         "Declare (create or update) the PushTopic at start; false "
+         "subscribes to one that exists (handle_sobject_notification)"),
     BOOL(EP,
          exclude_current_user,
          "false",

@@ -31,6 +31,7 @@ struct sfc_config_entrypoint {
     char *query;
     char *sobject_type;
     char *record_type;
+    bool declare; /* handle_sobject_notification: declare the PushTopic */
     bool exclude_current_user;
     char *notify_for_fields;
     bool notify_for_operation_create;

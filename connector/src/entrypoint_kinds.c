@@ -136,9 +136,10 @@ static bool notification_check(const struct sfc_config_entrypoint *ep,
                                char *why,
                                size_t size)
 {
-    if (empty(ep->name) || empty(ep->query))
+    if (empty(ep->name))
         return say(why, size,
-                   "kind = handle_notification needs name and query");
+                   "kind = handle_notification needs name (and a query to "
+                   "declare the PushTopic)");
     return topic_name_fits(ep->name, why, size);
 }
 
@@ -190,6 +191,7 @@ static void notification_describe(const struct sfc_config_entrypoint *ep,
 
 static const char *const sobject_keys[] = {"sobject_type",
                                            "record_type",
+                                           "declare",
                                            "exclude_current_user",
                                            "notify_for_fields",
                                            "notify_for_operation_create",
@@ -221,6 +223,8 @@ static sfc_err_t sobject_declare(const struct sfc_config_entrypoint *ep,
     char *name = NULL, *query = NULL;
     sfc_err_t rc;
 
+    if (!ep->declare) /* an existing PushTopic: nothing to declare */
+        return SFC_OK;
     notify_of(ep, &n);
     rc = sfc_pushtopic_sobject_query(api, ep->sobject_type, ep->record_type,
                                      ep->exclude_current_user, &name, &query,
