@@ -64,6 +64,54 @@ class Plugin(unittest.TestCase):
             service + ".handle_sobject_notification /topic/Lead ")
             for line in lines))
 
+    def test_handlers_are_told_what_nameko_salesforce_tells(self):
+        """A handler learns its entrypoint's kind and, as nameko-salesforce
+        hands its handlers, the channel (subscribe), the PushTopic name
+        (handle_notification) or sobject_type and record_type
+        (handle_sobject_notification)."""
+        work = tempfile.mkdtemp(prefix="sfc-plug-")
+        out = os.path.join(work, "recorded.txt")
+        os.environ["SFC_TEST_PLUGIN_OUT"] = out
+        sim = Sim("--connect-timeout", "2000", env={"SFSIM_CDC": "0"})
+        service = service_name()
+        try:
+            eps = """
+              { kind = "handle_sobject_notification"; sobject_type = "Lead";
+                handler = "recorder"; },
+              { kind = "handle_notification"; name = "NewLeads";
+                query = "SELECT Id, Company FROM Lead"; handler = "recorder"; },
+              { kind = "subscribe"; channel = "/topic/Lead";
+                handler = "recorder"; }"""
+            d = Daemon(base_config(sim, service, work, eps).replace(
+                "entrypoints = (",
+                f'plugins = [ "{PLUGIN}" ];\n  entrypoints = ('), work)
+            d.start()
+            wait_subscribed(sim, d, 2)
+            sim.rest("POST", "sobjects/Lead",
+                     {"LastName": "Told", "Company": "Acme"})
+            deadline = time.time() + 15
+            lines = []
+            while len(lines) < 3 and time.time() < deadline:
+                if os.path.exists(out):
+                    with open(out) as f:
+                        lines = f.read().splitlines()
+                time.sleep(0.05)
+            d.kill(15)
+            self.assertEqual(d.wait(10), 0, d.output())
+        finally:
+            sim.stop()
+        told = sorted(" ".join(line.split()[:2] + line.split()[3:])
+                      for line in lines)
+        self.assertEqual(told, sorted([
+            f"{service}.handle_sobject_notification /topic/Lead "
+            "kind=handle_sobject_notification name=- sobject_type=Lead "
+            "record_type=-",
+            f"{service}.handle_notification /topic/NewLeads "
+            "kind=handle_notification name=NewLeads sobject_type=- "
+            "record_type=-",
+            f"{service}.subscribe /topic/Lead kind=subscribe "
+            "name=/topic/Lead sobject_type=- record_type=-"]), lines)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
