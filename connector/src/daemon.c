@@ -120,6 +120,10 @@ static struct proxy_route *build_routes(const struct sfc_config *cfg,
         r[i].channel = ep->kind->channel_of(ep);
         r[i].entrypoint =
             sfc_xconcat(cfg->service.name, ".", ep->kind->name, NULL);
+        r[i].info.id = r[i].entrypoint;
+        r[i].info.kind = ep->kind->name;
+        r[i].info.channel = r[i].channel;
+        ep->kind->describe(ep, &r[i].info);
         if (strcmp(ep->handler, "proxy") != 0) {
             r[i].handler = registry_find(reg, ep->handler);
             if (!r[i].handler) {

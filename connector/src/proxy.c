@@ -434,7 +434,7 @@ static bool call_handlers(struct proxy *p, struct sfc_stream_event *ev)
         if (!r->handler || strcmp(r->channel, ev->channel) != 0)
             continue;
         sfc_stream_event_data(ev); /* handlers read ev->data */
-        rc = r->handler->fn(r->handler->opaque, r->entrypoint, ev);
+        rc = r->handler->fn(r->handler->opaque, &r->info, ev);
         if (rc != SFC_OK) {
             sfc_log(SFC_LOG_ERROR, MOD,
                     "handler %s failed on %s replay %lld: %s", r->handler->name,

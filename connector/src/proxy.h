@@ -18,6 +18,7 @@ struct proxy_route {
     const struct sfc_config_entrypoint *ep;
     char *channel;
     char *entrypoint; /* "salesforce.handle_sobject_notification" etc. */
+    struct sfc_connector_entrypoint info;   /* what its handler is told */
     const struct registry_handler *handler; /* NULL = the proxy */
 };
 

@@ -23,7 +23,7 @@ void registry_destroy(struct sfc_connector_registry *r)
     free(r);
 }
 
-sfc_err_t sfc_connector_register_handler(struct sfc_connector_registry *r,
+sfc_err_t sfc_connector_handler_register(struct sfc_connector_registry *r,
                                          const char *name,
                                          sfc_connector_handler_fn fn,
                                          void *opaque)

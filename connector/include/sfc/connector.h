@@ -40,31 +40,36 @@ struct sfc_connector_entrypoint {
     const char *kind;    /* "handle_sobject_notification", ... */
     const char *channel; /* "/topic/Contact", as subscribed */
     /* subscribe: the channel; handle_notification: the PushTopic name;
-     * handle_sobject_notification: the PushTopic name (sobject_type and
-     * record_type joined); cdc: the channel; platform_event: the event's
-     * name ("Order_Event__e"). */
+     * platform_event: the event's name ("Order_Event__e") when configured
+     * by name; NULL for the others. */
     const char *name;
     const char *sobject_type; /* handle_sobject_notification, cdc */
     const char *record_type;  /* handle_sobject_notification */
 };
 
 /*
- * A handler gets every event of the entrypoints that name it. Returning
- * SFC_OK means the event was handled: once every handler of an event did,
- * its replay id may be committed. Any other status stops the daemon (the
- * event is not committed, so it comes back after a restart). ev->data is
- * the event's data as a tree (built for handlers only: the proxy forwards
- * the text, ev->data_json).
+ * A handler gets every event of the entrypoints that name it, with the
+ * entrypoint it came through (@ep, borrowed for the daemon's lifetime).
+ * Returning SFC_OK means the event was handled: once every handler of an
+ * event did, its replay id may be committed. Any other status stops the
+ * daemon (the event is not committed, so it comes back after a restart).
+ * ev->data is the event's data as a tree (built for handlers only: the
+ * proxy forwards the text, ev->data_json).
  * Thread: called on the daemon's dispatch thread, one event at a time.
  */
 typedef sfc_err_t (*sfc_connector_handler_fn)(
-    void *opaque, const char *entrypoint, const struct sfc_stream_event *ev);
+    void *opaque,
+    const struct sfc_connector_entrypoint *ep,
+    const struct sfc_stream_event *ev);
 
 /*
  * Registers @fn under @name (the config's entrypoint "handler" key). A name
- * may be registered once. @opaque is passed back on every call.
+ * may be registered once; SFC_ERR_INVALID_ARG otherwise (or for a NULL or
+ * empty name or a NULL @fn). @opaque is passed back on every call.
+ * Thread: the main thread, before the daemon runs (plugins register from
+ * sfc_plugin_register()).
  */
-sfc_err_t sfc_connector_register_handler(struct sfc_connector_registry *r,
+sfc_err_t sfc_connector_handler_register(struct sfc_connector_registry *r,
                                          const char *name,
                                          sfc_connector_handler_fn fn,
                                          void *opaque);
