@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config clang
     librabbitmq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
-    libconfig-dev libmicrohttpd-dev libcmocka-dev libhiredis-dev
+    libconfig-dev libmicrohttpd-dev libcmocka-dev libhiredis-dev libyaml-dev
     rabbitmq-server redis-server
     python3 python3-pika python3-kombu
     valgrind curl ca-certificates openssl procps
