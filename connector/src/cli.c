@@ -73,18 +73,6 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
-const char *cli_config_path(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
-            i + 1 < argc)
-            return argv[i + 1];
-        if (argv[i][0] != '-')
-            return argv[i];
-    }
-    return NULL;
-}
-
 int sfc_connector_main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : "--help";
