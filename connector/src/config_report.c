@@ -13,9 +13,8 @@
 /* A config file larger than this is not one. */
 #define MAX_FILE_BYTES (16u << 20)
 
-/* Reads @path whole; NULL with @errstr (naming the reason) on failure. */
-static char *
-read_text(const char *path, size_t *len, char *errstr, size_t errstr_size)
+char *
+cfg_read_text(const char *path, size_t *len, char *errstr, size_t errstr_size)
 {
     struct sfc_buf b;
     struct stat st;
@@ -42,6 +41,7 @@ read_text(const char *path, size_t *len, char *errstr, size_t errstr_size)
         if (n < 0 || sfc_buf_append(&b, chunk, (size_t)n) != SFC_OK) {
             sfc_errstr_set(errstr, errstr_size, "%s: cannot read: %s", path,
                            n < 0 ? strerror(errno) : "larger than 16 MB");
+            explicit_bzero(b.data, b.len);
             close(fd);
             sfc_buf_free(&b);
             return NULL;
@@ -60,7 +60,7 @@ sfc_err_t cfg_loader_init(struct cfg_loader *L,
     memset(L, 0, sizeof(*L));
     L->path = path;
     sfc_buf_init(&L->errors, 64 * 1024);
-    L->text = read_text(path, &L->text_len, errstr, errstr_size);
+    L->text = cfg_read_text(path, &L->text_len, errstr, errstr_size);
     if (!L->text) {
         sfc_buf_free(&L->errors);
         return SFC_ERR_IO;

@@ -33,6 +33,15 @@ struct cfg_loader {
 };
 
 /*
+ * Reads the file @path whole (NUL-terminated; at most 16 MB): a config
+ * file or one imported. NULL with @errstr naming the reason (a directory
+ * says so) otherwise. *len gets its length. The caller frees the text
+ * with sfc_free_secret() (it may hold secrets). Thread: any.
+ */
+char *
+cfg_read_text(const char *path, size_t *len, char *errstr, size_t errstr_size);
+
+/*
  * Starts a loader for @path: reads the file's text. SFC_ERR_IO with
  * @errstr when it is not a readable regular file (a directory says so).
  */

@@ -4,7 +4,6 @@
  * saying where it goes, so an unmapped one is always named.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <yaml.h>
 
 #include "cli.h"
+#include "config_report.h"
 #include "nameko_import.h"
 #include "nameko_pysrc.h"
 
@@ -651,46 +651,20 @@ map_decorator(struct import *im, const char *file, const struct py_decorator *d)
     sfc_buf_free(&b);
 }
 
-static char *read_file(const char *path, char *errstr, size_t errstr_size)
-{
-    FILE *f = fopen(path, "r");
-    struct sfc_buf b;
-    char chunk[8192];
-    size_t n;
-
-    if (!f) {
-        sfc_errstr_set(errstr, errstr_size, "%s: cannot read: %s", path,
-                       strerror(errno));
-        return NULL;
-    }
-    sfc_buf_init(&b, 64u << 20);
-    sfc_buf_append(&b, "", 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (sfc_buf_append(&b, chunk, n) != SFC_OK)
-            break;
-    if (ferror(f) || n) {
-        sfc_errstr_set(errstr, errstr_size, "%s: cannot read it whole", path);
-        fclose(f);
-        sfc_buf_free(&b);
-        return NULL;
-    }
-    fclose(f);
-    return sfc_buf_steal(&b);
-}
-
 /* The entrypoints of one Python source, and the service they belong to. */
 static sfc_err_t map_python(struct import *im,
                             const char *path,
                             char *errstr,
                             size_t errstr_size)
 {
-    char *text = read_file(path, errstr, errstr_size);
+    size_t len;
+    char *text = cfg_read_text(path, &len, errstr, errstr_size);
     struct py_source src;
 
     if (!text)
         return SFC_ERR_IO;
     pysrc_scan(text, &src);
-    free(text);
+    sfc_free_secret(text);
     for (size_t i = 0; i < src.n_decorators; i++) {
         const char *owner = src.decorators[i].owner;
 
@@ -759,23 +733,21 @@ static sfc_err_t
 load_yaml(struct import *im, const char *path, char *errstr, size_t errstr_size)
 {
     yaml_parser_t parser;
-    FILE *f = fopen(path, "r");
+    size_t len;
+    char *text = cfg_read_text(path, &len, errstr, errstr_size);
     bool ok;
 
-    if (!f) {
-        sfc_errstr_set(errstr, errstr_size, "%s: cannot read: %s", path,
-                       strerror(errno));
+    if (!text)
         return SFC_ERR_IO;
-    }
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     ok = yaml_parser_load(&parser, &im->doc);
     if (!ok)
         sfc_errstr_set(errstr, errstr_size, "%s:%zu: not YAML: %s", path,
                        parser.problem_mark.line + 1,
                        parser.problem ? parser.problem : "?");
     yaml_parser_delete(&parser);
-    fclose(f);
+    sfc_free_secret(text);
     if (!ok)
         return SFC_ERR_PARSE;
     if (!yaml_document_get_root_node(&im->doc) ||
