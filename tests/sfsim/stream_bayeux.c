@@ -23,6 +23,9 @@ struct reply_ctx {
     char browser[64];    /* BAYEUX_BROWSER from the request, or "" */
     cJSON *replies;      /* meta replies */
     struct sfc_buf data; /* data messages, comma separated */
+    struct sfc_buf tail; /* data messages after the meta replies */
+    /* A client subscribed in this request (fault: events in the reply). */
+    char subscribed[32];
 };
 
 static void random_id(struct sim_stream *st, char *out, size_t len)
@@ -142,6 +145,46 @@ unknown_client(struct reply_ctx *x, const cJSON *msg, const char *channel)
     sim_stats_add(x->st->sim, "stream_unknown_client", 1);
 }
 
+/* Appends one data message to @b (comma separated). */
+static void add_data(struct sfc_buf *b, const char *json, size_t len)
+{
+    if (b->len > 0 && b->data[b->len - 1] != '[')
+        sfc_buf_append(b, ",", 1);
+    sfc_buf_append(b, json, len);
+}
+
+/*
+ * Fault "stream_events_in_handshake": the handshake reply carries the retained
+ * events of "channel" after "after" (as a CometD server that resumes a
+ * session's queue does).
+ */
+static void handshake_events(struct reply_ctx *x)
+{
+    struct sim_fault_hit hit;
+    const cJSON *chn, *after;
+    struct stream_channel *ch;
+    int64_t from;
+
+    if (!sim_fault_take(x->st->sim, "stream_events_in_handshake",
+                        x->req->method, x->req->path, &hit))
+        return;
+    chn = cJSON_GetObjectItemCaseSensitive(hit.params, "channel");
+    after = cJSON_GetObjectItemCaseSensitive(hit.params, "after");
+    ch = cJSON_IsString(chn)
+             ? stream_channel_get(x->st, chn->valuestring, false)
+             : NULL;
+    if (ch) {
+        from = cJSON_IsNumber(after) ? (int64_t)after->valuedouble : -1;
+        for (size_t i = stream_channel_after(ch, from); i < ch->count; i++) {
+            const struct stream_event *e = stream_channel_at(ch, i);
+
+            add_data(&x->tail, e->json, e->len);
+            sim_stats_add(x->st->sim, "stream_events_in_meta_replies", 1);
+        }
+    }
+    sim_fault_hit_clear(&hit);
+}
+
 static void handshake(struct reply_ctx *x, const cJSON *msg)
 {
     struct sim_stream *st = x->st;
@@ -188,6 +231,34 @@ static void handshake(struct reply_ctx *x, const cJSON *msg)
     cJSON_AddItemToObject(
         r, "supportedConnectionTypes",
         cJSON_CreateStringArray((const char *[]){"long-polling"}, 1));
+    handshake_events(x);
+}
+
+/*
+ * The replay map's value for @bare as written in the request: cJSON keeps
+ * numbers as doubles, which round ids above 2^53. The map's entry is the
+ * only place where the quoted channel is followed by a colon.
+ */
+static int64_t
+exact_replay(const struct sim_request *req, const char *bare, int64_t approx)
+{
+    char key[300];
+    const char *p = req->body, *end = req->body + req->body_len;
+    size_t kl = (size_t)snprintf(key, sizeof(key), "\"%s\"", bare);
+
+    while (p && p < end) {
+        const char *q = memmem(p, (size_t)(end - p), key, kl);
+
+        if (!q)
+            break;
+        q += kl;
+        while (q < end && (*q == ' ' || *q == ':'))
+            q++;
+        if (q < end && (*q == '-' || (*q >= '0' && *q <= '9')) && q[-1] != '"')
+            return strtoll(q, NULL, 10);
+        p = q;
+    }
+    return approx;
 }
 
 /* Where a subscription starts, or an error text in @err. */
@@ -220,7 +291,7 @@ static bool replay_start(struct reply_ctx *x,
         free(m);
         return false;
     }
-    n = (int64_t)v->valuedouble;
+    n = exact_replay(x->req, bare, (int64_t)v->valuedouble);
     if (n == -1)
         return true;
     if (n == -2) {
@@ -298,6 +369,18 @@ static void subscribe(struct reply_ctx *x,
         return;
     }
     sim_stats_add(st->sim, "stream_subscribes", 1);
+    if (sim_fault_take(st->sim, "stream_session_unknown", x->req->method,
+                       x->req->path, NULL)) {
+        /* A CometD server that lost the session (cometd-nodejs-server's
+         * wording): the client must handshake again and resubscribe. */
+        r = meta_reply(x, msg, chname, c->id, false);
+        cJSON_AddStringToObject(r, "subscription", name);
+        cJSON_AddStringToObject(r, "error", "402::session_unknown");
+        add_advice(r, "handshake", 0, -1);
+        sim_stats_add(st->sim, "stream_session_unknown", 1);
+        remove_client(st, c);
+        return;
+    }
     if (!channel_exists(st, bare)) {
         snprintf(err, sizeof(err),
                  "400::The channel you requested to subscribe to does not "
@@ -319,6 +402,7 @@ static void subscribe(struct reply_ctx *x,
     s->cursor = cursor;
     r = meta_reply(x, msg, chname, c->id, true);
     cJSON_AddStringToObject(r, "subscription", name);
+    snprintf(x->subscribed, sizeof(x->subscribed), "%s", c->id);
     return;
 out_fail:
     sim_stats_add(st->sim, "stream_subscribe_errors", 1);
@@ -335,26 +419,71 @@ static bool pending(const struct stream_client *c)
     return false;
 }
 
-/* Moves deliverable events into the reply, within the batch bounds. */
-static void collect(struct reply_ctx *x, struct stream_client *c)
+/*
+ * Fault "stream_foreign_event": a data message on "channel" (one the
+ * client never subscribed to) with replay id "replay".
+ */
+static void foreign_event(struct reply_ctx *x, struct sfc_buf *out)
 {
-    size_t n = 0;
+    struct sim_fault_hit hit;
+    const cJSON *chn, *rid;
+    char *msg;
+
+    if (!sim_fault_take(x->st->sim, "stream_foreign_event", x->req->method,
+                        x->req->path, &hit))
+        return;
+    chn = cJSON_GetObjectItemCaseSensitive(hit.params, "channel");
+    rid = cJSON_GetObjectItemCaseSensitive(hit.params, "replay");
+    msg = sfc_xasprintf(
+        "{\"channel\":\"%s\",\"data\":{\"event\":{\"createdDate\":"
+        "\"2024-05-02T09:14:03.512Z\",\"replayId\":%lld,\"type\":"
+        "\"created\"},\"sobject\":{\"Id\":\"003000000000000AAA\","
+        "\"LastName\":\"Foreign\"}}}",
+        cJSON_IsString(chn) ? chn->valuestring : "/topic/Foreign",
+        cJSON_IsNumber(rid) ? (long long)rid->valuedouble : 1LL);
+    add_data(out, msg, strlen(msg));
+    free(msg);
+    sim_fault_hit_clear(&hit);
+}
+
+/*
+ * Moves deliverable events into @out, within the batch bounds; with the
+ * fault "stream_out_of_order" armed, the reply lists them newest first.
+ */
+static void
+collect(struct reply_ctx *x, struct stream_client *c, struct sfc_buf *out)
+{
+    const struct stream_event **take = NULL;
+    size_t n = 0, cap = 0, bytes = 0;
+    bool reverse = false;
 
     for (struct stream_sub *s = c->subs; s; s = s->next) {
         struct stream_channel *ch = s->ch;
 
         for (size_t i = stream_channel_after(ch, s->cursor);
              i < ch->count && n < x->st->set.max_batch_events &&
-             x->data.len < x->st->set.max_batch_bytes;
-             i++, n++) {
+             bytes < x->st->set.max_batch_bytes;
+             i++) {
             const struct stream_event *e = stream_channel_at(ch, i);
 
-            if (x->data.len > 1) /* after the opening bracket */
-                sfc_buf_append(&x->data, ",", 1);
-            sfc_buf_append(&x->data, e->json, e->len);
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                take = sfc_xrealloc(take, cap * sizeof(*take));
+            }
+            take[n++] = e;
+            bytes += e->len;
             s->cursor = e->replay;
         }
     }
+    if (n > 1)
+        reverse = sim_fault_take(x->st->sim, "stream_out_of_order",
+                                 x->req->method, x->req->path, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const struct stream_event *e = take[reverse ? n - 1 - i : i];
+
+        add_data(out, e->json, e->len);
+    }
+    free(take);
     sim_stats_add(x->st->sim, "stream_events_delivered", (int64_t)n);
 }
 
@@ -379,12 +508,33 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
         cJSON_AddStringToObject(r, "error", err);
         return;
     }
-    if (!c->connected_once) {
-        c->connected_once = true;
-        r = meta_reply(x, msg, "/meta/connect", cid, true);
-        add_advice(r, "retry", 0, timeout);
-        c->last_seen_ms = sfc_now_ms();
+    if (sim_fault_take(st->sim, "stream_unknown_client_401", x->req->method,
+                       x->req->path, NULL)) {
+        /* faye's wording for a session it does not know. */
+        r = meta_reply(x, msg, "/meta/connect", cid, false);
+        cJSON_AddStringToObject(r, "error", "401::Unknown client");
+        add_advice(r, "handshake", 0, -1);
+        sim_stats_add(st->sim, "stream_unknown_client", 1);
+        remove_client(st, c);
         return;
+    }
+    {
+        const cJSON *adv = cJSON_GetObjectItemCaseSensitive(msg, "advice");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(adv, "timeout");
+        bool at_once = cJSON_IsNumber(t) && t->valuedouble == 0;
+
+        if (at_once)
+            sim_stats_add(st->sim, "stream_connects_timeout0", 1);
+        if (!c->connected_once && (!st->set.hold_first_connect || at_once)) {
+            c->connected_once = true;
+            r = meta_reply(x, msg, "/meta/connect", cid, true);
+            add_advice(r, "retry", 0, timeout);
+            c->last_seen_ms = sfc_now_ms();
+            return;
+        }
+        if (!c->connected_once)
+            sim_stats_add(st->sim, "stream_first_connects_held", 1);
+        c->connected_once = true;
     }
     /* Another session of the same browser is long-polling: Salesforce
      * answers at once and tells the client to poll slowly. */
@@ -423,9 +573,40 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
         return;
     }
     c->waiting--;
-    collect(x, c);
+    foreign_event(x, &x->data);
+    collect(x, c, &x->data);
     meta_reply(x, msg, "/meta/connect", cid, true);
     c->last_seen_ms = sfc_now_ms();
+}
+
+/*
+ * Fault "stream_events_in_subscribe": the events a
+ * subscription made deliverable go in the subscribe reply, after it, as
+ * CometD servers flush a session's queue with any reply. The
+ * subscription's replayed events too: all of them, whatever the batch
+ * bound ("max" limits them).
+ */
+static void subscribe_events(struct reply_ctx *x)
+{
+    struct sim_fault_hit hit;
+    struct stream_client *c = find_client(x->st, x->subscribed);
+
+    if (!c)
+        return;
+    if (!sim_fault_take(x->st->sim, "stream_events_in_subscribe",
+                        x->req->method, x->req->path, &hit))
+        return;
+    {
+        size_t before = x->st->set.max_batch_events;
+        int64_t max = 0;
+
+        sfc_json_get_int64_opt(hit.params, "max", &max, NULL, 0);
+        x->st->set.max_batch_events = max > 0 ? (size_t)max : (size_t)-1;
+        collect(x, c, &x->tail);
+        x->st->set.max_batch_events = before;
+        sim_stats_add(x->st->sim, "stream_events_in_meta_replies", 1);
+    }
+    sim_fault_hit_clear(&hit);
 }
 
 /* Everything but the handshake needs a known client, auth and cookie. */
@@ -568,6 +749,7 @@ void sim_stream_handle(struct sim_stream *st,
     cookie_value(req->cookie, "BAYEUX_BROWSER", x.browser, sizeof(x.browser));
     x.replies = cJSON_CreateArray();
     sfc_buf_init(&x.data, 0);
+    sfc_buf_init(&x.tail, 0);
     sfc_buf_append(&x.data, "[", 1); /* the reply's opening bracket */
     pthread_mutex_lock(&st->lock);
     expire_clients(st);
@@ -577,6 +759,7 @@ void sim_stream_handle(struct sim_stream *st,
     } else {
         cJSON_ArrayForEach(m, body) dispatch(&x, m, &connect_msg);
     }
+    subscribe_events(&x);
     if (connect_msg) {
         const char *cid = NULL;
 
@@ -585,14 +768,21 @@ void sim_stream_handle(struct sim_stream *st,
     }
     pthread_mutex_unlock(&st->lock);
 
-    /* Data messages first, then the meta replies, in the one buffer. */
+    /* Data messages first, then the meta replies, then what a fault put
+     * after them, in the one buffer. */
     replies = cJSON_PrintUnformatted(x.replies);
     {
         size_t rl = strlen(replies);
 
         if (x.data.len > 1 && rl > 2)
             sfc_buf_append(&x.data, ",", 1);
-        sfc_buf_append(&x.data, replies + 1, rl - 1);
+        sfc_buf_append(&x.data, replies + 1, rl - 2);
+        if (x.tail.len) {
+            if (x.data.len > 1)
+                sfc_buf_append(&x.data, ",", 1);
+            sfc_buf_append(&x.data, x.tail.data, x.tail.len);
+        }
+        sfc_buf_append(&x.data, "]", 1);
         sim_response_take(resp, 200, "application/json;charset=UTF-8",
                           x.data.data, x.data.len);
         x.data.data = NULL; /* the response has it */
@@ -602,5 +792,6 @@ void sim_stream_handle(struct sim_stream *st,
     free(replies);
     cJSON_Delete(x.replies);
     sfc_buf_free(&x.data);
+    sfc_buf_free(&x.tail);
     cJSON_Delete(body);
 }

@@ -53,6 +53,8 @@ stream_channel_get(struct sim_stream *st, const char *name, bool create)
     ch->next_replay = strncmp(name, "/data/", 6) == 0
                           ? 4294967296LL + (int64_t)(sim_rand(st->sim) % 100)
                           : 1 + (int64_t)(sim_rand(st->sim) % 1000);
+    if (st->set.first_replay > 0)
+        ch->next_replay = st->set.first_replay;
     ch->next = st->channels;
     st->channels = ch;
     return ch;

@@ -212,6 +212,21 @@ static void firehose(struct sim_stream *st,
     cJSON_Delete(body);
 }
 
+/* "first_replay" exactly as written (a double holds 53 bits only). */
+static void first_replay(struct sim_stream *st,
+                         const struct sim_request *req,
+                         const cJSON *body)
+{
+    const char *v = NULL;
+    size_t n = 0;
+
+    if (!cJSON_GetObjectItemCaseSensitive(body, "first_replay"))
+        return;
+    if (sfc_json_member_find(req->body, req->body_len, "first_replay", &v,
+                             &n) == SFC_JSON_FOUND)
+        st->set.first_replay = strtoll(v, NULL, 10);
+}
+
 /* POST /_sim/stream/config: settings for tests (windows scaled down). */
 static void configure(struct sim_stream *st,
                       const struct sim_request *req,
@@ -241,6 +256,10 @@ static void configure(struct sim_stream *st,
     b = st->set.cdc;
     sfc_json_get_bool_opt(body, "cdc", &b, NULL, 0);
     st->set.cdc = b;
+    b = st->set.hold_first_connect;
+    sfc_json_get_bool_opt(body, "hold_first_connect", &b, NULL, 0);
+    st->set.hold_first_connect = b;
+    first_replay(st, req, body);
     v = 0;
     sfc_json_get_int64_opt(body, "reject_replay_ids", &v, NULL, 0);
     st->reject_next_replay += (uint64_t)v;

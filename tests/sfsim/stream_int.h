@@ -74,6 +74,13 @@ struct stream_settings {
     size_t max_batch_bytes;
     int max_clients; /* per org */
     bool cdc;        /* publish change events */
+    /* The first replay id of channels made from now on (0: a random small
+     * one), e.g. near 2^63 to catch ids rounded through a double. */
+    int64_t first_replay;
+    /* A standard CometD server holds even the first /meta/connect, unless
+     * it asks for advice with "advice":{"timeout":0}; Salesforce answers
+     * it at once. */
+    bool hold_first_connect;
 };
 
 struct sim_stream {
