@@ -8,7 +8,7 @@ PKGS=(
     librabbitmq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
     libconfig-dev libmicrohttpd-dev libcmocka-dev libhiredis-dev libyaml-dev
     rabbitmq-server redis-server
-    python3 python3-pika python3-kombu
+    python3 python3-pika python3-kombu python3-redis
     valgrind curl ca-certificates openssl procps
 )
 

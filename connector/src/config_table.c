@@ -355,10 +355,12 @@ static const struct cfg_key streaming_keys[] = {
         "Redis key prefix; nameko-salesforce's layout is kept"),
     INT(ST,
         redis_ttl_s,
-        "3600",
+        "0",
         0,
         315360000,
-        "TTL of Redis replay keys in seconds (0 = none)"),
+        "TTL of Redis replay keys in seconds (0 = none: a key that expires "
+        "loses the position; a lost key is reported and replay_fallback "
+        "applies)"),
     ENUM(ST,
          replay_fallback,
          "all",

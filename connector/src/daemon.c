@@ -201,6 +201,8 @@ static void refresh_metrics(void *opaque)
     C("stream_relogins_total", ss.relogins);
     C("stream_malformed_total", ss.malformed);
     C("stream_replay_fallbacks_total", ss.replay_fallbacks);
+    C("stream_store_errors_total", ss.store_errors);
+    C("stream_commits_total", ss.commits);
     G("stream_pending", sfc_stream_pending(d->stream));
     G("api_usage_used", used);
     G("api_usage_limit", limit);
@@ -212,19 +214,18 @@ static void refresh_metrics(void *opaque)
     C("rpc_coalesced_create_requests_total", rs.coalesced_requests);
 #undef C
 #undef G
-    healthy = !sfc_stream_error(d->stream) && proxy_broker_up(d->proxy);
+    /* Unhealthy too while the replay store fails (retried meanwhile). */
+    healthy =
+        sfc_stream_healthy(d->stream, NULL, 0) && proxy_broker_up(d->proxy);
     metrics_update(d->metrics, b.data, healthy);
     sfc_buf_free(&b);
 }
 
-/* Once a second on the dispatch thread: a quiet stream's last commits
- * reach the store, and /metrics is refreshed. */
+/* Once a second on the dispatch thread: /metrics is refreshed (the
+ * stream's store thread makes commits durable on its own). */
 static void tick(void *opaque)
 {
-    struct daemon *d = opaque;
-
-    sfc_stream_flush(d->stream);
-    refresh_metrics(d);
+    refresh_metrics(opaque);
 }
 
 static int start(struct daemon *d, char *err, size_t errsz)

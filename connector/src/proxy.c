@@ -529,17 +529,15 @@ static bool settled_all(const struct inflight *f)
 }
 
 /*
- * Commits the longest prefix whose every publication is confirmed: once
- * per run of events of one channel, with the run's last replay id.
+ * Acknowledges the longest prefix whose every publication is confirmed;
+ * the stream turns acknowledgements into stored positions.
  */
 static void commit_done(struct proxy *p)
 {
     while (p->head && settled_all(p->head)) {
         struct inflight *f = p->head;
 
-        if (!f->next || !settled_all(f->next) ||
-            strcmp(f->next->ev->channel, f->ev->channel) != 0)
-            sfc_stream_commit(p->stream, f->ev->channel, f->ev->replay_id);
+        sfc_stream_ack(p->stream, f->ev);
         if (p->ack_from == f)
             p->ack_from = f->next;
         p->head = f->next;

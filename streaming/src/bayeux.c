@@ -27,7 +27,13 @@ enum sfc_stream_kind sfc_stream_kind_of(const char *channel)
 
 bool stream_unknown_client(const struct sfc_bayeux_msg *m)
 {
-    return m->error && strcasestr(m->error, "Unknown client");
+    /* Salesforce "403::Unknown client" (402 before 2016), faye "401::...
+     * Unknown client", CometD "402::session_unknown"; and any failure that
+     * advises a new handshake. */
+    return (m->error && (strcasestr(m->error, "Unknown client") ||
+                         strcasestr(m->error, "session_unknown"))) ||
+           (!m->successful && m->advice_reconnect &&
+            strcmp(m->advice_reconnect, "handshake") == 0);
 }
 
 static int64_t opt_int(const cJSON *obj, const char *key)
@@ -78,47 +84,56 @@ static bool one(const cJSON *j, struct sfc_bayeux_msg *m)
     return true;
 }
 
+bool bayeux_message(const cJSON *j, struct sfc_bayeux_msg *m)
+{
+    return one(j, m);
+}
+
 int sfc_bayeux_parse(const char *body,
                      size_t len,
                      cJSON **root,
-                     struct sfc_bayeux_msg *out,
-                     int max,
+                     sfc_bayeux_msg_fn fn,
+                     void *opaque,
                      int *skipped,
                      char *errstr,
                      size_t errstr_size)
 {
     cJSON *r = sfc_json_parse(body, len, 0, errstr, errstr_size);
+    struct sfc_bayeux_msg m;
     const cJSON *j;
     int n = 0, bad = 0;
 
+    *root = r;
+    if (skipped)
+        *skipped = 0;
     if (!r)
         return -1;
     if (cJSON_IsObject(r)) {
-        if (one(r, &out[0]))
-            n = 1;
-        else
+        if (!one(r, &m))
             bad++;
+        else if (n++, !fn(opaque, &m))
+            goto out;
     } else if (cJSON_IsArray(r)) {
         cJSON_ArrayForEach(j, r)
         {
-            if (n >= max) {
+            if (!one(j, &m)) {
                 bad++;
                 continue;
             }
-            if (one(j, &out[n]))
-                n++;
-            else
-                bad++;
+            n++;
+            if (!fn(opaque, &m))
+                break;
         }
     } else {
         sfc_errstr_set(errstr, errstr_size,
                        "Bayeux reply is neither an array nor an object");
         cJSON_Delete(r);
+        *root = NULL;
         return -1;
     }
+out:
     if (skipped)
         *skipped = bad;
-    *root = r;
     return n;
 }
 
@@ -137,11 +152,16 @@ static void fields_free(struct event_fields *f)
     free(f->entity);
 }
 
-/* A replay id as a number holds it: whole, at least 0, at most 9.2e18. */
+/*
+ * A replay id from a tree: whole and at least 0. A double holds ids up to
+ * 2^53 exactly; larger ones are refused here (-1) rather than rounded:
+ * the message's text gives them exactly (text_replay_id).
+ */
 static int64_t replay_id_of(const cJSON *rid)
 {
     if (!cJSON_IsNumber(rid) || rid->valuedouble < 0 ||
-        rid->valuedouble > 9.2e18)
+        rid->valuedouble > 9007199254740992.0 ||
+        rid->valuedouble != (double)(int64_t)rid->valuedouble)
         return -1;
     return (int64_t)rid->valuedouble;
 }
@@ -208,19 +228,21 @@ static char *text_str(const struct sfc_json_member *m)
     return out;
 }
 
+/* A replay id as written: every digit of a 64-bit integer kept. */
 static int64_t text_replay_id(const struct sfc_json_member *m)
 {
     const char *v = m->val;
     size_t n = m->len, i = 0;
-    int64_t id = 0;
+    uint64_t id = 0;
     cJSON *j;
 
     if (m->found != SFC_JSON_FOUND)
         return -1;
-    while (i < n && n <= 18 && v[i] >= '0' && v[i] <= '9')
-        id = id * 10 + (v[i++] - '0');
+    while (i < n && n <= 19 && v[i] >= '0' && v[i] <= '9' &&
+           id <= (uint64_t)(INT64_MAX - (v[i] - '0')) / 10)
+        id = id * 10 + (uint64_t)(v[i++] - '0');
     if (n && i == n)
-        return id;
+        return (int64_t)id;
     j = cJSON_ParseWithLength(v, n); /* -1, 1.5, 1e3: as the tree reads */
     id = replay_id_of(j);
     cJSON_Delete(j);
@@ -336,7 +358,18 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
 
     memset(&f, 0, sizeof(f));
     if (m->data) {
+        const char *dt;
+        size_t dl;
+        struct event_fields exact;
+
         fields_from_tree(m->data, kind, &f);
+        /* An id beyond a double's 53 bits: its digits from the text. */
+        if (f.replay_id < 0 && m->text &&
+            sfc_json_member_span(m->text, m->text_len, "data", &dt, &dl) &&
+            fields_from_text(dt, dl, kind, &exact)) {
+            f.replay_id = exact.replay_id;
+            fields_free(&exact);
+        }
     } else if (!m->data_text) {
         sfc_errstr_set(errstr, errstr_size, "data message without data");
         return SFC_ERR_PARSE;

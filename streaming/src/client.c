@@ -1,6 +1,7 @@
 /*
  * The stream's public side: options, subscriptions, the bounded queue of
- * received events with its eventfd, commits to the replay store, close.
+ * received events with its eventfd, acknowledgements (commit.c turns them
+ * into positions, store_thread.c writes them), health, close.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -46,15 +47,28 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
     s->multi = curl_multi_init();
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->store_cond, NULL);
+    if (pthread_create(&s->store_thread, NULL, stream_store_main, s) != 0)
+        goto out_fail;
     if (pthread_create(&s->thread, NULL, stream_io_main, s) != 0) {
-        sfc_errstr_set(errstr, errstr_size, "cannot start the I/O thread");
-        close(s->efd);
-        curl_multi_cleanup(s->multi);
-        sfc_replay_store_destroy(s->own_store);
-        free(s);
-        return NULL;
+        pthread_mutex_lock(&s->lock);
+        s->store_stop = true;
+        pthread_cond_signal(&s->store_cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->store_thread, NULL);
+        goto out_fail;
     }
     return s;
+out_fail:
+    sfc_errstr_set(errstr, errstr_size, "cannot start the stream's threads");
+    close(s->efd);
+    curl_multi_cleanup(s->multi);
+    sfc_replay_store_destroy(s->own_store);
+    pthread_cond_destroy(&s->store_cond);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return NULL;
 }
 
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
@@ -86,6 +100,7 @@ sfc_err_t sfc_stream_subscribe(struct sfc_stream *s,
         u->next = s->subs;
         s->subs = u;
         bare = NULL;
+        stream_store_kick_locked(s); /* its stored position first */
     }
     free(u->name);
     u->name = sfc_xstrdup(channel);
@@ -121,11 +136,24 @@ sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel)
     return rc;
 }
 
+void stream_sub_free(struct stream_sub *u)
+{
+    stream_track_free(&u->track);
+    free(u->name);
+    free(u->bare);
+    free(u);
+}
+
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
 {
     struct stream_qitem *q = sfc_xcalloc(1, sizeof(*q));
+    struct stream_sub *u = stream_sub_find_locked(s, ev->channel);
     uint64_t one = 1;
 
+    /* Only subscribed channels have positions (an event on another one is
+     * handed over, and its acknowledgement changes nothing). */
+    if (u && !u->removed)
+        stream_track_received_locked(s, u, ev->replay_id);
     q->ev = ev;
     if (s->tail)
         s->tail->next = q;
@@ -166,39 +194,70 @@ void stream_fail_locked(struct sfc_stream *s,
     pthread_cond_broadcast(&s->cond);
 }
 
-static sfc_err_t
-commit_locked(struct sfc_stream *s, const char *channel, int64_t replay)
+static void
+ack_locked(struct sfc_stream *s, const char *channel, int64_t replay_id)
 {
     struct stream_sub *u = stream_sub_find_locked(s, channel);
 
-    if (u) {
-        if (u->has_committed && replay <= u->committed)
-            return SFC_OK; /* only forward */
-        u->has_committed = true;
-        u->committed = replay;
-    }
-    return sfc_replay_store_set(s->o.store, channel, replay);
+    if (u && !u->removed)
+        stream_track_ack_locked(s, u, replay_id);
 }
 
 sfc_err_t
 sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id)
 {
-    sfc_err_t rc;
-
+    if (!channel)
+        return SFC_ERR_INVALID_ARG;
     pthread_mutex_lock(&s->lock);
-    rc = commit_locked(s, channel, replay_id);
+    ack_locked(s, channel, replay_id);
     pthread_mutex_unlock(&s->lock);
-    return rc;
+    return SFC_OK;
+}
+
+sfc_err_t sfc_stream_ack(struct sfc_stream *s,
+                         const struct sfc_stream_event *ev)
+{
+    return ev ? sfc_stream_commit(s, ev->channel, ev->replay_id)
+              : SFC_ERR_INVALID_ARG;
 }
 
 sfc_err_t sfc_stream_flush(struct sfc_stream *s)
 {
-    sfc_err_t rc;
+    struct timespec until;
+    uint64_t ticket;
+    sfc_err_t rc = SFC_ERR_TIMEOUT;
 
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
     pthread_mutex_lock(&s->lock);
-    rc = sfc_replay_store_flush(s->o.store);
+    if (s->store_failing) { /* retried meanwhile: no waiting for it */
+        pthread_mutex_unlock(&s->lock);
+        return SFC_ERR_IO;
+    }
+    ticket = ++s->flush_asked;
+    stream_store_kick_locked(s);
+    while (s->flush_done < ticket && !s->store_stop)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+            break;
+    if (s->flush_done >= ticket)
+        rc = s->flush_rc;
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+bool sfc_stream_healthy(struct sfc_stream *s, char *why, size_t why_size)
+{
+    bool ok;
+
+    pthread_mutex_lock(&s->lock);
+    ok = !s->error && !s->store_failing;
+    if (why && why_size)
+        snprintf(why, why_size, "%s",
+                 s->error           ? s->error
+                 : s->store_failing ? s->store_why
+                                    : "");
+    pthread_mutex_unlock(&s->lock);
+    return ok;
 }
 
 /*
@@ -269,7 +328,7 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
             /* Nothing to do: the queue is the truth. */
         }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
-            commit_locked(s, q->ev->channel, q->ev->replay_id);
+            ack_locked(s, q->ev->channel, q->ev->replay_id);
         *ev = q->ev;
         free(q);
         /* The I/O thread goes on at half the bound, not per event. */
@@ -348,6 +407,13 @@ void sfc_stream_close(struct sfc_stream *s)
     pthread_mutex_unlock(&s->lock);
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
+    pthread_mutex_lock(&s->lock);
+    s->store_stop = true;
+    pthread_cond_signal(&s->store_cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->store_thread, NULL);
+    /* What was acknowledged reaches the store (one more try). */
+    stream_store_final(s);
     curl_multi_cleanup(s->multi);
     for (q = s->head; q; q = qn) {
         qn = q->next;
@@ -356,15 +422,13 @@ void sfc_stream_close(struct sfc_stream *s)
     }
     for (u = s->subs; u; u = un) {
         un = u->next;
-        free(u->name);
-        free(u->bare);
-        free(u);
+        stream_sub_free(u);
     }
-    sfc_replay_store_flush(s->o.store);
     sfc_replay_store_destroy(s->own_store);
     close(s->efd);
     free(s->error);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->store_cond);
     free(s);
 }

@@ -1,19 +1,29 @@
 /*
- * The long poll's reply, read as it arrives (see poll_reply in
- * stream_int.h): messages go through the incremental reader, events are
- * queued a round of the transfer at a time, and the part of the reply
- * beyond the queue's bound waits in a carry buffer while the I/O thread
- * stops driving the transfer.
+ * Every reply, read as it arrives (see poll_reply in stream_int.h):
+ * messages go through the incremental reader, events are queued in order a
+ * round of the transfer at a time, meta messages go to the exchange's
+ * handler. For the long poll, the part of the reply beyond the queue's
+ * bound waits in a carry buffer while the I/O thread stops driving the
+ * transfer.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "stream_int.h"
 
-void poll_reply_init(struct poll_reply *x, struct sfc_stream *s)
+void poll_reply_init(struct poll_reply *x,
+                     struct sfc_stream *s,
+                     CURL *h,
+                     bool bounded,
+                     reply_meta_fn on_meta,
+                     void *meta_ctx)
 {
     memset(x, 0, sizeof(*x));
     x->s = s;
+    x->h = h;
+    x->bounded = bounded;
+    x->on_meta = on_meta;
+    x->meta_ctx = meta_ctx;
     x->step = STEP_OK;
     sfc_bayeux_reader_init(&x->reader, s->o.max_message_bytes);
 }
@@ -27,12 +37,16 @@ void poll_reply_free(struct poll_reply *x)
 
 /*
  * A meta message of a connect reply: it may change what the session does
- * next (*st) and the advice (I/O thread state).
+ * next (x->step) and the advice (I/O thread state). A forgotten session in
+ * any wording is checked before the 401 rule: faye says "401::... Unknown
+ * client" for it.
  */
-static void consume_meta(struct sfc_stream *s,
-                         const struct sfc_bayeux_msg *m,
-                         enum step *st)
+void poll_reply_connect_meta(struct poll_reply *x,
+                             const struct sfc_bayeux_msg *m)
 {
+    struct sfc_stream *s = x->s;
+    enum step *st = &x->step;
+
     if (strcmp(m->channel, "/meta/disconnect") == 0) {
         *st = STEP_HANDSHAKE; /* the server ended the session */
     } else if (strcmp(m->channel, "/meta/connect") == 0) {
@@ -44,11 +58,12 @@ static void consume_meta(struct sfc_stream *s,
             if (m->advice_reconnect &&
                 strcmp(m->advice_reconnect, "handshake") == 0)
                 *st = STEP_HANDSHAKE;
+        } else if (stream_unknown_client(m)) {
+            *st = STEP_HANDSHAKE;
         } else if (m->error && strncmp(m->error, "401", 3) == 0) {
             *st = STEP_RELOGIN;
-        } else if (stream_unknown_client(m) ||
-                   (m->advice_reconnect &&
-                    strcmp(m->advice_reconnect, "retry") != 0)) {
+        } else if (m->advice_reconnect &&
+                   strcmp(m->advice_reconnect, "retry") != 0) {
             *st = STEP_HANDSHAKE;
         } else {
             *st = STEP_RETRY;
@@ -57,9 +72,9 @@ static void consume_meta(struct sfc_stream *s,
 }
 
 /*
- * A message of the long poll's reply. Events are collected and queued in
- * one go after each round of transfers, so the consumer is woken once per
- * round, not per event.
+ * A message of a reply. Events are collected and queued in one go after
+ * each round of transfers, so the consumer is woken once per round, not
+ * per event.
  */
 static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
 {
@@ -69,7 +84,8 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
     char err[256];
 
     if (m->is_meta) {
-        consume_meta(s, m, &x->step);
+        if (x->on_meta)
+            x->on_meta(x, m);
         return true;
     }
     if (stream_bayeux_take_event(m, !s->o.data_on_demand, &ev, err,
@@ -83,7 +99,9 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
         x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));
     }
     x->batch[x->nbatch++] = ev;
-    return --x->room > 0; /* the queue's bound is reached: stop here */
+    /* The long poll stops at the queue's bound; other replies are read
+     * whole (bounded by their size). */
+    return !x->bounded || --x->room > 0;
 }
 
 /* Queues what on_poll_message() collected. */
@@ -92,13 +110,8 @@ void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
     if (!x->nbatch && !x->dropped)
         return;
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < x->nbatch; i++) {
-        struct stream_sub *u = stream_sub_find_locked(s, x->batch[i]->channel);
-
-        if (u)
-            u->received_any = true;
+    for (size_t i = 0; i < x->nbatch; i++)
         stream_enqueue_locked(s, x->batch[i]);
-    }
     s->stats.malformed += x->dropped;
     pthread_mutex_unlock(&s->lock);
     x->nbatch = 0;
@@ -156,14 +169,18 @@ size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque)
     size_t len = size * n, took = 0;
 
     if (!x->status)
-        curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->status != 200)
         return len; /* an error page: its status is what counts */
     if (!x->got_body) {
         x->got_body = true;
-        s->last_reply_ms = sfc_now_ms();
+        if (x->bounded)
+            s->last_reply_ms = sfc_now_ms();
     }
-    if (!poll_reply_holding(x)) {
+    if (!x->bounded) {
+        took =
+            sfc_bayeux_reader_feed(&x->reader, data, len, on_poll_message, x);
+    } else if (!poll_reply_holding(x)) {
         x->room = room_left(s, x);
         if (x->room)
             took = sfc_bayeux_reader_feed(&x->reader, data, len,

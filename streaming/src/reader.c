@@ -117,7 +117,7 @@ static enum next emit_text(struct sfc_bayeux_reader *r,
     struct sfc_bayeux_msg m;
     cJSON *root = NULL;
     char err[64] = "not a JSON object";
-    int skipped = 0, n = -1;
+    int n = -1;
     bool go_on = true;
     enum text_kind kind =
         len && text[0] == '{' ? data_message(r, text, len, &m) : TEXT_PARSER;
@@ -130,9 +130,12 @@ static enum next emit_text(struct sfc_bayeux_reader *r,
         r->malformed++;
         return GO_ON;
     }
-    if (len && text[0] == '{')
-        n = sfc_bayeux_parse(text, len, &root, &m, 1, &skipped, err,
-                             sizeof(err));
+    if (len && text[0] == '{') {
+        root = sfc_json_parse(text, len, 0, err, sizeof(err));
+        n = !cJSON_IsObject(root) ? -1 : bayeux_message(root, &m) ? 1 : 0;
+        if (n < 0 && root)
+            snprintf(err, sizeof(err), "not a JSON object");
+    }
     if (n == 1) {
         r->messages++;
         m.text = text;

@@ -1,12 +1,14 @@
 /*
  * The I/O thread: one Bayeux session at a time. Handshake (after a login
  * through api/), subscribe every channel from its last committed replay id,
- * then the connect loop; on faults a new handshake (403::Unknown client,
- * advice handshake, a silence longer than the reconnect window), a new login
- * (401), or a retry with backoff (transport errors, 5xx). A connect reply is
- * read message by message and only as far as the queue has room; while the
- * queue is full no connect is sent; if that outlasts the reconnect window
- * the session starts over from the committed positions, so nothing is lost.
+ * then the connect loop; on faults a new handshake (any unknown-client
+ * error, advice handshake, a silence longer than the reconnect window), a
+ * new login (401), or a retry with backoff (transport errors, 5xx). Every
+ * reply, of every exchange, is read by the one reader of longpoll.c, which
+ * queues each data message in order. A connect reply is read only as far as
+ * the queue has room; while the queue is full no connect is sent; if that
+ * outlasts the reconnect window the session starts over from the committed
+ * positions, so nothing is lost.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,15 @@
 
 struct exchange {
     struct sfc_stream *s;
-    struct sfc_buf body; /* meta exchanges: the whole reply */
     long status;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
-    struct poll_reply reply; /* the long poll's reply (longpoll.c) */
+    /* The request body, given to libcurl by a read callback so that the
+     * request cannot be sent twice behind our back (see on_seek). */
+    const char *req;
+    size_t req_len, req_at;
+    bool once;
+    struct poll_reply reply; /* the reply (longpoll.c) */
 };
 
 /* Replaces or adds cookie @name=@value in the session's jar. */
@@ -62,32 +68,77 @@ static size_t on_header(char *data, size_t size, size_t n, void *opaque)
     return len;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *opaque)
+static size_t on_read(char *buf, size_t size, size_t n, void *opaque)
+{
+    struct exchange *x = opaque;
+    size_t len = size * n;
+
+    if (len > x->req_len - x->req_at)
+        len = x->req_len - x->req_at;
+    memcpy(buf, x->req + x->req_at, len);
+    x->req_at += len;
+    return len;
+}
+
+/*
+ * libcurl rewinds the body to send the request again on a new connection
+ * when a reused one died before any reply byte. For the long poll that is
+ * refused: the server may have handed the connect's events out before the
+ * connection died, and a connect sent again would be answered with what
+ * follows them. The transfer fails instead (CURLE_SEND_FAIL_REWIND) and the
+ * session's own rules take over (a new session from the committed ids).
+ * Other requests may be sent again (a subscription's events come again).
+ */
+static int on_seek(void *opaque, curl_off_t offset, int origin)
 {
     struct exchange *x = opaque;
 
-    return sfc_buf_append(&x->body, data, size * n) == SFC_OK ? size * n : 0;
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req_len)
+        return CURL_SEEKFUNC_FAIL;
+    if (x->once && x->req_at > 0) {
+        sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                "the connection died under the long poll: it is not sent "
+                "again blindly");
+        return CURL_SEEKFUNC_FAIL;
+    }
+    x->req_at = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
 }
 
+/*
+ * Prepares @h for one exchange whose reply goes through x->reply (already
+ * initialised); @once: never let libcurl send it twice.
+ */
 static void setup_handle(struct sfc_stream *s,
                          CURL *h,
                          struct exchange *x,
                          struct curl_slist *hdrs,
                          const char *body,
-                         int64_t timeout_ms)
+                         int64_t timeout_ms,
+                         bool once)
 {
     curl_easy_reset(h);
     sfc_api_client_setup_curl(s->o.api, h);
     x->s = s;
+    x->req = body;
+    x->req_len = strlen(body);
+    x->req_at = 0;
+    x->once = once;
+    x->errbuf[0] = '\0';
     if (s->cookies)
         curl_easy_setopt(h, CURLOPT_COOKIE, s->cookies);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(h, CURLOPT_URL, s->cometd_url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_len);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, x);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, poll_reply_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->reply);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_PRIVATE, x);
@@ -100,18 +151,49 @@ static struct curl_slist *headers(struct sfc_stream *s)
     return curl_slist_append(h, "Content-Type: application/json");
 }
 
-/* A short request on the meta handle (handshake, subscribe, disconnect). */
-static void
-meta_post(struct sfc_stream *s, const char *body, struct exchange *x)
+/*
+ * A short request on the meta handle (handshake, subscribe, disconnect).
+ * Its reply's meta messages go to @on_meta (with @ctx); its data messages
+ * are queued, in order, before this returns. True when the reply was a
+ * whole, well-formed Bayeux reply with HTTP 200.
+ */
+static bool meta_post(struct sfc_stream *s,
+                      const char *body,
+                      struct exchange *x,
+                      reply_meta_fn on_meta,
+                      void *ctx)
 {
     struct curl_slist *h = headers(s);
+    bool ok;
 
-    sfc_buf_init(&x->body, s->o.max_message_bytes);
-    x->errbuf[0] = '\0';
-    setup_handle(s, s->meta, x, h, body, 30000);
+    memset(x, 0, sizeof(*x));
+    poll_reply_init(&x->reply, s, s->meta, false, on_meta, ctx);
+    setup_handle(s, s->meta, x, h, body, 30000, false);
     x->rc = curl_easy_perform(s->meta);
     curl_easy_getinfo(s->meta, CURLINFO_RESPONSE_CODE, &x->status);
     curl_slist_free_all(h);
+    poll_reply_flush(s, &x->reply); /* the reply's events, in order */
+    ok = x->rc == CURLE_OK && x->status == 200;
+    if (ok && x->reply.reader.malformed) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.malformed += x->reply.reader.malformed;
+        pthread_mutex_unlock(&s->lock);
+        sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                "malformed Bayeux reply: %llu message(s) dropped (the last: "
+                "%s)",
+                (unsigned long long)x->reply.reader.malformed,
+                x->reply.reader.why_malformed);
+    }
+    if (ok && !sfc_bayeux_reader_finish(&x->reply.reader)) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.malformed++;
+        pthread_mutex_unlock(&s->lock);
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "malformed Bayeux reply: %s",
+                x->reply.reader.error);
+        ok = false;
+    }
+    poll_reply_free(&x->reply);
+    return ok;
 }
 
 static char *next_id(struct sfc_stream *s)
@@ -159,28 +241,6 @@ out_fail:
     return false;
 }
 
-/* Parses an exchange into messages; false (and counts) when malformed. */
-static bool parse_reply(struct sfc_stream *s,
-                        struct exchange *x,
-                        cJSON **root,
-                        struct sfc_bayeux_msg *msgs,
-                        int *n)
-{
-    char err[160];
-    int skipped = 0;
-
-    *n = sfc_bayeux_parse(x->body.data, x->body.len, root, msgs,
-                          STREAM_MAX_MSGS, &skipped, err, sizeof(err));
-    if (*n < 0 || skipped) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.malformed += *n < 0 ? 1 : (uint64_t)skipped;
-        pthread_mutex_unlock(&s->lock);
-        sfc_log(SFC_LOG_WARN, STREAM_MOD, "malformed Bayeux reply: %s",
-                *n < 0 ? err : "messages without a channel were dropped");
-    }
-    return *n >= 0;
-}
-
 /* What an HTTP-level failure means for the session. */
 static enum step http_failure(struct exchange *x, const char *what)
 {
@@ -195,14 +255,34 @@ static enum step http_failure(struct exchange *x, const char *what)
     return STEP_RETRY;
 }
 
+/* What a handshake reply said. */
+struct handshake_result {
+    bool seen, successful;
+    char client_id[64];
+    char why[256];
+};
+
+static void on_handshake_meta(struct poll_reply *x,
+                              const struct sfc_bayeux_msg *m)
+{
+    struct handshake_result *r = x->meta_ctx;
+    const char *why = m->failure_reason ? m->failure_reason : m->error;
+
+    if (r->seen || strcmp(m->channel, "/meta/handshake") != 0)
+        return;
+    r->seen = true;
+    r->successful = m->successful && m->client_id;
+    snprintf(r->client_id, sizeof(r->client_id), "%s",
+             m->client_id ? m->client_id : "");
+    snprintf(r->why, sizeof(r->why), "%s", why ? why : "no reason given");
+}
+
 static enum step handshake(struct sfc_stream *s)
 {
     struct exchange x;
-    struct sfc_bayeux_msg msgs[4];
-    cJSON *root = NULL;
+    struct handshake_result r = {0};
     char *id = next_id(s), *body;
     enum step st = STEP_RETRY;
-    int n = 0;
 
     /* A fresh cookie jar for a fresh session. */
     free(s->cookies);
@@ -212,65 +292,36 @@ static enum step handshake(struct sfc_stream *s)
                          "\"supportedConnectionTypes\":[\"long-polling\"],"
                          "\"ext\":{\"replay\":true}}]",
                          id);
-    meta_post(s, body, &x);
+    /* The handshake's events, if the server sends any, are queued here. */
+    if (!meta_post(s, body, &x, on_handshake_meta, &r)) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.handshakes++;
+        pthread_mutex_unlock(&s->lock);
+        st = x.rc != CURLE_OK || x.status != 200 ? http_failure(&x, "handshake")
+                                                 : STEP_RETRY;
+        goto out_free;
+    }
     pthread_mutex_lock(&s->lock);
     s->stats.handshakes++;
     pthread_mutex_unlock(&s->lock);
-    if (x.rc != CURLE_OK || x.status != 200) {
-        st = http_failure(&x, "handshake");
+    if (!r.seen)
+        goto out_free;
+    if (!r.successful) {
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "handshake denied: %s", r.why);
+        st = strncmp(r.why, "401", 3) == 0 ? STEP_RELOGIN : STEP_RETRY;
         goto out_free;
     }
-    if (!parse_reply(s, &x, &root, msgs, &n) || n < 1)
-        goto out_free;
-    if (!msgs[0].successful || !msgs[0].client_id) {
-        const char *why =
-            msgs[0].failure_reason ? msgs[0].failure_reason : msgs[0].error;
-
-        sfc_log(SFC_LOG_WARN, STREAM_MOD, "handshake denied: %s",
-                why ? why : "no reason given");
-        st = why && strncmp(why, "401", 3) == 0 ? STEP_RELOGIN : STEP_RETRY;
-        goto out_free;
-    }
-    snprintf(s->client_id, sizeof(s->client_id), "%s", msgs[0].client_id);
+    snprintf(s->client_id, sizeof(s->client_id), "%s", r.client_id);
     s->session_gen++;
+    s->first_connect = true;
     s->last_reply_ms = s->last_ok_ms = sfc_now_ms();
     st = STEP_OK;
     sfc_log(SFC_LOG_INFO, STREAM_MOD, "Bayeux session %s on %s", s->client_id,
             s->cometd_url);
 out_free:
-    cJSON_Delete(root);
-    sfc_buf_free(&x.body);
     free(body);
     free(id);
     return st;
-}
-
-/* The replay id a (re)subscription asks for; lock held. */
-static int64_t replay_for(struct sfc_stream *s, struct stream_sub *u)
-{
-    int64_t stored = 0;
-    bool found = false;
-
-    if (u->has_committed)
-        return u->committed;
-    if (u->received_any)
-        return -2; /* events came but none was committed: take them again */
-    switch (u->start) {
-    case SFC_STREAM_START_NEW:
-        return -1;
-    case SFC_STREAM_START_ALL:
-        return -2;
-    case SFC_STREAM_START_STORED:
-        if (sfc_replay_store_get(s->o.store, u->bare, &stored, &found) ==
-                SFC_OK &&
-            found) {
-            u->has_committed = true;
-            u->committed = stored;
-            return stored;
-        }
-        return -1;
-    }
-    return -1;
 }
 
 static const char *fallback_name(enum sfc_stream_fallback f)
@@ -278,6 +329,42 @@ static const char *fallback_name(enum sfc_stream_fallback f)
     return f == SFC_STREAM_FALLBACK_ALL   ? "all retained events (-2)"
            : f == SFC_STREAM_FALLBACK_NEW ? "new events only (-1)"
                                           : "failing";
+}
+
+/* What a (un)subscribe reply said. */
+struct subscribe_result {
+    const char *channel; /* /meta/subscribe or /meta/unsubscribe */
+    enum step step;
+    char *err;
+    size_t esz;
+    const char **error_out;
+};
+
+static void on_subscribe_meta(struct poll_reply *x,
+                              const struct sfc_bayeux_msg *m)
+{
+    struct subscribe_result *r = x->meta_ctx;
+
+    if (strcmp(m->channel, r->channel) != 0)
+        return;
+    if (m->successful) {
+        r->step = STEP_OK;
+    } else if (stream_unknown_client(m)) {
+        /* The session is gone: resubscribed right after the handshake. */
+        r->step = STEP_HANDSHAKE;
+    } else if (m->error && strncmp(m->error, "401", 3) == 0) {
+        r->step = STEP_RELOGIN;
+    } else {
+        const char *why = m->failure_reason ? m->failure_reason : m->error;
+
+        snprintf(r->err, r->esz, "%s", why ? why : "refused");
+        *r->error_out = r->err;
+        /* 503 / server too busy: temporary. */
+        r->step = strncmp(r->err, "503", 3) == 0 ||
+                          strstr(r->err, "SERVER_UNAVAILABLE")
+                      ? STEP_RETRY
+                      : STEP_OK;
+    }
 }
 
 /* Sends one (un)subscribe; returns what the session must do next. */
@@ -291,62 +378,39 @@ static enum step subscribe_one(struct sfc_stream *s,
                                size_t esz)
 {
     struct exchange x;
-    struct sfc_bayeux_msg msgs[8];
-    cJSON *root = NULL, *m = cJSON_CreateArray(), *o = cJSON_CreateObject();
-    char *id = next_id(s), *body;
-    enum step st = STEP_RETRY;
-    int n = 0;
+    struct subscribe_result r = {.channel = sub ? "/meta/subscribe"
+                                                : "/meta/unsubscribe",
+                                 .step = STEP_RETRY,
+                                 .err = err,
+                                 .esz = esz,
+                                 .error_out = error_out};
+    cJSON *m = cJSON_CreateArray(), *o = cJSON_CreateObject();
+    char *id = next_id(s), *body, num[24];
 
     *error_out = NULL;
     cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "channel",
-                            sub ? "/meta/subscribe" : "/meta/unsubscribe");
+    cJSON_AddStringToObject(o, "channel", r.channel);
     cJSON_AddStringToObject(o, "clientId", s->client_id);
     cJSON_AddStringToObject(o, "subscription", name);
-    if (sub)
-        cJSON_AddNumberToObject(
-            cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "ext"),
-                                    "replay"),
-            bare, (double)replay);
+    if (sub) {
+        /* The id's digits as they are: a cJSON number is a double. */
+        sfc_fmt_i64(num, replay);
+        cJSON_AddRawToObject(cJSON_AddObjectToObject(
+                                 cJSON_AddObjectToObject(o, "ext"), "replay"),
+                             bare, num);
+    }
     cJSON_AddItemToArray(m, o);
     body = sfc_json_print(m);
-    meta_post(s, body, &x);
-    if (x.rc != CURLE_OK || x.status != 200) {
-        st = http_failure(&x, sub ? "subscribe" : "unsubscribe");
-        goto out_free;
+    if (!meta_post(s, body, &x, on_subscribe_meta, &r)) {
+        r.step = x.rc != CURLE_OK || x.status != 200
+                     ? http_failure(&x, sub ? "subscribe" : "unsubscribe")
+                     : STEP_RETRY;
+        *error_out = NULL;
     }
-    if (!parse_reply(s, &x, &root, msgs, &n))
-        goto out_free;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(msgs[i].channel,
-                   sub ? "/meta/subscribe" : "/meta/unsubscribe") != 0)
-            continue;
-        if (msgs[i].successful) {
-            st = STEP_OK;
-        } else if (stream_unknown_client(&msgs[i])) {
-            st = STEP_HANDSHAKE;
-        } else if (msgs[i].error && strncmp(msgs[i].error, "401", 3) == 0) {
-            st = STEP_RELOGIN;
-        } else {
-            const char *why =
-                msgs[i].failure_reason ? msgs[i].failure_reason : msgs[i].error;
-
-            snprintf(err, esz, "%s", why ? why : "refused");
-            *error_out = err;
-            /* 503 / server too busy: temporary. */
-            st =
-                strncmp(err, "503", 3) == 0 || strstr(err, "SERVER_UNAVAILABLE")
-                    ? STEP_RETRY
-                    : STEP_OK;
-        }
-    }
-out_free:
-    cJSON_Delete(root);
     cJSON_Delete(m);
-    sfc_buf_free(&x.body);
     free(body);
     free(id);
-    return st;
+    return r.step;
 }
 
 /* A refused subscription: replay fallback or parking. Lock held. */
@@ -369,8 +433,9 @@ static void refused(struct sfc_stream *s,
                                (long long)replay, u->bare);
             return;
         }
+        /* The stored id is known to be invalid: no floor any more. */
         u->has_committed = false;
-        u->received_any = false;
+        u->stored_found = false;
         u->start = s->o.fallback == SFC_STREAM_FALLBACK_ALL
                        ? SFC_STREAM_START_ALL
                        : SFC_STREAM_START_NEW;
@@ -418,10 +483,11 @@ static enum step sync_subscriptions(struct sfc_stream *s)
             pthread_mutex_unlock(&s->lock);
             return STEP_STOP;
         }
+        /* A subscription goes out once its stored position is known. */
         for (pp = &s->subs; *pp; pp = &(*pp)->next) {
             u = *pp;
-            if (u->removed ||
-                (!u->parked && u->subscribed_gen != s->session_gen))
+            if (u->removed || (!u->parked && u->pos_known &&
+                               u->subscribed_gen != s->session_gen))
                 break;
         }
         u = *pp;
@@ -434,7 +500,7 @@ static enum step sync_subscriptions(struct sfc_stream *s)
         name = sfc_xstrdup(u->name);
         bare = sfc_xstrdup(u->bare);
         if (sub)
-            replay = replay_for(s, u);
+            replay = stream_replay_for_locked(s, u);
         pthread_mutex_unlock(&s->lock);
 
         st = subscribe_one(s, name, bare, replay, sub, &why, err, sizeof(err));
@@ -445,9 +511,7 @@ static enum step sync_subscriptions(struct sfc_stream *s)
                 for (pp = &s->subs; *pp != u; pp = &(*pp)->next)
                     ;
                 *pp = u->next;
-                free(u->name);
-                free(u->bare);
-                free(u);
+                stream_sub_free(u);
             } else if (why) {
                 refused(s, u, replay, why);
             } else {
@@ -489,15 +553,16 @@ static enum step connect_once(struct sfc_stream *s)
     CURLMsg *done;
     int left;
 
+    /* The session's first connect asks for the advice at once, as CometD
+     * clients do: a standard server holds it otherwise. */
     body = sfc_xasprintf("[{\"id\":\"%s\",\"channel\":\"/meta/connect\","
                          "\"clientId\":\"%s\",\"connectionType\":"
-                         "\"long-polling\"}]",
-                         id, s->client_id);
+                         "\"long-polling\"%s}]",
+                         id, s->client_id,
+                         s->first_connect ? ",\"advice\":{\"timeout\":0}" : "");
     memset(&x, 0, sizeof(x));
-    poll_reply_init(&x.reply, s);
-    setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000);
-    curl_easy_setopt(s->poll, CURLOPT_WRITEFUNCTION, poll_reply_body);
-    curl_easy_setopt(s->poll, CURLOPT_WRITEDATA, &x.reply);
+    poll_reply_init(&x.reply, s, s->poll, true, poll_reply_connect_meta, NULL);
+    setup_handle(s, s->poll, &x, h, body, s->advice_timeout_ms + 15000, true);
     curl_multi_add_handle(s->multi, s->poll);
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
@@ -572,8 +637,10 @@ static enum step connect_once(struct sfc_stream *s)
         goto out_remove;
     }
     st = x.reply.step;
-    if (st == STEP_OK)
+    if (st == STEP_OK) {
         s->last_ok_ms = sfc_now_ms();
+        s->first_connect = false;
+    }
 out_remove:
     poll_reply_flush(s, &x.reply); /* what arrived whole is kept */
     curl_multi_remove_handle(s->multi, s->poll);
@@ -594,16 +661,17 @@ static void disconnect(struct sfc_stream *s)
     body = sfc_xasprintf("[{\"id\":\"%d\",\"channel\":\"/meta/disconnect\","
                          "\"clientId\":\"%s\"}]",
                          ++s->msg_id, s->client_id);
-    sfc_buf_init(&x.body, 1 << 20);
-    x.errbuf[0] = '\0';
+    memset(&x, 0, sizeof(x));
+    poll_reply_init(&x.reply, s, s->meta, false, NULL, NULL);
     {
         struct curl_slist *h = headers(s);
 
-        setup_handle(s, s->meta, &x, h, body, 2000);
+        setup_handle(s, s->meta, &x, h, body, 2000, false);
         curl_easy_perform(s->meta);
         curl_slist_free_all(h);
     }
-    sfc_buf_free(&x.body);
+    poll_reply_flush(s, &x.reply); /* even this reply's events */
+    poll_reply_free(&x.reply);
     free(body);
     s->client_id[0] = '\0';
 }

@@ -59,9 +59,18 @@ void sfc_replay_store_destroy(struct sfc_replay_store *s)
     free(s);
 }
 
-/* The memory store: a JSON object of channel -> replay id. */
+/*
+ * The memory store: channel -> replay id, exact (a JSON number in cJSON is
+ * a double, which rounds ids above 2^53).
+ */
+struct mem_entry {
+    char *channel;
+    int64_t replay;
+};
+
 struct mem_store {
-    cJSON *map;
+    struct mem_entry *e;
+    size_t n, cap;
     /* File store only: */
     char *path;
     int64_t min_interval_ms;
@@ -69,26 +78,38 @@ struct mem_store {
     bool dirty;
 };
 
+static struct mem_entry *mem_find(struct mem_store *m, const char *channel)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->e[i].channel, channel) == 0)
+            return &m->e[i];
+    return NULL;
+}
+
 static sfc_err_t
 mem_get(void *ctx, const char *channel, int64_t *replay, bool *found)
 {
-    struct mem_store *m = ctx;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->map, channel);
+    struct mem_entry *e = mem_find(ctx, channel);
 
-    *found = cJSON_IsNumber(v);
-    if (*found)
-        *replay = (int64_t)v->valuedouble;
+    *found = e != NULL;
+    if (e)
+        *replay = e->replay;
     return SFC_OK;
 }
 
 static void mem_put(struct mem_store *m, const char *channel, int64_t replay)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(m->map, channel);
+    struct mem_entry *e = mem_find(m, channel);
 
-    if (v)
-        cJSON_SetNumberValue(v, (double)replay);
-    else
-        cJSON_AddNumberToObject(m->map, channel, (double)replay);
+    if (!e) {
+        if (m->n == m->cap) {
+            m->cap = m->cap ? m->cap * 2 : 8;
+            m->e = sfc_xrealloc(m->e, m->cap * sizeof(*m->e));
+        }
+        e = &m->e[m->n++];
+        e->channel = sfc_xstrdup(channel);
+    }
+    e->replay = replay;
 }
 
 static sfc_err_t mem_set(void *ctx, const char *channel, int64_t replay)
@@ -101,7 +122,9 @@ static void mem_destroy(void *ctx)
 {
     struct mem_store *m = ctx;
 
-    cJSON_Delete(m->map);
+    for (size_t i = 0; i < m->n; i++)
+        free(m->e[i].channel);
+    free(m->e);
     free(m->path);
     free(m);
 }
@@ -110,17 +133,93 @@ struct sfc_replay_store *sfc_replay_store_new_memory(void)
 {
     static const struct sfc_replay_store_ops ops = {
         .get = mem_get, .set = mem_set, .destroy = mem_destroy};
-    struct mem_store *m = sfc_xcalloc(1, sizeof(*m));
 
-    m->map = cJSON_CreateObject();
-    return sfc_replay_store_new(&ops, m);
+    return sfc_replay_store_new(&ops, sfc_xcalloc(1, sizeof(struct mem_store)));
+}
+
+/* The map as JSON text, {"channel": id, ...}, ids in all their digits. */
+static char *file_text(const struct mem_store *m)
+{
+    struct sfc_buf b;
+    char num[24];
+
+    sfc_buf_init(&b, 0);
+    sfc_buf_append(&b, "{", 1);
+    for (size_t i = 0; i < m->n; i++) {
+        cJSON *k = cJSON_CreateString(m->e[i].channel);
+        char *kt = cJSON_PrintUnformatted(k);
+
+        num[sfc_fmt_i64(num, m->e[i].replay)] = '\0';
+        sfc_buf_appendf(&b, "%s\n  %s: %s", i ? "," : "", kt, num);
+        free(kt);
+        cJSON_Delete(k);
+    }
+    sfc_buf_append(&b, "\n}\n", 3);
+    return sfc_buf_steal(&b);
+}
+
+/*
+ * Reads {"channel": id, ...}: the tree gives the keys, the text the ids'
+ * digits. False with @why when it is not such an object.
+ */
+static bool file_read(
+    struct mem_store *m, const char *text, size_t len, char *why, size_t whysz)
+{
+    cJSON *map = sfc_json_parse(text, len, 0, why, whysz), *v;
+
+    if (!cJSON_IsObject(map)) {
+        if (map)
+            sfc_errstr_set(why, whysz, "not an object");
+        cJSON_Delete(map);
+        return false;
+    }
+    cJSON_ArrayForEach(v, map)
+    {
+        const char *val = NULL;
+        size_t vl = 0;
+        char *end = NULL, digits[32];
+        long long id;
+
+        if (!cJSON_IsNumber(v) || !v->string) {
+            sfc_errstr_set(why, whysz, "the value of a channel is no number");
+            cJSON_Delete(map);
+            return false;
+        }
+        /* A key written with escapes: the tree's value, when exact. */
+        if (sfc_json_member_find(text, len, v->string, &val, &vl) !=
+                SFC_JSON_FOUND ||
+            vl >= sizeof(digits)) {
+            if (v->valuedouble > 9007199254740992.0 ||
+                v->valuedouble < -9007199254740992.0) {
+                sfc_errstr_set(why, whysz, "replay id of %s unreadable",
+                               v->string);
+                cJSON_Delete(map);
+                return false;
+            }
+            mem_put(m, v->string, (int64_t)v->valuedouble);
+            continue;
+        }
+        memcpy(digits, val, vl);
+        digits[vl] = '\0';
+        errno = 0;
+        id = strtoll(digits, &end, 10);
+        if (errno || *end) {
+            sfc_errstr_set(why, whysz, "replay id of %s is no 64-bit integer",
+                           v->string);
+            cJSON_Delete(map);
+            return false;
+        }
+        mem_put(m, v->string, id);
+    }
+    cJSON_Delete(map);
+    return true;
 }
 
 /* Writes the whole map to path.tmp, fsyncs, renames, fsyncs the directory. */
 static sfc_err_t file_write(struct mem_store *m)
 {
     char *tmp = sfc_xasprintf("%s.tmp", m->path);
-    char *text = cJSON_Print(m->map);
+    char *text = file_text(m);
     char *dir_copy = sfc_xstrdup(m->path);
     size_t len = strlen(text), off = 0;
     sfc_err_t rc = SFC_ERR_IO;
@@ -191,9 +290,8 @@ struct sfc_replay_store *sfc_replay_store_new_file(const char *path,
                                                     .destroy = mem_destroy};
     struct mem_store *m;
     struct sfc_buf b;
-    char chunk[4096], err[128];
+    char chunk[4096], why[128];
     FILE *f = fopen(path, "r");
-    cJSON *map = NULL;
     size_t n;
 
     if (!f && errno != ENOENT) {
@@ -201,25 +299,25 @@ struct sfc_replay_store *sfc_replay_store_new_file(const char *path,
                        path, strerror(errno));
         return NULL;
     }
+    m = sfc_xcalloc(1, sizeof(*m));
     if (f) {
+        bool ok;
+
         sfc_buf_init(&b, 64u << 20);
         while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
             sfc_buf_append(&b, chunk, n);
         fclose(f);
-        map = b.len ? sfc_json_parse(b.data, b.len, 0, err, sizeof(err))
-                    : cJSON_CreateObject();
+        ok = !b.len || file_read(m, b.data, b.len, why, sizeof(why));
         sfc_buf_free(&b);
-        if (!cJSON_IsObject(map)) {
+        if (!ok) {
             sfc_errstr_set(errstr, errstr_size,
                            "replay file %s is corrupt (%s); move it away to "
                            "start over",
-                           path, map ? "not an object" : err);
-            cJSON_Delete(map);
+                           path, why);
+            mem_destroy(m);
             return NULL;
         }
     }
-    m = sfc_xcalloc(1, sizeof(*m));
-    m->map = map ? map : cJSON_CreateObject();
     m->path = sfc_xstrdup(path);
     m->min_interval_ms = min_interval_ms;
     return sfc_replay_store_new(&ops, m);

@@ -1,7 +1,12 @@
 /*
  * The Redis replay store, with nameko-salesforce's keys so a team moving
- * from it keeps its position: "<prefix>:<channel>" = replay id, EXPIRE ttl.
+ * from it keeps its position: "<prefix>:<channel>" = the replay id in
+ * decimal (what redis-py writes for a Python int), EXPIRE ttl when one is
+ * set. Beside them a set "<prefix>:known" names every channel that had a
+ * position, so a key that expired or was deleted is told apart from one
+ * that never existed (nameko-salesforce never reads that set).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,14 +70,33 @@ static bool ensure(struct redis_store *r)
     if (!r->rc || r->rc->err) {
         sfc_log(SFC_LOG_ERROR, STREAM_MOD, "redis %s:%d: %s", r->host, r->port,
                 r->rc ? r->rc->errstr : "cannot connect");
-        return false;
+        goto out_free;
     }
     redisSetTimeout(r->rc, tv);
     if (r->password && !ok_reply(redisCommand(r->rc, "AUTH %s", r->password)))
-        return false;
+        goto out_free;
     if (r->db && !ok_reply(redisCommand(r->rc, "SELECT %d", r->db)))
-        return false;
+        goto out_free;
     return true;
+out_free:
+    if (r->rc)
+        redisFree(r->rc);
+    r->rc = NULL;
+    return false;
+}
+
+/* A reply that is no reply, or an error: the connection is re-made. */
+static sfc_err_t broken(struct redis_store *r, redisReply *rep, const char *op)
+{
+    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "redis %s:%d: %s failed: %s", r->host,
+            r->port, op,
+            rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+            : r->rc->err                          ? r->rc->errstr
+                                                  : "unexpected reply");
+    freeReplyObject(rep);
+    redisFree(r->rc);
+    r->rc = NULL;
+    return SFC_ERR_IO;
 }
 
 static sfc_err_t
@@ -80,39 +104,77 @@ redis_get(void *ctx, const char *channel, int64_t *replay, bool *found)
 {
     struct redis_store *r = ctx;
     redisReply *rep;
+    char *end = NULL;
+    long long v;
 
     *found = false;
     if (!ensure(r))
         return SFC_ERR_IO;
     rep = redisCommand(r->rc, "GET %s:%s", r->prefix, channel);
-    if (!rep) {
-        return SFC_ERR_IO;
+    if (!rep ||
+        (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL))
+        return broken(r, rep, "GET");
+    if (rep->type == REDIS_REPLY_NIL) {
+        freeReplyObject(rep);
+        rep = redisCommand(r->rc, "SISMEMBER %s:known %s", r->prefix, channel);
+        if (!rep || rep->type != REDIS_REPLY_INTEGER)
+            return broken(r, rep, "SISMEMBER");
+        v = rep->integer;
+        freeReplyObject(rep);
+        if (v) {
+            sfc_log(SFC_LOG_ERROR, STREAM_MOD,
+                    "redis key %s:%s is gone (expired or deleted): the "
+                    "position of %s is lost",
+                    r->prefix, channel, channel);
+            return SFC_ERR_REPLAY_INVALID;
+        }
+        return SFC_OK;
     }
-    if (rep->type == REDIS_REPLY_STRING) {
-        *replay = strtoll(rep->str, NULL, 10);
-        *found = true;
+    errno = 0;
+    v = strtoll(rep->str, &end, 10);
+    if (errno || end == rep->str || *end) {
+        sfc_log(SFC_LOG_ERROR, STREAM_MOD,
+                "redis key %s:%s holds \"%.40s\", not a replay id", r->prefix,
+                channel, rep->str);
+        freeReplyObject(rep);
+        return SFC_ERR_PARSE;
     }
     freeReplyObject(rep);
+    *replay = v;
+    *found = true;
     return SFC_OK;
 }
 
 static sfc_err_t redis_set(void *ctx, const char *channel, int64_t replay)
 {
     struct redis_store *r = ctx;
-    char value[24];
-    bool ok;
+    char value[24], ttl[24];
+    redisReply *rep = NULL;
+    int n = 0;
 
     if (!ensure(r))
         return SFC_ERR_IO;
-    snprintf(value, sizeof(value), "%lld", (long long)replay);
-    /* SET and EXPIRE together, as nameko-salesforce's pipeline does. */
+    sfc_fmt_i64(value, replay);
+    sfc_fmt_i64(ttl, r->ttl_s);
+    /* One transaction: the value (with EXPIRE, as nameko-salesforce's
+     * pipeline writes it, when a TTL is set) and the known set. */
+    redisAppendCommand(r->rc, "MULTI");
     if (r->ttl_s > 0)
-        ok = ok_reply(redisCommand(r->rc, "SET %s:%s %s EX %lld", r->prefix,
-                                   channel, value, (long long)r->ttl_s));
+        redisAppendCommand(r->rc, "SET %s:%s %s EX %s", r->prefix, channel,
+                           value, ttl);
     else
-        ok = ok_reply(
-            redisCommand(r->rc, "SET %s:%s %s", r->prefix, channel, value));
-    return ok ? SFC_OK : SFC_ERR_IO;
+        redisAppendCommand(r->rc, "SET %s:%s %s", r->prefix, channel, value);
+    redisAppendCommand(r->rc, "SADD %s:known %s", r->prefix, channel);
+    redisAppendCommand(r->rc, "EXEC");
+    for (n = 0; n < 4; n++) {
+        if (redisGetReply(r->rc, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type == REDIS_REPLY_ERROR ||
+            (n == 3 && rep->type != REDIS_REPLY_ARRAY))
+            return broken(r, rep, "SET");
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    return SFC_OK;
 }
 
 static void redis_destroy(void *ctx)

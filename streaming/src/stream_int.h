@@ -1,9 +1,11 @@
 /*
  * stream_int.h - internals of the Streaming API client: the stream object
- * shared by the caller's threads and the I/O thread.
+ * shared by the caller's threads, the I/O thread and the store thread.
  *
- * Locking: s->lock guards subs, the queue, stats, error and client_id; the
- * curl handles and the multi handle belong to the I/O thread alone.
+ * Locking: s->lock guards subs (with their positions and trackers), the
+ * queue, stats, error and the store state; the curl handles and the multi
+ * handle belong to the I/O thread alone, the replay store to the store
+ * thread alone (no store I/O under s->lock).
  */
 #ifndef SFC_STREAM_INT_H
 #define SFC_STREAM_INT_H
@@ -14,16 +16,32 @@
 
 #include "sfc/streaming.h"
 
-#define STREAM_MOD      "streaming"
-#define STREAM_MAX_MSGS 20000
+#define STREAM_MOD "streaming"
+
+/*
+ * The replay ids of a channel's events received and not yet committed,
+ * ascending, each with its deliveries not yet acknowledged (a re-delivered
+ * id counts twice). The committed position is the last id of the longest
+ * acknowledged prefix (commit.c).
+ */
+struct stream_track {
+    int64_t *id;
+    uint32_t *unacked;
+    size_t head, n, cap; /* entries [head, head + n) */
+};
 
 struct stream_sub {
     char *name; /* as given, may carry ?filter */
     char *bare; /* without the filter: the replay key */
     enum sfc_stream_start start;
+    /* The store's position: unknown until the store thread read it. */
+    bool pos_known;
+    bool stored_found;
+    int64_t stored; /* what the store holds (when stored_found) */
     bool has_committed;
-    int64_t committed;
-    bool received_any;
+    int64_t committed; /* where to resume; -2: from the oldest event */
+    bool dirty;        /* committed is to be written */
+    struct stream_track track;
     uint64_t subscribed_gen; /* session generation it was sent on, 0 none */
     bool parked;             /* refused; resent after o.resubscribe_ms */
     int64_t parked_at;       /* monotonic ms */
@@ -54,6 +72,19 @@ struct sfc_stream {
     sfc_err_t error_code;
     struct sfc_stream_stats stats;
 
+    /* The store thread (store_thread.c), woken by store_cond. */
+    pthread_t store_thread;
+    pthread_cond_t store_cond;
+    bool store_stop;
+    bool store_work;          /* positions to read or write */
+    uint64_t flush_asked;     /* sfc_stream_flush() calls */
+    uint64_t flush_done;      /* ... answered */
+    uint64_t flushed_commits; /* stats.commits at the last good flush */
+    sfc_err_t flush_rc;       /* the last flush's outcome */
+    bool store_failing;       /* the last store call failed */
+    char store_why[160];      /* what failed */
+    int64_t store_failing_ms; /* monotonic: since when it fails */
+
     /* I/O thread only. */
     CURLM *multi;
     CURL *poll; /* the long poll */
@@ -72,6 +103,7 @@ struct sfc_stream {
     int64_t last_ok_ms;    /* last successful exchange (give-up timer) */
     unsigned failures;     /* consecutive, for backoff */
     int msg_id;
+    bool first_connect; /* the session's first /meta/connect is next */
 };
 
 /* What the I/O thread does next, after an exchange with the server. */
@@ -83,9 +115,28 @@ enum step {
     STEP_STOP,
 };
 
-/* The long poll's reply (longpoll.c); I/O thread only. */
+struct poll_reply;
+
+/*
+ * What a meta message of a reply means to the exchange that reads it
+ * (handshake, subscribe, connect); returns false to stop reading.
+ */
+typedef void (*reply_meta_fn)(struct poll_reply *x,
+                              const struct sfc_bayeux_msg *m);
+
+/*
+ * The reply of any exchange with the server (longpoll.c), read message by
+ * message as it arrives: data messages become events, queued in order;
+ * meta messages go to @on_meta. Only the long poll is bounded by the
+ * queue (the rest of its reply waits, unread); a meta exchange's events
+ * are queued whole. I/O thread only.
+ */
 struct poll_reply {
     struct sfc_stream *s;
+    CURL *h;
+    bool bounded; /* stop at the queue's bound (the long poll) */
+    reply_meta_fn on_meta;
+    void *meta_ctx;
     long status;
     struct sfc_bayeux_reader reader;
     enum step step;                  /* what the connect reply asks for */
@@ -98,7 +149,15 @@ struct poll_reply {
     uint64_t dropped; /* data messages without a valid replay id */
 };
 
-void poll_reply_init(struct poll_reply *x, struct sfc_stream *s);
+void poll_reply_init(struct poll_reply *x,
+                     struct sfc_stream *s,
+                     CURL *h,
+                     bool bounded,
+                     reply_meta_fn on_meta,
+                     void *meta_ctx);
+/* A connect reply's meta messages: advice and what the session does next. */
+void poll_reply_connect_meta(struct poll_reply *x,
+                             const struct sfc_bayeux_msg *m);
 void poll_reply_free(struct poll_reply *x);
 /* The transfer's CURLOPT_WRITEFUNCTION (its data: the poll_reply). */
 size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque);
@@ -112,8 +171,12 @@ void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
 /* Unparks subscriptions refused long enough ago (lock held). */
 void stream_unpark_due_locked(struct sfc_stream *s);
 
-/* A "403::Unknown client" error: the server forgot the session. */
+/* The server forgot the session (any wording of "unknown client", or a
+ * failure advising a handshake): handshake, checked before 401 rules. */
 bool stream_unknown_client(const struct sfc_bayeux_msg *m);
+
+/* Fills @m from one parsed message object; false when it is none. */
+bool bayeux_message(const cJSON *j, struct sfc_bayeux_msg *m);
 
 /* Like sfc_bayeux_event() but moves the data out of the parsed reply;
  * without @tree a message checked as text gives an event without its tree
@@ -127,8 +190,28 @@ sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
 /* The I/O thread (session.c). */
 void *stream_io_main(void *arg);
 
-/* Queue and bookkeeping used by the I/O thread (client.c); lock held. */
+/* Queue and bookkeeping used by the I/O thread (client.c); lock held.
+ * Tracks the event's replay id for its subscribed channel. */
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev);
+
+/* Commit tracking (commit.c); lock held. */
+void stream_track_received_locked(struct sfc_stream *s,
+                                  struct stream_sub *u,
+                                  int64_t id);
+void stream_track_ack_locked(struct sfc_stream *s,
+                             struct stream_sub *u,
+                             int64_t id);
+void stream_track_free(struct stream_track *t);
+/* The replay id a (re)subscription asks for (the position is known). */
+int64_t stream_replay_for_locked(struct sfc_stream *s, struct stream_sub *u);
+
+/* The store thread (store_thread.c). */
+void *stream_store_main(void *arg);
+/* Wakes it for new work (lock held). */
+void stream_store_kick_locked(struct sfc_stream *s);
+/* Writes what is pending once more and flushes (close, after the join). */
+void stream_store_final(struct sfc_stream *s);
+void stream_sub_free(struct stream_sub *u);
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
                                           const char *bare);
 /* Waits (at most 200 ms) for the consumer to take the queue to half its

@@ -5,9 +5,19 @@
  * platform events (/event/X__e) and Change Data Capture (/data/...).
  *
  * Threads: sfc_stream_open() starts one I/O thread that owns the long-poll
- * curl handle and runs the Bayeux session. subscribe, unsubscribe, receive,
- * commit, pending, stats and the fd may be called from any thread (they take
- * the stream's lock); receive is meant for one consumer thread.
+ * curl handle and runs the Bayeux session, and one store thread that alone
+ * calls the replay store (its I/O never holds up the session). subscribe,
+ * unsubscribe, receive, ack, commit, pending, stats and the fd may be called
+ * from any thread (they take the stream's lock); receive is meant for one
+ * consumer thread.
+ *
+ * Delivery is at least once. The stream hands every data message of every
+ * reply (handshake, subscribe, unsubscribe, connect) over, in the order the
+ * server sent them; the consumer acknowledges each event once it is safe
+ * (sfc_stream_ack), in any order; per subscribed channel the stream stores
+ * the largest replay id X such that every event received with an id up to
+ * X is acknowledged, never less than the stored position. Resuming after X
+ * re-delivers what was received and not acknowledged, and loses nothing.
  */
 #ifndef SFC_STREAMING_H
 #define SFC_STREAMING_H
@@ -29,12 +39,16 @@ const char *sfc_streaming_version(void);
 /* ------------------------------------------------------------------------ */
 
 /*
- * A store of the last committed replay id per channel. Implement the ops to
- * plug in a store of your own; the built-in ones are below.
- * Thread: calls are serialised by the stream (one at a time).
+ * A store of the last committed replay id per channel ("resume after this
+ * id"; -2 = from the oldest retained event). Implement the ops to plug in a
+ * store of your own; the built-in ones are below.
+ * Thread: calls are serialised by the stream (one at a time, on its store
+ * thread).
  */
 struct sfc_replay_store_ops {
-    /* *found = false when the channel has no position. */
+    /* *found = false when the channel has no position. An error when the
+     * store cannot say; SFC_ERR_REPLAY_INVALID when the channel had a
+     * position that is gone (an expired key): never "no position". */
     sfc_err_t (*get)(void *ctx,
                      const char *channel,
                      int64_t *replay,
@@ -69,7 +83,11 @@ struct sfc_replay_store *sfc_replay_store_new_file(const char *path,
 
 /*
  * Redis with nameko-salesforce's layout: key "<prefix>:<channel>" (prefix
- * default "salesforce:replay_id"), SET then EXPIRE @ttl_s (0 = no expiry).
+ * default "salesforce:replay_id", channel e.g. "/topic/X"), the replay id
+ * in decimal, EXPIRE @ttl_s when @ttl_s > 0 (0 = no expiry, the default a
+ * position needs: an expired key loses events). The set "<prefix>:known"
+ * names the channels that had a position, so that a key that is gone is
+ * reported by get() (SFC_ERR_REPLAY_INVALID), not read as "start fresh".
  * @uri: redis://[:password@]host[:port][/db]. The connection is made lazily
  * and re-made after errors.
  */
@@ -161,8 +179,9 @@ enum sfc_stream_fallback {
 };
 
 enum sfc_stream_commit {
-    SFC_STREAM_COMMIT_AUTO = 0, /* committed when receive() hands it over */
-    SFC_STREAM_COMMIT_MANUAL,   /* the caller commits once the event is safe */
+    SFC_STREAM_COMMIT_AUTO = 0, /* acknowledged when receive() hands it over */
+    SFC_STREAM_COMMIT_MANUAL,   /* the caller acknowledges each event once it
+                                   is safe (sfc_stream_ack) */
 };
 
 struct sfc_stream_options {
@@ -172,7 +191,8 @@ struct sfc_stream_options {
     enum sfc_stream_commit commit;
     size_t max_pending;            /* received, not yet taken (default 250) */
     int64_t connection_timeout_ms; /* give up after this long without the
-                                      server (0 = never) */
+                                      server, or without reading the replay
+                                      store (0 = never) */
     int64_t backoff_base_ms;       /* default 500 */
     int64_t backoff_max_ms;        /* default 30000 */
     int64_t reconnect_window_ms;   /* the server forgets a client silent
@@ -225,18 +245,37 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              struct sfc_stream_event **ev);
 
 /*
- * Commits @replay_id for @channel: the position moves only forward and is
- * written to the store. With SFC_STREAM_COMMIT_AUTO receive() does this.
+ * Acknowledges @ev (an event this stream handed over): it is safe, e.g. the
+ * broker confirmed it. Events may be acknowledged in any order; the stored
+ * position moves to the largest replay id up to which every event received
+ * on the channel is acknowledged (written by the store thread soon after).
+ * Events of channels not subscribed (any more) change nothing. With
+ * SFC_STREAM_COMMIT_AUTO receive() does this. @ev stays the caller's.
+ * Thread: any. Locks: the stream's (no store I/O under it).
  */
+sfc_err_t sfc_stream_ack(struct sfc_stream *s,
+                         const struct sfc_stream_event *ev);
+
+/* sfc_stream_ack() by channel (as in ev->channel) and replay id. */
 sfc_err_t
 sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
 
 /*
- * Writes commits a store holds back (the file store writes at most every
- * few hundred ms while commits flow) so that a quiet stream's position is
- * on disk. Call it now and then, e.g. once a second; close() does it too.
+ * Writes every position acknowledged so far and makes it durable (the file
+ * store holds writes back for a few hundred ms while commits flow), waiting
+ * up to 5 s for the store thread. SFC_OK when done; SFC_ERR_IO at once
+ * while the store fails (the positions stay pending and are written once
+ * it works). Not needed for durability: the store thread flushes by itself
+ * half a second after the last write, and close() does too.
  */
 sfc_err_t sfc_stream_flush(struct sfc_stream *s);
+
+/*
+ * Whether the stream works: false while the replay store fails (reads or
+ * writes; retried with backoff) or after the stream stopped, with the
+ * reason in @why (may be NULL). Thread: any.
+ */
+bool sfc_stream_healthy(struct sfc_stream *s, char *why, size_t why_size);
 
 /* An eventfd that is readable while events are pending or the stream has
  * stopped with an error (poll it, then receive with timeout 0). Borrowed;
@@ -257,8 +296,10 @@ struct sfc_stream_stats {
     uint64_t connects;
     uint64_t reconnects;       /* re-handshakes after a fault */
     uint64_t relogins;         /* new Salesforce sessions after a 401 */
-    uint64_t replay_fallbacks; /* invalid replay ids replaced */
+    uint64_t replay_fallbacks; /* invalid or lost replay ids replaced */
     uint64_t paused_ms;        /* time the consumer held us back */
+    uint64_t store_errors;     /* replay store reads and writes that failed */
+    uint64_t commits;          /* positions written to the store */
 };
 void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
 
@@ -300,22 +341,6 @@ struct sfc_bayeux_msg {
 };
 
 /*
- * Parses a reply body (a JSON array, or one object) into @out (at most @max
- * messages). Returns the number parsed, or -1 with @errstr for input that
- * is not Bayeux. *root receives the cJSON tree the messages borrow from
- * (caller deletes). Malformed individual messages are skipped and counted
- * in *skipped (may be NULL).
- */
-int sfc_bayeux_parse(const char *body,
-                     size_t len,
-                     cJSON **root,
-                     struct sfc_bayeux_msg *out,
-                     int max,
-                     int *skipped,
-                     char *errstr,
-                     size_t errstr_size);
-
-/*
  * Incremental reader of one reply body. Salesforce does not bound how many
  * events a connect reply carries (it asks for buffers of 10 MB), so the
  * reply is split into its messages as bytes arrive and each message is
@@ -348,6 +373,23 @@ struct sfc_bayeux_reader {
  * Other messages are parsed by cJSON.
  */
 typedef bool (*sfc_bayeux_msg_fn)(void *opaque, struct sfc_bayeux_msg *m);
+
+/*
+ * Parses a whole reply body (a JSON array, or one object) and calls @fn
+ * for each message in order, until it returns false: there is no array
+ * to size. @m borrows from *root, the cJSON tree the caller deletes (NULL
+ * on failure). Returns the number of messages handed
+ * over, or -1 with @errstr for input that is not Bayeux. Malformed
+ * messages are skipped and counted in *skipped (may be NULL).
+ */
+int sfc_bayeux_parse(const char *body,
+                     size_t len,
+                     cJSON **root,
+                     sfc_bayeux_msg_fn fn,
+                     void *opaque,
+                     int *skipped,
+                     char *errstr,
+                     size_t errstr_size);
 
 /* Ready to read a reply whose messages are at most @max_message bytes. */
 void sfc_bayeux_reader_init(struct sfc_bayeux_reader *r, size_t max_message);

@@ -58,11 +58,13 @@ static void receives_in_order(void **state)
     assert_int_equal(st.handshakes, 1);
     assert_int_equal(st.malformed, 0);
     assert_int_equal(sfc_stream_pending(f.stream), 0);
-    /* Committed automatically on hand-over. */
+    /* Committed automatically on hand-over (written by the store thread:
+     * flush waits for it). */
     {
         int64_t r = 0;
         bool found = false;
 
+        assert_int_equal(sfc_stream_flush(f.stream), SFC_OK);
         assert_int_equal(
             sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found),
             SFC_OK);

@@ -147,13 +147,18 @@ static void manual_commits_only_move_forward(void **state)
     assert_int_equal(sfc_stream_receive(f.stream, 10000, &ev), SFC_OK);
     first = ev->replay_id;
     sfc_stream_event_destroy(ev);
+    assert_int_equal(sfc_stream_flush(f.stream), SFC_OK);
     assert_int_equal(
         sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found), SFC_OK);
-    assert_false(found); /* nothing committed yet */
+    /* Nothing acknowledged yet: the position is before the first event
+     * (the oldest retained one), so a restart gets it again. */
+    assert_true(found);
+    assert_int_equal(r, -2);
     assert_int_equal(sfc_stream_receive(f.stream, 10000, &ev), SFC_OK);
     assert_int_equal(sfc_stream_commit(f.stream, ev->channel, ev->replay_id),
                      SFC_OK);
     assert_int_equal(sfc_stream_commit(f.stream, ev->channel, first), SFC_OK);
+    assert_int_equal(sfc_stream_flush(f.stream), SFC_OK);
     assert_int_equal(
         sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found), SFC_OK);
     assert_true(found);

@@ -9,6 +9,21 @@
 
 #include "sfc/streaming.h"
 
+/* The messages of one reply, as sfc_bayeux_parse() hands them over. */
+struct msgs {
+    struct sfc_bayeux_msg m[16];
+    int n;
+};
+
+static bool collect_msg(void *opaque, struct sfc_bayeux_msg *m)
+{
+    struct msgs *c = opaque;
+
+    assert_true(c->n < 16);
+    c->m[c->n++] = *m;
+    return true;
+}
+
 static void connect_reply_with_data_first(void **state)
 {
     static const char body[] =
@@ -18,15 +33,16 @@ static void connect_reply_with_data_first(void **state)
         "\"/topic/LeadUpdates\"},{\"clientId\":\"hbx1v2\",\"channel\":"
         "\"/meta/connect\",\"id\":\"5\",\"successful\":true,\"advice\":"
         "{\"interval\":0,\"timeout\":110000,\"reconnect\":\"retry\"}}]";
-    struct sfc_bayeux_msg m[4];
+    struct msgs c = {0};
+    struct sfc_bayeux_msg *m = c.m;
     struct sfc_stream_event *ev = NULL;
     cJSON *root = NULL;
     int skipped = -1;
     char err[128];
 
     (void)state;
-    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, m, 4, &skipped,
-                                      err, sizeof(err)),
+    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, collect_msg,
+                                      &c, &skipped, err, sizeof(err)),
                      2);
     assert_int_equal(skipped, 0);
     assert_false(m[0].is_meta);
@@ -54,13 +70,14 @@ static void errors_and_failure_reasons(void **state)
         "user limit exceeded\"},\"replay\":true},\"advice\":{\"reconnect\":"
         "\"none\"},\"channel\":\"/meta/handshake\",\"id\":\"1\",\"error\":"
         "\"403::Handshake denied\",\"successful\":false}";
-    struct sfc_bayeux_msg m[2];
+    struct msgs c = {0};
+    struct sfc_bayeux_msg *m = c.m;
     cJSON *root = NULL;
     char err[128];
 
     (void)state;
-    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, m, 2, NULL,
-                                      err, sizeof(err)),
+    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, collect_msg,
+                                      &c, NULL, err, sizeof(err)),
                      1);
     assert_false(m[0].successful);
     assert_int_equal(m[0].error_code, 403);
@@ -81,14 +98,15 @@ static void cdc_and_platform_events(void **state)
         "4294967301}}},{\"channel\":\"/event/Low_Ink__e\",\"data\":{"
         "\"schema\":\"s\",\"payload\":{\"CreatedDate\":\"2024-04-09T18:31:40."
         "517Z\"},\"event\":{\"EventUuid\":\"u\",\"replayId\":2112}}}]";
-    struct sfc_bayeux_msg m[4];
+    struct msgs c = {0};
+    struct sfc_bayeux_msg *m = c.m;
     struct sfc_stream_event *ev = NULL;
     cJSON *root = NULL;
     char err[128];
 
     (void)state;
-    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, m, 4, NULL,
-                                      err, sizeof(err)),
+    assert_int_equal(sfc_bayeux_parse(body, strlen(body), &root, collect_msg,
+                                      &c, NULL, err, sizeof(err)),
                      2);
     assert_int_equal(sfc_bayeux_event(&m[0], &ev, err, sizeof(err)), SFC_OK);
     assert_int_equal(ev->kind, SFC_STREAM_KIND_CDC);
@@ -110,15 +128,16 @@ static void malformed_input_is_counted_not_fatal(void **state)
         "[{\"channel\":\"/topic/X\"},42,{\"nochannel\":1},{\"channel\":"
         "\"/topic/X\",\"data\":{\"event\":{\"type\":\"created\"}}},"
         "{\"channel\":\"/meta/connect\",\"successful\":true}]";
-    struct sfc_bayeux_msg m[8];
+    struct msgs c = {0};
+    struct sfc_bayeux_msg *m = c.m;
     struct sfc_stream_event *ev = NULL;
     cJSON *root = NULL;
     int skipped = 0;
     char err[128];
 
     (void)state;
-    assert_int_equal(sfc_bayeux_parse(mixed, strlen(mixed), &root, m, 8,
-                                      &skipped, err, sizeof(err)),
+    assert_int_equal(sfc_bayeux_parse(mixed, strlen(mixed), &root, collect_msg,
+                                      &c, &skipped, err, sizeof(err)),
                      2);
     assert_int_equal(skipped, 3);
     /* A data message without replayId cannot become an event. */
@@ -126,12 +145,12 @@ static void malformed_input_is_counted_not_fatal(void **state)
                      SFC_ERR_PARSE);
     assert_non_null(strstr(err, "without a valid event.replayId"));
     cJSON_Delete(root);
-    assert_int_equal(
-        sfc_bayeux_parse("[{\"chan", 8, &root, m, 8, NULL, err, sizeof(err)),
-        -1);
-    assert_int_equal(
-        sfc_bayeux_parse("\"text\"", 6, &root, m, 8, NULL, err, sizeof(err)),
-        -1);
+    assert_int_equal(sfc_bayeux_parse("[{\"chan", 8, &root, collect_msg, &c,
+                                      NULL, err, sizeof(err)),
+                     -1);
+    assert_int_equal(sfc_bayeux_parse("\"text\"", 6, &root, collect_msg, &c,
+                                      NULL, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "neither an array nor an object"));
 }
 
