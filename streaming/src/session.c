@@ -292,18 +292,15 @@ static enum step handshake(struct sfc_stream *s)
                          "\"supportedConnectionTypes\":[\"long-polling\"],"
                          "\"ext\":{\"replay\":true}}]",
                          id);
+    pthread_mutex_lock(&s->lock);
+    s->stats.handshakes++;
+    pthread_mutex_unlock(&s->lock);
     /* The handshake's events, if the server sends any, are queued here. */
     if (!meta_post(s, body, &x, on_handshake_meta, &r)) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.handshakes++;
-        pthread_mutex_unlock(&s->lock);
         st = x.rc != CURLE_OK || x.status != 200 ? http_failure(&x, "handshake")
                                                  : STEP_RETRY;
         goto out_free;
     }
-    pthread_mutex_lock(&s->lock);
-    s->stats.handshakes++;
-    pthread_mutex_unlock(&s->lock);
     if (!r.seen)
         goto out_free;
     if (!r.successful) {
