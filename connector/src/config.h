@@ -2,7 +2,7 @@
  * config.h - sfconnector's configuration: the loaded, validated, effective
  * settings of one config file. Loading is driven by one table of keys
  * (config_table.c) that also drives --help-config, check-config and the
- * README's reference section.
+ * reference in docs/configuration.md.
  *
  * Enumerated keys are stored as the libraries' own enums (sfc_api_auth,
  * sfc_stream_start, sfc_stream_fallback, sfc_rpc_op): the names table of
@@ -164,7 +164,7 @@ void sfc_config_print(const struct sfc_config *cfg, FILE *out);
 
 /*
  * Prints every key with type, default, allowed values and description; as
- * Markdown tables when @markdown (the README's reference section).
+ * Markdown tables when @markdown (docs/configuration.md's reference).
  */
 void sfc_config_help(FILE *out, bool markdown);
 

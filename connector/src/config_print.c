@@ -1,6 +1,6 @@
 /*
  * Printing: the effective configuration (redacted), --help-config as text or
- * as the README's Markdown reference, and the logger set-up from the config.
+ * as docs/configuration.md's Markdown reference, and the logger set-up from the config.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * The one table of configuration keys. Loading, validation, defaults,
- * check-config, --help-config and the README reference all come from here:
+ * check-config, --help-config and docs/configuration.md all come from here:
  * add a key by adding a row (and its field in config.h).
  */
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * Redacted printing, --help-config, the README reference, check-config run
+ * Redacted printing, --help-config, docs/configuration.md, check-config run
  * as a program, and a scan for secrets in everything the config code says.
  */
 #include <setjmp.h>
@@ -186,15 +186,15 @@ static void help_lists_every_key(void **state)
     free(out);
 }
 
-/* The README's reference section is exactly what --help-config prints. */
-static void readme_reference_matches_table(void **state)
+/* docs/configuration.md's reference is exactly what --help-config prints. */
+static void config_doc_matches_table(void **state)
 {
     static const char begin[] = "<!-- config-reference:begin -->\n";
     static const char end[] = "<!-- config-reference:end -->";
-    char *out = NULL, *readme;
+    char *out = NULL, *doc;
     size_t len = 0;
     FILE *mem = open_memstream(&out, &len);
-    FILE *f = fopen(SFC_README, "r");
+    FILE *f = fopen(SFC_CONFIG_DOC, "r");
     struct sfc_buf b;
     char chunk[4096];
     size_t n;
@@ -208,14 +208,14 @@ static void readme_reference_matches_table(void **state)
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         sfc_buf_append(&b, chunk, n);
     fclose(f);
-    readme = b.data;
-    s = strstr(readme, begin);
-    e = strstr(readme, end);
+    doc = b.data;
+    s = strstr(doc, begin);
+    e = strstr(doc, end);
     if (!s || !e)
-        fail_msg("README.md lacks the config-reference markers");
+        fail_msg("docs/configuration.md lacks the config-reference markers");
     s += strlen(begin);
     if ((size_t)(e - s) != strlen(out) || strncmp(s, out, strlen(out)) != 0)
-        fail_msg("README.md's configuration reference is stale: regenerate "
+        fail_msg("docs/configuration.md's reference is stale: regenerate "
                  "it with `sfconnector --help-config --markdown`");
     free(out);
     sfc_buf_free(&b);
@@ -281,7 +281,7 @@ int main(void)
         cmocka_unit_test(redact_uri_forms),
         cmocka_unit_test(secrets_absent_from_errors_and_logs),
         cmocka_unit_test(help_lists_every_key),
-        cmocka_unit_test(readme_reference_matches_table),
+        cmocka_unit_test(config_doc_matches_table),
         cmocka_unit_test(check_config_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
