@@ -1,6 +1,7 @@
 /*
  * Printing: the effective configuration (redacted), --help-config as text or
- * as docs/configuration.md's Markdown reference, and the logger set-up from the config.
+ * as docs/configuration.md's Markdown reference, and the logger set-up from the
+ * config.
  */
 #include <stdlib.h>
 #include <string.h>

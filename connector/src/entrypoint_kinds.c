@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "entrypoint.h"
-#include "event_build.h"
 
 #define PUSHTOPIC_NAME_MAX 25 /* Salesforce's limit on PushTopic.Name */
 
@@ -321,7 +320,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = subscribe_check,
         .channel_of = subscribe_channel,
         .routing_key_of = subscribe_key,
-        .body_of = event_body_view,
+        .body_of = sfc_stream_event_record,
         .describe = subscribe_describe,
     },
     {
@@ -331,7 +330,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .channel_of = notification_channel,
         .declare = notification_declare,
         .routing_key_of = notification_key,
-        .body_of = event_body_view,
+        .body_of = sfc_stream_event_record,
         .describe = notification_describe,
     },
     {
@@ -341,7 +340,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .channel_of = sobject_channel,
         .declare = sobject_declare,
         .routing_key_of = sobject_key,
-        .body_of = event_body_view,
+        .body_of = sfc_stream_event_record,
         .describe = sobject_describe,
     },
     {
@@ -350,7 +349,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = cdc_check,
         .channel_of = cdc_channel,
         .routing_key_of = subscribe_key,
-        .body_of = event_body_view,
+        .body_of = sfc_stream_event_record,
         .describe = cdc_describe,
     },
     {
@@ -359,7 +358,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = platform_check,
         .channel_of = platform_channel,
         .routing_key_of = subscribe_key,
-        .body_of = event_body_view,
+        .body_of = sfc_stream_event_record,
         .describe = platform_describe,
     },
     {.name = NULL}, /* the end */

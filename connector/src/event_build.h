@@ -9,18 +9,9 @@
 
 #include "sfc/streaming.h"
 
-/* The body consumers receive (data.sobject, data.payload, or data);
- * caller frees. */
+/* The body consumers receive (the stream's record of @ev, see
+ * sfc_stream_event_record()) as a copy; caller frees. */
 char *event_body(struct sfc_stream_event *ev);
-
-/*
- * The body without a copy where it can be: a span of ev->data_json, valid
- * while the event is (*owned = NULL), or one printed from the tree (*owned,
- * the caller frees it; the tree is built then if the event came without).
- * *len: its length.
- */
-const char *
-event_body_view(struct sfc_stream_event *ev, char **owned, size_t *len);
 
 /* "<channel>:<replay id>": the same event always gets the same id. Written
  * to @out (room for the channel and 23 bytes), NUL-terminated; returns its

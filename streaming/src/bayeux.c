@@ -250,6 +250,27 @@ static int64_t text_replay_id(const struct sfc_json_member *m)
 }
 
 /*
+ * The member of an event's data that is its record, what a consumer gets
+ * as the event's body: "sobject" for PushTopics, "payload" for CDC,
+ * platform events and generic channels; NULL (the whole data) for other
+ * channels. The one place that says so.
+ */
+static const char *record_key(enum sfc_stream_kind kind)
+{
+    switch (kind) {
+    case SFC_STREAM_KIND_PUSHTOPIC:
+        return "sobject";
+    case SFC_STREAM_KIND_GENERIC:
+    case SFC_STREAM_KIND_PLATFORM_EVENT:
+    case SFC_STREAM_KIND_CDC:
+        return "payload";
+    case SFC_STREAM_KIND_OTHER:
+        break;
+    }
+    return NULL;
+}
+
+/*
  * The fields read from the data object's text (checked JSON), and where
  * the record is in it. False when a member is behind an escaped key: the
  * tree has to decide.
@@ -271,10 +292,11 @@ static bool fields_from_text(const char *data,
                                      {.key = "entityName"}};
     bool cdc = kind == SFC_STREAM_KIND_CDC;
     bool pe = kind == SFC_STREAM_KIND_PLATFORM_EVENT;
-    const struct sfc_json_member *record = kind == SFC_STREAM_KIND_PUSHTOPIC
+    const char *rk = record_key(kind);
+    const struct sfc_json_member *record = !rk ? NULL
+                                           : strcmp(rk, top[2].key) == 0
                                                ? &top[2]
-                                           : cdc || pe ? &top[1]
-                                                       : NULL;
+                                               : &top[1];
 
     memset(f, 0, sizeof(*f));
     f->replay_id = -1;
@@ -448,6 +470,39 @@ const cJSON *sfc_stream_event_data(struct sfc_stream_event *ev)
     if (!ev->data && ev->data_json)
         ev->data = cJSON_Parse(ev->data_json);
     return ev->data;
+}
+
+const char *
+sfc_stream_event_record(struct sfc_stream_event *ev, char **owned, size_t *len)
+{
+    const char *key = record_key(ev->kind), *body;
+    const cJSON *data, *part;
+
+    *owned = NULL;
+    if (ev->data_json) {
+        /* As Salesforce wrote it: no tree printed, every digit kept. */
+        if (key && ev->record_len) { /* found by the stream already */
+            *len = ev->record_len;
+            return ev->data_json + ev->record_at;
+        }
+        if (!key) {
+            *len = ev->data_json_len;
+            return ev->data_json;
+        }
+        /* Absent, or behind an escaped key: the tree decides. */
+        if (sfc_json_member_span(ev->data_json, ev->data_json_len, key, &body,
+                                 len))
+            return body;
+    }
+    data = sfc_stream_event_data(ev);
+    if (!data) {
+        *len = 4;
+        return "null";
+    }
+    part = key ? cJSON_GetObjectItemCaseSensitive(data, key) : NULL;
+    *owned = sfc_json_print(part ? part : data);
+    *len = strlen(*owned);
+    return *owned;
 }
 
 void sfc_stream_event_destroy(struct sfc_stream_event *ev)

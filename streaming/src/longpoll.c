@@ -94,6 +94,10 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
         sfc_log(SFC_LOG_WARN, STREAM_MOD, "dropped: %s", err);
         return true;
     }
+    /* The session's, as nameko-salesforce tells its handlers. */
+    _Static_assert(sizeof(ev->client_id) == sizeof(s->client_id),
+                   "a client id fits the event");
+    memcpy(ev->client_id, s->client_id, sizeof(ev->client_id));
     if (x->nbatch == x->capbatch) {
         x->capbatch = x->capbatch ? x->capbatch * 2 : 64;
         x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));

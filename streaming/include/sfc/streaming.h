@@ -144,11 +144,27 @@ struct sfc_stream_event {
      * was read from a reply by the stream; NULL otherwise. */
     char *data_json;
     size_t data_json_len;
-    /* Where data_json holds the record, as written: "sobject" (PushTopic)
-     * or "payload" (CDC, platform events). record_len is 0 when the stream
-     * did not find it (absent, or after a key written with escapes). */
+    /* Where data_json holds the record (see sfc_stream_event_record()),
+     * as written. record_len is 0 when the stream did not find it (absent,
+     * or after a key written with escapes). */
     size_t record_at, record_len;
+    /* The Bayeux clientId of the session that delivered it ("" when it
+     * did not come from a session). */
+    char client_id[64];
 };
+
+/*
+ * The event's record, what a consumer of the event gets as its body:
+ * data.sobject (PushTopic), data.payload (CDC, platform events, generic
+ * channels), the whole data (other channels; also when the member is
+ * absent). Where the stream kept the text, a span of ev->data_json as
+ * Salesforce wrote it, valid while @ev is (*owned = NULL); else printed
+ * from the tree into *owned, which the caller frees. *len: its length.
+ * An event without data gives "null". Never NULL.
+ * Thread: the one that holds the event.
+ */
+const char *
+sfc_stream_event_record(struct sfc_stream_event *ev, char **owned, size_t *len);
 
 /*
  * The event's data as a tree, parsed from data_json on the first call when
