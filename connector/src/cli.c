@@ -19,9 +19,18 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help_config(int argc, char **argv)
 {
-    bool markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+    enum cfg_help_format fmt = CFG_HELP_TEXT;
 
-    sfc_config_help(stdout, markdown);
+    if (argc > 1 && strcmp(argv[1], "--markdown") == 0)
+        fmt = CFG_HELP_MARKDOWN;
+    else if (argc > 1 && strcmp(argv[1], "--man") == 0)
+        fmt = CFG_HELP_MAN;
+    else if (argc > 1) {
+        fprintf(stderr,
+                "usage: sfconnector --help-config [--markdown|--man]\n");
+        return SFC_EXIT_USAGE;
+    }
+    sfc_config_help(stdout, fmt);
     return 0;
 }
 
@@ -54,7 +63,7 @@ static const struct cli_command commands[] = {
     {"check-config", cmd_check_config, "FILE",
      "validate FILE and print the "
      "effective configuration (secrets as ****)"},
-    {"--help-config", cmd_help_config, "[--markdown]",
+    {"--help-config", cmd_help_config, "[--markdown|--man]",
      "list every configuration key"},
     {"--version", cmd_version, "", "print the version"},
     {"--help", cmd_help, "", "this text"},

@@ -162,11 +162,18 @@ void sfc_config_destroy(struct sfc_config *cfg);
  */
 void sfc_config_print(const struct sfc_config *cfg, FILE *out);
 
+/* The forms of the key reference --help-config prints. */
+enum cfg_help_format {
+    CFG_HELP_TEXT,     /* for a terminal */
+    CFG_HELP_MARKDOWN, /* tables: docs/configuration.md's reference */
+    CFG_HELP_MAN,      /* man(7) tagged paragraphs: sfconnector.conf(5) */
+};
+
 /*
- * Prints every key with type, default, allowed values and description; as
- * Markdown tables when @markdown (docs/configuration.md's reference).
+ * Prints every key with type, default, allowed values and description in
+ * the form @fmt. Thread: any.
  */
-void sfc_config_help(FILE *out, bool markdown);
+void sfc_config_help(FILE *out, enum cfg_help_format fmt);
 
 /*
  * Configures the logger from the log section and registers every secret

@@ -123,31 +123,93 @@ static void allowed_text(const struct cfg_key *k, char *buf, size_t size)
     }
 }
 
+/* A Markdown table cell: "<" would open an HTML tag, "|" end the cell. */
+static void md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", out);
+        else if (*s == '>')
+            fputs("&gt;", out);
+        else if (*s == '|')
+            fputs("\\|", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+/* roff text: a backslash is "\e"; a line never starts with "." or "'". */
+static void roff_text(FILE *out, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", out);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void help_key(FILE *out,
+                     const struct cfg_key *k,
+                     const char *prefix,
+                     enum cfg_help_format fmt)
+{
+    char allowed[160];
+    const char *def = k->def ? k->def : "";
+    bool secret = k->flags & CFG_F_SECRET;
+
+    allowed_text(k, allowed, sizeof(allowed));
+    switch (fmt) {
+    case CFG_HELP_MARKDOWN:
+        fprintf(out, "| `%s.%s` | %s%s | %s%s%s | ", prefix, k->name,
+                cfg_type_name(k), secret ? " (secret)" : "", *def ? "`" : "",
+                def, *def ? "`" : "");
+        md_cell(out, allowed);
+        fputs(" | ", out);
+        md_cell(out, k->desc);
+        fputs(" |\n", out);
+        break;
+    case CFG_HELP_MAN:
+        fputs(".TP\n.B ", out);
+        roff_text(out, prefix);
+        fputc('.', out);
+        roff_text(out, k->name);
+        fprintf(out, "\n(%s%s", cfg_type_name(k), secret ? ", secret" : "");
+        if (*def) {
+            fputs("; default \\fB", out);
+            roff_text(out, def);
+            fputs("\\fR", out);
+        }
+        if (*allowed) {
+            fputs("; allowed: ", out);
+            roff_text(out, allowed);
+        }
+        fputs(")\n.br\n", out);
+        roff_text(out, k->desc);
+        fputc('\n', out);
+        break;
+    case CFG_HELP_TEXT:
+        fprintf(out, "  %s.%s (%s%s)\n", prefix, k->name, cfg_type_name(k),
+                secret ? ", secret" : "");
+        fprintf(out, "      %s\n", k->desc);
+        if (*def || *allowed)
+            fprintf(out, "      default: %s%s%s\n", *def ? def : "none",
+                    *allowed ? "; allowed: " : "", allowed);
+        break;
+    }
+}
+
 static void help_keys(FILE *out,
                       const struct cfg_table *t,
                       const char *prefix,
-                      bool markdown)
+                      enum cfg_help_format fmt)
 {
-    for (size_t i = 0; i < t->n_keys; i++) {
-        const struct cfg_key *k = &t->keys[i];
-        char allowed[160];
-        const char *def = k->def ? k->def : "";
-
-        allowed_text(k, allowed, sizeof(allowed));
-        if (markdown) {
-            fprintf(out, "| `%s.%s` | %s%s | %s%s%s | %s | %s |\n", prefix,
-                    k->name, cfg_type_name(k),
-                    k->flags & CFG_F_SECRET ? " (secret)" : "", *def ? "`" : "",
-                    def, *def ? "`" : "", allowed, k->desc);
-        } else {
-            fprintf(out, "  %s.%s (%s%s)\n", prefix, k->name, cfg_type_name(k),
-                    k->flags & CFG_F_SECRET ? ", secret" : "");
-            fprintf(out, "      %s\n", k->desc);
-            if (*def || *allowed)
-                fprintf(out, "      default: %s%s%s\n", *def ? def : "none",
-                        *allowed ? "; allowed: " : "", allowed);
-        }
-    }
+    for (size_t i = 0; i < t->n_keys; i++)
+        help_key(out, &t->keys[i], prefix, fmt);
     for (size_t i = 0; i < t->n_keys; i++) {
         const struct cfg_key *k = &t->keys[i];
         char sub[128];
@@ -155,33 +217,45 @@ static void help_keys(FILE *out,
         if (k->type != CFG_LIST)
             continue;
         snprintf(sub, sizeof(sub), "%s.%s[]", prefix, k->name);
-        if (markdown)
+        if (fmt == CFG_HELP_MARKDOWN)
             fprintf(out,
                     "\nEach element of `%s.%s`:\n\n| key | type | "
                     "default | allowed | description |\n|---|---|---|---|"
                     "---|\n",
                     prefix, k->name);
-        help_keys(out, k->sub, sub, markdown);
+        else if (fmt == CFG_HELP_MAN)
+            fprintf(out, ".PP\nEach element of \\fB%s.%s\\fR:\n", prefix,
+                    k->name);
+        help_keys(out, k->sub, sub, fmt);
     }
 }
 
-void sfc_config_help(FILE *out, bool markdown)
+void sfc_config_help(FILE *out, enum cfg_help_format fmt)
 {
-    if (!markdown)
+    if (fmt == CFG_HELP_TEXT)
         fputs("Configuration keys (libconfig syntax; string values may use "
               "${VAR}, ${VAR:-default} and ${VAR:default}):\n",
               out);
     for (size_t i = 0; i < cfg_n_sections; i++) {
         const struct cfg_table *t = &cfg_sections[i];
 
-        if (markdown)
+        switch (fmt) {
+        case CFG_HELP_MARKDOWN:
             fprintf(out,
                     "%s### `%s` — %s\n\n| key | type | default | "
                     "allowed | description |\n|---|---|---|---|---|\n",
                     i ? "\n" : "", t->name, t->desc);
-        else
+            break;
+        case CFG_HELP_MAN:
+            fprintf(out, ".SS \"%s \\(em ", t->name);
+            roff_text(out, t->desc);
+            fputs("\"\n", out);
+            break;
+        case CFG_HELP_TEXT:
             fprintf(out, "\n%s: %s\n", t->name, t->desc);
-        help_keys(out, t, t->name, markdown);
+            break;
+        }
+        help_keys(out, t, t->name, fmt);
     }
 }
 

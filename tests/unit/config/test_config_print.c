@@ -175,7 +175,7 @@ static void help_lists_every_key(void **state)
     FILE *mem = open_memstream(&out, &len);
 
     (void)state;
-    sfc_config_help(mem, false);
+    sfc_config_help(mem, CFG_HELP_TEXT);
     fclose(mem);
     assert_non_null(strstr(out, "salesforce.client_secret (string, secret)"));
     assert_non_null(strstr(out, "amqp.exchange_auto_delete (boolean)"));
@@ -184,6 +184,38 @@ static void help_lists_every_key(void **state)
     assert_non_null(strstr(out, "log.format (enum)"));
     assert_non_null(strstr(out, "default: 8; allowed: 1..256"));
     free(out);
+}
+
+/* Markdown cells show "<name>" as text, not as an HTML tag; man(7) lines
+ * never start with a control character and hyphens are escaped. */
+static void help_markdown_and_man_escape(void **state)
+{
+    char *md = NULL, *man = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&md, &len);
+
+    (void)state;
+    sfc_config_help(mem, CFG_HELP_MARKDOWN);
+    fclose(mem);
+    assert_non_null(strstr(md, "\"&lt;name&gt;.events\" exchange"));
+    assert_null(strstr(md, "<name>"));
+    mem = open_memstream(&man, &len);
+    sfc_config_help(mem, CFG_HELP_MAN);
+    fclose(mem);
+    assert_non_null(strstr(man, ".SS \"salesforce \\(em "));
+    assert_non_null(strstr(man, ".TP\n.B salesforce.pool_size\n(integer; "
+                                "default \\fB8\\fR; allowed: 1..256)\n"));
+    assert_non_null(strstr(man, "OAuth username\\-password"));
+    for (const char *l = man; l; l = strchr(l, '\n')) {
+        l += *l == '\n';
+        if (*l == '.')
+            assert_true(
+                strncmp(l, ".SS ", 4) == 0 || strncmp(l, ".TP\n", 4) == 0 ||
+                strncmp(l, ".B ", 3) == 0 || strncmp(l, ".br\n", 4) == 0 ||
+                strncmp(l, ".PP\n", 4) == 0);
+    }
+    free(md);
+    free(man);
 }
 
 /* docs/configuration.md's reference is exactly what --help-config prints. */
@@ -201,7 +233,7 @@ static void config_doc_matches_table(void **state)
     const char *s, *e;
 
     (void)state;
-    sfc_config_help(mem, true);
+    sfc_config_help(mem, CFG_HELP_MARKDOWN);
     fclose(mem);
     assert_non_null(f);
     sfc_buf_init(&b, 0);
@@ -281,6 +313,7 @@ int main(void)
         cmocka_unit_test(redact_uri_forms),
         cmocka_unit_test(secrets_absent_from_errors_and_logs),
         cmocka_unit_test(help_lists_every_key),
+        cmocka_unit_test(help_markdown_and_man_escape),
         cmocka_unit_test(config_doc_matches_table),
         cmocka_unit_test(check_config_program),
     };
