@@ -8,12 +8,13 @@
 #include "sfc/connector.h"
 #include "cli.h"
 #include "config.h"
+#include "sfc_revision.h"
 
 static int cmd_version(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    printf("sfconnector %s\n", SFC_VERSION);
+    printf("sfconnector %s (revision %s)\n", SFC_VERSION, SFC_REVISION);
     return 0;
 }
 
