@@ -1,6 +1,7 @@
 /*
  * sfsim_rest_collections: sObject Collections create/update/upsert/
- * delete/retrieve, allOrNone rollback, the 200-record cap.
+ * delete/retrieve (GET and POST with a body, as jsforce's retrieve([ids])
+ * sends it), allOrNone rollback, the 200-record cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,78 @@ static void test_update_delete_retrieve(void **state)
     rt_free(&r);
 }
 
+/* POST /composite/sobjects/<X> {"ids","fields"}: records in request order,
+ * null for unknown, deleted or foreign ids, 400 for an unknown field. */
+static void test_retrieve_many_post(void **state)
+{
+    struct rt_resp r;
+    struct sfc_buf b;
+    char *a = rt_create(&sim, token, "Account", "{\"Name\":\"RetA\"}");
+    char *c = rt_create(&sim, token, "Account", "{\"Name\":\"RetC\"}");
+    char *lead = rt_create(&sim, token, "Lead",
+                           "{\"LastName\":\"L\",\"Company\":\"C\"}");
+    char *body, *del;
+    const cJSON *rec;
+    int i;
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(c);
+    assert_non_null(lead);
+    del = sfc_xasprintf("/sobjects/Account/%s", c);
+    body = rt_url(&sim, del);
+    assert_int_equal(rt_req("DELETE", body, token, NULL, NULL, NULL, &r), 204);
+    rt_free(&r);
+    free(body);
+    free(del);
+    body = sfc_xasprintf("{\"ids\":[\"%s\",\"%s\",\"%s\",\"%.15s\"],"
+                         "\"fields\":[\"id\",\"name\"]}",
+                         lead, a, c, a);
+    assert_int_equal(coll("POST", "/Account", body, &r), 200);
+    free(body);
+    assert_int_equal(cJSON_GetArraySize(r.json), 4);
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(r.json, 0)));
+    rec = cJSON_GetArrayItem(r.json, 1);
+    assert_string_equal(cJSON_GetObjectItem(rec, "Id")->valuestring, a);
+    assert_string_equal(cJSON_GetObjectItem(rec, "Name")->valuestring, "RetA");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "attributes"), "type")
+            ->valuestring,
+        "Account");
+    assert_null(cJSON_GetObjectItem(rec, "CreatedDate"));
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(r.json, 2)));
+    rec = cJSON_GetArrayItem(r.json, 3); /* a 15-character id works too */
+    assert_string_equal(cJSON_GetObjectItem(rec, "Id")->valuestring, a);
+    rt_free(&r);
+
+    body = sfc_xasprintf("{\"ids\":[\"%s\"],\"fields\":[\"Nope__c\"]}", a);
+    assert_int_equal(coll("POST", "/Account", body, &r), 400);
+    assert_string_equal(rt_error_code(&r), "INVALID_FIELD");
+    rt_free(&r);
+    free(body);
+    body = sfc_xasprintf("{\"ids\":[\"%s\"]}", a);
+    assert_int_equal(coll("POST", "/Account", body, &r), 400);
+    rt_free(&r);
+    free(body);
+    /* Up to 2,000 ids in a body; one more is refused. */
+    sfc_buf_init(&b, 0);
+    sfc_buf_appendf(&b, "{\"fields\":[\"Id\"],\"ids\":[");
+    for (i = 0; i < 2001; i++)
+        sfc_buf_appendf(&b, "%s\"%s\"", i ? "," : "", a);
+    sfc_buf_appendf(&b, "]}");
+    assert_int_equal(coll("POST", "/Account", b.data, &r), 400);
+    assert_string_equal(rt_error_code(&r), "EXCEEDED_ID_LIMIT");
+    rt_free(&r);
+    b.len -= strlen(",\"\"]}") + strlen(a);
+    sfc_buf_appendf(&b, "]}");
+    assert_int_equal(coll("POST", "/Account", b.data, &r), 200);
+    assert_int_equal(cJSON_GetArraySize(r.json), 2000);
+    rt_free(&r);
+    sfc_buf_free(&b);
+    free(a);
+    free(c);
+    free(lead);
+}
+
 static void test_upsert_and_cap(void **state)
 {
     struct rt_resp r;
@@ -184,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_create_mixed_partial),
         cmocka_unit_test(test_all_or_none),
         cmocka_unit_test(test_update_delete_retrieve),
+        cmocka_unit_test(test_retrieve_many_post),
         cmocka_unit_test(test_upsert_and_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
