@@ -1,6 +1,7 @@
 /*
  * sfsim_rest_soap: SOAP login as simple-salesforce, jsforce and
- * aiosalesforce send it; faults with HTTP 500; the session works for REST.
+ * aiosalesforce send it; faults with HTTP 500; the session works for REST;
+ * logout (jsforce's envelope) ends the session.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,13 @@ static const char JSFORCE[] =
     "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\">"
     "<se:Header/><se:Body><login xmlns=\"urn:partner.soap.sforce.com\">"
     "<username>%s</username><password>%s</password></login></se:Body>"
+    "</se:Envelope>";
+
+static const char JSFORCE_LOGOUT[] =
+    "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+    "<se:Header><SessionHeader xmlns=\"urn:partner.soap.sforce.com\">"
+    "<sessionId>%s</sessionId></SessionHeader></se:Header><se:Body>"
+    "<logout xmlns=\"urn:partner.soap.sforce.com\"/></se:Body>"
     "</se:Envelope>";
 
 static int setup(void **state)
@@ -138,6 +146,53 @@ static void test_faults(void **state)
     rt_free(&r);
 }
 
+/* POSTs jsforce's logout envelope for @sid to @url. */
+static long logout(const char *url, const char *sid, struct rt_resp *r)
+{
+    char *body = sfc_xasprintf(JSFORCE_LOGOUT, sid);
+    long s = rt_req("POST", url, NULL, "text/xml", body, "SOAPAction: \"\"", r);
+    free(body);
+    return s;
+}
+
+static void test_logout(void **state)
+{
+    struct rt_resp r, d;
+    char *sid, *server, *url, *rest;
+    (void)state;
+    assert_int_equal(soap(JSFORCE, "60.0", "demo@sfsim.local",
+                          "demo-passwordDEMOTOKEN", "SOAPAction: \"\"", &r),
+                     200);
+    sid = xml_text(r.body, "sessionId");
+    server = xml_text(r.body, "serverUrl");
+    rt_free(&r);
+    assert_non_null(sid);
+    rest = rt_url(&sim, "/limits");
+    assert_int_equal(rt_req("GET", rest, sid, NULL, NULL, NULL, &d), 200);
+    rt_free(&d);
+    /* jsforce posts to <instance>/services/Soap/u/<version>. */
+    url = sfc_xasprintf("%s/services/Soap/u/60.0", sim.url);
+    assert_int_equal(logout(url, sid, &r), 200);
+    assert_non_null(strstr(r.body, "logoutResponse"));
+    assert_null(strstr(r.body, "Fault"));
+    rt_free(&r);
+    assert_int_equal(rt_req("GET", rest, sid, NULL, NULL, NULL, &d), 401);
+    assert_string_equal(rt_error_code(&d), "INVALID_SESSION_ID");
+    rt_free(&d);
+    /* The session is gone: a second logout is a fault. */
+    assert_int_equal(logout(server, sid, &r), 500);
+    assert_non_null(
+        strstr(r.body, "<faultcode>sf:INVALID_SESSION_ID</faultcode>"));
+    assert_non_null(strstr(
+        r.body, "<sf:exceptionCode>INVALID_SESSION_ID</sf:exceptionCode>"));
+    rt_free(&r);
+    assert_true(rt_stat(&sim, "logouts") >= 1);
+    free(url);
+    free(rest);
+    free(sid);
+    free(server);
+}
+
 static void test_switches(void **state)
 {
     const char *args[] = {"--password-expired", "--soap-retired", NULL};
@@ -165,6 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_variants),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_logout),
         cmocka_unit_test(test_switches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
