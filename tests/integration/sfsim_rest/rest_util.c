@@ -96,6 +96,29 @@ char *rt_header(const struct rt_resp *r, const char *name)
     return NULL;
 }
 
+char *rt_cookie_header(const struct rt_resp *r)
+{
+    struct sfc_buf b;
+    const char *p = r->headers;
+
+    sfc_buf_init(&b, 0);
+    while (p && *p) {
+        if (strncasecmp(p, "Set-Cookie:", 11) == 0) {
+            const char *v = p + 11;
+
+            while (*v == ' ')
+                v++;
+            sfc_buf_appendf(&b, "%s%.*s",
+                            b.len ? "; " : "Cookie: ", (int)strcspn(v, ";\r\n"),
+                            v);
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return b.data ? sfc_buf_steal(&b) : NULL;
+}
+
 char *rt_url(const struct sfsim_proc *p, const char *path)
 {
     return sfc_xasprintf("%s/services/data/v60.0%s", p->url, path);

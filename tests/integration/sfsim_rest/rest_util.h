@@ -36,6 +36,12 @@ void rt_free(struct rt_resp *r);
 /* Value of response header @name (malloc'ed) or NULL. */
 char *rt_header(const struct rt_resp *r, const char *name);
 
+/*
+ * "Cookie: a=1; b=2" from every Set-Cookie of @r (malloc'ed), or NULL when
+ * it set none.
+ */
+char *rt_cookie_header(const struct rt_resp *r);
+
 /* "<base>/services/data/v60.0<path>" (malloc'ed). */
 char *rt_url(const struct sfsim_proc *p, const char *path);
 
