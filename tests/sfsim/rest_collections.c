@@ -1,6 +1,7 @@
 /*
  * rest_collections.c - sObject Collections (/composite/sobjects): create,
- * update, upsert, delete, retrieve; 200-record cap; allOrNone with
+ * update, upsert, delete (200-record cap), retrieve by GET or by POST with
+ * an ids+fields body (2,000 ids); allOrNone with
  * ALL_OR_NONE_OPERATION_ROLLED_BACK; per-record errors use "statusCode".
  */
 #include <stdio.h>
@@ -11,7 +12,8 @@
 #include "rest.h"
 #include "sfc/common.h"
 
-#define MAX_RECORDS 200
+#define MAX_RECORDS  200
+#define MAX_RETRIEVE 2000 /* ids per retrieve */
 
 enum op { OP_CREATE, OP_UPDATE, OP_UPSERT, OP_DELETE };
 
@@ -318,43 +320,140 @@ static void delete_records(struct rest_ctx *c)
     free(mine);
 }
 
-static void retrieve(struct rest_ctx *c, struct sim_object *o)
+/* Ids and fields to retrieve, from the query string or a JSON body. */
+struct wanted {
+    char (*ids)[19]; /* as given, cut to 18 chars */
+    size_t n_ids;
+    char **fields; /* borrowed from @store or @body */
+    size_t n_fields;
+    char *store; /* the query's copy of "fields" */
+    cJSON *body;
+};
+
+static void wanted_free(struct wanted *w)
+{
+    free(w->ids);
+    free(w->fields);
+    free(w->store);
+    cJSON_Delete(w->body);
+}
+
+static bool too_many_ids(struct rest_ctx *c)
+{
+    sim_response_error(c->resp, 400, "EXCEEDED_ID_LIMIT",
+                       "record limit reached. cannot submit more than 2000 "
+                       "records into this call",
+                       false);
+    return false;
+}
+
+static void add_field_name(struct wanted *w, char *name)
+{
+    while (*name == ' ')
+        name++;
+    w->fields = sfc_xrealloc(w->fields, (w->n_fields + 1) * sizeof(char *));
+    w->fields[w->n_fields++] = name;
+}
+
+/* GET ?ids=a,b&fields=X,Y. False with the answer sent. */
+static bool wanted_from_query(struct rest_ctx *c, struct wanted *w)
 {
     const char *csv = sim_request_arg(c->req, "ids");
     const char *fl = sim_request_arg(c->req, "fields");
-    char(*ids)[19];
-    char *fields[64];
-    size_t n, nf = 0, i;
-    char *fcopy = fl ? sfc_xstrdup(fl) : NULL, *save = NULL, *tok;
-    cJSON *arr;
+    char *save = NULL, *tok;
     bool bad;
 
     if (!csv || !fl) {
-        free(fcopy);
         sim_response_error(c->resp, 400, "MALFORMED_QUERY",
                            "ids and fields are required", false);
-        return;
+        return false;
     }
-    for (tok = strtok_r(fcopy, ",", &save); tok && nf < 64;
+    w->ids = sfc_xcalloc(MAX_RETRIEVE + 1, sizeof(*w->ids));
+    w->n_ids = split_ids(csv, w->ids, MAX_RETRIEVE, &bad);
+    if (bad)
+        return too_many_ids(c);
+    w->store = sfc_xstrdup(fl);
+    for (tok = strtok_r(w->store, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save))
-        fields[nf++] = tok;
-    ids = sfc_xcalloc(MAX_RECORDS + 1, sizeof(*ids));
-    n = split_ids(csv, ids, MAX_RECORDS, &bad);
+        add_field_name(w, tok);
+    return true;
+}
+
+/* POST {"ids": [...], "fields": [...]}. False with the answer sent. */
+static bool wanted_from_body(struct rest_ctx *c, struct wanted *w)
+{
+    const cJSON *ids, *fields, *it;
+
+    w->body = rest_parse_body(c);
+    if (!w->body)
+        return false;
+    ids = cJSON_GetObjectItemCaseSensitive(w->body, "ids");
+    fields = cJSON_GetObjectItemCaseSensitive(w->body, "fields");
+    if (!cJSON_IsArray(ids) || !cJSON_IsArray(fields) ||
+        cJSON_GetArraySize(ids) == 0 || cJSON_GetArraySize(fields) == 0) {
+        sim_response_error(c->resp, 400, "JSON_PARSER_ERROR",
+                           "ids and fields are required", false);
+        return false;
+    }
+    if (cJSON_GetArraySize(ids) > MAX_RETRIEVE)
+        return too_many_ids(c);
+    w->ids = sfc_xcalloc((size_t)cJSON_GetArraySize(ids), sizeof(*w->ids));
+    cJSON_ArrayForEach(it, ids)
+    {
+        if (cJSON_IsString(it))
+            snprintf(w->ids[w->n_ids], 19, "%.18s", it->valuestring);
+        w->n_ids++;
+    }
+    cJSON_ArrayForEach(it, fields)
+    {
+        if (!cJSON_IsString(it)) {
+            sim_response_error(c->resp, 400, "JSON_PARSER_ERROR",
+                               "fields must be strings", false);
+            return false;
+        }
+        add_field_name(w, it->valuestring);
+    }
+    return true;
+}
+
+/*
+ * GET ?ids=&fields= or POST {"ids","fields"} (up to 2,000): one entry per
+ * id in request order, null for an id that is unknown, deleted or of
+ * another object; an unknown field fails the whole request.
+ */
+static void retrieve(struct rest_ctx *c, struct sim_object *o, bool post)
+{
+    struct wanted w;
+    cJSON *arr;
+    size_t i;
+
+    memset(&w, 0, sizeof(w));
+    if (!(post ? wanted_from_body(c, &w) : wanted_from_query(c, &w)))
+        goto out;
+    for (i = 0; i < w.n_fields; i++) {
+        if (!sim_field_find(o, w.fields[i])) {
+            char msg[400];
+
+            rest_no_such_column(msg, sizeof(msg), w.fields[i], o->name);
+            sim_response_error(c->resp, 400, "INVALID_FIELD", msg, false);
+            goto out;
+        }
+    }
     arr = cJSON_CreateArray();
     sim_store_lock(c->sim);
-    for (i = 0; i < n; i++) {
-        struct sim_rec *r = sim_rec_find(c->sim, ids[i]);
+    for (i = 0; i < w.n_ids; i++) {
+        struct sim_rec *r = sim_rec_find(c->sim, w.ids[i]);
         if (!r || r->deleted || r->obj != o)
             cJSON_AddItemToArray(arr, cJSON_CreateNull());
         else
-            cJSON_AddItemToArray(arr, sim_rec_view(c->sim, r,
-                                                   (const char *const *)fields,
-                                                   nf, c->version));
+            cJSON_AddItemToArray(
+                arr, sim_rec_view(c->sim, r, (const char *const *)w.fields,
+                                  w.n_fields, c->version));
     }
     sim_store_unlock(c->sim);
-    free(ids);
-    free(fcopy);
     sim_response_json(c->resp, 200, arr);
+out:
+    wanted_free(&w);
 }
 
 void rest_collections(struct rest_ctx *c, const char *after)
@@ -386,8 +485,10 @@ void rest_collections(struct rest_ctx *c, const char *after)
             return;
         }
         write_records(c, OP_UPSERT, o, f);
-    } else if (o && strcmp(m, "GET") == 0)
-        retrieve(c, o);
+    } else if (o && !fname[0] && strcmp(m, "GET") == 0)
+        retrieve(c, o, false);
+    else if (o && !fname[0] && strcmp(m, "POST") == 0)
+        retrieve(c, o, true);
     else
         sim_response_error(c->resp, 405, "METHOD_NOT_ALLOWED",
                            "HTTP Method not allowed", false);
