@@ -1,6 +1,6 @@
 /*
- * router.c - maps a request path to its handler: OAuth, SOAP, Bayeux,
- * versions, and the authenticated REST data API.
+ * router.c - maps a request path to its handler: OAuth, identity, SOAP,
+ * Bayeux, versions, and the authenticated REST data API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +101,10 @@ void sim_route(struct sim *sim,
         sim_oauth_token(sim, req, resp);
     else if (strcmp(p, "/services/oauth2/revoke") == 0)
         sim_oauth_revoke(sim, req, resp);
+    else if (strcmp(p, "/services/oauth2/userinfo") == 0)
+        sim_userinfo(sim, req, resp);
+    else if (prefix(p, "/id/"))
+        sim_identity(sim, req, resp);
     else if (prefix(p, "/services/Soap/u/") || prefix(p, "/services/Soap/c/"))
         sim_soap_login(sim, req, resp);
     else if (prefix(p, "/cometd/") || strcmp(p, "/cometd") == 0)

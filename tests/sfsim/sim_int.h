@@ -194,6 +194,13 @@ bool sim_jwt_verify(struct sim *sim,
                     const char *assertion,
                     const struct sim_user **user,
                     const char **err);
+/* GET /id/<org>/<user> and GET|POST /services/oauth2/userinfo. */
+void sim_identity(struct sim *sim,
+                  const struct sim_request *req,
+                  struct sim_response *resp);
+void sim_userinfo(struct sim *sim,
+                  const struct sim_request *req,
+                  struct sim_response *resp);
 /* Shared OAuth success body. */
 void sim_oauth_success(struct sim *sim,
                        struct sim_response *resp,
@@ -208,8 +215,12 @@ void sim_oauth_error(struct sim_response *resp,
 /* ---- util.c ---- */
 /* Form/query argument from an x-www-form-urlencoded string; malloc'ed. */
 char *sim_form_get(const char *form, const char *name);
-/* ISO datetime "2024-05-20T20:49:32.000+0000" for wall ms. */
+/* ISO datetime "2024-05-20T20:49:32.000+0000" for wall ms: the form of
+ * REST, SOAP and PushTopic records. */
 void sim_format_datetime(int64_t ms, char out[32]);
+/* "2024-05-20T20:49:32.000Z": the form of the Streaming API's event
+ * payloads and of OpenID Connect. */
+void sim_format_datetime_z(int64_t ms, char out[32]);
 /* Parses a Salesforce/ISO datetime or date; false when malformed. */
 bool sim_parse_datetime(const char *s, int64_t *ms_out);
 /* Version from "vNN.N" path segment; false when malformed. */

@@ -34,13 +34,23 @@ char *sim_form_get(const char *form, const char *name)
     return NULL;
 }
 
-void sim_format_datetime(int64_t ms, char out[32])
+static void format_datetime(int64_t ms, const char *zone, char out[32])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03d+0000", (int)(ms % 1000));
+    snprintf(out + n, 32 - n, ".%03d%s", (int)(ms % 1000), zone);
+}
+
+void sim_format_datetime(int64_t ms, char out[32])
+{
+    format_datetime(ms, "+0000", out);
+}
+
+void sim_format_datetime_z(int64_t ms, char out[32])
+{
+    format_datetime(ms, "Z", out);
 }
 
 static bool digits(const char *s, int n, int *out)
