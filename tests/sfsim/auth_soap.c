@@ -1,6 +1,7 @@
 /*
- * auth_soap.c - SOAP login (POST /services/Soap/u/<ver> and /Soap/c/<ver>):
- * namespace-agnostic envelope parsing, loginResponse and SOAP faults with
+ * auth_soap.c - SOAP login and logout (POST /services/Soap/u/<ver>[/<org>]
+ * and /Soap/c/...): namespace-agnostic envelope parsing, loginResponse,
+ * logoutResponse (the SessionHeader's session ends) and SOAP faults with
  * HTTP 500 as rest-wire.md 1.7 describes.
  */
 #include <ctype.h>
@@ -159,27 +160,45 @@ static void soap_success(struct sim *sim,
     free(body);
 }
 
-void sim_soap_login(struct sim *sim,
-                    const struct sim_request *req,
-                    struct sim_response *resp)
+/* logout(): ends the session named in the SessionHeader. */
+static void logout(struct sim *sim,
+                   const struct sim_request *req,
+                   struct sim_response *resp,
+                   bool enterprise)
 {
-    bool enterprise = strncmp(req->path, "/services/Soap/c/", 17) == 0;
-    const char *ver = req->path + 17;
+    char *sid = element_text(req->body, "sessionId");
+    char *body;
+
+    if (!sid || !xml_unescape(sid) || !sim_session_revoke(sim, sid)) {
+        soap_fault(resp, enterprise, "INVALID_SESSION_ID",
+                   "Invalid Session ID found in SessionHeader: Illegal "
+                   "Session");
+        sfc_free_secret(sid);
+        return;
+    }
+    sfc_free_secret(sid);
+    sim_stats_add(sim, "logouts", 1);
+    body = sfc_xasprintf(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<soapenv:Envelope "
+        "xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        "xmlns=\"urn:%s.soap.sforce.com\"><soapenv:Body><logoutResponse/>"
+        "</soapenv:Body></soapenv:Envelope>",
+        enterprise ? "enterprise" : "partner");
+    sim_response_set(resp, 200, "text/xml;charset=UTF-8", body, strlen(body));
+    resp->no_limit_info = true;
+    free(body);
+}
+
+static void login(struct sim *sim,
+                  const struct sim_request *req,
+                  struct sim_response *resp,
+                  const char *ver,
+                  bool enterprise)
+{
     char *user = NULL, *pw = NULL, *expect = NULL;
     const struct sim_user *u;
-    double v = atof(ver);
 
-    if (v < sim->opt.min_api_version || v > sim->opt.max_api_version ||
-        (sim->opt.soap_retired && v >= 65.0)) {
-        soap_fault(resp, enterprise, "UNSUPPORTED_API_VERSION",
-                   "UNSUPPORTED_API_VERSION");
-        return;
-    }
-    if (!strstr(req->body, "Envelope") || !strstr(req->body, "login")) {
-        soap_fault(resp, enterprise, "UNKNOWN_EXCEPTION",
-                   "Element type not recognized");
-        return;
-    }
     user = element_text(req->body, "username");
     pw = element_text(req->body, "password");
     if (!user || !pw || !xml_unescape(user) || !xml_unescape(pw)) {
@@ -202,4 +221,37 @@ out:
     free(user);
     sfc_free_secret(pw);
     sfc_free_secret(expect);
+}
+
+void sim_soap(struct sim *sim,
+              const struct sim_request *req,
+              struct sim_response *resp)
+{
+    bool enterprise = strncmp(req->path, "/services/Soap/c/", 17) == 0;
+    const char *ver = req->path + 17;
+    char *op;
+    double v = atof(ver);
+
+    if (v < sim->opt.min_api_version || v > sim->opt.max_api_version ||
+        (sim->opt.soap_retired && v >= 65.0)) {
+        soap_fault(resp, enterprise, "UNSUPPORTED_API_VERSION",
+                   "UNSUPPORTED_API_VERSION");
+        return;
+    }
+    if (!strstr(req->body, "Envelope")) {
+        soap_fault(resp, enterprise, "UNKNOWN_EXCEPTION",
+                   "Element type not recognized");
+        return;
+    }
+    /* The operation is the Body's element, found by its local name. */
+    op = element_text(req->body, "logout");
+    if (op) {
+        free(op);
+        logout(sim, req, resp, enterprise);
+    } else if (strstr(req->body, "login")) {
+        login(sim, req, resp, ver, enterprise);
+    } else {
+        soap_fault(resp, enterprise, "UNKNOWN_EXCEPTION",
+                   "Element type not recognized");
+    }
 }

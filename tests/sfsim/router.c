@@ -106,7 +106,7 @@ void sim_route(struct sim *sim,
     else if (prefix(p, "/id/"))
         sim_identity(sim, req, resp);
     else if (prefix(p, "/services/Soap/u/") || prefix(p, "/services/Soap/c/"))
-        sim_soap_login(sim, req, resp);
+        sim_soap(sim, req, resp);
     else if (prefix(p, "/cometd/") || strcmp(p, "/cometd") == 0)
         sim_stream_handle(sim->stream, req, resp);
     else if (strcmp(p, "/services/data") == 0 ||

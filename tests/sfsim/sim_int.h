@@ -186,9 +186,10 @@ void sim_oauth_token(struct sim *sim,
 void sim_oauth_revoke(struct sim *sim,
                       const struct sim_request *req,
                       struct sim_response *resp);
-void sim_soap_login(struct sim *sim,
-                    const struct sim_request *req,
-                    struct sim_response *resp);
+/* SOAP login() and logout() (auth_soap.c). */
+void sim_soap(struct sim *sim,
+              const struct sim_request *req,
+              struct sim_response *resp);
 /* Verifies a JWT bearer assertion; fills user or an error description. */
 bool sim_jwt_verify(struct sim *sim,
                     const char *assertion,
