@@ -27,6 +27,9 @@ void rest_describe(struct rest_ctx *c, struct sim_object *o, bool full);
 /* rest_sobject.c: /sobjects/<X>[/...] */
 void rest_sobject(struct rest_ctx *c, const char *after);
 
+/* rest_replication.c: /sobjects/<X>/updated/ and /deleted/ */
+void rest_replication(struct rest_ctx *c, struct sim_object *o, bool deleted);
+
 /* rest_query.c: /query, /queryAll, /query/<locator> */
 void rest_query(struct rest_ctx *c, bool all, const char *locator);
 void rest_query_reset(struct sim *sim);

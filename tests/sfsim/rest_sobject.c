@@ -1,7 +1,8 @@
 /*
- * rest_sobject.c - /sobjects/<X>[/<id>|/<ExtField>/<value>|/describe]:
- * create, retrieve (fields=), update (PATCH 204), delete, upsert by
- * external id (201/200/204/300), describe, StreamingChannel push.
+ * rest_sobject.c - /sobjects/<X>[/<id>|/<ExtField>/<value>|/describe|
+ * /updated/|/deleted/]: create, retrieve (fields=), update (PATCH 204),
+ * delete, upsert by external id (201/200/204/300), describe, replication
+ * (rest_replication.c), StreamingChannel push.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,11 @@ void rest_sobject(struct rest_ctx *c, const char *after)
     if (strcmp(seg1, "describe") == 0 &&
         (n == 2 || !seg2[0] || strcmp(seg2, "/") == 0)) {
         rest_describe(c, o, true);
+        return;
+    }
+    if ((strcmp(seg1, "updated") == 0 || strcmp(seg1, "deleted") == 0) &&
+        n == 2) {
+        rest_replication(c, o, seg1[0] == 'd');
         return;
     }
     if (n == 3 && strcmp(seg2, "push") == 0 &&

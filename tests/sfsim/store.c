@@ -45,6 +45,7 @@ struct sim_store {
     size_t n_objs;
     struct id_node *ids[ID_BUCKETS];
     long long case_number;
+    int64_t purged_ms;
 };
 
 struct sim_store *sim_store_new(void)
@@ -55,6 +56,7 @@ struct sim_store *sim_store_new(void)
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&st->lock, &a);
     pthread_mutexattr_destroy(&a);
+    st->purged_ms = sfc_wall_ms();
     return st;
 }
 
@@ -652,7 +654,13 @@ void sim_store_reset(struct sim *sim)
         }
         o->n_recs = k;
     }
+    sim->store->purged_ms = sfc_wall_ms();
     sim_store_unlock(sim);
+}
+
+int64_t sim_store_purged_ms(struct sim *sim)
+{
+    return sim->store->purged_ms;
 }
 
 cJSON *sim_rec_view(struct sim *sim,

@@ -153,6 +153,9 @@ void sim_store_tx_end(struct sim *sim, bool commit);
 void sim_rec_purge(struct sim *sim, struct sim_rec *r);
 /* Deletes non-seed records and undoes nothing else. */
 void sim_store_reset(struct sim *sim);
+/* Wall-clock ms of the last purge (start, or the last reset): deleted
+ * records before it are gone for good. Call with the store lock held. */
+int64_t sim_store_purged_ms(struct sim *sim);
 /* A copy of @r with only @fields (NULL = all), "attributes" first. */
 cJSON *sim_rec_view(struct sim *sim,
                     const struct sim_rec *r,
