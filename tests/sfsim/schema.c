@@ -239,37 +239,53 @@ static void add_builtin_field(struct sim_object *o, const char *line)
     free(copy);
 }
 
+/*
+ * System fields: records have Id, IsDeleted, CreatedDate, LastModifiedDate,
+ * SystemModstamp, CreatedById, LastModifiedById. A platform event is
+ * published, never modified or deleted: CreatedDate, CreatedById, ReplayId
+ * and EventUuid (Id only names the publish result).
+ */
 static void add_system_fields(struct sim_object *o)
 {
     struct sim_field *f;
-    const char *dt[] = {"CreatedDate", "LastModifiedDate", "SystemModstamp"};
-    const char *refs[] = {"CreatedById", "LastModifiedById"};
-    size_t i;
+    const char *rec_dt[] = {"CreatedDate", "LastModifiedDate",
+                            "SystemModstamp"};
+    const char *rec_refs[] = {"CreatedById", "LastModifiedById"};
+    const char *ev_str[] = {"ReplayId", "EventUuid"};
+    size_t i, n_dt = o->is_event ? 1 : 3, n_refs = o->is_event ? 1 : 2;
 
     f = add_field(o, "Id", SIM_F_ID);
     f->length = 18;
     f->createable = f->updateable = false;
-    f = add_field(o, "IsDeleted", SIM_F_BOOLEAN);
-    f->createable = f->updateable = false;
-    for (i = 0; i < 3; i++) {
-        f = add_field(o, dt[i], SIM_F_DATETIME);
+    if (!o->is_event) {
+        f = add_field(o, "IsDeleted", SIM_F_BOOLEAN);
         f->createable = f->updateable = false;
     }
-    for (i = 0; i < 2; i++) {
-        f = add_field(o, refs[i], SIM_F_REFERENCE);
+    for (i = 0; i < n_dt; i++) {
+        f = add_field(o, rec_dt[i], SIM_F_DATETIME);
+        f->createable = f->updateable = false;
+    }
+    for (i = 0; i < n_refs; i++) {
+        f = add_field(o, rec_refs[i], SIM_F_REFERENCE);
         f->length = 18;
         f->createable = f->updateable = false;
         f->reference_to = sfc_xstrdup("User");
-        f->relationship = sfc_xstrndup(refs[i], strlen(refs[i]) - 2);
+        f->relationship = sfc_xstrndup(rec_refs[i], strlen(rec_refs[i]) - 2);
+    }
+    for (i = 0; o->is_event && i < 2; i++) {
+        f = add_field(o, ev_str[i], SIM_F_STRING);
+        f->length = 255;
+        f->createable = f->updateable = false;
     }
 }
 
 static struct sim_object *
-add_object(struct sim *sim, const char *name, const char *prefix)
+add_object(struct sim *sim, const char *name, const char *prefix, bool is_event)
 {
     struct sim_object *o = sfc_xcalloc(1, sizeof(*o));
     o->name = sfc_xstrdup(name);
     o->label = sfc_xstrdup(name);
+    o->is_event = is_event;
     snprintf(o->prefix, sizeof(o->prefix), "%s", prefix);
     sim_store_add_object(sim, o);
     add_system_fields(o);
@@ -281,7 +297,7 @@ void sim_schema_builtin(struct sim *sim)
     size_t i, j;
     for (i = 0; i < sizeof(BUILTINS) / sizeof(BUILTINS[0]); i++) {
         struct sim_object *o =
-            add_object(sim, BUILTINS[i].name, BUILTINS[i].prefix);
+            add_object(sim, BUILTINS[i].name, BUILTINS[i].prefix, false);
         o->has_name = BUILTINS[i].has_name;
         for (j = 0; BUILTINS[i].fields[j]; j++)
             add_builtin_field(o, BUILTINS[i].fields[j]);
@@ -408,9 +424,9 @@ int sim_schema_declare(struct sim *sim,
         }
         snprintf(pfx, sizeof(pfx), "a%02zu", sim_object_count(sim));
         o = add_object(sim, name->valuestring,
-                       cJSON_IsString(prefix) ? prefix->valuestring : pfx);
+                       cJSON_IsString(prefix) ? prefix->valuestring : pfx,
+                       strcmp(name->valuestring + n - 3, "__e") == 0);
         o->custom = true;
-        o->is_event = strcmp(name->valuestring + n - 3, "__e") == 0;
         if (!o->is_event) {
             add_builtin_field(o, "Name|string|80||");
             add_builtin_field(o, "OwnerId|reference|18||User/Owner");

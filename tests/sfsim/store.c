@@ -356,7 +356,8 @@ static void compute_name(struct sim_object *o, cJSON *data)
     free(name);
 }
 
-static void stamp(cJSON *data, const char *user_id, bool create)
+static void
+stamp(const struct sim_object *o, cJSON *data, const char *user_id, bool create)
 {
     char ts[32];
     sim_format_datetime(sfc_wall_ms(), ts);
@@ -364,9 +365,34 @@ static void stamp(cJSON *data, const char *user_id, bool create)
         set_field(data, "CreatedDate", cJSON_CreateString(ts));
         set_field(data, "CreatedById", cJSON_CreateString(user_id));
     }
+    if (o->is_event)
+        return; /* published once, never modified */
     set_field(data, "LastModifiedDate", cJSON_CreateString(ts));
     set_field(data, "LastModifiedById", cJSON_CreateString(user_id));
     set_field(data, "SystemModstamp", cJSON_CreateString(ts));
+}
+
+/*
+ * A platform event exists only on the Streaming API, which writes its
+ * datetimes with a Z ("2024-05-20T20:49:32.000Z"), not REST's +0000.
+ */
+static void event_datetimes(const struct sim_object *o, cJSON *data)
+{
+    size_t i;
+
+    for (i = 0; i < o->n_fields; i++) {
+        const cJSON *v;
+        char ts[32];
+        int64_t ms;
+
+        if (o->fields[i].type != SIM_F_DATETIME)
+            continue;
+        v = cJSON_GetObjectItemCaseSensitive(data, o->fields[i].name);
+        if (!cJSON_IsString(v) || !sim_parse_datetime(v->valuestring, &ms))
+            continue;
+        sim_format_datetime_z(ms, ts);
+        set_field(data, o->fields[i].name, cJSON_CreateString(ts));
+    }
 }
 
 /* A fresh record body: attributes, Id, defaults, nulls for the rest. */
@@ -382,7 +408,8 @@ static cJSON *new_body(struct sim *sim, struct sim_object *o, const char *id)
     cJSON_AddStringToObject(attrs, "type", o->name);
     cJSON_AddStringToObject(attrs, "url", url);
     cJSON_AddStringToObject(d, "Id", id);
-    cJSON_AddFalseToObject(d, "IsDeleted");
+    if (!o->is_event)
+        cJSON_AddFalseToObject(d, "IsDeleted");
     for (i = 0; i < o->n_fields; i++) {
         const struct sim_field *f = &o->fields[i];
         if (cJSON_GetObjectItemCaseSensitive(d, f->name))
@@ -462,12 +489,13 @@ bool sim_rec_create(struct sim *sim,
     data = new_body(sim, o, id);
     merge(data, vals);
     compute_name(o, data);
-    stamp(data, user_id, true);
+    stamp(o, data, user_id, true);
     if (!check_record(sim, o, data, NULL, err)) {
         cJSON_Delete(data);
         goto out_free_vals;
     }
     if (o->is_event) {
+        event_datetimes(o, data);
         notify(sim, o, data, SIM_CHANGE_CREATED, vals, user_id, tx);
         cJSON_Delete(data);
     } else {
@@ -540,7 +568,7 @@ bool sim_rec_update(struct sim *sim,
     data = cJSON_Duplicate(r->data, true);
     merge(data, vals);
     compute_name(r->obj, data);
-    stamp(data, user_id, false);
+    stamp(r->obj, data, user_id, false);
     if (!check_record(sim, r->obj, data, r->id, err)) {
         cJSON_Delete(data);
         goto out_free_vals;
@@ -572,7 +600,7 @@ bool sim_rec_delete(struct sim *sim,
         journal(sim, r, false);
         r->deleted = true;
         set_field(r->data, "IsDeleted", cJSON_CreateTrue());
-        stamp(r->data, user_id, false);
+        stamp(r->obj, r->data, user_id, false);
         notify(sim, r->obj, r->data, SIM_CHANGE_DELETED, NULL, user_id, tx);
         ok = true;
     }
@@ -595,7 +623,7 @@ bool sim_rec_undelete(struct sim *sim,
         journal(sim, r, false);
         r->deleted = false;
         set_field(r->data, "IsDeleted", cJSON_CreateFalse());
-        stamp(r->data, user_id, false);
+        stamp(r->obj, r->data, user_id, false);
         notify(sim, r->obj, r->data, SIM_CHANGE_UNDELETED, NULL, user_id, tx);
         ok = true;
     }
