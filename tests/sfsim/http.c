@@ -289,8 +289,10 @@ int sim_http_start(struct sim *sim, char *errstr, size_t sz)
         sfc_errstr_set(errstr, sz, "cannot listen on port %d", sim->opt.port);
         return -1;
     }
-    snprintf(sim->base_url, sizeof(sim->base_url), "%s://127.0.0.1:%u",
-             sim->tls_cert_pem ? "https" : "http", port);
+    if (sim_base_url_set(sim, port, errstr, sz) < 0) {
+        close(fd);
+        return -1;
+    }
     if (sim->tls_cert_pem)
         sim->mhd = MHD_start_daemon(
             flags | MHD_USE_TLS, 0, NULL, NULL, access_cb, sim,

@@ -55,6 +55,10 @@ struct opt_def {
 static const struct opt_def OPTS[] = {
     OPT("port", K_INT, port, "listen port, 0 = any free port"),
     OPT("url-file", K_STR, url_file, "write the base URL + newline there"),
+    OPT("public-url",
+        K_STR,
+        public_url,
+        "base of the URLs handed out, e.g. http://localhost[:port]"),
     OPT("seed",
         K_STR,
         seed_file,

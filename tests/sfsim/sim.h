@@ -59,6 +59,7 @@ struct sim_stream; /* the Streaming API side, defined in stream_*.c */
 struct sim_options {
     int port;                   /* --port, 0 = any free port */
     const char *url_file;       /* --url-file or NULL */
+    const char *public_url;     /* --public-url or NULL */
     const char *seed_file;      /* --seed or NULL */
     const char *tls_cert;       /* --tls-cert (PEM path) or NULL */
     const char *tls_key;        /* --tls-key (PEM path) or NULL */
@@ -107,8 +108,9 @@ struct sim_options {
 const struct sim_options *sim_options(const struct sim *sim);
 
 /*
- * Base URL the simulator listens on ("http://127.0.0.1:40123"), as used for
- * instance_url. Borrowed, lives as long as @sim.
+ * Base URL of every URL the simulator hands out (instance_url, identity
+ * URL, SOAP serverUrl): where it listens ("http://127.0.0.1:40123") or
+ * --public-url. Borrowed, lives as long as @sim.
  */
 const char *sim_base_url(const struct sim *sim);
 

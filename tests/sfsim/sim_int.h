@@ -55,6 +55,12 @@ void sim_destroy(struct sim *sim);
 int sim_http_start(struct sim *sim, char *errstr, size_t sz);
 void sim_http_stop(struct sim *sim);
 
+/* ---- base_url.c ---- */
+/* Sets sim->base_url for listening port @port: --public-url (its port, or
+ * @port when it names none) or http(s)://127.0.0.1:@port. -1 with errstr
+ * when --public-url is unusable. */
+int sim_base_url_set(struct sim *sim, unsigned port, char *errstr, size_t sz);
+
 /* ---- router.c: dispatch one request (faults already applied) ---- */
 void sim_route(struct sim *sim,
                const struct sim_request *req,
