@@ -20,15 +20,18 @@ for p in "${PKGS[@]}"; do
     fi
 done
 
-# Node.js runs one test with a Bayeux client from npm (faye): any Node.js
-# with npm will do, Debian's or one already on the machine.
+# Node.js runs the tests with clients from npm (faye, jsforce, cometd):
+# any Node.js >= 18 with npm will do, Debian's or one already on the machine.
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
+# npm ci again whenever package-lock.json changed since the last install.
 npm_deps() {
-    local dir
+    local dir stamp
     dir="$(dirname "$0")/../tests/sfsim/npm"
-    if [ ! -d "$dir/node_modules/faye" ]; then
+    stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$dir/node_modules/.sfc-lock" 2>/dev/null)" != "$stamp" ]; then
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$stamp" >"$dir/node_modules/.sfc-lock"
     fi
 }
 
