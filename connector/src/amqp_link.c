@@ -414,6 +414,67 @@ sfc_err_t amqp_link_publish(struct amqp_link *l,
     return SFC_OK;
 }
 
+sfc_err_t amqp_link_send(struct amqp_link *l,
+                         const struct amqp_link_msg *m,
+                         uint64_t *tag)
+{
+    amqp_table_entry_t hdr[AMQP_LINK_MAX_HEADERS];
+    amqp_field_value_t items[AMQP_LINK_MAX_HEADERS];
+    amqp_basic_properties_t props = {0};
+    size_t used = 0;
+
+    if (!l->open)
+        return SFC_ERR_AMQP;
+    if (m->n_headers > AMQP_LINK_MAX_HEADERS)
+        return SFC_ERR_INVALID_ARG;
+    for (size_t i = 0; i < m->n_headers; i++) {
+        const struct amqp_link_header *h = &m->headers[i];
+
+        hdr[i].key = amqp_cstring_bytes(h->key);
+        switch (h->kind) {
+        case AMQP_LINK_STR:
+            hdr[i].value.kind = AMQP_FIELD_KIND_UTF8;
+            hdr[i].value.value.bytes = amqp_cstring_bytes(h->str);
+            break;
+        case AMQP_LINK_I64:
+            hdr[i].value.kind = AMQP_FIELD_KIND_I64;
+            hdr[i].value.value.i64 = h->i64;
+            break;
+        case AMQP_LINK_STR_ARRAY:
+            if (h->n > AMQP_LINK_MAX_HEADERS - used)
+                return SFC_ERR_INVALID_ARG;
+            hdr[i].value.kind = AMQP_FIELD_KIND_ARRAY;
+            hdr[i].value.value.array.num_entries = (int)h->n;
+            hdr[i].value.value.array.entries = items + used;
+            for (size_t k = 0; k < h->n; k++) {
+                items[used].kind = AMQP_FIELD_KIND_UTF8;
+                items[used++].value.bytes = amqp_cstring_bytes(h->strs[k]);
+            }
+            break;
+        }
+    }
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                   AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                   AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+                   AMQP_BASIC_HEADERS_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_encoding = amqp_cstring_bytes("utf-8");
+    props.delivery_mode = 2;
+    props.priority = 0;
+    props.headers.num_entries = (int)m->n_headers;
+    props.headers.entries = hdr;
+    if (m->message_id) {
+        props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+        props.message_id = amqp_cstring_bytes(m->message_id);
+    }
+    if (m->correlation_id) {
+        props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+        props.correlation_id = amqp_cstring_bytes(m->correlation_id);
+    }
+    return amqp_link_publish(l, m->exchange, m->routing_key, &props, m->body,
+                             m->len, m->mandatory, tag);
+}
+
 void amqp_link_batch(struct amqp_link *l, bool on)
 {
     int v = on;

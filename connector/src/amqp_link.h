@@ -73,6 +73,50 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                                      char *errstr,
                                      size_t errsz);
 
+/* The kinds of header values our messages carry. */
+enum amqp_link_value {
+    AMQP_LINK_STR,       /* a UTF-8 string ('S'): str */
+    AMQP_LINK_I64,       /* a signed 64-bit integer ('l'): i64 */
+    AMQP_LINK_STR_ARRAY, /* an array of @n strings ('A' of 'S'): strs */
+};
+
+struct amqp_link_header {
+    const char *key;
+    enum amqp_link_value kind;
+    const char *str;
+    const char *const *strs;
+    size_t n;
+    int64_t i64;
+};
+
+#define AMQP_LINK_MAX_HEADERS 8 /* per message, and strings over its arrays */
+
+/*
+ * A message as both Nameko peers publish them: content type
+ * application/json, encoding utf-8, persistent (delivery mode 2), priority
+ * 0. Every pointer is borrowed for the duration of the call.
+ */
+struct amqp_link_msg {
+    const char *exchange;
+    const char *routing_key;
+    const char *body;
+    size_t len;
+    bool mandatory;
+    const char *message_id;                 /* NULL: none */
+    const char *correlation_id;             /* NULL: none */
+    const struct amqp_link_header *headers; /* an empty table when none */
+    size_t n_headers;                       /* at most AMQP_LINK_MAX_HEADERS */
+};
+
+/*
+ * Publishes @m; *tag receives the delivery tag to expect in a confirm.
+ * SFC_ERR_AMQP: the link failed and is closed; SFC_ERR_INVALID_ARG: more
+ * headers than AMQP_LINK_MAX_HEADERS (nothing sent). Thread: the owner.
+ */
+sfc_err_t amqp_link_send(struct amqp_link *l,
+                         const struct amqp_link_msg *m,
+                         uint64_t *tag);
+
 /* Publishes; *tag receives the delivery tag to expect in an ack. */
 sfc_err_t amqp_link_publish(struct amqp_link *l,
                             const char *exchange,
