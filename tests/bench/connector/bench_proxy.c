@@ -19,6 +19,9 @@
  * and sfsim's (which shares the machine) are printed too.
  *
  * Usage: bench_connector_proxy [events [payload_bytes [rounds]]]
+ * The broker is SFC_TEST_AMQP_URI's (default 127.0.0.1:5672); the daemon
+ * measured is SFC_BENCH_DAEMON when set (another build, for comparisons),
+ * else the one built beside the benchmark.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -45,14 +48,20 @@
 static int n_events = EVENTS;
 static int payload = PAYLOAD;
 
+/* The broker of the tests (SFC_TEST_AMQP_URI, see tu_amqp_uri()). */
 static amqp_connection_state_t amqp_connect(void)
 {
     amqp_connection_state_t c = amqp_new_connection();
     amqp_socket_t *s = amqp_tcp_socket_new(c);
+    char *uri = strdup(tu_amqp_uri());
+    struct amqp_connection_info ci;
 
-    if (amqp_socket_open(s, "127.0.0.1", 5672) != AMQP_STATUS_OK)
+    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK ||
+        amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK)
         exit(1);
-    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest");
+    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
+               ci.password);
+    free(uri);
     amqp_channel_open(c, 1);
     return c;
 }
@@ -363,13 +372,13 @@ static void write_config(const struct sfsim_proc *sim,
             "\"demo@sfsim.local\"; password = \"demo-password\"; "
             "security_token = \"DEMOTOKEN\"; client_id = \"sfsim-client-id\";"
             " client_secret = \"sfsim-client-secret\"; };\n"
-            "amqp = { max_buffered_events = %d; };\n"
+            "amqp = { uri = \"%s\"; max_buffered_events = %d; };\n"
             "streaming = { replay_store = \"file\"; replay_file = "
             "\"%s/replay.json\"; entrypoints = ( { kind "
             "= \"subscribe\"; channel = \"/topic/Bench\"; event_type = "
             "\"bench_event\"; } ); };\n"
             "log = { level = \"warn\"; };\n",
-            service, sim->url, WINDOW, sim->dir);
+            service, sim->url, tu_amqp_uri(), WINDOW, sim->dir);
     fclose(f);
 }
 
@@ -415,8 +424,10 @@ daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
     bind_queue(d->consumer, ex, "bench_event");
     d->pid = fork();
     if (d->pid == 0) {
-        execl(tu_bin("sfconnector", bin, sizeof(bin)), "sfconnector", "run",
-              "-c", conf, (char *)NULL);
+        const char *other = getenv("SFC_BENCH_DAEMON");
+
+        execl(other && *other ? other : tu_bin("sfconnector", bin, sizeof(bin)),
+              "sfconnector", "run", "-c", conf, (char *)NULL);
         _exit(127);
     }
     /* Login and subscribe: until sfsim saw the subscription (a daemon under
