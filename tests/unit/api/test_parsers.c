@@ -320,10 +320,34 @@ static void options_are_checked(void **state)
     assert_true(api_url_insecure("http://10.0.0.1/"));
 }
 
+/* The plain-http guard reads the host libcurl would connect to. */
+static void plain_http_guard_reads_the_real_host(void **state)
+{
+    (void)state;
+    /* User info before the host: the listener is 192.0.2.2. */
+    assert_true(api_url_insecure("http://127.0.0.1@192.0.2.2:47123"));
+    assert_true(api_url_insecure("http://127.0.0.1:x@192.0.2.2/"));
+    /* Names that merely start like a loopback address. */
+    assert_true(api_url_insecure("http://127.x.evil.example/"));
+    assert_true(api_url_insecure("http://127.0.0.1.evil.example/"));
+    assert_true(api_url_insecure("http://localhost.evil.example:80/"));
+    assert_true(api_url_insecure("HTTP://10.11.12.13"));
+    assert_true(api_url_insecure("http://[::2]/"));
+    /* Not a URL: not trusted either. */
+    assert_true(api_url_insecure("http://"));
+    /* Loopback, however written. */
+    assert_false(api_url_insecure("http://127.0.0.2:8080/"));
+    assert_false(api_url_insecure("http://127.255.1.1"));
+    assert_false(api_url_insecure("http://[::1]:8080/x"));
+    assert_false(api_url_insecure("http://LOCALHOST/"));
+    assert_false(api_url_insecure("HTTPS://login.salesforce.com"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(versions),
+        cmocka_unit_test(plain_http_guard_reads_the_real_host),
         cmocka_unit_test(limit_info),
         cmocka_unit_test(token_responses),
         cmocka_unit_test(soap_login_response),

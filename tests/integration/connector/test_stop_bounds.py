@@ -1,0 +1,182 @@
+"""SIGTERM ends the daemon within the documented 5 s in every state: RPC
+workers waiting on slow Salesforce calls, a broker that no longer reads
+(its close handshake never completes), and a Salesforce login that hangs,
+at start and in the middle of a run."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
+from nameko_rpc import RpcCaller  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
+                         firehose_daemon, rabbitmqctl, service_name,
+                         wait_rpc_ready, wait_subscribed)
+
+BOUND = 5.0
+
+
+def stop_sim(sim):
+    """sfsim's delay faults sleep without looking at the connection: do not
+    wait for them."""
+    sim.proc.terminate()
+    try:
+        sim.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        sim.proc.kill()
+        sim.proc.wait()
+    sim.log.close()
+
+
+def wait_for(what, cond, timeout, output):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(f"{what} within {timeout} s: {output()}")
+        time.sleep(0.05)
+
+
+def answered(sim, suffix):
+    """Requests to a path ending in @suffix that Salesforce answered."""
+    return sum(1 for r in sim.control("/_sim/requests")
+               if r["path"].endswith(suffix) and r["status"] == 200)
+
+
+def term(d):
+    """SIGTERM; returns (exit code, seconds to exit)."""
+    t0 = time.time()
+    d.kill(signal.SIGTERM)
+    try:
+        rc = d.wait(60)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = d.wait(10)
+    return rc, time.time() - t0
+
+
+class StopBounds(unittest.TestCase):
+    def test_slow_rpc_calls(self):
+        """Workers wait on Salesforce calls that take 30 s."""
+        work = tempfile.mkdtemp(prefix="sfc-stop-")
+        sim = Sim(env={"SFSIM_CDC": "0"})
+        service = service_name()
+        caller = None
+        try:
+            cfg = base_config(sim, service, work, "",
+                              extra="rpc = { enabled = true; "
+                                    "max_workers = 4; };")
+            d = Daemon(cfg, work)
+            d.start()
+            caller = RpcCaller(AMQP, service)
+            wait_rpc_ready(caller)
+            sim.control("/_sim/fault", {"kind": "delay", "ms": 30000,
+                                        "path": "/sobjects/Contact$",
+                                        "count": -1})
+            for i in range(6):
+                caller.send("create", "Contact", {"LastName": f"Slow{i}"})
+            wait_for("four calls in Salesforce",
+                     lambda: sim.counter("faults_fired:delay") >= 4, 20,
+                     d.output)
+            rc, elapsed = term(d)
+            self.assertLess(elapsed, BOUND, d.output())
+            self.assertEqual(rc, 0, d.output())
+        finally:
+            if caller:
+                caller.close()
+            stop_sim(sim)
+
+    def test_broker_that_does_not_read(self):
+        """A memory alarm blocks both AMQP connections once they publish:
+        the broker reads nothing more, and no close handshake completes."""
+        work = tempfile.mkdtemp(prefix="sfc-stop-")
+        sim = Sim(env={"SFSIM_CDC": "0"})
+        service = service_name()
+        caller = None
+        d = None
+        try:
+            sim.control("/_sim/firehose", {"channel": "/topic/Blocked",
+                                           "count": 0})
+            eps = ('{ kind = "subscribe"; channel = "/topic/Blocked"; '
+                   'event_type = "blocked_event"; }')
+            cfg = base_config(sim, service, work, eps,
+                              extra="rpc = { enabled = true; };")
+            d = Daemon(cfg, work)
+            d.start()
+            wait_subscribed(sim, d)
+            caller = RpcCaller(AMQP, service)
+            wait_rpc_ready(caller)
+            # A call Salesforce answers only once the broker is blocked
+            # (the caller's own publishes are blocked by the alarm too).
+            sim.control("/_sim/fault", {"kind": "delay", "ms": 1500,
+                                        "path": "/limits$"})
+            caller.send("limits")
+            wait_for("the call in Salesforce",
+                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     d.output)
+            rabbitmqctl("set_vm_memory_high_watermark", "0")
+            # Both connections publish: events, and the call's reply.
+            sim.control("/_sim/firehose", {"channel": "/topic/Blocked",
+                                           "count": 5})
+            wait_for("the events and the call's answer",
+                     lambda: sim.counter("stream_events_delivered") >= 5 and
+                     answered(sim, "/limits") >= 2, 20, d.output)
+            time.sleep(0.5)  # both publishes on their way to the broker
+            rc, elapsed = term(d)
+        finally:
+            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            if d and d.proc.poll() is None:
+                d.kill()
+            if caller:
+                caller.close()
+            stop_sim(sim)
+        self.assertLess(elapsed, BOUND, d.output())
+        self.assertEqual(rc, 0, d.output())
+
+    def test_login_hanging_at_start(self):
+        work = tempfile.mkdtemp(prefix="sfc-stop-")
+        sim = Sim(env={"SFSIM_CDC": "0"})
+        try:
+            sim.control("/_sim/fault", {"kind": "delay", "ms": 20000,
+                                        "path": "^/services/oauth2/token",
+                                        "count": -1})
+            eps = '{ kind = "subscribe"; channel = "/u/Nothing"; }'
+            d = Daemon(base_config(sim, service_name(), work, eps), work)
+            d.start()
+            wait_for("the login in flight",
+                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     d.output)
+            rc, elapsed = term(d)
+            self.assertLess(elapsed, BOUND, d.output())
+            self.assertEqual(rc, 0, d.output())
+        finally:
+            stop_sim(sim)
+
+    def test_login_hanging_mid_run(self):
+        """The session expires and the login that follows hangs."""
+        work = tempfile.mkdtemp(prefix="sfc-stop-")
+        sim = Sim("--connect-timeout", "500", env={"SFSIM_CDC": "0"})
+        d = None
+        try:
+            d = firehose_daemon(sim, service_name(), work, "/topic/Relogin",
+                                "relogin_event")
+            sim.control("/_sim/fault", {"kind": "delay", "ms": 20000,
+                                        "path": "^/services/oauth2/token",
+                                        "count": -1})
+            sim.control("/_sim/expire_sessions", {})
+            wait_for("the new login in flight",
+                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     d.output)
+            rc, elapsed = term(d)
+            self.assertLess(elapsed, BOUND, d.output())
+            self.assertEqual(rc, 0, d.output())
+        finally:
+            if d and d.proc.poll() is None:
+                d.kill()
+            stop_sim(sim)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
