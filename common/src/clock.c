@@ -42,6 +42,47 @@ void sfc_sleep_ms(int64_t ms)
         req = rem;
 }
 
+bool sfc_sleep_ms_unless(int64_t ms, const atomic_bool *stop)
+{
+    int64_t until = sfc_now_ms() + ms;
+
+    for (;;) {
+        int64_t left = until - sfc_now_ms();
+
+        if (stop && atomic_load(stop))
+            return true;
+        if (left <= 0)
+            return false;
+        sfc_sleep_ms(left < 100 ? left : 100);
+    }
+}
+
+void sfc_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &a);
+    pthread_condattr_destroy(&a);
+}
+
+struct timespec sfc_deadline_ts(int64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ms < 0)
+        ms = 0;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
 uint64_t sfc_rand64(void)
 {
     /* xorshift64*, seeded once per thread from the kernel. */

@@ -8,10 +8,13 @@
 #ifndef SFC_COMMON_H
 #define SFC_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -366,6 +369,24 @@ int64_t sfc_wall_ms(void);
 
 /* Sleeps @ms milliseconds, resuming after signals. */
 void sfc_sleep_ms(int64_t ms);
+
+/*
+ * Sleeps up to @ms milliseconds, in slices of at most 100 ms, and returns
+ * early once *@stop is true (may be NULL: a plain sleep). Returns whether
+ * *@stop ended it. Thread: any.
+ */
+bool sfc_sleep_ms_unless(int64_t ms, const atomic_bool *stop);
+
+/*
+ * Initialises @cond so that pthread_cond_timedwait() measures deadlines on
+ * CLOCK_MONOTONIC (a wall-clock step neither stretches nor cuts a wait);
+ * pair it with sfc_deadline_ts().
+ */
+void sfc_cond_init_monotonic(pthread_cond_t *cond);
+
+/* The CLOCK_MONOTONIC time @ms milliseconds from now, for
+ * pthread_cond_timedwait() on a condition made by sfc_cond_init_monotonic. */
+struct timespec sfc_deadline_ts(int64_t ms);
 
 /*
  * Exponential backoff with full jitter: a uniformly random delay in
