@@ -65,13 +65,9 @@ check_options(const struct sfc_api_options *o, char *errstr, size_t errstr_size)
                                                      : "login_url");
         return false;
     }
-    if (api_url_insecure(url) && !o->allow_insecure_http) {
-        sfc_errstr_set(errstr, errstr_size,
-                       "refusing to send credentials over plain http to %s "
-                       "(use https, or allow_insecure_http)",
-                       url);
+    if (sfc_api_url_check(url, o->allow_insecure_http, errstr, errstr_size) !=
+        SFC_OK)
         return false;
-    }
     if (o->api_version && strcmp(o->api_version, "latest") != 0 &&
         !sfc_api_version_normalize(o->api_version, v, sizeof(v))) {
         sfc_errstr_set(errstr, errstr_size,

@@ -23,25 +23,6 @@ void api_response_free(struct api_response *r)
     sfc_buf_free(&r->body);
 }
 
-bool api_url_insecure(const char *url)
-{
-    static const char *const loopback[] = {"localhost", "127.", "[::1]"};
-    const char *host;
-
-    if (strncasecmp(url, "http://", 7) != 0)
-        return false;
-    host = url + 7;
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strlen(loopback[i]);
-
-        if (strncasecmp(host, loopback[i], n) == 0 &&
-            (loopback[i][n - 1] == '.' || host[n] == ':' || host[n] == '/' ||
-             host[n] == '\0'))
-            return false;
-    }
-    return true;
-}
-
 void api_curl_common(struct sfc_api_client *c, CURL *h)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -7,6 +7,7 @@
 
 #include "config_check.h"
 #include "listen_addr.h"
+#include "sfc/api.h"
 
 /* The setting for "section.key", or the section's, or NULL: for line numbers.
  */
@@ -61,6 +62,25 @@ static void require(struct cfg_loader *L,
                    "required when auth = %s (not set)", why);
 }
 
+/* The URL credentials go to, checked as the client checks it (so that
+ * check-config and run agree). */
+static void check_url(struct cfg_loader *L,
+                      config_t *c,
+                      const struct sfc_config_salesforce *sf)
+{
+    bool token = sf->auth == SFC_API_AUTH_TOKEN;
+    const char *key = token ? "instance_url" : "login_url";
+    const char *url = token ? sf->instance_url : sf->login_url;
+    char full[64], err[512];
+
+    if (empty(url))
+        return; /* reported as required */
+    snprintf(full, sizeof(full), "salesforce.%s", key);
+    if (sfc_api_url_check(url, sf->allow_insecure_http, err, sizeof(err)) !=
+        SFC_OK)
+        cfg_report(L, where(c, "salesforce", key), full, "%s", err);
+}
+
 static void check_salesforce(struct cfg_loader *L,
                              config_t *c,
                              const struct sfc_config_salesforce *sf)
@@ -107,10 +127,7 @@ static void check_salesforce(struct cfg_loader *L,
             "%s is not an API version (use latest, 60.0, 60, "
             "v60.0 or v60)",
             cfg_show(L, &sf->api_version, sf->api_version, show, sizeof(show)));
-    if (strncmp(sf->login_url, "https://", 8) != 0 &&
-        strncmp(sf->login_url, "http://", 7) != 0)
-        cfg_report(L, where(c, "salesforce", "login_url"),
-                   "salesforce.login_url", "must start with https://");
+    check_url(L, c, sf);
 }
 
 static void check_entrypoint(struct cfg_loader *L,

@@ -91,6 +91,20 @@ struct sfc_api_options {
 void sfc_api_options_init(struct sfc_api_options *o);
 
 /*
+ * Checks a login or instance URL as the client will use it: parsed by
+ * libcurl's URL API, https, or http only when the host really is this
+ * machine (localhost, 127.0.0.0/8, [::1]) unless @allow_insecure_http.
+ * SFC_ERR_CONFIG with the reason in @errstr (the URL shown without its user
+ * info). The client runs the same check at creation and on the instance
+ * URL a login returns; configuration checkers call it to agree with it.
+ * Thread: any.
+ */
+sfc_err_t sfc_api_url_check(const char *url,
+                            bool allow_insecure_http,
+                            char *errstr,
+                            size_t errstr_size);
+
+/*
  * Normalises an API version as accepted in configs ("60", "60.0", "v60",
  * "v60.0") into "60.0" form in @out. Returns false for anything else
  * ("latest" included: it is resolved at login).
