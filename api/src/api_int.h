@@ -95,6 +95,9 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
 /* Applies TLS and share settings to a handle. */
 void api_curl_common(struct sfc_api_client *c, CURL *h);
 
+/* Whether the owner asked every call to end (sfc_api_options.cancel). */
+bool api_cancelled(const struct sfc_api_client *c);
+
 /* True for http:// URLs to a non-loopback host (credentials must not go). */
 bool api_url_insecure(const char *url);
 

@@ -119,6 +119,10 @@ static sfc_err_t login_post(struct sfc_api_client *c,
     struct api_slot *slot = api_slot_acquire(c);
     sfc_err_t rc;
 
+    if (!slot && api_cancelled(c))
+        return api_fail(err, sfc_api_error_new(SFC_ERR_CLOSED, 0, NULL, NULL,
+                                               "login stopped: the client is "
+                                               "shutting down"));
     if (!slot)
         return api_fail(err, sfc_api_error_new(SFC_ERR_BUSY, 0, NULL, NULL,
                                                "no free REST client for the "

@@ -112,7 +112,7 @@ struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     pthread_mutex_init(&c->pool_lock, NULL);
-    pthread_cond_init(&c->pool_cond, NULL);
+    sfc_cond_init_monotonic(&c->pool_cond);
     c->n_slots = c->o.pool_size;
     c->slots = sfc_xcalloc(c->n_slots, sizeof(*c->slots));
     for (unsigned i = 0; i < c->n_slots; i++) {

@@ -23,6 +23,26 @@ void api_response_free(struct api_response *r)
     sfc_buf_free(&r->body);
 }
 
+bool api_cancelled(const struct sfc_api_client *c)
+{
+    return c->o.cancel && atomic_load(c->o.cancel);
+}
+
+/* libcurl calls it at least once a second during a transfer, also while
+ * no byte moves: a non-zero return aborts the transfer. */
+static int on_progress(void *opaque,
+                       curl_off_t dltotal,
+                       curl_off_t dlnow,
+                       curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return api_cancelled(opaque);
+}
+
 void api_curl_common(struct sfc_api_client *c, CURL *h)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -44,19 +64,14 @@ void api_curl_common(struct sfc_api_client *c, CURL *h)
 
 struct api_slot *api_slot_acquire(struct sfc_api_client *c)
 {
-    struct timespec until;
-    int64_t ms = c->o.pool_acquire_timeout_ms;
+    int64_t until = sfc_now_ms() + c->o.pool_acquire_timeout_ms;
     struct api_slot *got = NULL;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
     pthread_mutex_lock(&c->pool_lock);
-    for (;;) {
+    while (!api_cancelled(c)) {
+        int64_t left = until - sfc_now_ms();
+        struct timespec ts;
+
         for (unsigned i = 0; i < c->n_slots && !got; i++)
             if (!c->slots[i].busy)
                 got = &c->slots[i];
@@ -64,9 +79,11 @@ struct api_slot *api_slot_acquire(struct sfc_api_client *c)
             got->busy = true;
             break;
         }
-        if (pthread_cond_timedwait(&c->pool_cond, &c->pool_lock, &until) ==
-            ETIMEDOUT)
+        if (left <= 0)
             break;
+        /* In slices, so that a cancel is seen. */
+        ts = sfc_deadline_ts(left < 100 ? left : 100);
+        pthread_cond_timedwait(&c->pool_cond, &c->pool_lock, &ts);
     }
     pthread_mutex_unlock(&c->pool_lock);
     return got;
@@ -175,6 +192,11 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    /* The owner's cancel ends the transfer (the client's own handles only:
+     * a handle lent to another module keeps that module's rules). */
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
     if (body && (flags & API_NONIDEMPOTENT)) {
         /*
          * libcurl resends a request whose reused connection died before an
@@ -202,7 +224,7 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, body ? "POST" : "GET") == 0 ? NULL
                                                                 : method);
-    rc = curl_easy_perform(h);
+    rc = api_cancelled(c) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
     r->curl_code = rc;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
@@ -223,6 +245,13 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
         return SFC_OK;
     snprintf(r->errbuf, sizeof(r->errbuf), "%s",
              slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc));
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(r->errbuf, sizeof(r->errbuf),
+                 "stopped: the client is "
+                 "shutting down");
+        r->status = 0;
+        return SFC_ERR_CLOSED;
+    }
     if (rc == CURLE_WRITE_ERROR && r->body.max && r->body.len >= r->body.max)
         snprintf(r->errbuf, sizeof(r->errbuf), "response larger than %zu bytes",
                  r->body.max);

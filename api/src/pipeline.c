@@ -71,6 +71,13 @@ static void one_attempt(struct sfc_api_client *c,
     if (c->o.hooks.on_request)
         c->o.hooks.on_request(c->o.hooks.opaque, method, path);
     slot = api_slot_acquire(c);
+    if (!slot && api_cancelled(c)) {
+        a->e = sfc_api_error_new(SFC_ERR_CLOSED, 0, NULL, NULL,
+                                 "%s %s: stopped: the client is shutting "
+                                 "down",
+                                 method, path);
+        goto out_free;
+    }
     if (!slot) {
         a->e = sfc_api_error_new(SFC_ERR_BUSY, 0, NULL, NULL,
                                  "no free REST client within %lld ms",
@@ -92,7 +99,9 @@ static void one_attempt(struct sfc_api_client *c,
         } else {
             a->e = sfc_api_error_new(rc, 0, NULL, NULL, "%s %s: %s", method,
                                      path, r.errbuf);
-            a->retry = rc == SFC_ERR_TIMEOUT ? "timeout" : "transport error";
+            if (rc != SFC_ERR_CLOSED)
+                a->retry =
+                    rc == SFC_ERR_TIMEOUT ? "timeout" : "transport error";
         }
         goto out_free;
     }
@@ -168,7 +177,12 @@ sfc_err_t api_call(struct sfc_api_client *c,
             c->o.hooks.on_retry(c->o.hooks.opaque, method, path, attempt, delay,
                                 a.retry);
         sfc_api_error_destroy(a.e);
-        sfc_sleep_ms(delay);
+        if (sfc_sleep_ms_unless(delay, c->o.cancel))
+            return api_fail(
+                err, sfc_api_error_new(SFC_ERR_CLOSED, 0, NULL, NULL,
+                                       "%s %s: stopped: the client is shutting "
+                                       "down",
+                                       method, path));
     }
     if (status)
         *status = a.status;

@@ -85,6 +85,14 @@ struct sfc_api_options {
     int64_t retry_deadline_ms;       /* default 60000; 0 = no deadline */
     size_t max_response_bytes;       /* default 64 MiB */
     struct sfc_api_hooks hooks;
+    /*
+     * Borrowed, may be NULL; must outlive the client. Once *cancel is true
+     * (it may be set from a signal handler), every transfer in progress
+     * ends within about a second, waits for a pooled client, a login or a
+     * retry end, and calls fail at once: SFC_ERR_CLOSED, or
+     * SFC_ERR_AMBIGUOUS for a write that may have reached Salesforce.
+     */
+    const atomic_bool *cancel;
 };
 
 /* Fills @o with the defaults above (auth = password, production login). */
