@@ -160,7 +160,10 @@ void amqp_link_close(struct amqp_link *l)
     if (!l->conn)
         return;
     if (l->open) {
-        amqp_channel_close(l->conn, CHANNEL, AMQP_REPLY_SUCCESS);
+        struct timeval tv = {.tv_sec = 0, .tv_usec = AMQP_LINK_CLOSE_MS * 1000};
+
+        /* connection.close closes the channel with it: one round trip. */
+        amqp_set_rpc_timeout(l->conn, &tv);
         amqp_connection_close(l->conn, AMQP_REPLY_SUCCESS);
     }
     amqp_destroy_connection(l->conn);
@@ -258,7 +261,7 @@ static sfc_err_t flush(struct amqp_link *l)
             why = stopping ? "stopping, and the broker is not reading"
                            : "the broker took nothing for "
                              "amqp.confirm_timeout_ms";
-        } else if (!stopping && l->interrupt && *l->interrupt) {
+        } else if (!stopping && l->interrupt && atomic_load(l->interrupt)) {
             stopping = true; /* one more second, not confirm_timeout_ms */
             if (left > 1000)
                 until = sfc_now_ms() + 1000;

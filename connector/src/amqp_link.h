@@ -7,7 +7,7 @@
 #ifndef SFC_CONNECTOR_AMQP_LINK_H
 #define SFC_CONNECTOR_AMQP_LINK_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,8 +29,9 @@ struct amqp_link {
     size_t out_len, out_cap;
     bool holding; /* inside amqp_link_batch(on) */
     /* Set (the owner is stopping): a send waiting for a broker that does
-     * not read gives up at once rather than after confirm_timeout_ms. */
-    const volatile sig_atomic_t *interrupt;
+     * not read gives up within a second rather than after
+     * confirm_timeout_ms. Borrowed; may be NULL. */
+    const atomic_bool *interrupt;
 };
 
 /* What the broker said about earlier publishes. */
@@ -51,7 +52,12 @@ void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg);
 /* Connects, logs in, opens channel 1 in confirm mode. */
 sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
 
-/* Closes politely when possible; always frees the connection. */
+/*
+ * Closes politely when possible (connection.close, waiting at most
+ * AMQP_LINK_CLOSE_MS for the broker's close-ok: a broker that stopped
+ * reading never sends it); always frees the connection.
+ */
+#define AMQP_LINK_CLOSE_MS 500
 void amqp_link_close(struct amqp_link *l);
 /* Drops the connection without the closing handshake (a broker that no
  * longer answers would never complete it). */

@@ -21,19 +21,38 @@
 
 #define MOD "connector"
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
+/*
+ * What the signal handlers set (lock-free atomics, so setting them is safe
+ * in a handler) and the daemon reads: stop_flag asks for a stop; while
+ * starting is true nothing runs that a grace period would serve, so a stop
+ * also sets cancel_flag, which ends every Salesforce call in progress (a
+ * hanging login among them). Once running, cancel_flag is set by the main
+ * thread after the stop's grace period. Thread: any.
+ */
+static atomic_bool stop_flag;
+static atomic_bool hup_flag;
+static atomic_bool starting = true;
+static atomic_bool cancel_flag;
+
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2,
+               "the signal handlers set lock-free atomics");
+
+/* How long a stop waits for outstanding confirms and RPC calls in hand
+ * before Salesforce calls are cut short. */
+#define STOP_GRACE_MS 2000
 
 static void on_stop(int sig)
 {
     (void)sig;
-    stop_flag = 1;
+    atomic_store(&stop_flag, true);
+    if (atomic_load(&starting))
+        atomic_store(&cancel_flag, true);
 }
 
 static void on_hup(int sig)
 {
     (void)sig;
-    hup_flag = 1;
+    atomic_store(&hup_flag, true);
 }
 
 /*
@@ -235,11 +254,13 @@ static int start(struct daemon *d, char *err, size_t errsz)
     struct sfc_api_error *e = NULL;
 
     connector_api_options(d->cfg, &ao);
+    ao.cancel = &cancel_flag;
     d->api = sfc_api_client_new(&ao, err, errsz);
     if (!d->api)
         return SFC_EXIT_CONFIG;
     /* Keep trying until Salesforce answers, unless it refuses us. */
-    while (!stop_flag && sfc_api_client_login(d->api, &e) != SFC_OK) {
+    while (!atomic_load(&stop_flag) &&
+           sfc_api_client_login(d->api, &e) != SFC_OK) {
         bool refused = e->code == SFC_ERR_AUTH && e->http_status > 0;
 
         sfc_errstr_set(err, errsz, "Salesforce login failed: %s", e->message);
@@ -247,12 +268,12 @@ static int start(struct daemon *d, char *err, size_t errsz)
         e = NULL;
         if (refused)
             return SFC_EXIT_AUTH;
-        sfc_sleep_ms(1000);
+        sfc_sleep_ms_unless(1000, &stop_flag);
     }
-    if (stop_flag)
+    if (atomic_load(&stop_flag))
         return SFC_EXIT_OK;
-    while (!stop_flag && declare_topics(d->cfg, d->api) != SFC_OK)
-        sfc_sleep_ms(2000);
+    while (!atomic_load(&stop_flag) && declare_topics(d->cfg, d->api) != SFC_OK)
+        sfc_sleep_ms_unless(2000, &stop_flag);
     d->store = open_store(d->cfg, err, errsz);
     if (!d->store)
         return SFC_EXIT_CONFIG;
@@ -297,6 +318,22 @@ static int start(struct daemon *d, char *err, size_t errsz)
     return SFC_EXIT_OK;
 }
 
+/*
+ * The stop's grace period: outstanding events may still be confirmed and
+ * RPC calls in hand may still finish, both within STOP_GRACE_MS; then
+ * every Salesforce call still in progress is cut short, so that the stop
+ * stays within its bound (5 s) whatever Salesforce and the broker do.
+ */
+static void wind_down(struct daemon *d)
+{
+    int64_t until = sfc_now_ms() + STOP_GRACE_MS;
+
+    if (d->proxy)
+        proxy_drain(d->proxy, until);
+    connector_rpc_drain(d->rpc, until);
+    atomic_store(&cancel_flag, true);
+}
+
 static void stop_all(struct daemon *d)
 {
     metrics_stop(d->metrics);
@@ -337,8 +374,9 @@ int connector_cmd_run(int argc, char **argv)
     sfc_log(SFC_LOG_INFO, MOD, "sfconnector %s starting with %s", SFC_VERSION,
             path);
     rc = start(&d, err, sizeof(err));
+    atomic_store(&starting, false);
     if (rc == SFC_EXIT_OK && d.proxy &&
-        proxy_run(d.proxy, &stop_flag, &hup_flag, 2000, tick, &d) != SFC_OK) {
+        proxy_run(d.proxy, &stop_flag, &hup_flag, tick, &d) != SFC_OK) {
         sfc_errstr_set(err, sizeof(err), "%s",
                        sfc_stream_error(d.stream) ? sfc_stream_error(d.stream)
                                                   : "dispatch failed");
@@ -346,6 +384,7 @@ int connector_cmd_run(int argc, char **argv)
     }
     if (rc != SFC_EXIT_OK)
         sfc_log(SFC_LOG_ERROR, MOD, "%s", err);
+    wind_down(&d);
     stop_all(&d);
     sfc_log(SFC_LOG_INFO, MOD, "stopped (exit %d)", rc);
     return rc;

@@ -494,22 +494,18 @@ bool proxy_broker_up(const struct proxy *p)
 }
 
 sfc_err_t proxy_run(struct proxy *p,
-                    volatile sig_atomic_t *stop,
-                    volatile sig_atomic_t *reopen_log,
-                    int64_t drain_ms,
+                    const atomic_bool *stop,
+                    atomic_bool *reopen_log,
                     void (*tick)(void *opaque),
                     void *opaque)
 {
     sfc_err_t rc = SFC_OK;
-    int64_t until, next_tick = 0;
+    int64_t next_tick = 0;
 
     p->link.interrupt = stop;
-
-    while (!*stop) {
-        if (*reopen_log) {
-            *reopen_log = 0;
+    while (!atomic_load(stop)) {
+        if (atomic_exchange(reopen_log, false))
             sfc_log_reopen();
-        }
         rc = turn(p, true);
         if (rc != SFC_OK)
             break;
@@ -518,14 +514,17 @@ sfc_err_t proxy_run(struct proxy *p,
             next_tick = sfc_now_ms() + 1000;
         }
     }
-    /* Stop taking events; wait for what is out there to be confirmed. */
-    until = sfc_now_ms() + drain_ms;
-    while (publisher_held(p->pub) && p->link.open && sfc_now_ms() < until)
+    return rc;
+}
+
+void proxy_drain(struct proxy *p, int64_t until_ms)
+{
+    /* No more events taken; what is out there may still be confirmed. */
+    while (publisher_held(p->pub) && p->link.open && sfc_now_ms() < until_ms)
         turn(p, false);
     if (publisher_held(p->pub))
         sfc_log(SFC_LOG_WARN, MOD,
                 "%zu events were not confirmed before exit; they are not "
                 "committed and will be delivered again",
                 publisher_held(p->pub));
-    return rc;
 }

@@ -7,7 +7,7 @@
 #ifndef SFC_CONNECTOR_PROXY_H
 #define SFC_CONNECTOR_PROXY_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "amqp_link.h"
 #include "config.h"
@@ -36,18 +36,23 @@ struct proxy *proxy_new(const struct sfc_config *cfg,
 void proxy_destroy(struct proxy *p);
 
 /*
- * Runs until *stop turns non-zero, then stops taking events and waits up to
- * @drain_ms for outstanding confirms, committing what was confirmed.
- * *reopen_log non-zero asks for a log reopen (SIGHUP). @tick (may be NULL)
- * runs about once a second on the dispatch thread. Returns SFC_OK on a
- * requested stop, or the failure that ended it.
+ * Runs until *@stop turns true (it may be set from a signal handler).
+ * *@reopen_log true asks for a log reopen (SIGHUP). @tick (may be NULL)
+ * runs about once a second. Returns SFC_OK on a requested stop, or the
+ * failure that ended it. Thread: the dispatch thread (the caller's).
  */
 sfc_err_t proxy_run(struct proxy *p,
-                    volatile sig_atomic_t *stop,
-                    volatile sig_atomic_t *reopen_log,
-                    int64_t drain_ms,
+                    const atomic_bool *stop,
+                    atomic_bool *reopen_log,
                     void (*tick)(void *opaque),
                     void *opaque);
+
+/*
+ * After proxy_run(): takes no more events, and until @until_ms (monotonic)
+ * waits for the broker to confirm what is out there, committing what it
+ * confirms. What stays unconfirmed is not committed (delivered again).
+ */
+void proxy_drain(struct proxy *p, int64_t until_ms);
 
 /* Whether the broker connection is up. Thread: the dispatch thread. */
 bool proxy_broker_up(const struct proxy *p);

@@ -1,5 +1,6 @@
 /* The RPC responder's AMQP side (see rpc_server.h). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,12 @@ struct connector_rpc {
     struct job *done_head, *done_tail; /* for the AMQP thread */
     struct job *unconfirmed;           /* replies awaiting a confirm */
     struct job *live;                  /* every job in hand */
-    int64_t progress_ms; /* last confirm, or last time none was awaited */
-    volatile sig_atomic_t stop;
+    int64_t progress_ms;  /* last confirm, or last time none was awaited */
+    atomic_bool stop;     /* leave: set by connector_rpc_stop() */
+    atomic_bool draining; /* take no new request: connector_rpc_drain() */
+    size_t working;       /* jobs taken by workers, not yet done; lock */
+    atomic_bool awaiting; /* replies await confirms (set by the AMQP
+                             thread, read by connector_rpc_drain) */
     struct connector_rpc_stats stats;
     /* Replies of finished requests by correlation id: a redelivered
      * request is answered again without calling Salesforce twice. A request
@@ -110,11 +115,13 @@ static void *worker_main(void *arg)
         r->todo_head = j->next;
         if (!r->todo_head)
             r->todo_tail = NULL;
+        r->working++;
         pthread_mutex_unlock(&r->lock);
 
         j->reply = sfc_rpc_handle(r->rpc, j->routing_key, j->content_type,
                                   j->body ? j->body : "", j->len, NULL);
         pthread_mutex_lock(&r->lock);
+        r->working--;
         j->next = NULL;
         if (r->done_tail)
             r->done_tail->next = j;
@@ -209,9 +216,14 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
 static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
 {
     amqp_basic_properties_t *p = &env->message.properties;
-    struct job *j = sfc_xcalloc(1, sizeof(*j)), *first;
+    struct job *j, *first;
     const char *again;
 
+    /* Stopping: left unacked, the request goes back to the queue (for
+     * another responder) when the connection closes. */
+    if (atomic_load(&r->draining))
+        return;
+    j = sfc_xcalloc(1, sizeof(*j));
     j->delivery_tag = env->delivery_tag;
     j->gen = r->gen;
     j->routing_key = bytes_dup(env->routing_key);
@@ -360,6 +372,7 @@ static bool pump(struct connector_rpc *r)
         publish_reply(r, done);
         done = next;
     }
+    atomic_store(&r->awaiting, r->unconfirmed != NULL);
     /* Replies the broker takes but never confirms (a resource alarm, a
      * hung connection): leave it; their requests come back and are
      * answered from the cache on the next connection. */
@@ -389,6 +402,7 @@ static void forget_unconfirmed(struct connector_rpc *r)
         job_retire(r, j);
     }
     r->unconfirmed = NULL;
+    atomic_store(&r->awaiting, false);
     r->progress_ms = sfc_now_ms();
 }
 
@@ -398,35 +412,59 @@ static void *server_main(void *arg)
     unsigned failures = 0;
     char err[512];
 
-    while (!r->stop) {
+    while (!atomic_load(&r->stop)) {
         if (amqp_link_open(&r->link, err, sizeof(err)) != SFC_OK ||
             !setup_queue(r, err, sizeof(err))) {
             sfc_log(SFC_LOG_WARN, MOD, "broker: %s", err);
             amqp_link_close(&r->link);
-            sfc_sleep_ms(
-                sfc_backoff_ms(failures++, 200, r->cfg->amqp.reconnect_max_ms));
+            sfc_sleep_ms_unless(
+                sfc_backoff_ms(failures++, 200, r->cfg->amqp.reconnect_max_ms),
+                &r->stop);
             continue;
         }
         failures = 0;
         r->gen++;
         forget_unconfirmed(r);
-        while (!r->stop && pump(r))
+        while (!atomic_load(&r->stop) && pump(r))
             ;
-        if (!r->stop)
+        if (!atomic_load(&r->stop))
             sfc_log(SFC_LOG_WARN, MOD, "broker connection lost; reconnecting");
     }
-    /* Finish what workers hold (bounded), then leave. */
+    /* Answer what workers still hold (their calls were cut short after
+     * the grace period: bounded), then leave. */
     for (int i = 0; i < 50 && r->link.open; i++) {
         bool busy;
 
         pthread_mutex_lock(&r->lock);
-        busy = r->todo_head || r->done_head || r->unconfirmed;
+        busy = r->todo_head || r->done_head || r->working;
         pthread_mutex_unlock(&r->lock);
         if (!busy || !pump(r))
             break;
     }
     amqp_link_close(&r->link);
     return NULL;
+}
+
+/* Whether a request is in hand: queued, worked on, or its reply not yet
+ * confirmed. Thread: any (takes the lock). */
+static bool in_hand(struct connector_rpc *r)
+{
+    bool busy;
+
+    pthread_mutex_lock(&r->lock);
+    busy =
+        r->todo_head || r->done_head || r->working || atomic_load(&r->awaiting);
+    pthread_mutex_unlock(&r->lock);
+    return busy;
+}
+
+void connector_rpc_drain(struct connector_rpc *r, int64_t until_ms)
+{
+    if (!r)
+        return;
+    atomic_store(&r->draining, true);
+    while (in_hand(r) && sfc_now_ms() < until_ms)
+        sfc_sleep_ms(20);
 }
 
 struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
@@ -484,7 +522,7 @@ void connector_rpc_stop(struct connector_rpc *r)
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
-    r->stop = 1;
+    atomic_store(&r->stop, true);
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     pthread_join(r->thread, NULL);

@@ -25,7 +25,19 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
                                           char *errstr,
                                           size_t errsz);
 
-/* Stops taking requests, finishes those in hand (bounded), stops. */
+/*
+ * Takes no new request (those the broker sends meanwhile stay unacked and
+ * go back to the queue when the connection closes) and waits until no
+ * request is in hand or @until_ms (monotonic) passed. Accepts NULL.
+ * Thread: the owner's (not the responder's threads).
+ */
+void connector_rpc_drain(struct connector_rpc *r, int64_t until_ms);
+
+/*
+ * Stops: answers what workers still hold (within a second: cut Salesforce
+ * calls short first, see sfc_api_options.cancel), closes the connection,
+ * joins the threads and frees @r. Accepts NULL.
+ */
 void connector_rpc_stop(struct connector_rpc *r);
 
 void connector_rpc_get_stats(struct connector_rpc *r,

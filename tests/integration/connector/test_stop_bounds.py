@@ -54,7 +54,9 @@ def term(d):
     except subprocess.TimeoutExpired:
         d.kill()
         rc = d.wait(10)
-    return rc, time.time() - t0
+    elapsed = time.time() - t0
+    print(f"stopped in {elapsed:.2f} s (exit {rc})", file=sys.stderr)
+    return rc, elapsed
 
 
 class StopBounds(unittest.TestCase):
