@@ -35,15 +35,37 @@ npm_deps() {
     fi
 }
 
-if [ "${#missing[@]}" -eq 0 ]; then
-    npm_deps
-    exit 0
-fi
-
 if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 else
     SUDO=
+fi
+
+# promtool checks the Prometheus alert rules (etc/prometheus/alerts.yml). It
+# is taken out of Debian's prometheus package into tests/tools/ rather than
+# installed: the package would also install and start a Prometheus server.
+promtool_dep() {
+    local tools tmp
+    tools="$(dirname "$0")/../tests/tools"
+    [ -x "$tools/promtool" ] && return 0
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp" # apt downloads as its own user
+    if ! (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+        $SUDO apt-get update -qq
+        (cd "$tmp" && apt-get download -qq prometheus >/dev/null)
+    fi
+    mkdir -p "$tools"
+    dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb |
+        tar -x -O ./usr/bin/promtool >"$tools/promtool.tmp"
+    chmod 755 "$tools/promtool.tmp"
+    mv "$tools/promtool.tmp" "$tools/promtool"
+    rm -rf "$tmp"
+}
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    npm_deps
+    promtool_dep
+    exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
@@ -53,3 +75,4 @@ $SUDO apt-get update -qq
 # policy-rc.d keeps it from doing so in containers, the scripts start it.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 npm_deps
+promtool_dep
