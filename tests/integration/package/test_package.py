@@ -6,8 +6,9 @@ credentials in its environment, publishes sfsim's changes as Nameko events
 and stores its replay position; dpkg -r keeps configuration, user and state,
 dpkg -P takes them away, and the machine is as it was before the test.
 
-Runs as root. Another run of this test on the machine waits for the first
-(a lock file): two dpkg sessions of one package would undo each other."""
+Runs as root, or through `sudo -n` (as scripts/install-deps.sh does). Another
+run of this test on the machine waits for the first (a lock file): two dpkg
+sessions of one package would undo each other."""
 import fcntl
 import glob
 import grp
@@ -41,6 +42,10 @@ PATHS = [
 ]
 
 
+# Commands that need root: as they are when we are root, else through sudo.
+ROOT = [] if os.geteuid() == 0 else ["sudo", "-n"]
+
+
 def sh(*cmd, check=True, timeout=120, **kw):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                        **kw)
@@ -48,6 +53,11 @@ def sh(*cmd, check=True, timeout=120, **kw):
         raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), p.returncode,
                                                     p.stdout, p.stderr))
     return p
+
+
+def stat(path):
+    """Owner, group and mode of @path (which may be readable by root only)."""
+    return sh(*ROOT, "stat", "-c", "%U %G %a", path).stdout.strip()
 
 
 def read(path):
@@ -82,9 +92,9 @@ CLEAN = {"paths": [], "user": False, "group": False, "dpkg": False}
 class Package(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
+        if ROOT and subprocess.run(ROOT + ["true"]).returncode != 0:
             raise AssertionError("the package test installs with dpkg: run "
-                                 "it as root")
+                                 "it as root or with password-less sudo")
         cls.lock = open("/var/lock/sfconnector-package-test.lock", "w")
         fcntl.flock(cls.lock, fcntl.LOCK_EX)
         state = machine_state()
@@ -97,7 +107,7 @@ class Package(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if installed():
-            sh("dpkg", "--purge", "sfconnector", check=False)
+            sh(*ROOT, "dpkg", "--purge", "sfconnector", check=False)
         shutil.rmtree(cls.work, ignore_errors=True)
         fcntl.flock(cls.lock, fcntl.LOCK_UN)
         cls.lock.close()
@@ -111,20 +121,20 @@ class Package(unittest.TestCase):
         conffiles = sh("dpkg-deb", "-f", deb, "Package").stdout
         self.assertEqual(conffiles.strip(), "sfconnector")
 
-        sh("dpkg", "--install", deb)
+        sh(*ROOT, "dpkg", "--install", deb)
         self.assertTrue(installed())
         self.check_installed()
         self.check_runs()
 
         # Remove: programs go, configuration, user and state stay.
-        sh("dpkg", "--remove", "sfconnector")
+        sh(*ROOT, "dpkg", "--remove", "sfconnector")
         self.assertFalse(os.path.exists("/usr/bin/sfconnector"))
         self.assertTrue(os.path.exists("/etc/sfconnector/sfconnector.conf"))
         self.assertIsNotNone(account("user", "sfconnector"))
         self.assertTrue(os.path.isdir("/var/lib/sfconnector"))
 
         # Purge: nothing is left.
-        sh("dpkg", "--purge", "sfconnector")
+        sh(*ROOT, "dpkg", "--purge", "sfconnector")
         self.assertEqual(machine_state(), CLEAN)
 
     def check_installed(self):
@@ -139,11 +149,9 @@ class Package(unittest.TestCase):
         self.assertIsNotNone(user)
         self.assertLess(user.pw_uid, 1000, "not a system user")
         self.assertIsNotNone(account("group", "sfconnector"))
-        st = os.stat("/var/lib/sfconnector")
-        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777),
-                         (user.pw_uid, user.pw_gid, 0o750))
-        self.assertEqual(os.stat("/etc/default/sfconnector").st_mode & 0o777,
-                         0o600)
+        self.assertEqual(stat("/var/lib/sfconnector"),
+                         "sfconnector sfconnector 750")
+        self.assertEqual(stat("/etc/default/sfconnector"), "root root 600")
         version = sh("/usr/bin/sfconnector", "--version").stdout
         self.assertTrue(version.startswith("sfconnector %s " % VERSION),
                         version)
@@ -180,11 +188,17 @@ class Package(unittest.TestCase):
                    "SF_CLIENT_ID": "sfsim-client-id",
                    "SF_CLIENT_SECRET": "sfsim-client-secret",
                    "AMQP_URI": AMQP.rstrip("/") + "/"}
+            # As the service user; sudo passes SIGTERM on and returns the
+            # daemon's exit status.
+            run_as = (["sudo", "-n", "-u", "sfconnector", "-g", "sfconnector",
+                       "--preserve-env=" + ",".join(env)] if ROOT else [])
             daemon = subprocess.Popen(
-                ["/usr/bin/sfconnector", "run", "-c",
-                 "/etc/sfconnector/sfconnector.conf"],
-                user="sfconnector", group="sfconnector", extra_groups=[],
-                env=env, cwd="/", stdout=log, stderr=log)
+                run_as + ["/usr/bin/sfconnector", "run", "-c",
+                          "/etc/sfconnector/sfconnector.conf"],
+                env=env, cwd="/", stdout=log, stderr=log,
+                **({} if ROOT else {"user": "sfconnector",
+                                    "group": "sfconnector",
+                                    "extra_groups": []}))
             got = consumer.drain(lambda m: len(m) >= 2, timeout=60)
             log.seek(0)
             self.assertGreaterEqual(len(got), 2, "no events; daemon log:\n" +
@@ -194,11 +208,10 @@ class Package(unittest.TestCase):
             # The replay position lands in the state directory, as the user.
             store = "/var/lib/sfconnector/replay.json"
             deadline = time.time() + 30
-            while not os.path.exists(store):
+            while sh(*ROOT, "test", "-e", store, check=False).returncode:
                 self.assertLess(time.time(), deadline, "no " + store)
                 time.sleep(0.1)
-            self.assertEqual(os.stat(store).st_uid,
-                             account("user", "sfconnector").pw_uid)
+            self.assertEqual(stat(store).split()[0], "sfconnector")
             daemon.send_signal(signal.SIGTERM)
             self.assertEqual(daemon.wait(timeout=10), 0)
         finally:
