@@ -33,6 +33,11 @@ npm_deps() {
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         echo "$stamp" >"$dir/node_modules/.sfc-lock"
     fi
+    # An independent CometD server for the streaming tests.
+    dir="$(dirname "$0")/../tests/cometd"
+    if [ ! -d "$dir/node_modules/cometd-nodejs-server" ]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
 }
 
 if [ "$(id -u)" -ne 0 ]; then
