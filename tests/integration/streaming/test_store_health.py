@@ -65,11 +65,26 @@ def wait_for(cond, timeout, what):
 def start_redis(port, work):
     p = subprocess.Popen(["redis-server", "--port", str(port), "--bind",
                           "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--dir", work], stdout=subprocess.DEVNULL)
+                          "--dir", work, "--dbfilename", "dump.rdb"],
+                         stdout=subprocess.DEVNULL)
     wait_for(lambda: subprocess.run(
         ["redis-cli", "-p", str(port), "PING"], capture_output=True,
         text=True).stdout.strip() == "PONG", 10, "redis did not start")
     return p
+
+
+def redis_with(port, work, key, value):
+    """redis-server on @port that holds @key from its first answer on (a
+    dump made beforehand on another port)."""
+    other = free_port()
+    p = start_redis(other, work)
+    subprocess.run(["redis-cli", "-p", str(other), "SET", key, value],
+                   check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-p", str(other), "SAVE"], check=True,
+                   capture_output=True)
+    p.terminate()
+    p.wait()
+    return start_redis(port, work)
 
 
 class StoreHealth(unittest.TestCase):
@@ -97,10 +112,8 @@ class StoreHealth(unittest.TestCase):
             time.sleep(1)
             self.assertEqual(sim.counter("stream_subscribes"), 0,
                              "subscribed without the stored position")
-            redis = start_redis(rport, work)
-            subprocess.run(["redis-cli", "-p", str(rport), "SET",
-                            f"salesforce:replay_id:{CH}", str(int(first))],
-                           check=True, capture_output=True)
+            redis = redis_with(rport, work, f"salesforce:replay_id:{CH}",
+                               str(int(first)))
             wait_for(lambda: healthz(listen) == 200, 30,
                      "healthz stays unhealthy with Redis up")
             msgs = consumer.drain(lambda m: len(m) >= 2, 20)
