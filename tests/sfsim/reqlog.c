@@ -1,7 +1,9 @@
 /*
  * reqlog.c - the recent request log behind GET /_sim/requests: arrival
  * time, method, path, status, duration and a hash of method+path+body, so
- * tests can assert retry counts and spacing, and replays of creates.
+ * tests can assert retry counts and spacing, and replays of creates; and
+ * the start of each REST data request's body, so tests can see what a
+ * client put on the wire (logins and SOAP bodies carry passwords: never).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "sfc/common.h"
 
 #define LOG_SIZE 4096
+#define BODY_MAX 1024 /* bytes of a data request's body kept */
 
 struct entry {
     int64_t wall_ms;
@@ -19,6 +22,8 @@ struct entry {
     char path[120];
     int status;
     uint64_t hash;
+    size_t body_len; /* of the whole body */
+    char body[BODY_MAX + 1];
 };
 
 struct sim_reqlog {
@@ -60,6 +65,14 @@ void sim_reqlog_add(struct sim *sim,
     snprintf(e->path, sizeof(e->path), "%s", req->path);
     e->status = status;
     e->hash = hash;
+    e->body_len = 0;
+    e->body[0] = '\0';
+    if (strncmp(req->path, "/services/data/", 15) == 0) {
+        e->body_len = req->body_len;
+        snprintf(e->body, sizeof(e->body), "%.*s",
+                 (int)(req->body_len < BODY_MAX ? req->body_len : BODY_MAX),
+                 req->body);
+    }
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -104,6 +117,11 @@ cJSON *sim_reqlog_json(struct sim *sim, int64_t since_ms, uint64_t from_seq)
         cJSON_AddNumberToObject(o, "ms", (double)e->dur_ms);
         snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)e->hash);
         cJSON_AddStringToObject(o, "hash", hex);
+        if (e->body_len) {
+            cJSON_AddStringToObject(o, "body", e->body);
+            if (e->body_len > BODY_MAX)
+                cJSON_AddTrueToObject(o, "body_truncated");
+        }
         cJSON_AddItemToArray(arr, o);
     }
     pthread_mutex_unlock(&l->lock);
