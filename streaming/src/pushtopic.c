@@ -47,8 +47,14 @@ static sfc_err_t first_id(struct sfc_api_client *api,
     return rc;
 }
 
+/*
+ * The PushTopic's fields. ApiVersion is the version the client's REST calls
+ * use ("60.0"), a JSON string as nameko-salesforce sends it (Salesforce
+ * reads it into its double field).
+ */
 static cJSON *topic_body(const char *name,
                          const char *query,
+                         const char *api_version,
                          const struct sfc_pushtopic_notify *n,
                          bool with_name)
 {
@@ -57,7 +63,7 @@ static cJSON *topic_body(const char *name,
     if (with_name)
         cJSON_AddStringToObject(b, "Name", name);
     cJSON_AddStringToObject(b, "Query", query);
-    cJSON_AddNumberToObject(b, "ApiVersion", 37.0);
+    cJSON_AddStringToObject(b, "ApiVersion", api_version);
     cJSON_AddStringToObject(b, "NotifyForFields",
                             n && n->notify_for_fields ? n->notify_for_fields
                                                       : "All");
@@ -75,10 +81,15 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api,
                                 const struct sfc_pushtopic_notify *notify,
                                 struct sfc_api_error **err)
 {
-    char *qname = soql_quote(name), *soql, *id = NULL;
+    char *qname, *soql, *id = NULL;
+    struct sfc_api_session s = {0};
     cJSON *body;
     sfc_err_t rc;
 
+    rc = sfc_api_client_session(api, &s, err);
+    if (rc != SFC_OK)
+        return rc;
+    qname = soql_quote(name);
     soql = sfc_xasprintf(
         "SELECT Id, Name, Query FROM PushTopic WHERE Name = %s", qname);
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -86,14 +97,14 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api,
 
         rc = first_id(api, soql, &id, err);
         if (rc == SFC_OK) {
-            body = topic_body(name, query, notify, false);
+            body = topic_body(name, query, s.api_version, notify, false);
             rc = sfc_api_update(api, "PushTopic", id, body, err);
             cJSON_Delete(body);
             break;
         }
         if (rc != SFC_ERR_NOT_FOUND)
             break;
-        body = topic_body(name, query, notify, true);
+        body = topic_body(name, query, s.api_version, notify, true);
         rc = sfc_api_create(api, "PushTopic", body, NULL, &e);
         cJSON_Delete(body);
         /* Another instance created it meanwhile: update theirs. */
@@ -109,7 +120,9 @@ sfc_err_t sfc_pushtopic_declare(struct sfc_api_client *api,
         break;
     }
     if (rc == SFC_OK)
-        sfc_log(SFC_LOG_INFO, STREAM_MOD, "PushTopic %s declared", name);
+        sfc_log(SFC_LOG_INFO, STREAM_MOD, "PushTopic %s declared (API %s)",
+                name, s.api_version);
+    sfc_api_session_clear(&s);
     free(id);
     free(soql);
     free(qname);
