@@ -1,8 +1,10 @@
 /*
  * Login flows: OAuth (password, refresh token, JWT bearer, client
- * credentials), SOAP login(), a static token; then the API version.
- * Nothing here logs or reports a credential.
+ * credentials), SOAP login(), a static token; then the API version; and
+ * the session's user when the login did not name it (OpenID Connect
+ * UserInfo). Nothing here logs or reports a credential.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -323,4 +325,82 @@ sfc_err_t api_login_flow(struct sfc_api_client *c,
     }
     *out = s;
     return SFC_OK;
+}
+
+/* A record id: 15 or 18 letters and digits. */
+static bool id_shaped(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n != 15 && n != 18)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Keeps what UserInfo said with the session it was asked under. */
+static void learn_user(struct sfc_api_client *c,
+                       uint64_t generation,
+                       const char *user_id,
+                       const char *org_id)
+{
+    pthread_mutex_lock(&c->auth_lock);
+    if (c->have_session && c->s.generation == generation && !c->s.user_id) {
+        c->s.user_id = sfc_xstrdup(user_id);
+        if (!c->s.org_id && org_id)
+            c->s.org_id = sfc_xstrdup(org_id);
+    }
+    pthread_mutex_unlock(&c->auth_lock);
+}
+
+sfc_err_t sfc_api_client_user_id(struct sfc_api_client *c,
+                                 char **user_id,
+                                 struct sfc_api_error **err)
+{
+    struct sfc_api_session s = {0};
+    struct sfc_api_error *e = NULL;
+    const char *uid = NULL, *org = NULL;
+    cJSON *info = NULL;
+    char why[256] = "";
+    sfc_err_t rc;
+
+    rc = sfc_api_client_session(c, &s, err);
+    if (rc != SFC_OK)
+        return rc;
+    if (s.user_id) {
+        *user_id = s.user_id;
+        s.user_id = NULL;
+        goto out;
+    }
+    /* The identity URL needs the user id itself; UserInfo does not. */
+    rc = sfc_api_request(c, "GET", "/services/oauth2/userinfo", NULL, NULL,
+                         &info, &e);
+    if (rc == SFC_OK &&
+        sfc_json_get_str(info, "user_id", &uid, why, sizeof(why)) != SFC_OK)
+        rc = SFC_ERR_PROTOCOL;
+    if (rc == SFC_OK && !id_shaped(uid)) {
+        snprintf(why, sizeof(why), "user_id is not a record id");
+        rc = SFC_ERR_PROTOCOL;
+    }
+    if (rc != SFC_OK) {
+        rc = api_fail(err, sfc_api_error_new(
+                               rc, e ? e->http_status : 0,
+                               e ? e->error_code : NULL, NULL,
+                               "the login does not name its user, and GET "
+                               "%s/services/oauth2/userinfo did not either: "
+                               "%s",
+                               s.instance_url, e ? e->message : why));
+        goto out;
+    }
+    sfc_json_get_str_opt(info, "organization_id", &org, NULL, 0);
+    learn_user(c, s.generation, uid, org);
+    sfc_log(SFC_LOG_INFO, API_MOD, "the session's user is %s (UserInfo)", uid);
+    *user_id = sfc_xstrdup(uid);
+out:
+    sfc_api_error_destroy(e);
+    cJSON_Delete(info);
+    sfc_api_session_clear(&s);
+    return rc;
 }

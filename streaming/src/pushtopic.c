@@ -185,14 +185,24 @@ sfc_err_t sfc_pushtopic_sobject_query(struct sfc_api_client *api,
         if (rc == SFC_OK)
             sfc_buf_appendf(&q, " WHERE RecordTypeId = '%s'", rt_id);
     }
+    /* Never declared without the condition: no user id, no topic. */
     if (rc == SFC_OK && exclude_current_user) {
-        struct sfc_api_session s = {0};
+        struct sfc_api_error *e = NULL;
+        char *uid = NULL;
 
-        rc = sfc_api_client_session(api, &s, err);
-        if (rc == SFC_OK && s.user_id)
+        rc = sfc_api_client_user_id(api, &uid, &e);
+        if (rc == SFC_OK)
             sfc_buf_appendf(&q, "%sLastModifiedById != '%s'",
-                            rt_id ? " AND " : " WHERE ", s.user_id);
-        sfc_api_session_clear(&s);
+                            rt_id ? " AND " : " WHERE ", uid);
+        else if (err)
+            *err = sfc_api_error_new(
+                rc, e ? e->http_status : 0, e ? e->error_code : NULL, NULL,
+                "exclude_current_user needs the id of the user the connector "
+                "logs in as: %s; set exclude_current_user = false to receive "
+                "its own changes too",
+                e ? e->message : sfc_err2str(rc));
+        sfc_api_error_destroy(e);
+        free(uid);
     }
     if (rc == SFC_OK) {
         *query = sfc_buf_steal(&q);

@@ -181,6 +181,18 @@ sfc_err_t sfc_api_client_session(struct sfc_api_client *c,
 void sfc_api_session_clear(struct sfc_api_session *s);
 
 /*
+ * The id of the user the client acts as (18 characters), for queries that
+ * leave out the connector's own changes. Logins that do not name their user
+ * (a static access token) ask GET <instance>/services/oauth2/userinfo, once
+ * per session; the answer is kept with the session. *user_id (malloc'ed,
+ * caller frees) is set only on success; on failure *err (may be NULL) says
+ * why. Thread: any.
+ */
+sfc_err_t sfc_api_client_user_id(struct sfc_api_client *c,
+                                 char **user_id,
+                                 struct sfc_api_error **err);
+
+/*
  * Reports that the session of @seen_generation was refused (a 401 seen
  * elsewhere, e.g. on the Bayeux channel). Logs in again unless another
  * caller already did (single-flight). Thread: any.
