@@ -1,7 +1,10 @@
 /*
  * demo.c - --demo: a few accounts, contacts, leads, PushTopics and a
  * streaming channel, then a Contact and a Lead created and one of each
- * updated every tick, through the same store path as REST DML.
+ * updated every tick, through the same store path as REST DML. The changes
+ * are made by a second user of the org (sales@sfsim.local), as a
+ * salesperson's would be: a connector logged in as the demo user that
+ * leaves out its own changes (exclude_current_user) still sees them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +14,15 @@
 #include "store.h"
 #include "sfc/common.h"
 
+#define DEMO_WRITER "sales@sfsim.local"
+
 static void create_rec(
     struct sim *sim, const char *obj, cJSON *fields, char id[19], bool seed)
 {
     struct sim_dml_error err;
     struct sim_object *o = sim_object_find(sim, obj);
-    if (!sim_rec_create(sim, o, fields, sim->auth->users[0].id, "demo", seed,
-                        id, &err))
+    if (!sim_rec_create(sim, o, fields, sim->demo_writer, "demo", seed, id,
+                        &err))
         sfc_log(SFC_LOG_WARN, "sfsim", "demo %s: %s", obj, err.message);
     cJSON_Delete(fields);
 }
@@ -43,6 +48,15 @@ void sim_demo_seed(struct sim *sim)
     cJSON *f;
     int i;
 
+    /* The org's salesperson, who makes the demo's changes (no login). */
+    memcpy(sim->demo_writer, sim->auth->users[0].id, 19);
+    f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "Username", DEMO_WRITER);
+    cJSON_AddStringToObject(f, "Email", DEMO_WRITER);
+    cJSON_AddStringToObject(f, "FirstName", "Sam");
+    cJSON_AddStringToObject(f, "LastName", "Sales");
+    create(sim, "User", f, id);
+    memcpy(sim->demo_writer, id, 19);
     f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "Name", "Acme Corporation");
     create(sim, "Account", f, acct);
@@ -88,7 +102,7 @@ update_one(struct sim *sim, const char *obj, const char *field, unsigned long n)
         f = cJSON_CreateObject();
         snprintf(val, sizeof(val), "Updated %lu", n);
         cJSON_AddStringToObject(f, field, val);
-        sim_rec_update(sim, r, f, sim->auth->users[0].id, "demo", &err);
+        sim_rec_update(sim, r, f, sim->demo_writer, "demo", &err);
         cJSON_Delete(f);
     }
     sim_store_unlock(sim);
