@@ -32,7 +32,8 @@ class NamekoEvents(unittest.TestCase):
                   "Order_Event__e"]
         self.consumer = NamekoConsumer(self.service, types)
         eps = """
-          { kind = "handle_sobject_notification"; sobject_type = "Contact"; },
+          { kind = "handle_sobject_notification"; sobject_type = "Contact";
+            exclude_current_user = false; },
           { kind = "cdc"; sobject_type = "Account"; },
           { kind = "platform_event"; name = "Order_Event__e"; }"""
         self.metrics_port = free_port()

@@ -25,9 +25,10 @@ class Plugin(unittest.TestCase):
         consumer = NamekoConsumer(service, ["salesforce_lead_created"])
         try:
             eps = """
-              { kind = "handle_sobject_notification"; sobject_type = "Lead"; },
               { kind = "handle_sobject_notification"; sobject_type = "Lead";
-                handler = "recorder"; }"""
+                exclude_current_user = false; },
+              { kind = "handle_sobject_notification"; sobject_type = "Lead";
+                exclude_current_user = false; handler = "recorder"; }"""
             d = Daemon(base_config(sim, service, work, eps,
                                    extra=""), work)
             with open(d.path) as f:
@@ -77,7 +78,7 @@ class Plugin(unittest.TestCase):
         try:
             eps = """
               { kind = "handle_sobject_notification"; sobject_type = "Lead";
-                handler = "recorder"; },
+                exclude_current_user = false; handler = "recorder"; },
               { kind = "handle_notification"; name = "NewLeads";
                 query = "SELECT Id, Company FROM Lead"; handler = "recorder"; },
               { kind = "subscribe"; channel = "/topic/Lead";

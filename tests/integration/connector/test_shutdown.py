@@ -45,8 +45,9 @@ class Shutdown(unittest.TestCase):
         service = service_name()
         consumer = NamekoConsumer(service, ["salesforce_contact_created"])
         try:
+            # The test writes as the connector's own user.
             eps = '{ kind = "handle_sobject_notification"; ' \
-                  'sobject_type = "Contact"; }'
+                  'sobject_type = "Contact"; exclude_current_user = false; }'
             d = Daemon(base_config(sim, service, work, eps), work)
             d.start()
             wait_subscribed(sim, d)
