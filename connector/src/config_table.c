@@ -293,8 +293,9 @@ static const struct cfg_key entrypoint_keys[] = {
          "subscribes to one that exists (handle_sobject_notification)"),
     BOOL(EP,
          exclude_current_user,
-         "false",
-         "Skip changes made by the connector's own user"),
+         "true",
+         "Skip changes made by the connector's own user (as "
+         "nameko-salesforce does)"),
     STR(EP,
         notify_for_fields,
         "All",
