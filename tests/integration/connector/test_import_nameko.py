@@ -199,6 +199,13 @@ class ImportNamekoConfig(unittest.TestCase):
         self.assertTrue(stack[0].startswith(self.service + "."), stack)
         replay = m["headers"]["nameko.replay_id"]
         self.assertIsInstance(replay, int)
+        # nameko-salesforce's context data: the Bayeux client id, which a
+        # Nameko consumer finds in worker_ctx.context_data["client_id"].
+        client_id = m["headers"].get("nameko.client_id")
+        self.assertIsInstance(client_id, str, m["headers"])
+        self.assertGreater(len(client_id), 0)
+        # The session the daemon logged as it handshook.
+        self.assertIn(f"Bayeux session {client_id} ", self.daemon.output())
 
         # The position, where nameko-salesforce keeps it.
         deadline = time.time() + 15
