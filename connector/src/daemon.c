@@ -122,61 +122,13 @@ static sfc_err_t declare_topics(const struct sfc_config *cfg,
     return SFC_OK;
 }
 
-/* The proxy handler is the default; others come from the registry. */
-static struct proxy_route *build_routes(const struct sfc_config *cfg,
-                                        struct sfc_connector_registry *reg,
-                                        size_t *n,
-                                        char *err,
-                                        size_t errsz)
-{
-    struct proxy_route *r =
-        sfc_xcalloc(cfg->streaming.n_entrypoints + 1, sizeof(*r));
-
-    for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++) {
-        const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
-
-        r[i].ep = ep;
-        r[i].channel = ep->kind->channel_of(ep);
-        r[i].entrypoint =
-            sfc_xconcat(cfg->service.name, ".", ep->kind->name, NULL);
-        r[i].info.id = r[i].entrypoint;
-        r[i].info.kind = ep->kind->name;
-        r[i].info.channel = r[i].channel;
-        ep->kind->describe(ep, &r[i].info);
-        if (strcmp(ep->handler, "proxy") != 0) {
-            r[i].handler = registry_find(reg, ep->handler);
-            if (!r[i].handler) {
-                sfc_errstr_set(err, errsz,
-                               "%s:%d: no handler named \"%s\" (is its plugin "
-                               "listed in streaming.plugins?)",
-                               cfg->path, ep->line, ep->handler);
-                *n = i + 1;
-                return r;
-            }
-        }
-    }
-    *n = cfg->streaming.n_entrypoints;
-    err[0] = '\0';
-    return r;
-}
-
-static void free_routes(struct proxy_route *r, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(r[i].channel);
-        free(r[i].entrypoint);
-    }
-    free(r);
-}
-
 struct daemon {
     struct sfc_config *cfg;
     struct sfc_api_client *api;
     struct sfc_replay_store *store;
     struct sfc_stream *stream;
     struct sfc_connector_registry *reg;
-    struct proxy_route *routes;
-    size_t n_routes;
+    struct route_table *routes;
     struct proxy *proxy;
     struct connector_rpc *rpc;
     struct metrics *metrics;
@@ -247,6 +199,41 @@ static void tick(void *opaque)
     refresh_metrics(opaque);
 }
 
+/*
+ * The handlers, every one registered the same way (the proxy's, then the
+ * plugins'), and the entrypoints bound to them once: the routes.
+ */
+static sfc_err_t bind_routes(struct daemon *d, char *err, size_t errsz)
+{
+    d->proxy = proxy_new(d->cfg);
+    if (sfc_connector_handler_register(d->reg, "proxy", proxy_handler,
+                                       d->proxy) != SFC_OK) {
+        sfc_errstr_set(err, errsz, "cannot register the proxy handler");
+        return SFC_ERR_INTERNAL;
+    }
+    for (size_t i = 0; i < d->cfg->streaming.n_plugins; i++)
+        if (registry_load_plugin(d->reg, d->cfg->streaming.plugins[i], err,
+                                 errsz) != SFC_OK)
+            return SFC_ERR_CONFIG;
+    d->routes = route_table_new(d->cfg, d->reg, err, errsz);
+    return d->routes ? SFC_OK : SFC_ERR_CONFIG;
+}
+
+/* One subscription per channel, however many entrypoints share it. */
+static void subscribe_all(struct daemon *d)
+{
+    size_t n_subs, n_routes;
+    const struct subscription *subs =
+        route_table_subscriptions(d->routes, &n_subs);
+    const struct route *r = route_table_routes(d->routes, &n_routes);
+
+    for (size_t i = 0; i < n_subs; i++)
+        sfc_stream_subscribe(d->stream, subs[i].subscribe, subs[i].start);
+    for (size_t i = 0; i < n_routes; i++)
+        sfc_log(SFC_LOG_INFO, MOD, "entrypoint %s on %s -> %s",
+                r[i].ep->kind->name, r[i].info.channel, r[i].handler->name);
+}
+
 static int start(struct daemon *d, char *err, size_t errsz)
 {
     struct sfc_api_options ao;
@@ -277,12 +264,7 @@ static int start(struct daemon *d, char *err, size_t errsz)
     d->store = open_store(d->cfg, err, errsz);
     if (!d->store)
         return SFC_EXIT_CONFIG;
-    for (size_t i = 0; i < d->cfg->streaming.n_plugins; i++)
-        if (registry_load_plugin(d->reg, d->cfg->streaming.plugins[i], err,
-                                 errsz) != SFC_OK)
-            return SFC_EXIT_CONFIG;
-    d->routes = build_routes(d->cfg, d->reg, &d->n_routes, err, errsz);
-    if (err[0])
+    if (bind_routes(d, err, errsz) != SFC_OK)
         return SFC_EXIT_CONFIG;
     sfc_stream_options_init(&so);
     so.api = d->api;
@@ -297,14 +279,8 @@ static int start(struct daemon *d, char *err, size_t errsz)
     d->stream = sfc_stream_open(&so, err, errsz);
     if (!d->stream)
         return SFC_EXIT_RUNTIME;
-    for (size_t i = 0; i < d->n_routes; i++) {
-        sfc_stream_subscribe(d->stream, d->routes[i].channel,
-                             d->routes[i].ep->replay);
-        sfc_log(SFC_LOG_INFO, MOD, "entrypoint %s on %s -> %s",
-                d->routes[i].ep->kind->name, d->routes[i].channel,
-                d->routes[i].ep->handler);
-    }
-    d->proxy = proxy_new(d->cfg, d->stream, d->routes, d->n_routes);
+    subscribe_all(d);
+    proxy_start(d->proxy, d->stream, d->routes);
     if (d->cfg->metrics.listen && *d->cfg->metrics.listen) {
         d->metrics = metrics_start(d->cfg->metrics.listen, err, errsz);
         if (!d->metrics)
@@ -340,7 +316,7 @@ static void stop_all(struct daemon *d)
     connector_rpc_stop(d->rpc);
     proxy_destroy(d->proxy);
     sfc_stream_close(d->stream);
-    free_routes(d->routes, d->n_routes);
+    route_table_destroy(d->routes);
     sfc_replay_store_destroy(d->store);
     sfc_api_client_destroy(d->api);
     registry_destroy(d->reg);

@@ -24,9 +24,10 @@ struct inflight {
     char *body_owned;
 };
 
-/* A publication's headers: Nameko's call id stack, and the replay id. */
+/* A publication's headers: Nameko's call id stack, the replay id, and
+ * the Bayeux client id (as nameko-salesforce's handlers publish them). */
 struct pub_headers {
-    struct amqp_link_header h[2];
+    struct amqp_link_header h[3];
     const char *call_id;
 };
 
@@ -47,9 +48,15 @@ struct key_memo {
 struct proxy {
     const struct sfc_config *cfg;
     struct sfc_stream *stream;
-    struct proxy_route *routes;
+    const struct route_table *routes;
     size_t n_routes;
     struct key_memo *keys; /* one per route */
+    bool *mine;            /* per route: its handler is this proxy's */
+    /* The entry the event being dispatched fills (its publications, and
+     * the strings they point to from @at on); NULL between events. */
+    struct inflight *building;
+    struct pub_headers *headers;
+    char *at;
     struct amqp_link link;
     struct publisher *pub;
     char *exchange;
@@ -74,18 +81,11 @@ static void link_batch(void *opaque, bool on)
     amqp_link_batch(opaque, on);
 }
 
-struct proxy *proxy_new(const struct sfc_config *cfg,
-                        struct sfc_stream *s,
-                        struct proxy_route *routes,
-                        size_t n_routes)
+struct proxy *proxy_new(const struct sfc_config *cfg)
 {
     struct proxy *p = sfc_xcalloc(1, sizeof(*p));
 
     p->cfg = cfg;
-    p->stream = s;
-    p->routes = routes;
-    p->n_routes = n_routes;
-    p->keys = sfc_xcalloc(n_routes ? n_routes : 1, sizeof(*p->keys));
     p->exchange = sfc_xasprintf("%s.events", cfg->service.name);
     amqp_link_init(&p->link, &cfg->amqp);
     p->pub = publisher_new(
@@ -98,6 +98,23 @@ struct proxy *proxy_new(const struct sfc_config *cfg,
         &(struct publisher_link){
             .opaque = &p->link, .publish = link_publish, .batch = link_batch});
     return p;
+}
+
+void proxy_start(struct proxy *p,
+                 struct sfc_stream *s,
+                 const struct route_table *routes)
+{
+    const struct route *r = route_table_routes(routes, &p->n_routes);
+
+    p->stream = s;
+    p->routes = routes;
+    p->keys = sfc_xcalloc(p->n_routes ? p->n_routes : 1, sizeof(*p->keys));
+    p->mine = sfc_xcalloc(p->n_routes ? p->n_routes : 1, sizeof(*p->mine));
+    /* The routes this proxy publishes for: their entries reserve room for
+     * a publication each. */
+    for (size_t i = 0; i < p->n_routes; i++)
+        p->mine[i] =
+            r[i].handler->fn == proxy_handler && r[i].handler->opaque == p;
 }
 
 static void inflight_free(struct inflight *f)
@@ -135,6 +152,7 @@ void proxy_destroy(struct proxy *p)
         for (unsigned w = 0; w < KEY_WAYS; w++)
             key_way_clear(&p->keys[i], w);
     free(p->keys);
+    free(p->mine);
     amqp_link_destroy(&p->link);
     free(p->exchange);
     free(p);
@@ -229,11 +247,12 @@ static bool same_str(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Route @i's routing key for @ev (valid until the route's next key). */
-static const char *
-route_key(struct proxy *p, size_t i, const struct sfc_stream_event *ev)
+/* Route @r's routing key for @ev (valid until the route's next key). */
+static const char *route_key(struct proxy *p,
+                             const struct route *r,
+                             const struct sfc_stream_event *ev)
 {
-    struct key_memo *m = &p->keys[i];
+    struct key_memo *m = &p->keys[r->index];
     unsigned w;
 
     for (w = 0; w < KEY_WAYS; w++)
@@ -246,104 +265,130 @@ route_key(struct proxy *p, size_t i, const struct sfc_stream_event *ev)
     m->way[w].kind = ev->kind;
     m->way[w].type = ev->event_type ? sfc_xstrdup(ev->event_type) : NULL;
     m->way[w].entity = ev->entity ? sfc_xstrdup(ev->entity) : NULL;
-    m->way[w].key = p->routes[i].ep->kind->routing_key_of(p->routes[i].ep, ev);
+    m->way[w].key = r->ep->kind->routing_key_of(r->ep, ev);
     return m->way[w].key;
-}
-
-/* Calls the C handlers of @ev's routes; false when one failed. */
-static bool call_handlers(struct proxy *p, struct sfc_stream_event *ev)
-{
-    for (size_t i = 0; i < p->n_routes; i++) {
-        struct proxy_route *r = &p->routes[i];
-        sfc_err_t rc;
-
-        if (!r->handler || strcmp(r->channel, ev->channel) != 0)
-            continue;
-        sfc_stream_event_data(ev); /* handlers read ev->data */
-        rc = r->handler->fn(r->handler->opaque, &r->info, ev);
-        if (rc != SFC_OK) {
-            sfc_log(SFC_LOG_ERROR, MOD,
-                    "handler %s failed on %s replay %lld: %s", r->handler->name,
-                    ev->channel, (long long)ev->replay_id, sfc_err2str(rc));
-            return false;
-        }
-    }
-    return true;
 }
 
 /* The room the strings of @ev's publications take (routing keys and call
  * ids; the keys are made here and found again when they are copied). */
 static size_t publication_room(struct proxy *p,
+                               const struct subscription *sub,
                                const struct sfc_stream_event *ev)
 {
     size_t room = 0;
 
-    for (size_t i = 0; i < p->n_routes; i++) {
-        struct proxy_route *r = &p->routes[i];
+    for (size_t i = 0; i < sub->n_routes; i++) {
+        const struct route *r = sub->routes[i];
 
-        if (!r->handler && strcmp(r->channel, ev->channel) == 0)
-            room += strlen(route_key(p, i, ev)) + 1 + strlen(r->entrypoint) +
+        if (p->mine[r->index])
+            room += strlen(route_key(p, r, ev)) + 1 + strlen(r->info.id) +
                     CALL_ID_HEX + 2;
     }
     return room;
 }
 
-/* Hands one event to its handlers; false on a handler failure. */
-static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
+sfc_err_t proxy_handler(void *opaque,
+                        const struct sfc_connector_entrypoint *ep,
+                        const struct sfc_stream_event *ev)
 {
+    struct proxy *p = opaque;
+    /* Its info is a route's: the route is the proxy's way to its memo. */
+    const struct route *r =
+        (const struct route *)((const char *)ep - offsetof(struct route, info));
+    struct inflight *f = p->building;
+    struct publisher_pub *pb;
+    struct pub_headers *h;
+    const char *key;
+    size_t n, nh = 2;
+
+    if (!f || !p->mine[r->index])
+        return SFC_ERR_INTERNAL; /* called from outside its dispatch */
+    pb = &f->e.pubs[f->e.n_pubs];
+    h = &p->headers[f->e.n_pubs];
+    memset(pb, 0, sizeof(*pb));
+    key = route_key(p, r, ev); /* made in publication_room: found */
+    n = strlen(key) + 1;
+    pb->routing_key = memcpy(p->at, key, n);
+    p->at += n;
+    h->call_id = p->at;
+    p->at += call_id(p->at, ep->id);
+    *p->at++ = '\0';
+    h->h[0] = (struct amqp_link_header){.key = "nameko.call_id_stack",
+                                        .kind = AMQP_LINK_STR_ARRAY,
+                                        .strs = &h->call_id,
+                                        .n = 1};
+    h->h[1] = (struct amqp_link_header){
+        .key = "nameko.replay_id", .kind = AMQP_LINK_I64, .i64 = ev->replay_id};
+    if (ev->client_id[0])
+        h->h[nh++] = (struct amqp_link_header){.key = "nameko.client_id",
+                                               .kind = AMQP_LINK_STR,
+                                               .str = ev->client_id};
+    pb->headers = h->h;
+    pb->n_headers = nh;
+    /* One body for all: the event is the proxy's until acknowledged. */
+    if (!f->e.body)
+        f->e.body = r->ep->kind->body_of((struct sfc_stream_event *)ev,
+                                         &f->body_owned, &f->e.body_len);
+    f->e.n_pubs++;
+    return SFC_OK;
+}
+
+/* An entry for @ev with room for a publication per route of @sub and
+ * @room bytes of their strings; its message id written. */
+static struct inflight *entry_new(struct proxy *p,
+                                  const struct subscription *sub,
+                                  struct sfc_stream_event *ev,
+                                  size_t room)
+{
+    size_t n = sub ? sub->n_routes : 0, id_room = strlen(ev->channel) + 24;
     struct inflight *f;
-    struct publisher_pub *pubs;
-    struct pub_headers *hs;
-    size_t room, id_room = strlen(ev->channel) + 24;
     char *at;
 
-    if (!call_handlers(p, ev)) {
-        sfc_stream_event_destroy(ev);
-        return false;
-    }
-    room = publication_room(p, ev);
     /* The publications and every string live in the entry's allocation. */
-    f = sfc_xmalloc(sizeof(*f) + p->n_routes * (sizeof(*pubs) + sizeof(*hs)) +
-                    id_room + room);
+    f = sfc_xmalloc(
+        sizeof(*f) +
+        n * (sizeof(struct publisher_pub) + sizeof(struct pub_headers)) +
+        id_room + room);
     memset(f, 0, sizeof(*f));
     f->ev = ev;
     f->e.item = ev;
-    f->e.pubs = pubs = (struct publisher_pub *)(f + 1);
-    hs = (struct pub_headers *)(pubs + p->n_routes);
-    at = (char *)(hs + p->n_routes);
+    f->e.pubs = (struct publisher_pub *)(f + 1);
+    p->headers = (struct pub_headers *)(f->e.pubs + n);
+    at = (char *)(p->headers + n);
     f->e.message_id = at;
     at += event_message_id(at, ev) + 1;
-    for (size_t i = 0; i < p->n_routes; i++) {
-        struct proxy_route *r = &p->routes[i];
-        struct publisher_pub *pb = &pubs[f->e.n_pubs];
-        struct pub_headers *h = &hs[f->e.n_pubs];
-        const char *key;
-        size_t n;
+    p->at = at;
+    return f;
+}
 
-        if (r->handler || strcmp(r->channel, ev->channel) != 0)
-            continue;
-        memset(pb, 0, sizeof(*pb));
-        key = route_key(p, i, ev); /* made in publication_room: found */
-        n = strlen(key) + 1;
-        pb->routing_key = memcpy(at, key, n);
-        at += n;
-        h->call_id = at;
-        at += call_id(at, r->entrypoint);
-        *at++ = '\0';
-        h->h[0] = (struct amqp_link_header){.key = "nameko.call_id_stack",
-                                            .kind = AMQP_LINK_STR_ARRAY,
-                                            .strs = &h->call_id,
-                                            .n = 1};
-        h->h[1] = (struct amqp_link_header){.key = "nameko.replay_id",
-                                            .kind = AMQP_LINK_I64,
-                                            .i64 = ev->replay_id};
-        pb->headers = h->h;
-        pb->n_headers = 2;
-        if (!f->e.body)
-            f->e.body =
-                r->ep->kind->body_of(ev, &f->body_owned, &f->e.body_len);
-        f->e.n_pubs++;
+/*
+ * Hands one event to the handlers of its subscription's routes, in config
+ * order (found with one lookup of its channel); false when one failed.
+ */
+static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
+{
+    const struct subscription *sub = route_table_find(p->routes, ev->channel);
+    struct inflight *f =
+        entry_new(p, sub, ev, sub ? publication_room(p, sub, ev) : 0);
+
+    p->building = f;
+    for (size_t i = 0; sub && i < sub->n_routes; i++) {
+        const struct route *r = sub->routes[i];
+        sfc_err_t rc;
+
+        if (!p->mine[r->index])
+            sfc_stream_event_data(ev); /* other handlers read ev->data */
+        rc = r->handler->fn(r->handler->opaque, &r->info, ev);
+        if (rc != SFC_OK) {
+            sfc_log(SFC_LOG_ERROR, MOD,
+                    "handler %s failed on %s replay %lld: %s", r->handler->name,
+                    ev->channel, (long long)ev->replay_id, sfc_err2str(rc));
+            p->building = NULL;
+            inflight_free(f);
+            return false;
+        }
     }
+    p->building = NULL;
     /* The tree is not needed from here on (the text is the event's own
      * allocation, which the body may point into). */
     cJSON_Delete(ev->data);

@@ -1,8 +1,9 @@
 /*
- * proxy.h - the dispatch loop: events from the stream go to the handlers of
- * their entrypoints; the built-in "proxy" handler publishes them as Nameko
- * events with publisher confirms; a replay id is committed only once every
- * handler of its event and of every earlier event is done.
+ * proxy.h - the dispatch loop: each event from the stream goes to the
+ * handlers of its subscription's routes (routes.h), in config order; the
+ * built-in "proxy" handler, registered like any plugin's, publishes it as
+ * a Nameko event with publisher confirms; an event is acknowledged to the
+ * stream (its replay id committed) once every handler of it is done.
  */
 #ifndef SFC_CONNECTOR_PROXY_H
 #define SFC_CONNECTOR_PROXY_H
@@ -11,16 +12,8 @@
 
 #include "amqp_link.h"
 #include "config.h"
-#include "registry.h"
+#include "routes.h"
 #include "sfc/streaming.h"
-
-struct proxy_route {
-    const struct sfc_config_entrypoint *ep;
-    char *channel;
-    char *entrypoint; /* "salesforce.handle_sobject_notification" etc. */
-    struct sfc_connector_entrypoint info;   /* what its handler is told */
-    const struct registry_handler *handler; /* NULL = the proxy */
-};
 
 struct proxy_stats {
     uint64_t received, published, confirmed, returned, nacked, reconnects;
@@ -29,10 +22,29 @@ struct proxy_stats {
 
 struct proxy;
 
-struct proxy *proxy_new(const struct sfc_config *cfg,
-                        struct sfc_stream *s,
-                        struct proxy_route *routes,
-                        size_t n_routes);
+/* A proxy for @cfg (borrowed; outlives it). Thread: the main thread. */
+struct proxy *proxy_new(const struct sfc_config *cfg);
+
+/*
+ * The "proxy" handler: publishes an event of @ep as a Nameko event on
+ * "<service>.events". Registered under "proxy" with the proxy as @opaque
+ * (sfc_connector_handler_register), as plugins register theirs; called by
+ * the proxy's own dispatch loop for the routes bound to it (@ep is the
+ * route's info, see routes.h). Thread: the dispatch thread.
+ */
+sfc_err_t proxy_handler(void *opaque,
+                        const struct sfc_connector_entrypoint *ep,
+                        const struct sfc_stream_event *ev);
+
+/*
+ * Hands the proxy the stream to take events from and the routes to send
+ * them along (both borrowed; they outlive it). Call once, before
+ * proxy_run(). Thread: the main thread.
+ */
+void proxy_start(struct proxy *p,
+                 struct sfc_stream *s,
+                 const struct route_table *routes);
+
 void proxy_destroy(struct proxy *p);
 
 /*

@@ -203,7 +203,7 @@ static void publish_like_daemon(amqp_connection_state_t c,
                                 const char *pad)
 {
     char body[512 + 65536], mid[64], call_id[64];
-    amqp_table_entry_t hdr[2];
+    amqp_table_entry_t hdr[3];
     amqp_field_value_t item;
     amqp_basic_properties_t p = {0};
 
@@ -230,7 +230,12 @@ static void publish_like_daemon(amqp_connection_state_t c,
     hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
     hdr[1].value.kind = AMQP_FIELD_KIND_I64;
     hdr[1].value.value.i64 = i + 1;
-    p.headers.num_entries = 2;
+    /* A Bayeux client id as Salesforce hands them out. */
+    hdr[2].key = amqp_cstring_bytes("nameko.client_id");
+    hdr[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    hdr[2].value.value.bytes =
+        amqp_cstring_bytes("5b1jdngw1jz9g9w176s5z4jha0h8");
+    p.headers.num_entries = 3;
     p.headers.entries = hdr;
     amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange),
                        amqp_cstring_bytes(key), 1, 0, &p,
