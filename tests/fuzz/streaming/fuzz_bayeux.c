@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the Bayeux parser and event building, and for the
  * tree-less JSON check the reader applies to data messages. Without
- * libFuzzer (-DSFC_FUZZ=OFF) a small main() replays the files named on the
+ * libFuzzer (-DSFC_FUZZ=OFF) replay_main.c replays the files named on the
  * command line, so the corpus runs as an ordinary test.
  */
 #include <stdint.h>
@@ -220,36 +220,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-
-#ifndef SFC_LIBFUZZER
-int main(int argc, char **argv)
-{
-    int ran = 0;
-
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        char *buf;
-        long len;
-
-        if (!f) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
-            return 1;
-        }
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        buf = malloc((size_t)len + 1);
-        if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-            fclose(f);
-            free(buf);
-            return 1;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput((const uint8_t *)buf, (size_t)len);
-        free(buf);
-        ran++;
-    }
-    printf("fuzz_bayeux: replayed %d inputs\n", ran);
-    return ran > 0 ? 0 : 1;
-}
-#endif

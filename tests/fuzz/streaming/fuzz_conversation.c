@@ -13,7 +13,7 @@
  *     not send (or -2, "from the oldest");
  *   - once everything is acknowledged it is the largest id delivered.
  * Input: byte 0 the queue's bound, byte 1 the acknowledgement seed, then
- * the replies. Without libFuzzer a main() replays the files it is given.
+ * the replies. Without libFuzzer replay_main.c replays the files given.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -302,36 +302,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(v);
     return 0;
 }
-
-#ifndef SFC_LIBFUZZER
-int main(int argc, char **argv)
-{
-    int ran = 0;
-
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        char *buf;
-        long len;
-
-        if (!f) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
-            return 1;
-        }
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        buf = malloc((size_t)len + 1);
-        if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-            fclose(f);
-            free(buf);
-            return 1;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput((const uint8_t *)buf, (size_t)len);
-        free(buf);
-        ran++;
-    }
-    printf("fuzz_conversation: replayed %d inputs\n", ran);
-    return ran > 0 ? 0 : 1;
-}
-#endif
