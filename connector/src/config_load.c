@@ -254,7 +254,7 @@ static void store_string(struct cfg_loader *L,
     if (e->vars.len)
         cfg_taint(L, f, e->vars.data, e->text);
     if (k->flags & CFG_F_SECRET) {
-        cfg_hide(L, e->text);
+        cfg_secret(L, f, e->text);
         sfc_free_secret(*f);
     } else {
         free(*f);

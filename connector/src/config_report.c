@@ -189,6 +189,11 @@ void cfg_taint(struct cfg_loader *L,
     cfg_hide(L, value);
 }
 
+void cfg_secret(struct cfg_loader *L, const void *field, const char *value)
+{
+    cfg_taint(L, field, "", value);
+}
+
 const char *
 cfg_show_vars(const char *vars, const char *value, char *buf, size_t size)
 {
@@ -211,6 +216,10 @@ const char *cfg_show(const struct cfg_loader *L,
     for (size_t i = 0; i < L->n_taints; i++)
         if (L->taints[i].field == field)
             vars = L->taints[i].vars;
+    if (vars && !*vars) {
+        snprintf(buf, size, "a secret");
+        return buf;
+    }
     return cfg_show_vars(vars, value, buf, size);
 }
 

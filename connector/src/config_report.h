@@ -13,10 +13,11 @@
 
 #include "config.h"
 
-/* A field whose value came from ${...}; its text is never shown. */
+/* A field whose value came from ${...} or is a secret: its text is never
+ * shown. */
 struct cfg_taint {
     const void *field; /* its storage inside the sfc_config */
-    char *vars;        /* "${A}, ${B}" */
+    char *vars;        /* "${A}, ${B}", or "" for a secret written as is */
 };
 
 struct cfg_loader {
@@ -87,9 +88,14 @@ void cfg_taint(struct cfg_loader *L,
 /* Scrubs @value (a secret) from every message. */
 void cfg_hide(struct cfg_loader *L, const char *value);
 
+/* Notes that the string stored at @field is a secret: messages never show
+ * it (and @value is scrubbed from them). */
+void cfg_secret(struct cfg_loader *L, const void *field, const char *value);
+
 /*
- * How a message shows the value at @field: "\"<value>\"" as written, or
- * "the value of ${A}" when it came from the environment. Written to @buf;
+ * How a message shows the value at @field: "\"<value>\"" as written,
+ * "the value of ${A}" when it came from the environment, "a secret" for
+ * a secret key's. Written to @buf;
  * returns @buf.
  */
 const char *cfg_show(const struct cfg_loader *L,
