@@ -215,7 +215,9 @@ static sfc_err_t bind_routes(struct daemon *d, char *err, size_t errsz)
         if (registry_load_plugin(d->reg, d->cfg->streaming.plugins[i], err,
                                  errsz) != SFC_OK)
             return SFC_ERR_CONFIG;
-    d->routes = route_table_new(d->cfg, d->reg, err, errsz);
+    d->routes = route_table_new(
+        d->cfg->streaming.entrypoints, d->cfg->streaming.n_entrypoints,
+        d->cfg->service.name, d->cfg->path, d->reg, err, errsz);
     return d->routes ? SFC_OK : SFC_ERR_CONFIG;
 }
 

@@ -45,17 +45,17 @@ const struct subscription *route_table_find(const struct route_table *t,
 /* Binds route @i of @t to its entrypoint and handler; false when the
  * handler is not registered. */
 static bool bind_route(struct route_table *t,
-                       const struct sfc_config *cfg,
+                       const struct sfc_config_entrypoint *ep,
+                       const char *service,
                        struct sfc_connector_registry *reg,
                        size_t i)
 {
-    const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
     struct route *r = &t->routes[i];
 
     r->index = i;
     r->ep = ep;
     r->handler = registry_find(reg, ep->handler);
-    r->info.id = sfc_xconcat(cfg->service.name, ".", ep->kind->name, NULL);
+    r->info.id = sfc_xconcat(service, ".", ep->kind->name, NULL);
     r->info.kind = ep->kind->name;
     /* A ?filter is the server's business; events come without it. */
     r->subscribe = ep->kind->channel_of(ep);
@@ -83,12 +83,14 @@ static void subscribe_route(struct route_table *t, struct route *r)
     sub->routes[sub->n_routes++] = r;
 }
 
-struct route_table *route_table_new(const struct sfc_config *cfg,
+struct route_table *route_table_new(const struct sfc_config_entrypoint *eps,
+                                    size_t n,
+                                    const char *service,
+                                    const char *path,
                                     struct sfc_connector_registry *reg,
                                     char *errstr,
                                     size_t errstr_size)
 {
-    size_t n = cfg->streaming.n_entrypoints;
     struct route_table *t = sfc_xcalloc(1, sizeof(*t));
 
     t->routes = sfc_xcalloc(n ? n : 1, sizeof(*t->routes));
@@ -98,11 +100,11 @@ struct route_table *route_table_new(const struct sfc_config *cfg,
     t->slots = sfc_xcalloc(t->n_slots, sizeof(*t->slots));
     for (size_t i = 0; i < n; i++) {
         t->n_routes++;
-        if (!bind_route(t, cfg, reg, i)) {
+        if (!bind_route(t, &eps[i], service, reg, i)) {
             sfc_errstr_set(errstr, errstr_size,
                            "%s:%d: no handler named \"%s\" (is its plugin "
                            "listed in streaming.plugins?)",
-                           cfg->path, t->routes[i].ep->line,
+                           path, t->routes[i].ep->line,
                            t->routes[i].ep->handler);
             route_table_destroy(t);
             return NULL;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "entrypoint.h"
 #include "registry.h"
 
 /* An entrypoint bound to its handler. */
@@ -38,12 +38,16 @@ struct subscription {
 struct route_table;
 
 /*
- * Routes for every entrypoint of @cfg, their handlers looked up in @reg
- * (which must hold every handler named, the proxy's included). NULL with
- * @errstr naming the file, line and handler when one is not registered.
- * @cfg and @reg must outlive the table.
+ * Routes for the @n entrypoints @eps of service @service (loaded from the
+ * file @path), their handlers looked up in @reg (which must hold every
+ * handler named, the proxy's included). NULL with @errstr naming the file,
+ * line and handler when one is not registered. Everything given is
+ * borrowed and must outlive the table.
  */
-struct route_table *route_table_new(const struct sfc_config *cfg,
+struct route_table *route_table_new(const struct sfc_config_entrypoint *eps,
+                                    size_t n,
+                                    const char *service,
+                                    const char *path,
                                     struct sfc_connector_registry *reg,
                                     char *errstr,
                                     size_t errstr_size);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "routes.h"
 #include "testutil.h"
 
@@ -68,7 +69,8 @@ static void stacked_entrypoints_share_a_subscription(void **state)
                      SFC_OK);
     assert_int_equal(sfc_connector_handler_register(reg, "audit", nop, NULL),
                      SFC_OK);
-    t = route_table_new(c, reg, err, sizeof(err));
+    t = route_table_new(c->streaming.entrypoints, c->streaming.n_entrypoints,
+                        c->service.name, c->path, reg, err, sizeof(err));
     assert_non_null(t);
     subs = route_table_subscriptions(t, &n);
     assert_int_equal(n, 3);
@@ -107,7 +109,9 @@ static void unknown_handler_named_with_its_line(void **state)
     (void)state;
     assert_int_equal(sfc_connector_handler_register(reg, "proxy", nop, NULL),
                      SFC_OK);
-    assert_null(route_table_new(c, reg, err, sizeof(err)));
+    assert_null(route_table_new(c->streaming.entrypoints,
+                                c->streaming.n_entrypoints, c->service.name,
+                                c->path, reg, err, sizeof(err)));
     if (!strstr(err, "c.conf:5: no handler named \"nope\""))
         fail_msg("%s", err);
     registry_destroy(reg);
@@ -131,7 +135,8 @@ static void many_channels(void **state)
                  i ? ",\n" : "", i);
     c = load(eps, dir, sizeof(dir));
     sfc_connector_handler_register(reg, "proxy", nop, NULL);
-    t = route_table_new(c, reg, err, sizeof(err));
+    t = route_table_new(c->streaming.entrypoints, c->streaming.n_entrypoints,
+                        c->service.name, c->path, reg, err, sizeof(err));
     assert_non_null(t);
     route_table_subscriptions(t, &n);
     assert_int_equal(n, 64);
