@@ -8,6 +8,7 @@
 #include "sfc/connector.h"
 #include "cli.h"
 #include "config.h"
+#include "nameko_import.h"
 #include "sfc_revision.h"
 
 static int cmd_version(int argc, char **argv)
@@ -57,6 +58,30 @@ static int cmd_check_config(int argc, char **argv)
     return 0;
 }
 
+static int cmd_import_nameko(int argc, char **argv)
+{
+    char err[1024];
+    size_t unmapped_n = 0;
+
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: sfconnector import-nameko-config FILE.yaml "
+                        "[SERVICE.py ...]\n");
+        return SFC_EXIT_USAGE;
+    }
+    if (nameko_import(argv[1], (const char *const *)argv + 2,
+                      (size_t)(argc - 2), stdout, &unmapped_n, err,
+                      sizeof(err)) != SFC_OK) {
+        fprintf(stderr, "sfconnector: %s\n", err);
+        return SFC_EXIT_CONFIG;
+    }
+    if (unmapped_n)
+        fprintf(stderr,
+                "sfconnector: %zu setting(s) not mapped (see the \"# not "
+                "mapped:\" lines)\n",
+                unmapped_n);
+    return SFC_EXIT_OK;
+}
+
 static int cmd_help(int argc, char **argv);
 
 /* Rows may be added by other subcommands' files (see cli.h). */
@@ -66,6 +91,8 @@ static const struct cli_command commands[] = {
      "effective configuration (secrets as ****)"},
     {"--help-config", cmd_help_config, "[--markdown|--man]",
      "list every configuration key"},
+    {"import-nameko-config", cmd_import_nameko, "FILE.yaml [SERVICE.py]",
+     "print the config equivalent to a nameko-salesforce service's"},
     {"--version", cmd_version, "", "print the version"},
     {"--help", cmd_help, "", "this text"},
     CLI_EXTRA_COMMANDS};

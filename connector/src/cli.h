@@ -26,14 +26,10 @@ const char *cli_config_path(int argc, char **argv);
 /* Subcommands implemented in other files. */
 int connector_cmd_doctor(int argc, char **argv);
 int connector_cmd_run(int argc, char **argv);
-int connector_cmd_import_nameko(int argc, char **argv);
 
 #define CLI_EXTRA_COMMANDS                                                     \
     {"run", connector_cmd_run, "-c FILE", "run the daemon"},                   \
         {"doctor", connector_cmd_doctor, "-c FILE",                            \
-         "check the config, the Salesforce login and the broker"},             \
-        {"import-nameko-config", connector_cmd_import_nameko,                  \
-         "FILE.yaml [SERVICE.py]",                                             \
-         "print the config equivalent to a nameko-salesforce service's"},
+         "check the config, the Salesforce login and the broker"},
 
 #endif

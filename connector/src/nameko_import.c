@@ -11,7 +11,6 @@
 
 #include <yaml.h>
 
-#include "cli.h"
 #include "config_report.h"
 #include "nameko_import.h"
 #include "nameko_pysrc.h"
@@ -815,28 +814,4 @@ sfc_err_t nameko_import(const char *yaml_path,
 out_free:
     import_free(&im);
     return rc;
-}
-
-int connector_cmd_import_nameko(int argc, char **argv)
-{
-    char err[1024];
-    size_t unmapped_n = 0;
-
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: sfconnector import-nameko-config FILE.yaml "
-                        "[SERVICE.py ...]\n");
-        return SFC_EXIT_USAGE;
-    }
-    if (nameko_import(argv[1], (const char *const *)argv + 2,
-                      (size_t)(argc - 2), stdout, &unmapped_n, err,
-                      sizeof(err)) != SFC_OK) {
-        fprintf(stderr, "sfconnector: %s\n", err);
-        return SFC_EXIT_CONFIG;
-    }
-    if (unmapped_n)
-        fprintf(stderr,
-                "sfconnector: %zu setting(s) not mapped (see the \"# not "
-                "mapped:\" lines)\n",
-                unmapped_n);
-    return SFC_EXIT_OK;
 }

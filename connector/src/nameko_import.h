@@ -1,6 +1,6 @@
 /*
- * nameko_import.h - `sfconnector import-nameko-config FILE.yaml
- * [SERVICE.py ...]`: prints the sfconnector configuration equivalent to a
+ * nameko_import.h - what `sfconnector import-nameko-config FILE.yaml
+ * [SERVICE.py ...]` prints: the sfconnector configuration equivalent to a
  * nameko-salesforce service's Nameko YAML config (and, from its Python
  * source, its entrypoints), with a "# not mapped:" line naming each
  * setting it could not carry over and why.
@@ -26,8 +26,5 @@ sfc_err_t nameko_import(const char *yaml_path,
                         size_t *n_unmapped,
                         char *errstr,
                         size_t errstr_size);
-
-/* The subcommand (see cli.h). */
-int connector_cmd_import_nameko(int argc, char **argv);
 
 #endif

@@ -1,7 +1,9 @@
 """No two files of a module include or call each other, directly or round
 a longer loop: the include graph of its sources and the call graph of its
 static library (which object file uses a symbol another defines, read
-with nm) have no cycle.
+with nm) have no cycle. Where the sources are grouped in directories
+(connector/src/config/, ...), the groups have none either: the arrows
+between groups go one way.
 
 usage: check_cycles.py SRC_DIR LIBRARY [SRC_DIR LIBRARY ...]"""
 import collections
@@ -96,14 +98,35 @@ def call_graph(lib):
     return edges
 
 
+def group_graph(src, includes, calls):
+    """group -> groups its files include or call (a file's group: the
+    directory under @src it is in); empty when the sources are flat."""
+    group = {f: f.split(os.sep)[0] for f in includes if os.sep in f}
+    if not group:
+        return {}
+    by_object = {os.path.basename(f) + ".o": g for f, g in group.items()}
+    edges = collections.defaultdict(set)
+    for f, targets in includes.items():
+        for t in targets:
+            if f in group and t in group and group[f] != group[t]:
+                edges[group[f]].add(group[t])
+    for o, targets in calls.items():
+        for t in targets:
+            a, b = by_object.get(o), by_object.get(t)
+            if a and b and a != b:
+                edges[a].add(b)
+    return edges
+
+
 def main(args):
     if not args or len(args) % 2:
         print(__doc__)
         return 2
     bad = 0
     for src, lib in zip(args[::2], args[1::2]):
-        for kind, graph in (("include", include_graph(src)),
-                            ("call", call_graph(lib))):
+        includes, calls = include_graph(src), call_graph(lib)
+        for kind, graph in (("include", includes), ("call", calls),
+                            ("group", group_graph(src, includes, calls))):
             for c in cycles(graph):
                 print(f"{src}: {kind} cycle: {' <-> '.join(c)}")
                 bad += 1
