@@ -219,6 +219,23 @@ static sfc_err_t login_locked(struct sfc_api_client *c,
     return SFC_OK;
 }
 
+bool sfc_api_client_login_refused(struct sfc_api_client *c,
+                                  char *why,
+                                  size_t why_size)
+{
+    const struct sfc_api_error *le;
+    bool refused;
+
+    pthread_mutex_lock(&c->auth_lock);
+    le = c->login_error;
+    refused = le && le->code == SFC_ERR_AUTH && le->http_status >= 400 &&
+              le->http_status < 500;
+    if (refused)
+        sfc_errstr_set(why, why_size, "%s", le->message);
+    pthread_mutex_unlock(&c->auth_lock);
+    return refused;
+}
+
 /* A copy of the last login failure, for callers that waited on it. */
 static sfc_err_t waited_failure(struct sfc_api_client *c,
                                 struct sfc_api_error **err)

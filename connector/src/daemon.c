@@ -99,9 +99,29 @@ open_store(const struct sfc_config *cfg, char *err, size_t errsz)
     return sfc_replay_store_new_file(st->replay_file, 200, err, errsz);
 }
 
-/* Declares at Salesforce what each entrypoint's kind needs (PushTopics). */
+/*
+ * Whether a failed Salesforce call may succeed later: no answer (network,
+ * timeout), 5xx, 429, a limit or a busy pool. A 4xx refusal (a query,
+ * object or field Salesforce rejects, missing permissions) will not.
+ */
+static bool transient(const struct sfc_api_error *e)
+{
+    if (!e || e->code == SFC_ERR_LIMIT || e->code == SFC_ERR_BUSY ||
+        e->http_status == 0 || e->http_status == 429)
+        return true;
+    return e->http_status >= 500;
+}
+
+/*
+ * Declares at Salesforce what each entrypoint's kind needs (PushTopics).
+ * SFC_OK; SFC_ERR_CONFIG when Salesforce refused one for good (@err says
+ * which and why); SFC_ERR_AUTH when it refused the login; another status
+ * for what a retry may cure (logged).
+ */
 static sfc_err_t declare_topics(const struct sfc_config *cfg,
-                                struct sfc_api_client *api)
+                                struct sfc_api_client *api,
+                                char *err,
+                                size_t errsz)
 {
     for (size_t i = 0; i < cfg->streaming.n_entrypoints; i++) {
         const struct sfc_config_entrypoint *ep = &cfg->streaming.entrypoints[i];
@@ -111,13 +131,24 @@ static sfc_err_t declare_topics(const struct sfc_config *cfg,
         if (!ep->kind->declare)
             continue;
         rc = ep->kind->declare(ep, api, &e);
-        if (rc != SFC_OK) {
-            sfc_log(SFC_LOG_ERROR, MOD,
-                    "%s:%d: cannot declare the PushTopic of entrypoint %zu: %s",
-                    cfg->path, ep->line, i, e ? e->message : sfc_err2str(rc));
-            sfc_api_error_destroy(e);
-            return rc;
-        }
+        if (rc == SFC_OK)
+            continue;
+        sfc_errstr_set(err, errsz,
+                       "%s:%d: Salesforce refused the PushTopic of entrypoint "
+                       "%zu (%s%s%s): %s%s%s",
+                       cfg->path, ep->line, i, ep->kind->name,
+                       ep->name ? " " : "", ep->name ? ep->name : "",
+                       e ? e->message : sfc_err2str(rc),
+                       e && *e->error_code ? " " : "",
+                       e && *e->error_code ? e->error_code : "");
+        if (rc == SFC_ERR_AUTH || (e && e->code == SFC_ERR_AUTH))
+            rc = SFC_ERR_AUTH;
+        else if (!transient(e))
+            rc = SFC_ERR_CONFIG;
+        else
+            sfc_log(SFC_LOG_WARN, MOD, "%s", err);
+        sfc_api_error_destroy(e);
+        return rc;
     }
     return SFC_OK;
 }
@@ -132,6 +163,10 @@ struct daemon {
     struct proxy *proxy;
     struct connector_rpc *rpc;
     struct metrics *metrics;
+    /* Set by the dispatch thread when the run must end (the exit code and
+     * why), before it sets stop_flag. */
+    int fatal_exit;
+    char fatal[1024];
 };
 
 /* Refreshes the /metrics snapshot (dispatch thread). */
@@ -196,7 +231,19 @@ static void refresh_metrics(void *opaque)
  * stream's store thread makes commits durable on its own). */
 static void tick(void *opaque)
 {
-    refresh_metrics(opaque);
+    struct daemon *d = opaque;
+    char why[512];
+
+    refresh_metrics(d);
+    /* Salesforce refused a login mid-run (a revoked, expired or frozen
+     * credential): as at start, exit 3, which is not restarted. */
+    if (!d->fatal_exit &&
+        sfc_api_client_login_refused(d->api, why, sizeof(why))) {
+        d->fatal_exit = SFC_EXIT_AUTH;
+        sfc_errstr_set(d->fatal, sizeof(d->fatal),
+                       "Salesforce refused the login: %s", why);
+        atomic_store(&stop_flag, true);
+    }
 }
 
 /*
@@ -261,8 +308,19 @@ static int start(struct daemon *d, char *err, size_t errsz)
     }
     if (atomic_load(&stop_flag))
         return SFC_EXIT_OK;
-    while (!atomic_load(&stop_flag) && declare_topics(d->cfg, d->api) != SFC_OK)
-        sfc_sleep_ms_unless(2000, &stop_flag);
+    /* Until Salesforce takes them; a refusal no retry cures ends it. */
+    for (unsigned n = 0; !atomic_load(&stop_flag); n++) {
+        sfc_err_t rc = declare_topics(d->cfg, d->api, err, errsz);
+
+        if (rc == SFC_OK)
+            break;
+        if (rc == SFC_ERR_CONFIG)
+            return SFC_EXIT_CONFIG;
+        if (rc == SFC_ERR_AUTH)
+            return SFC_EXIT_AUTH;
+        sfc_sleep_ms_unless(sfc_backoff_ms(n, 1000, 60000), &stop_flag);
+    }
+    err[0] = '\0';
     d->store = open_store(d->cfg, err, errsz);
     if (!d->store)
         return SFC_EXIT_CONFIG;
@@ -353,12 +411,20 @@ int connector_cmd_run(int argc, char **argv)
             path);
     rc = start(&d, err, sizeof(err));
     atomic_store(&starting, false);
-    if (rc == SFC_EXIT_OK && d.proxy &&
-        proxy_run(d.proxy, &stop_flag, &hup_flag, tick, &d) != SFC_OK) {
-        sfc_errstr_set(err, sizeof(err), "%s",
-                       sfc_stream_error(d.stream) ? sfc_stream_error(d.stream)
-                                                  : "dispatch failed");
-        rc = SFC_EXIT_RUNTIME;
+    if (rc == SFC_EXIT_OK && d.proxy) {
+        sfc_err_t ran = proxy_run(d.proxy, &stop_flag, &hup_flag, tick, &d);
+
+        if (ran != SFC_OK) {
+            sfc_errstr_set(err, sizeof(err), "%s",
+                           sfc_stream_error(d.stream)
+                               ? sfc_stream_error(d.stream)
+                               : "dispatch failed");
+            /* The stream stops for good on a refused login. */
+            rc = ran == SFC_ERR_AUTH ? SFC_EXIT_AUTH : SFC_EXIT_RUNTIME;
+        } else if (d.fatal_exit) {
+            sfc_errstr_set(err, sizeof(err), "%s", d.fatal);
+            rc = d.fatal_exit;
+        }
     }
     if (rc != SFC_EXIT_OK)
         sfc_log(SFC_LOG_ERROR, MOD, "%s", err);

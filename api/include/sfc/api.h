@@ -202,6 +202,16 @@ sfc_err_t sfc_api_client_relogin(struct sfc_api_client *c,
                                  struct sfc_api_error **err);
 
 /*
+ * Whether Salesforce refused the last login attempt (an answer with an
+ * HTTP status, such as invalid_grant for a revoked, expired or frozen
+ * credential; not a network failure), with the reason in @why (may be
+ * NULL); false once a login succeeds. Thread: any.
+ */
+bool sfc_api_client_login_refused(struct sfc_api_client *c,
+                                  char *why,
+                                  size_t why_size);
+
+/*
  * Applies the client's TLS settings (CA file/dir, verification) and the
  * shared DNS/TLS-session cache to a curl easy handle the caller owns (the
  * Bayeux long-poll handle). @curl is a CURL *.
