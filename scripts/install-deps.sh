@@ -10,6 +10,7 @@ PKGS=(
     rabbitmq-server redis-server
     python3 python3-pika python3-kombu python3-redis
     valgrind curl ca-certificates openssl procps
+    systemd # systemd-analyze verifies the unit (unit_connector_systemd_unit)
     lowdown man-db
 )
 
