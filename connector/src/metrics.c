@@ -9,6 +9,10 @@
 #include "listen_addr.h"
 #include "metrics.h"
 
+#define METRICS_MAX_CONNECTIONS        256
+#define METRICS_MAX_CONNECTIONS_PER_IP 16
+#define METRICS_IDLE_S                 10
+
 struct metrics {
     struct MHD_Daemon *d;
     pthread_mutex_t lock;
@@ -63,7 +67,8 @@ struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
     struct listen_addr la;
     struct metrics *m;
     char err[160];
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    /* epoll where there is one: no FD_SETSIZE ceiling on descriptors. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
 
     /* The parser check-config uses: what it accepts is listened on. */
     if (listen_addr_parse(listen, &la, err, sizeof(err)) != SFC_OK) {
@@ -74,8 +79,18 @@ struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
         flags |= MHD_USE_IPv6;
     m = sfc_xcalloc(1, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
-    m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
-                            MHD_OPTION_SOCK_ADDR, &la.sa, MHD_OPTION_END);
+    /*
+     * Bounded, so that idle or slow connections cannot starve the health
+     * check: a few per client address (a scraper and a health checker use
+     * one or two), a ceiling well below the process's descriptor limit,
+     * and connections idle for METRICS_IDLE_S closed.
+     */
+    m->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, answer, m, MHD_OPTION_SOCK_ADDR, &la.sa,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)METRICS_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)METRICS_IDLE_S, MHD_OPTION_END);
     if (!m->d) {
         sfc_errstr_set(errstr, errsz, "cannot listen on %s for metrics",
                        listen);

@@ -12,7 +12,8 @@
 
 struct metrics;
 
-/* Listens on "host:port"; NULL with @errstr when it cannot. */
+/* Listens on "host:port"; NULL with @errstr when it cannot. Connections
+ * are bounded (per client address and in all) and closed when idle. */
 struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz);
 
 /* Replaces the snapshot: @text is the /metrics body; @healthy /healthz. */

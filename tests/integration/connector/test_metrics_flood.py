@@ -111,6 +111,7 @@ class MetricsFlood(unittest.TestCase):
             self.assertLess(time.time() - t0, IDLE_TIMEOUT_S + 10,
                             self.d.output())
             time.sleep(0.2)
+        print(f"answered after {time.time() - t0:.1f} s", file=sys.stderr)
         # The connections that never sent a request are closed.
         deadline = time.time() + IDLE_TIMEOUT_S + 10
         while open_count(self.socks) > 0:
