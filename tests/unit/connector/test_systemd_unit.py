@@ -25,9 +25,20 @@ def exit_codes():
 
 
 def unit_text(bindir, sysconfdir):
+    """The unit as installed, with the built program as its ExecStart (the
+    template's @...BINDIR@ and @...SYSCONFDIR@ variables filled in)."""
     with open(os.path.join(SRC, "etc", "sfconnector.service.in")) as f:
-        return (f.read().replace("@CMAKE_INSTALL_FULL_BINDIR@", bindir)
-                .replace("@CMAKE_INSTALL_FULL_SYSCONFDIR@", sysconfdir))
+        text = f.read()
+
+    def fill(m):
+        name = m.group(1)
+        if name.endswith("BINDIR"):
+            return bindir
+        if name.endswith("SYSCONFDIR"):
+            return sysconfdir
+        raise AssertionError(f"@{name}@: a template variable this test "
+                             "does not know")
+    return re.sub(r"@([A-Z_]+)@", fill, text)
 
 
 def settings(text):
