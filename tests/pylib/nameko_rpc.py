@@ -17,9 +17,12 @@ class RemoteError(Exception):
 
 
 class RpcCaller:
-    def __init__(self, amqp_uri, service, reply_key=None):
+    def __init__(self, amqp_uri, service, reply_key=None,
+                 queue_arguments=None, consume=True):
         """@reply_key: reuse the reply queue of an earlier caller (as a
-        proxy reconnecting after a broker restart does)."""
+        proxy reconnecting after a broker restart does). @queue_arguments
+        are added to the reply queue's (x-expires). @consume false: the
+        reply queue is declared but not read until start_consuming()."""
         self.service = service
         self.conn = Connection(amqp_uri)
         self.exchange = Exchange("nameko-rpc", type="topic", durable=True,
@@ -28,12 +31,19 @@ class RpcCaller:
         self.queue = Queue(f"rpc.reply-standalone_rpc_proxy-{self.reply_key}",
                            exchange=self.exchange, routing_key=self.reply_key,
                            durable=True, auto_delete=False,
-                           queue_arguments={"x-expires": 300000})
+                           queue_arguments={"x-expires": 300000,
+                                            **(queue_arguments or {})})
         self.replies = {}
         self.consumer = self.conn.Consumer([self.queue], callbacks=[self._on],
                                            accept=["json"])
-        self.consumer.consume()
+        if consume:
+            self.consumer.consume()
+        else:
+            self.queue.bind(self.conn.default_channel).declare()
         self.producer = Producer(self.conn.default_channel)
+
+    def start_consuming(self):
+        self.consumer.consume()
 
     def _on(self, body, message):
         self.replies[message.properties.get("correlation_id")] = (
