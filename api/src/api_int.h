@@ -32,7 +32,11 @@ struct api_session {
 };
 
 struct sfc_api_client {
-    struct sfc_api_options o; /* strings owned (copied) */
+    /* NULL, or the client whose login, session, options, DNS/TLS cache and
+     * usage figures this one shares (sfc_api_client_new_pool): only the
+     * pool below is its own. */
+    struct sfc_api_client *base;
+    struct sfc_api_options o; /* strings owned (copied), or base's */
     char fixed_version[16];   /* normalised, or "" for latest */
 
     CURLSH *share;
@@ -54,6 +58,12 @@ struct sfc_api_client {
     _Atomic int64_t usage_used;
     _Atomic int64_t usage_limit;
 };
+
+/* The client that holds @c's login, session and usage figures. */
+static inline struct sfc_api_client *api_owner(struct sfc_api_client *c)
+{
+    return c->base ? c->base : c;
+}
 
 /* Flags of api_call() and api_http_perform(). */
 #define API_NONIDEMPOTENT 0x1 /* a lost answer means an unknown outcome */
@@ -161,6 +171,24 @@ sfc_err_t api_call(struct sfc_api_client *c,
                    long *status,
                    cJSON **result,
                    struct sfc_api_error **err);
+
+/*
+ * The path of @segs (each escaped; empty, "." and ".." refused) and
+ * @params as a query string; *path is the caller's to free. path.c.
+ */
+sfc_err_t api_path_new(const char *const *segs,
+                       size_t n_segs,
+                       const struct sfc_api_param *params,
+                       size_t n_params,
+                       char **path,
+                       struct sfc_api_error **err);
+
+/*
+ * @s for an error message: at most @size - 1 bytes, cut at a character
+ * boundary (with "..." when cut), control bytes shown as '?'. Returns the
+ * length written.
+ */
+size_t api_quote(char *out, size_t size, const char *s);
 
 /* Stores @e into *err when err is non-NULL, else frees it. */
 sfc_err_t api_fail(struct sfc_api_error **err, struct sfc_api_error *e);

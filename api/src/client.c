@@ -85,6 +85,45 @@ check_options(const struct sfc_api_options *o, char *errstr, size_t errstr_size)
     return true;
 }
 
+/* The client's own pool of o.pool_size handles. */
+static void pool_init(struct sfc_api_client *c)
+{
+    pthread_mutex_init(&c->pool_lock, NULL);
+    sfc_cond_init_monotonic(&c->pool_cond);
+    c->n_slots = c->o.pool_size;
+    c->slots = sfc_xcalloc(c->n_slots, sizeof(*c->slots));
+    for (unsigned i = 0; i < c->n_slots; i++) {
+        c->slots[i].h = curl_easy_init();
+        api_curl_common(c, c->slots[i].h);
+        curl_easy_setopt(c->slots[i].h, CURLOPT_ERRORBUFFER,
+                         c->slots[i].errbuf);
+    }
+}
+
+static void pool_free(struct sfc_api_client *c)
+{
+    for (unsigned i = 0; i < c->n_slots; i++)
+        curl_easy_cleanup(c->slots[i].h);
+    free(c->slots);
+    pthread_mutex_destroy(&c->pool_lock);
+    pthread_cond_destroy(&c->pool_cond);
+}
+
+struct sfc_api_client *sfc_api_client_new_pool(struct sfc_api_client *base,
+                                               unsigned pool_size)
+{
+    struct sfc_api_client *c = sfc_xcalloc(1, sizeof(*c));
+
+    base = api_owner(base);
+    c->base = base;
+    c->o = base->o; /* strings borrowed: base outlives c */
+    c->o.pool_size = pool_size ? pool_size : 1;
+    memcpy(c->fixed_version, base->fixed_version, sizeof(c->fixed_version));
+    c->share = base->share;
+    pool_init(c);
+    return c;
+}
+
 struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
                                           char *errstr,
                                           size_t errstr_size)
@@ -111,16 +150,7 @@ struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    pthread_mutex_init(&c->pool_lock, NULL);
-    sfc_cond_init_monotonic(&c->pool_cond);
-    c->n_slots = c->o.pool_size;
-    c->slots = sfc_xcalloc(c->n_slots, sizeof(*c->slots));
-    for (unsigned i = 0; i < c->n_slots; i++) {
-        c->slots[i].h = curl_easy_init();
-        api_curl_common(c, c->slots[i].h);
-        curl_easy_setopt(c->slots[i].h, CURLOPT_ERRORBUFFER,
-                         c->slots[i].errbuf);
-    }
+    pool_init(c);
     pthread_mutex_init(&c->auth_lock, NULL);
     pthread_cond_init(&c->auth_cond, NULL);
     atomic_store(&c->usage_used, -1);
@@ -136,14 +166,14 @@ void sfc_api_client_destroy(struct sfc_api_client *c)
 {
     if (!c)
         return;
-    for (unsigned i = 0; i < c->n_slots; i++)
-        curl_easy_cleanup(c->slots[i].h);
-    free(c->slots);
+    pool_free(c);
+    if (c->base) {
+        free(c);
+        return;
+    }
     curl_share_cleanup(c->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&c->share_locks[i]);
-    pthread_mutex_destroy(&c->pool_lock);
-    pthread_cond_destroy(&c->pool_cond);
     pthread_mutex_destroy(&c->auth_lock);
     pthread_cond_destroy(&c->auth_cond);
     api_session_free(&c->s);
@@ -163,6 +193,7 @@ void sfc_api_client_usage(struct sfc_api_client *c,
                           int64_t *used,
                           int64_t *limit)
 {
+    c = api_owner(c);
     *used = atomic_load(&c->usage_used);
     *limit = atomic_load(&c->usage_limit);
 }
@@ -274,6 +305,7 @@ sfc_err_t sfc_api_client_login(struct sfc_api_client *c,
 {
     sfc_err_t rc;
 
+    c = api_owner(c); /* a pool view logs in through its base */
     pthread_mutex_lock(&c->auth_lock);
     rc = ensure_session_locked(c, err);
     pthread_mutex_unlock(&c->auth_lock);
@@ -286,6 +318,7 @@ sfc_err_t sfc_api_client_relogin(struct sfc_api_client *c,
 {
     sfc_err_t rc = SFC_OK;
 
+    c = api_owner(c); /* a pool view logs in through its base */
     pthread_mutex_lock(&c->auth_lock);
     while (c->logging_in)
         pthread_cond_wait(&c->auth_cond, &c->auth_lock);
@@ -311,6 +344,7 @@ sfc_err_t sfc_api_client_session(struct sfc_api_client *c,
 {
     sfc_err_t rc;
 
+    c = api_owner(c); /* a pool view logs in through its base */
     pthread_mutex_lock(&c->auth_lock);
     rc = ensure_session_locked(c, err);
     if (rc == SFC_OK) {
@@ -341,6 +375,7 @@ sfc_err_t api_snapshot_take(struct sfc_api_client *c,
 {
     sfc_err_t rc;
 
+    c = api_owner(c); /* a pool view logs in through its base */
     pthread_mutex_lock(&c->auth_lock);
     rc = ensure_session_locked(c, err);
     if (rc == SFC_OK) {

@@ -34,22 +34,29 @@ static char *chunk_body(const cJSON *records,
     return text;
 }
 
-static char *delete_path(const cJSON *ids, int from, int to, bool all_or_none)
+/* The ids of a delete chunk, comma-joined; SFC_ERR_INVALID_ARG for one
+ * that is not a record id. */
+static sfc_err_t delete_ids(
+    const cJSON *ids, int from, int to, char **out, struct sfc_api_error **err)
 {
     struct sfc_buf b;
 
     sfc_buf_init(&b, 0);
-    sfc_buf_appendf(&b, "composite/sobjects?allOrNone=%s&ids=",
-                    all_or_none ? "true" : "false");
     for (int i = from; i < to; i++) {
         const cJSON *id = cJSON_GetArrayItem(ids, i);
-        char *e = curl_easy_escape(
-            NULL, cJSON_IsString(id) ? id->valuestring : "", 0);
 
-        sfc_buf_appendf(&b, "%s%s", i > from ? "," : "", e);
-        curl_free(e);
+        if (!cJSON_IsString(id) || !sfc_api_id_valid(id->valuestring)) {
+            sfc_buf_free(&b);
+            return api_fail(err, sfc_api_error_new(
+                                     SFC_ERR_INVALID_ARG, 0, NULL, NULL,
+                                     "record %d to delete is not a Salesforce "
+                                     "record id",
+                                     i));
+        }
+        sfc_buf_appendf(&b, "%s%s", i > from ? "," : "", id->valuestring);
     }
-    return sfc_buf_steal(&b);
+    *out = b.data ? sfc_buf_steal(&b) : sfc_xstrdup("");
+    return SFC_OK;
 }
 
 /* Whether any SaveResult of a chunk failed. */
@@ -79,7 +86,10 @@ static sfc_err_t one_chunk(struct sfc_api_client *c,
                            cJSON **res,
                            struct sfc_api_error **err)
 {
-    char *path = NULL, *body = NULL;
+    const char *segs[] = {"composite", "sobjects", sobject, ext_field};
+    struct sfc_api_param q[] = {{"allOrNone", all_or_none ? "true" : "false"},
+                                {"ids", NULL}};
+    char *path = NULL, *body = NULL, *ids = NULL;
     const char *method = "PATCH";
     unsigned flags = 0;
     sfc_err_t rc;
@@ -88,25 +98,31 @@ static sfc_err_t one_chunk(struct sfc_api_client *c,
     case SFC_API_COLL_CREATE:
         method = "POST";
         flags = API_NONIDEMPOTENT;
-        path = sfc_xstrdup("composite/sobjects");
+        rc = api_path_new(segs, 2, NULL, 0, &path, err);
         body = chunk_body(records, from, to, sobject, all_or_none);
         break;
     case SFC_API_COLL_UPDATE:
-        path = sfc_xstrdup("composite/sobjects");
+        rc = api_path_new(segs, 2, NULL, 0, &path, err);
         body = chunk_body(records, from, to, sobject, all_or_none);
         break;
     case SFC_API_COLL_UPSERT:
-        path = sfc_xasprintf("composite/sobjects/%s/%s", sobject, ext_field);
+        rc = api_path_new(segs, 4, NULL, 0, &path, err);
         body = chunk_body(records, from, to, sobject, all_or_none);
         break;
     case SFC_API_COLL_DELETE:
+    default:
         method = "DELETE";
-        path = delete_path(records, from, to, all_or_none);
+        rc = delete_ids(records, from, to, &ids, err);
+        q[1].value = ids;
+        if (rc == SFC_OK)
+            rc = api_path_new(segs, 2, q, 2, &path, err);
         break;
     }
-    rc = api_call(c, method, path, body, flags, NULL, res, err);
+    if (rc == SFC_OK)
+        rc = api_call(c, method, path, body, flags, NULL, res, err);
     free(path);
     free(body);
+    free(ids);
     if (rc == SFC_OK && !cJSON_IsArray(*res)) {
         cJSON_Delete(*res);
         rc = api_fail(err, sfc_api_error_new(SFC_ERR_PROTOCOL, 200, NULL, NULL,
@@ -132,12 +148,15 @@ sfc_err_t sfc_api_collection(struct sfc_api_client *c,
         return api_fail(err,
                         sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
                                           "records must be an array"));
-    if ((op == SFC_API_COLL_UPSERT && (!sobject || !ext_field)) ||
-        ((op == SFC_API_COLL_CREATE || op == SFC_API_COLL_UPDATE) && !sobject))
+    if ((op == SFC_API_COLL_UPSERT &&
+         (!sfc_api_name_valid(sobject) || !sfc_api_name_valid(ext_field))) ||
+        ((op == SFC_API_COLL_CREATE || op == SFC_API_COLL_UPDATE) &&
+         !sfc_api_name_valid(sobject)))
         return api_fail(err,
                         sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
                                           "sobject (and the external id "
-                                          "field for upsert) required"));
+                                          "field for upsert) must be "
+                                          "Salesforce API names"));
     all = cJSON_CreateArray();
     for (int from = 0; from < n; from += CHUNK) {
         int to = from + CHUNK < n ? from + CHUNK : n;

@@ -122,8 +122,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *opaque)
         value[vl] = '\0';
         if (sfc_api_parse_limit_info(value + strspn(value, " "), &used,
                                      &limit)) {
-            atomic_store(&c->usage_used, used);
-            atomic_store(&c->usage_limit, limit);
+            atomic_store(&api_owner(c)->usage_used, used);
+            atomic_store(&api_owner(c)->usage_limit, limit);
             if (c->o.hooks.on_api_usage)
                 c->o.hooks.on_api_usage(c->o.hooks.opaque, used, limit);
         }

@@ -4,16 +4,6 @@
 
 #include "api_int.h"
 
-/* Path segment escaping for ids, names and external id values. */
-static char *esc(const char *s)
-{
-    char *e = curl_easy_escape(NULL, s ? s : "", 0);
-    char *out = sfc_xstrdup(e);
-
-    curl_free(e);
-    return out;
-}
-
 static sfc_err_t
 need(const char *what, const char *value, struct sfc_api_error **err)
 {
@@ -21,6 +11,41 @@ need(const char *what, const char *value, struct sfc_api_error **err)
         return SFC_OK;
     return api_fail(err, sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
                                            "%s is required", what));
+}
+
+/* @value is a valid @what (an API name, or with @id a record id). */
+static sfc_err_t
+check(const char *what, const char *value, bool id, struct sfc_api_error **err)
+{
+    char shown[48];
+
+    if (need(what, value, err) != SFC_OK)
+        return SFC_ERR_INVALID_ARG;
+    if (id ? sfc_api_id_valid(value) : sfc_api_name_valid(value))
+        return SFC_OK;
+    api_quote(shown, sizeof(shown), value);
+    return api_fail(
+        err, sfc_api_error_new(SFC_ERR_INVALID_ARG, 0, NULL, NULL,
+                               id ? "%s \"%s\" is not a Salesforce record id "
+                                    "(15 or 18 letters and digits)"
+                                  : "%s \"%s\" is not a Salesforce API name",
+                               what, shown));
+}
+
+/* Every name of a comma-separated field list is valid. */
+static sfc_err_t check_fields(const char *fields, struct sfc_api_error **err)
+{
+    char *copy = sfc_xstrdup(fields), *save = NULL, *f;
+    sfc_err_t rc = need("fields", fields, err);
+
+    for (f = strtok_r(copy, ",", &save); f && rc == SFC_OK;
+         f = strtok_r(NULL, ",", &save))
+        rc = check("field", f, false, err);
+    if (rc == SFC_OK && (fields[strlen(fields) - 1] == ',' ||
+                         fields[0] == ',' || strstr(fields, ",,")))
+        rc = check("field", "", false, err);
+    free(copy);
+    return rc;
 }
 
 sfc_err_t sfc_api_request(struct sfc_api_client *c,
@@ -45,24 +70,20 @@ sfc_err_t sfc_api_create(struct sfc_api_client *c,
                          char **id,
                          struct sfc_api_error **err)
 {
-    char *path, *body;
+    const char *segs[] = {"sobjects", sobject};
     cJSON *res = NULL;
     const char *new_id = NULL;
-    sfc_err_t rc = need("sobject", sobject, err);
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc != SFC_OK)
         return rc;
-    path = sfc_xasprintf("sobjects/%s", sobject);
-    body = sfc_json_print(fields);
-    rc = api_call(c, "POST", path, body, API_NONIDEMPOTENT, NULL, &res, err);
+    rc = sfc_api_call(c, "POST", segs, 2, NULL, 0, fields, NULL, &res, err);
     if (rc == SFC_OK && sfc_json_get_str(res, "id", &new_id, NULL, 0) != SFC_OK)
         rc = api_fail(err, sfc_api_error_new(SFC_ERR_PROTOCOL, 201, NULL, NULL,
                                              "create answered without an id"));
     if (rc == SFC_OK && id)
         *id = sfc_xstrdup(new_id);
     cJSON_Delete(res);
-    free(body);
-    free(path);
     return rc;
 }
 
@@ -73,23 +94,17 @@ sfc_err_t sfc_api_get(struct sfc_api_client *c,
                       cJSON **record,
                       struct sfc_api_error **err)
 {
-    char *eid, *path, *efields = NULL;
-    sfc_err_t rc = need("sobject", sobject, err);
+    const char *segs[] = {"sobjects", sobject, id};
+    struct sfc_api_param q = {"fields", fields && *fields ? fields : NULL};
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc == SFC_OK)
-        rc = need("id", id, err);
+        rc = check("record id", id, true, err);
+    if (rc == SFC_OK && q.value)
+        rc = check_fields(fields, err);
     if (rc != SFC_OK)
         return rc;
-    eid = esc(id);
-    if (fields && *fields)
-        efields = esc(fields);
-    path = sfc_xasprintf("sobjects/%s/%s%s%s", sobject, eid,
-                         efields ? "?fields=" : "", efields ? efields : "");
-    rc = api_call(c, "GET", path, NULL, 0, NULL, record, err);
-    free(path);
-    free(efields);
-    free(eid);
-    return rc;
+    return sfc_api_call(c, "GET", segs, 3, &q, 1, NULL, NULL, record, err);
 }
 
 sfc_err_t sfc_api_update(struct sfc_api_client *c,
@@ -98,21 +113,14 @@ sfc_err_t sfc_api_update(struct sfc_api_client *c,
                          const cJSON *fields,
                          struct sfc_api_error **err)
 {
-    char *eid, *path, *body;
-    sfc_err_t rc = need("sobject", sobject, err);
+    const char *segs[] = {"sobjects", sobject, id};
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc == SFC_OK)
-        rc = need("id", id, err);
+        rc = check("record id", id, true, err);
     if (rc != SFC_OK)
         return rc;
-    eid = esc(id);
-    path = sfc_xasprintf("sobjects/%s/%s", sobject, eid);
-    body = sfc_json_print(fields);
-    rc = api_call(c, "PATCH", path, body, 0, NULL, NULL, err);
-    free(body);
-    free(path);
-    free(eid);
-    return rc;
+    return sfc_api_call(c, "PATCH", segs, 3, NULL, 0, fields, NULL, NULL, err);
 }
 
 sfc_err_t sfc_api_upsert(struct sfc_api_client *c,
@@ -124,23 +132,20 @@ sfc_err_t sfc_api_upsert(struct sfc_api_client *c,
                          char **id,
                          struct sfc_api_error **err)
 {
-    char *ev, *path, *body;
+    const char *segs[] = {"sobjects", sobject, ext_field, value};
     cJSON *res = NULL;
     long status = 0;
     const char *rid = NULL;
-    sfc_err_t rc = need("sobject", sobject, err);
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc == SFC_OK)
-        rc = need("external id field", ext_field, err);
+        rc = check("external id field", ext_field, false, err);
     if (rc == SFC_OK)
         rc = need("external id value", value, err);
     if (rc != SFC_OK)
         return rc;
-    ev = esc(value);
-    path = sfc_xasprintf("sobjects/%s/%s/%s", sobject, ext_field, ev);
-    body = sfc_json_print(fields);
     /* An upsert by external id is idempotent: safe to retry. */
-    rc = api_call(c, "PATCH", path, body, 0, &status, &res, err);
+    rc = sfc_api_call(c, "PATCH", segs, 4, NULL, 0, fields, &status, &res, err);
     if (rc == SFC_OK) {
         sfc_json_get_str_opt(res, "id", &rid, NULL, 0);
         if (created)
@@ -149,9 +154,6 @@ sfc_err_t sfc_api_upsert(struct sfc_api_client *c,
             *id = sfc_xstrdup(rid);
     }
     cJSON_Delete(res);
-    free(body);
-    free(path);
-    free(ev);
     return rc;
 }
 
@@ -160,19 +162,14 @@ sfc_err_t sfc_api_delete(struct sfc_api_client *c,
                          const char *id,
                          struct sfc_api_error **err)
 {
-    char *eid, *path;
-    sfc_err_t rc = need("sobject", sobject, err);
+    const char *segs[] = {"sobjects", sobject, id};
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc == SFC_OK)
-        rc = need("id", id, err);
+        rc = check("record id", id, true, err);
     if (rc != SFC_OK)
         return rc;
-    eid = esc(id);
-    path = sfc_xasprintf("sobjects/%s/%s", sobject, eid);
-    rc = api_call(c, "DELETE", path, NULL, 0, NULL, NULL, err);
-    free(path);
-    free(eid);
-    return rc;
+    return sfc_api_call(c, "DELETE", segs, 3, NULL, 0, NULL, NULL, NULL, err);
 }
 
 sfc_err_t sfc_api_query(struct sfc_api_client *c,
@@ -181,17 +178,13 @@ sfc_err_t sfc_api_query(struct sfc_api_client *c,
                         cJSON **page,
                         struct sfc_api_error **err)
 {
-    char *q, *path;
+    const char *segs[] = {all ? "queryAll" : "query"};
+    struct sfc_api_param q = {"q", soql};
     sfc_err_t rc = need("query", soql, err);
 
     if (rc != SFC_OK)
         return rc;
-    q = esc(soql);
-    path = sfc_xasprintf("%s?q=%s", all ? "queryAll" : "query", q);
-    rc = api_call(c, "GET", path, NULL, 0, NULL, page, err);
-    free(path);
-    free(q);
-    return rc;
+    return sfc_api_call(c, "GET", segs, 1, &q, 1, NULL, NULL, page, err);
 }
 
 sfc_err_t sfc_api_describe(struct sfc_api_client *c,
@@ -199,15 +192,12 @@ sfc_err_t sfc_api_describe(struct sfc_api_client *c,
                            cJSON **result,
                            struct sfc_api_error **err)
 {
-    char *path;
-    sfc_err_t rc = need("sobject", sobject, err);
+    const char *segs[] = {"sobjects", sobject, "describe"};
+    sfc_err_t rc = check("sObject", sobject, false, err);
 
     if (rc != SFC_OK)
         return rc;
-    path = sfc_xasprintf("sobjects/%s/describe", sobject);
-    rc = api_call(c, "GET", path, NULL, 0, NULL, result, err);
-    free(path);
-    return rc;
+    return sfc_api_call(c, "GET", segs, 3, NULL, 0, NULL, NULL, result, err);
 }
 
 sfc_err_t sfc_api_limits(struct sfc_api_client *c,

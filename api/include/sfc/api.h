@@ -151,6 +151,16 @@ struct sfc_api_client *sfc_api_client_new(const struct sfc_api_options *o,
                                           char *errstr,
                                           size_t errstr_size);
 
+/*
+ * A client with a pool of its own, @pool_size keep-alive handles, that
+ * shares everything else of @base: options, login and session (one login
+ * serves both), DNS/TLS cache and usage figures. Calls through it wait only
+ * for its own handles, so one user's load cannot take every handle of
+ * another's. @base must outlive it. Thread: any.
+ */
+struct sfc_api_client *sfc_api_client_new_pool(struct sfc_api_client *base,
+                                               unsigned pool_size);
+
 /* Frees the client; in-flight calls must have returned. NULL is accepted. */
 void sfc_api_client_destroy(struct sfc_api_client *c);
 
@@ -226,14 +236,45 @@ void sfc_api_client_usage(struct sfc_api_client *c,
 /* ------------------------------------------------------------------------ */
 /* Operations. All return SFC_OK or a status with *err set (err may be     */
 /* NULL). Out-params are set only on success; cJSON results are the        */
-/* caller's to cJSON_Delete(), strings to free().                          */
+/* caller's to cJSON_Delete(), strings to free(). sObject and field names  */
+/* must pass sfc_api_name_valid() and record ids sfc_api_id_valid(), else  */
+/* SFC_ERR_INVALID_ARG with no request made; other values in a path (an    */
+/* external id value) are escaped as one segment.                          */
 /* ------------------------------------------------------------------------ */
 
+/* A query parameter: @name=@value, both escaped; a NULL @value is left
+ * out. */
+struct sfc_api_param {
+    const char *name;
+    const char *value;
+};
+
 /*
- * Any REST call. @path is relative to /services/data/vXX.X/ ("sobjects/
- * Account") or absolute ("/services/data/", a nextRecordsUrl). @body may be
- * NULL. *status (may be NULL) gets the HTTP status, *result (may be NULL) the
- * parsed body or NULL when empty. A 4xx/5xx answer is an error.
+ * Any REST call under /services/data/vXX.X/, on the path made of
+ * @segs[0, n_segs): each segment is escaped as one path segment
+ * (curl_easy_escape), so no value can add a segment, a query or a
+ * fragment; an empty, "." or ".." segment is SFC_ERR_INVALID_ARG before
+ * any request. @params[0, n_params) (may be NULL) make the query string.
+ * @body may be NULL. *status (may be NULL) gets the HTTP status, *result
+ * (may be NULL) the parsed body or NULL when empty. A 4xx/5xx answer is an
+ * error. Thread: any.
+ */
+sfc_err_t sfc_api_call(struct sfc_api_client *c,
+                       const char *method,
+                       const char *const *segs,
+                       size_t n_segs,
+                       const struct sfc_api_param *params,
+                       size_t n_params,
+                       const cJSON *body,
+                       long *status,
+                       cJSON **result,
+                       struct sfc_api_error **err);
+
+/*
+ * A REST call on a path given whole: relative to /services/data/vXX.X/ or
+ * absolute ("/services/data/", a nextRecordsUrl Salesforce sent). Only for
+ * constant paths and paths Salesforce gave: a path with a caller's value in
+ * it is built with sfc_api_call(). Otherwise as sfc_api_call().
  */
 sfc_err_t sfc_api_request(struct sfc_api_client *c,
                           const char *method,
@@ -242,6 +283,21 @@ sfc_err_t sfc_api_request(struct sfc_api_client *c,
                           long *status,
                           cJSON **result,
                           struct sfc_api_error **err);
+
+/*
+ * Whether @s is a Salesforce record id: 15 or 18 ASCII letters and digits
+ * (NULL is not). Thread: any.
+ */
+bool sfc_api_id_valid(const char *s);
+
+/*
+ * Whether @s is an sObject or field API name as Salesforce forms them:
+ * parts joined by "__" (namespace, name, compound field, suffix: Account,
+ * Invoice__c, ns__Invoice__c, Geo__latitude__s), at most four, each a
+ * letter followed by letters, digits and single underscores, not ending
+ * with an underscore; at most 255 bytes. Thread: any.
+ */
+bool sfc_api_name_valid(const char *s);
 
 /* POST sobjects/X: *id (may be NULL) gets the new record's id. A create
  * whose outcome is unknown (connection lost after sending) is
