@@ -106,7 +106,8 @@ struct sfc_config_rpc_method {
 struct sfc_config_rpc {
     bool enabled;
     int64_t max_workers;
-    int64_t pool_size;
+    int64_t pool_size;      /* RPC's own REST pool */
+    int64_t max_deliveries; /* then the dead-letter queue */
     int64_t request_max_bytes;
     int64_t result_max_bytes;
     int64_t query_all_max_records;

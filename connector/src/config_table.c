@@ -430,7 +430,22 @@ static const struct cfg_key rpc_keys[] = {
         1,
         1024,
         "Concurrent RPC calls (and the consumer prefetch)"),
-    INT(RP, pool_size, "8", 1, 256, "REST clients used by RPC workers"),
+    INT(RP,
+        pool_size,
+        "8",
+        1,
+        256,
+        "REST clients of RPC's own pool: RPC calls wait only for these "
+        "(the login is shared with the rest of the daemon)"),
+    INT(RP,
+        max_deliveries,
+        "5",
+        1,
+        1000,
+        "A request handed out this many times without being answered (the "
+        "responder stopped while handling it), or whose reply the broker "
+        "refused this many times, goes to the dead-letter queue "
+        "\"rpc-<service>.dead-letter\""),
     INT(RP,
         request_max_bytes,
         "1048576",
