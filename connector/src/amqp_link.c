@@ -178,6 +178,22 @@ void amqp_link_destroy(struct amqp_link *l)
     l->shown_uri = NULL;
 }
 
+/* After the broker closed the channel (406): confirm, and open it again. */
+static sfc_err_t channel_reopen(struct amqp_link *l, char *errstr, size_t errsz)
+{
+    amqp_channel_close_ok_t ok = {0};
+
+    amqp_send_method(l->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    amqp_channel_open(l->conn, CHANNEL);
+    if (!channel_ok(l, errstr, errsz, "channel.open"))
+        return SFC_ERR_AMQP;
+    amqp_confirm_select(l->conn, CHANNEL);
+    if (!channel_ok(l, errstr, errsz, "confirm.select"))
+        return SFC_ERR_AMQP;
+    l->next_tag = 1;
+    return SFC_OK;
+}
+
 sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                                      const char *name,
                                      const char *type,
@@ -196,10 +212,6 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
         ((amqp_channel_close_t *)r.reply.decoded)->reply_code == 406) {
-        /* The channel is closed by the broker: confirm and reopen it. */
-        amqp_channel_close_ok_t ok = {0};
-
-        amqp_send_method(l->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
         if (!l->mismatch_told && strcmp(type, "topic") != 0)
             sfc_log(SFC_LOG_WARN, AMQP_MOD,
                     "exchange %s exists with another type or other flags "
@@ -213,22 +225,58 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                     name, auto_delete ? "true" : "false",
                     auto_delete ? "false" : "true");
         l->mismatch_told = true;
-        amqp_channel_open(l->conn, CHANNEL);
-        if (!channel_ok(l, errstr, errsz, "channel.open"))
-            return SFC_ERR_AMQP;
-        amqp_confirm_select(l->conn, CHANNEL);
-        if (!channel_ok(l, errstr, errsz, "confirm.select"))
+        /* The channel is closed by the broker: confirm and reopen it. */
+        if (channel_reopen(l, errstr, errsz) != SFC_OK)
             return SFC_ERR_AMQP;
         amqp_exchange_declare(l->conn, CHANNEL, amqp_cstring_bytes(name),
                               amqp_cstring_bytes(type), 1, 0, 0, 0,
                               amqp_empty_table);
-        l->next_tag = 1;
         return channel_ok(l, errstr, errsz, "exchange.declare (passive)")
                    ? SFC_OK
                    : SFC_ERR_AMQP;
     }
     channel_ok(l, errstr, errsz, "exchange.declare");
     return SFC_ERR_AMQP;
+}
+
+sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
+                                  const char *name,
+                                  const amqp_table_t *args,
+                                  const char *exchange,
+                                  const char *key,
+                                  bool *as_is,
+                                  char *errstr,
+                                  size_t errsz)
+{
+    amqp_rpc_reply_t r;
+    bool passive = false;
+
+    amqp_queue_declare(l->conn, CHANNEL, amqp_cstring_bytes(name), 0, 1, 0, 0,
+                       args ? *args : amqp_empty_table);
+    r = amqp_get_rpc_reply(l->conn);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+        ((amqp_channel_close_t *)r.reply.decoded)->reply_code == 406) {
+        if (channel_reopen(l, errstr, errsz) != SFC_OK)
+            return SFC_ERR_AMQP;
+        sfc_log(SFC_LOG_INFO, AMQP_MOD,
+                "queue %s exists with arguments of its own; using it as it "
+                "is",
+                name);
+        amqp_queue_declare(l->conn, CHANNEL, amqp_cstring_bytes(name), 1, 0, 0,
+                           0, amqp_empty_table);
+        passive = true;
+    }
+    if (!channel_ok(l, errstr, errsz, "queue.declare"))
+        return SFC_ERR_AMQP;
+    if (as_is)
+        *as_is = passive;
+    if (!key)
+        return SFC_OK;
+    amqp_queue_bind(l->conn, CHANNEL, amqp_cstring_bytes(name),
+                    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+                    amqp_empty_table);
+    return channel_ok(l, errstr, errsz, "queue.bind") ? SFC_OK : SFC_ERR_AMQP;
 }
 
 /*

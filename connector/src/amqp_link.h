@@ -123,6 +123,23 @@ sfc_err_t amqp_link_send(struct amqp_link *l,
                          const struct amqp_link_msg *m,
                          uint64_t *tag);
 
+/*
+ * Declares a durable, non-exclusive queue with @args (NULL: none, as Nameko
+ * declares its queues) and binds it to @exchange with @key (NULL: no
+ * binding). On 406 (the queue exists with other arguments: a quorum queue,
+ * a dead-letter exchange or a length limit an operator chose) the channel
+ * is reopened and the queue is used as it is, checked passively; *as_is
+ * (may be NULL) says so. Thread: the link's owner.
+ */
+sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
+                                  const char *name,
+                                  const amqp_table_t *args,
+                                  const char *exchange,
+                                  const char *key,
+                                  bool *as_is,
+                                  char *errstr,
+                                  size_t errsz);
+
 /* Publishes; *tag receives the delivery tag to expect in an ack. */
 sfc_err_t amqp_link_publish(struct amqp_link *l,
                             const char *exchange,

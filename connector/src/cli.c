@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sfc/connector.h"
+#include "sfc/rpc.h"
 #include "cli.h"
 #include "config.h"
 #include "nameko_import.h"
@@ -99,6 +100,8 @@ static const struct cli_command commands[] = {
 
 static int cmd_help(int argc, char **argv)
 {
+    struct sfc_rpc_method_info m;
+
     (void)argc;
     (void)argv;
     printf("usage: sfconnector COMMAND [ARGS]\n\n");
@@ -107,6 +110,9 @@ static int cmd_help(int argc, char **argv)
                commands[i].help);
     printf("\nexit codes: 0 success, 1 invalid configuration, 2 usage, "
            "3 Salesforce login failed, 4 runtime failure\n");
+    printf("\nRPC methods (rpc.enabled; more in rpc.methods):\n");
+    for (size_t i = 0; sfc_rpc_method_info(i, &m); i++)
+        printf("    %s\n        %s\n", m.signature, m.summary);
     return 0;
 }
 

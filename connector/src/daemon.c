@@ -216,6 +216,9 @@ static void refresh_metrics(void *opaque)
     C("rpc_replies_total", rs.replies);
     C("rpc_without_reply_to_total", rs.no_reply_to);
     C("rpc_redelivered_answered_once_total", rs.replayed);
+    C("rpc_dead_lettered_total", rs.dead_lettered);
+    C("rpc_replies_nacked_total", rs.replies_nacked);
+    C("rpc_redeliveries_counted_total", rs.redeliveries_counted);
     C("rpc_coalesced_creates_total", rs.coalesced_creates);
     C("rpc_coalesced_create_requests_total", rs.coalesced_requests);
 #undef C

@@ -1,4 +1,22 @@
-/* The RPC responder's AMQP side (see rpc_server.h). */
+/*
+ * The RPC responder's AMQP side (see rpc_server.h).
+ *
+ * Every request is a job, handed to a worker and answered on the AMQP
+ * thread; a job's delivery is acked only once the broker confirmed what
+ * was published for it:
+ * - its reply (then the reply is remembered by correlation id);
+ * - or a counted copy of the request (a redelivery: see count_delivery);
+ * - or, past rpc.max_deliveries, the request itself in the dead-letter
+ *   queue.
+ * A nacked reply leaves its request unacked until the request is parked in
+ * rpc-<service>.retry, a queue without consumers whose messages expire
+ * back into rpc-<service> after a pause: the request comes back, and the
+ * reply cache answers it. The pause frees the worker and the prefetch
+ * slot, so a caller whose reply queue is full holds up nobody else.
+ *
+ * The broker operations are the functions under "broker" below, so that
+ * the transport under them can change in one place.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,22 +33,54 @@
 #define CHANNEL    1
 #define DONE_CACHE 1024
 
+/* Headers of requests this responder copies or dead-letters. */
+#define H_DELIVERIES  "x-sfc-deliveries"  /* deliveries before this copy */
+#define H_ROUTING_KEY "x-sfc-routing-key" /* the request's routing key */
+#define H_REASON      "x-sfc-dead-letter-reason"
+#define H_REFUSALS    "x-sfc-reply-refusals" /* nacks of its reply so far */
+/* Kept by RabbitMQ on quorum queues: earlier deliveries. */
+#define H_QUORUM_COUNT "x-delivery-count"
+
+/* What a job awaits a confirm for. */
+enum pub_kind {
+    PUB_REPLY,       /* its reply */
+    PUB_COPY,        /* a counted copy of the request, or one parked */
+    PUB_DEAD_LETTER, /* the request, in the dead-letter queue */
+};
+
+/* Thread: the AMQP thread, except the fields a worker fills (reply) while
+ * the job is on the todo list. */
 struct job {
     uint64_t delivery_tag;
     uint64_t gen; /* connection generation the delivery belongs to */
-    char *routing_key, *content_type, *reply_to, *correlation_id;
-    char *body;
-    size_t len;
-    char *reply; /* set by the worker */
+    /* The request's properties as sent: bytes and lengths. */
+    amqp_bytes_t routing_key, content_type, reply_to, correlation_id, body;
+    bool has_content_type;
+    char *reply; /* set by the worker (NUL-terminated JSON) */
+    enum pub_kind kind;
     uint64_t publish_tag;
+    int64_t refusals; /* nacks of its reply */
+    int64_t due_ms;   /* held after a nack: when to hand it back */
     struct job *next;
     struct job *live_next; /* every job in hand, AMQP thread only */
+    /* A copy of this request delivered before this delivery was acked:
+     * handled once it is (on_ack), so that one request is never in hand
+     * twice. */
+    struct job *successor;
+};
+
+struct cached_reply {
+    amqp_bytes_t id; /* correlation id */
+    char *reply;
 };
 
 struct connector_rpc {
     const struct sfc_config *cfg;
+    struct sfc_api_client *api; /* RPC's own pool, sharing the login */
     struct sfc_rpc *rpc;
     struct amqp_link link;
+    /* rpc-<service>, rpc-<service>.retry, rpc-<service>.dead-letter */
+    char *queue, *retry, *dead_letter;
     uint64_t gen;
     pthread_t thread;
     pthread_t *workers;
@@ -39,31 +89,58 @@ struct connector_rpc {
     pthread_cond_t cond;
     struct job *todo_head, *todo_tail; /* for workers */
     struct job *done_head, *done_tail; /* for the AMQP thread */
-    struct job *unconfirmed;           /* replies awaiting a confirm */
+    struct job *unconfirmed;           /* publishes awaiting a confirm */
+    struct job *held;                  /* copies nacked: due_ms */
     struct job *live;                  /* every job in hand */
     int64_t progress_ms;  /* last confirm, or last time none was awaited */
     atomic_bool stop;     /* leave: set by connector_rpc_stop() */
     atomic_bool draining; /* take no new request: connector_rpc_drain() */
     size_t working;       /* jobs taken by workers, not yet done; lock */
-    atomic_bool awaiting; /* replies await confirms (set by the AMQP
+    atomic_bool awaiting; /* publishes await confirms (set by the AMQP
                              thread, read by connector_rpc_drain) */
     struct connector_rpc_stats stats;
     /* Replies of finished requests by correlation id: a redelivered
      * request is answered again without calling Salesforce twice. A request
      * redelivered while its first delivery is still in hand is adopted by
      * that job (see on_delivery). */
-    char *cache_id[DONE_CACHE];
-    char *cache_reply[DONE_CACHE];
+    struct cached_reply cache[DONE_CACHE];
     size_t cache_next;
 };
 
+static amqp_bytes_t bytes_dup(amqp_bytes_t b)
+{
+    amqp_bytes_t out = {b.len, NULL};
+
+    if (b.len) {
+        out.bytes = sfc_xmalloc(b.len);
+        memcpy(out.bytes, b.bytes, b.len);
+    }
+    return out;
+}
+
+static bool bytes_eq(amqp_bytes_t a, amqp_bytes_t b)
+{
+    return a.len == b.len && (!a.len || memcmp(a.bytes, b.bytes, a.len) == 0);
+}
+
+/* @b as a C string for logs and routing keys: NUL bytes become '?'. */
+static char *bytes_str(amqp_bytes_t b)
+{
+    char *s = sfc_xmalloc(b.len + 1);
+
+    for (size_t i = 0; i < b.len; i++)
+        s[i] = ((char *)b.bytes)[i] ? ((char *)b.bytes)[i] : '?';
+    s[b.len] = '\0';
+    return s;
+}
+
 static void job_free(struct job *j)
 {
-    free(j->routing_key);
-    free(j->content_type);
-    free(j->reply_to);
-    free(j->correlation_id);
-    free(j->body);
+    free(j->routing_key.bytes);
+    free(j->content_type.bytes);
+    free(j->reply_to.bytes);
+    free(j->correlation_id.bytes);
+    free(j->body.bytes);
     free(j->reply);
     free(j);
 }
@@ -77,10 +154,10 @@ static void live_del(struct connector_rpc *r, struct job *j)
         }
 }
 
-static struct job *live_find(struct connector_rpc *r, const char *cid)
+static struct job *live_find(struct connector_rpc *r, amqp_bytes_t cid)
 {
-    for (struct job *j = r->live; cid && j; j = j->live_next)
-        if (j->correlation_id && strcmp(j->correlation_id, cid) == 0)
+    for (struct job *j = r->live; cid.len && j; j = j->live_next)
+        if (bytes_eq(j->correlation_id, cid))
             return j;
     return NULL;
 }
@@ -92,9 +169,25 @@ static void job_retire(struct connector_rpc *r, struct job *j)
     job_free(j);
 }
 
-static char *bytes_dup(amqp_bytes_t b)
+static const char *cached(struct connector_rpc *r, amqp_bytes_t cid)
 {
-    return b.len ? sfc_xstrndup(b.bytes, b.len) : NULL;
+    for (size_t i = 0; cid.len && i < DONE_CACHE; i++)
+        if (r->cache[i].reply && bytes_eq(r->cache[i].id, cid))
+            return r->cache[i].reply;
+    return NULL;
+}
+
+static void remember(struct connector_rpc *r, const struct job *j)
+{
+    struct cached_reply *c;
+
+    if (!j->correlation_id.len || !j->reply || cached(r, j->correlation_id))
+        return;
+    c = &r->cache[r->cache_next++ % DONE_CACHE];
+    free(c->id.bytes);
+    free(c->reply);
+    c->id = bytes_dup(j->correlation_id);
+    c->reply = sfc_xstrdup(j->reply);
 }
 
 static void *worker_main(void *arg)
@@ -102,6 +195,7 @@ static void *worker_main(void *arg)
     struct connector_rpc *r = arg;
 
     for (;;) {
+        struct sfc_rpc_request req;
         struct job *j;
 
         pthread_mutex_lock(&r->lock);
@@ -118,8 +212,16 @@ static void *worker_main(void *arg)
         r->working++;
         pthread_mutex_unlock(&r->lock);
 
-        j->reply = sfc_rpc_handle(r->rpc, j->routing_key, j->content_type,
-                                  j->body ? j->body : "", j->len, NULL);
+        req.routing_key = j->routing_key.bytes;
+        req.routing_key_len = j->routing_key.len;
+        req.content_type =
+            j->has_content_type
+                ? (j->content_type.bytes ? j->content_type.bytes : "")
+                : NULL;
+        req.content_type_len = j->content_type.len;
+        req.body = j->body.bytes ? j->body.bytes : "";
+        req.body_len = j->body.len;
+        j->reply = sfc_rpc_handle(r->rpc, &req, NULL);
         pthread_mutex_lock(&r->lock);
         r->working--;
         j->next = NULL;
@@ -132,121 +234,474 @@ static void *worker_main(void *arg)
     }
 }
 
-static const char *cached(struct connector_rpc *r, const char *cid)
+/* ---- broker ---- */
+
+/* Exchanges, queues and the consumer; false with @err. */
+static bool broker_setup(struct connector_rpc *r, char *err, size_t errsz)
 {
-    for (size_t i = 0; cid && i < DONE_CACHE; i++)
-        if (r->cache_id[i] && strcmp(r->cache_id[i], cid) == 0)
-            return r->cache_reply[i];
+    amqp_connection_state_t c = r->link.conn;
+    char key[256];
+    bool as_is = false;
+    amqp_rpc_reply_t rep;
+
+    /* Parked requests expire back into the request queue. */
+    amqp_table_entry_t back[] = {
+        {amqp_cstring_bytes("x-dead-letter-exchange"),
+         {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes("")}}},
+        {amqp_cstring_bytes("x-dead-letter-routing-key"),
+         {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes(r->queue)}}}};
+    amqp_table_t retry_args = {2, back};
+
+    snprintf(key, sizeof(key), "%s.*", r->cfg->service.name);
+    if (amqp_link_declare_exchange(&r->link, "nameko-rpc", "topic", false, err,
+                                   errsz) != SFC_OK ||
+        amqp_link_declare_queue(&r->link, r->queue, NULL, "nameko-rpc", key,
+                                &as_is, err, errsz) != SFC_OK ||
+        amqp_link_declare_queue(&r->link, r->retry, &retry_args, NULL, NULL,
+                                NULL, err, errsz) != SFC_OK ||
+        amqp_link_declare_exchange(&r->link, r->dead_letter, "fanout", false,
+                                   err, errsz) != SFC_OK ||
+        amqp_link_declare_queue(&r->link, r->dead_letter, NULL, r->dead_letter,
+                                "", NULL, err, errsz) != SFC_OK)
+        return false;
+    amqp_basic_qos(c, CHANNEL, 0, (uint16_t)r->cfg->rpc.max_workers, 0);
+    amqp_basic_consume(c, CHANNEL, amqp_cstring_bytes(r->queue),
+                       amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    rep = amqp_get_rpc_reply(c);
+    if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
+        sfc_errstr_set(err, errsz, "cannot consume from %s", r->queue);
+        return false;
+    }
+    sfc_log(SFC_LOG_INFO, MOD,
+            "serving RPC on %s (%s, prefetch %lld%s); requests handed out %lld "
+            "times unanswered go to %s",
+            r->queue, key, (long long)r->cfg->rpc.max_workers,
+            as_is ? ", declared by someone else" : "",
+            (long long)r->cfg->rpc.max_deliveries, r->dead_letter);
+    return true;
+}
+
+static void broker_ack(struct connector_rpc *r, const struct job *j)
+{
+    if (j->gen == r->gen && r->link.open)
+        amqp_basic_ack(r->link.conn, CHANNEL, j->delivery_tag, 0);
+}
+
+/* Hands a delivery back: to the queue (@requeue) or to nobody. */
+static void
+broker_reject(struct connector_rpc *r, const struct job *j, bool requeue)
+{
+    if (j->gen == r->gen && r->link.open)
+        amqp_basic_reject(r->link.conn, CHANNEL, j->delivery_tag, requeue);
+}
+
+/* Properties of a message published for @j: its own as far as known,
+ * with @headers (may be NULL: an empty table). */
+static void job_props(const struct job *j,
+                      amqp_basic_properties_t *p,
+                      const amqp_table_t *headers)
+{
+    memset(p, 0, sizeof(*p));
+    p->_flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+                AMQP_BASIC_HEADERS_FLAG;
+    p->content_type = amqp_cstring_bytes("application/json");
+    p->content_encoding = amqp_cstring_bytes("utf-8");
+    p->delivery_mode = 2;
+    p->priority = 0;
+    p->headers = headers ? *headers : amqp_empty_table;
+    if (j->correlation_id.len) {
+        p->_flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+        p->correlation_id = j->correlation_id;
+    }
+}
+
+/* Publishes @body for @j and, when the broker took it, awaits its
+ * confirm. False when the link failed. */
+static bool broker_publish(struct connector_rpc *r,
+                           struct job *j,
+                           enum pub_kind kind,
+                           const char *exchange,
+                           const char *routing_key,
+                           amqp_basic_properties_t *p,
+                           const char *body,
+                           size_t len)
+{
+    if (amqp_link_publish(&r->link, exchange, routing_key, p, body, len, false,
+                          &j->publish_tag) != SFC_OK)
+        return false;
+    j->kind = kind;
+    if (!r->unconfirmed)
+        r->progress_ms = sfc_now_ms(); /* the wait starts now */
+    j->next = r->unconfirmed;
+    r->unconfirmed = j;
+    return true;
+}
+
+/* ---- headers ---- */
+
+static const amqp_field_value_t *header(const amqp_table_t *t, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (int i = 0; t && i < t->num_entries; i++)
+        if (t->entries[i].key.len == n &&
+            memcmp(t->entries[i].key.bytes, key, n) == 0)
+            return &t->entries[i].value;
     return NULL;
 }
 
-static void remember(struct connector_rpc *r, const struct job *j)
+/* An integer header of any width; false when absent or of another type. */
+static bool header_int(const amqp_table_t *t, const char *key, int64_t *out)
 {
-    size_t i;
+    const amqp_field_value_t *v = header(t, key);
 
-    if (!j->correlation_id || !j->reply)
-        return;
-    i = r->cache_next++ % DONE_CACHE;
-    free(r->cache_id[i]);
-    free(r->cache_reply[i]);
-    r->cache_id[i] = sfc_xstrdup(j->correlation_id);
-    r->cache_reply[i] = sfc_xstrdup(j->reply);
-}
-
-static bool setup_queue(struct connector_rpc *r, char *err, size_t errsz)
-{
-    amqp_connection_state_t c = r->link.conn;
-    char queue[256], key[256];
-    amqp_rpc_reply_t rep;
-
-    snprintf(queue, sizeof(queue), "rpc-%s", r->cfg->service.name);
-    snprintf(key, sizeof(key), "%s.*", r->cfg->service.name);
-    amqp_exchange_declare(c, CHANNEL, amqp_cstring_bytes("nameko-rpc"),
-                          amqp_cstring_bytes("topic"), 0, 1, 0, 0,
-                          amqp_empty_table);
-    amqp_queue_declare(c, CHANNEL, amqp_cstring_bytes(queue), 0, 1, 0, 0,
-                       amqp_empty_table);
-    amqp_queue_bind(c, CHANNEL, amqp_cstring_bytes(queue),
-                    amqp_cstring_bytes("nameko-rpc"), amqp_cstring_bytes(key),
-                    amqp_empty_table);
-    amqp_basic_qos(c, CHANNEL, 0, (uint16_t)r->cfg->rpc.max_workers, 0);
-    amqp_basic_consume(c, CHANNEL, amqp_cstring_bytes(queue), amqp_empty_bytes,
-                       0, 0, 0, amqp_empty_table);
-    rep = amqp_get_rpc_reply(c);
-    if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
-        sfc_errstr_set(err, errsz, "cannot consume from %s", queue);
+    if (!v)
+        return false;
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_I8:
+        *out = v->value.i8;
+        return true;
+    case AMQP_FIELD_KIND_U8:
+        *out = v->value.u8;
+        return true;
+    case AMQP_FIELD_KIND_I16:
+        *out = v->value.i16;
+        return true;
+    case AMQP_FIELD_KIND_U16:
+        *out = v->value.u16;
+        return true;
+    case AMQP_FIELD_KIND_I32:
+        *out = v->value.i32;
+        return true;
+    case AMQP_FIELD_KIND_U32:
+        *out = v->value.u32;
+        return true;
+    case AMQP_FIELD_KIND_I64:
+        *out = v->value.i64;
+        return true;
+    case AMQP_FIELD_KIND_U64:
+        *out = v->value.u64 > INT64_MAX ? INT64_MAX : (int64_t)v->value.u64;
+        return true;
+    default:
         return false;
     }
-    sfc_log(SFC_LOG_INFO, MOD, "serving RPC on %s (%s, prefetch %lld)", queue,
-            key, (long long)r->cfg->rpc.max_workers);
-    return true;
+}
+
+/* @src's entries but ours, then ours: the headers of a copy or a dead
+ * letter. Entries point into @src and the arguments; free e->entries. */
+static void headers_with(amqp_table_t *e,
+                         const amqp_table_t *src,
+                         int64_t deliveries,
+                         const char *routing_key,
+                         const char *reason,
+                         int64_t refusals)
+{
+    static const char *const ours[] = {H_DELIVERIES, H_ROUTING_KEY, H_REASON,
+                                       H_REFUSALS};
+    int n = src ? src->num_entries : 0;
+
+    e->entries = sfc_xcalloc((size_t)n + 4, sizeof(*e->entries));
+    e->num_entries = 0;
+    for (int i = 0; i < n; i++) {
+        const amqp_table_entry_t *x = &src->entries[i];
+        bool mine = false;
+
+        for (size_t k = 0; k < 4; k++)
+            mine |= x->key.len == strlen(ours[k]) &&
+                    memcmp(x->key.bytes, ours[k], x->key.len) == 0;
+        if (!mine)
+            e->entries[e->num_entries++] = *x;
+    }
+    e->entries[e->num_entries].key = amqp_cstring_bytes(H_DELIVERIES);
+    e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_I64;
+    e->entries[e->num_entries++].value.value.i64 = deliveries;
+    e->entries[e->num_entries].key = amqp_cstring_bytes(H_ROUTING_KEY);
+    e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+    e->entries[e->num_entries++].value.value.bytes =
+        amqp_cstring_bytes(routing_key);
+    if (reason) {
+        e->entries[e->num_entries].key = amqp_cstring_bytes(H_REASON);
+        e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+        e->entries[e->num_entries++].value.value.bytes =
+            amqp_cstring_bytes(reason);
+    }
+    if (refusals) {
+        e->entries[e->num_entries].key = amqp_cstring_bytes(H_REFUSALS);
+        e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_I64;
+        e->entries[e->num_entries++].value.value.i64 = refusals;
+    }
+}
+
+/* ---- what is published for a job ---- */
+
+/* A copy the broker refused: its request goes back after a pause. */
+static void hold(struct connector_rpc *r, struct job *j)
+{
+    j->due_ms = sfc_now_ms() + 1000;
+    j->next = r->held;
+    r->held = j;
 }
 
 static void publish_reply(struct connector_rpc *r, struct job *j)
 {
-    amqp_basic_properties_t p = {0};
+    amqp_basic_properties_t p;
+    char *to = bytes_str(j->reply_to);
 
-    p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG |
-               AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
-               AMQP_BASIC_HEADERS_FLAG;
-    p.content_type = amqp_cstring_bytes("application/json");
-    p.content_encoding = amqp_cstring_bytes("utf-8");
-    p.delivery_mode = 2;
-    p.priority = 0;
-    p.headers = amqp_empty_table;
-    if (j->correlation_id) {
-        p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-        p.correlation_id = amqp_cstring_bytes(j->correlation_id);
-    }
-    if (amqp_link_publish(&r->link, "nameko-rpc", j->reply_to, &p, j->reply,
-                          strlen(j->reply), false, &j->publish_tag) == SFC_OK) {
-        if (!r->unconfirmed)
-            r->progress_ms = sfc_now_ms(); /* the wait starts now */
-        j->next = r->unconfirmed;
-        r->unconfirmed = j;
+    job_props(j, &p, NULL);
+    if (broker_publish(r, j, PUB_REPLY, "nameko-rpc", to, &p, j->reply,
+                       strlen(j->reply)))
         r->stats.replies++;
-    } else {
+    else
         /* The request comes back when the broker is reachable again. */
-        remember(r, j);
         job_retire(r, j);
+    free(to);
+}
+
+/*
+ * The request goes to the dead-letter queue, with its headers, why, and
+ * how often it was handed out; its caller gets a DeadLettered error. It
+ * is acked once the broker confirmed the dead letter.
+ */
+static void dead_letter(struct connector_rpc *r,
+                        struct job *j,
+                        const amqp_table_t *src,
+                        int64_t deliveries,
+                        const char *reason)
+{
+    amqp_basic_properties_t p;
+    amqp_table_t h;
+    char *rk = bytes_str(j->routing_key), *cid = bytes_str(j->correlation_id);
+    char *msg;
+    uint64_t tag;
+
+    headers_with(&h, src, deliveries, rk, reason, j->refusals);
+    job_props(j, &p, &h);
+    if (j->has_content_type)
+        p.content_type = j->content_type;
+    if (j->reply_to.len) {
+        p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+        p.reply_to = j->reply_to;
+    }
+    sfc_log(SFC_LOG_WARN, MOD,
+            "request %s (correlation id %s): %s; moved to the dead-letter "
+            "queue %s",
+            rk, cid, reason, r->dead_letter);
+    r->stats.dead_lettered++;
+    if (broker_publish(r, j, PUB_DEAD_LETTER, r->dead_letter, rk, &p,
+                       j->body.bytes ? j->body.bytes : "", j->body.len)) {
+        char *to = bytes_str(j->reply_to);
+        char *reply;
+
+        msg = sfc_xasprintf("the request %s; it is in the dead-letter queue %s",
+                            reason, r->dead_letter);
+        reply = sfc_rpc_reply(
+            NULL, sfc_rpc_error("DeadLettered",
+                                "sfconnector.exceptions.DeadLettered", msg));
+        job_props(j, &p, NULL);
+        /* A courtesy: nothing waits on its confirm. */
+        if (j->reply_to.len)
+            amqp_link_publish(&r->link, "nameko-rpc", to, &p, reply,
+                              strlen(reply), false, &tag);
+        free(reply);
+        free(msg);
+        free(to);
+    } else {
+        job_retire(r, j);
+    }
+    free(h.entries);
+    free(rk);
+    free(cid);
+}
+
+/*
+ * A redelivered request on a queue that does not count deliveries: a copy
+ * carrying the count goes back to the queue (the default exchange) and
+ * this delivery is acked once the copy is confirmed. The copy is handled
+ * as the request.
+ */
+static void copy_counted(struct connector_rpc *r,
+                         struct job *j,
+                         amqp_basic_properties_t *orig,
+                         int64_t earlier)
+{
+    amqp_basic_properties_t p = *orig;
+    amqp_table_t h;
+    char *rk = bytes_str(j->routing_key);
+
+    headers_with(&h, &orig->headers, earlier, rk, NULL, 0);
+    p.headers = h;
+    p._flags |= AMQP_BASIC_HEADERS_FLAG;
+    r->stats.redeliveries_counted++;
+    if (!broker_publish(r, j, PUB_COPY, "", r->queue, &p,
+                        j->body.bytes ? j->body.bytes : "", j->body.len))
+        job_retire(r, j);
+    free(h.entries);
+    free(rk);
+}
+
+/*
+ * Its reply was refused: the request waits in the retry queue for a pause
+ * that grows with the refusals (message TTL), then comes back to the
+ * request queue, where the reply cache answers it. This delivery is acked
+ * once the parked copy is confirmed.
+ */
+static void park(struct connector_rpc *r, struct job *j)
+{
+    amqp_basic_properties_t p;
+    amqp_table_t h;
+    char *rk = bytes_str(j->routing_key), ttl[24];
+
+    headers_with(&h, NULL, 0, rk, NULL, j->refusals);
+    job_props(j, &p, &h);
+    if (j->has_content_type)
+        p.content_type = j->content_type;
+    p._flags |= AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_EXPIRATION_FLAG;
+    p.reply_to = j->reply_to;
+    snprintf(ttl, sizeof(ttl), "%lld",
+             (long long)sfc_backoff_ms((unsigned)j->refusals - 1, 500, 30000));
+    p.expiration = amqp_cstring_bytes(ttl);
+    if (!broker_publish(r, j, PUB_COPY, "", r->retry, &p,
+                        j->body.bytes ? j->body.bytes : "", j->body.len))
+        job_retire(r, j);
+    free(h.entries);
+    free(rk);
+}
+
+/* ---- deliveries ---- */
+
+static struct job *job_new(struct connector_rpc *r, amqp_envelope_t *env)
+{
+    amqp_basic_properties_t *p = &env->message.properties;
+    struct job *j = sfc_xcalloc(1, sizeof(*j));
+
+    j->delivery_tag = env->delivery_tag;
+    j->gen = r->gen;
+    j->routing_key = bytes_dup(env->routing_key);
+    j->body = bytes_dup(env->message.body);
+    if (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) {
+        j->has_content_type = true;
+        j->content_type = bytes_dup(p->content_type);
+    }
+    if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
+        j->reply_to = bytes_dup(p->reply_to);
+    if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+        j->correlation_id = bytes_dup(p->correlation_id);
+    return j;
+}
+
+/*
+ * Which delivery of its request @env is, counting this one. Quorum queues
+ * count for us (x-delivery-count); on others a redelivered request is
+ * copied with the count in H_DELIVERIES (*copy set), as the redelivered
+ * flag alone cannot say how often a request came back.
+ */
+static int64_t count_delivery(amqp_envelope_t *env, bool *copy)
+{
+    const amqp_table_t *h = &env->message.properties.headers;
+    int64_t n = 0;
+
+    if (!(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG))
+        h = NULL;
+    *copy = false;
+    if (header_int(h, H_QUORUM_COUNT, &n))
+        return (n < 0 ? 0 : n) + 1;
+    if (!header_int(h, H_DELIVERIES, &n) || n < 0)
+        n = 0;
+    if (!env->redelivered)
+        return n + 1;
+    *copy = true;
+    return n + 2;
+}
+
+/* A copy's routing key is in a header: it came by the default exchange. */
+static void restore_routing_key(struct job *j, amqp_envelope_t *env)
+{
+    const amqp_field_value_t *v;
+
+    if (env->exchange.len ||
+        !(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG))
+        return;
+    v = header(&env->message.properties.headers, H_ROUTING_KEY);
+    if (v &&
+        (v->kind == AMQP_FIELD_KIND_UTF8 || v->kind == AMQP_FIELD_KIND_BYTES)) {
+        free(j->routing_key.bytes);
+        j->routing_key = bytes_dup(v->value.bytes);
+    }
+}
+
+static void queue_for_workers(struct connector_rpc *r, struct job *j)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->todo_tail)
+        r->todo_tail->next = j;
+    else
+        r->todo_head = j;
+    r->todo_tail = j;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The job whose copy (PUB_COPY) awaits a confirm on this connection. */
+static struct job *awaiting_copy(struct connector_rpc *r, amqp_bytes_t cid)
+{
+    for (struct job *j = r->unconfirmed; cid.len && j; j = j->next)
+        if (j->kind == PUB_COPY && j->gen == r->gen &&
+            bytes_eq(j->correlation_id, cid))
+            return j;
+    return NULL;
+}
+
+/* A copy that waited for its predecessor's ack: answered from the cache
+ * (a parked request), or handed to a worker. */
+static void resume(struct connector_rpc *r, struct job *j)
+{
+    const char *again = j->refusals ? cached(r, j->correlation_id) : NULL;
+
+    if (again) {
+        j->reply = sfc_xstrdup(again);
+        publish_reply(r, j);
+    } else {
+        queue_for_workers(r, j);
     }
 }
 
 /* A delivery arrived: queue it for a worker, or answer it at once. */
 static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
 {
-    amqp_basic_properties_t *p = &env->message.properties;
     struct job *j, *first;
     const char *again;
+    int64_t n;
+    bool copy;
+    char reason[96];
 
     /* Stopping: left unacked, the request goes back to the queue (for
      * another responder) when the connection closes. */
     if (atomic_load(&r->draining))
         return;
-    j = sfc_xcalloc(1, sizeof(*j));
-    j->delivery_tag = env->delivery_tag;
-    j->gen = r->gen;
-    j->routing_key = bytes_dup(env->routing_key);
-    j->body = bytes_dup(env->message.body);
-    j->len = env->message.body.len;
-    if (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
-        j->content_type = bytes_dup(p->content_type);
-    if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
-        j->reply_to = bytes_dup(p->reply_to);
-    if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-        j->correlation_id = bytes_dup(p->correlation_id);
+    j = job_new(r, env);
     r->stats.requests++;
-    if (!j->reply_to) {
+    if (!j->reply_to.len || memchr(j->reply_to.bytes, '\0', j->reply_to.len)) {
+        char *rk = bytes_str(j->routing_key);
+
         /* Nobody to answer: never a crash, never a requeue loop. */
         r->stats.no_reply_to++;
-        sfc_log(SFC_LOG_WARN, MOD, "request %s without reply_to dropped",
-                j->routing_key ? j->routing_key : "?");
-        amqp_basic_reject(r->link.conn, CHANNEL, j->delivery_tag, 0);
+        sfc_log(SFC_LOG_WARN, MOD, "request %s without reply_to dropped", rk);
+        free(rk);
+        broker_reject(r, j, false);
         r->stats.dead_lettered++;
         job_free(j);
         return;
     }
-    again = env->redelivered ? cached(r, j->correlation_id) : NULL;
+    if (!(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG) ||
+        !header_int(&env->message.properties.headers, H_REFUSALS,
+                    &j->refusals) ||
+        j->refusals < 0)
+        j->refusals = 0;
+    /* Redelivered, or back from the retry queue: answered already? */
+    again =
+        env->redelivered || j->refusals ? cached(r, j->correlation_id) : NULL;
     if (again) {
         r->stats.replayed++;
         j->reply = sfc_xstrdup(again);
@@ -265,19 +720,32 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
         job_free(j);
         return;
     }
+    restore_routing_key(j, env);
+    n = count_delivery(env, &copy);
     j->live_next = r->live;
     r->live = j;
-    pthread_mutex_lock(&r->lock);
-    if (r->todo_tail)
-        r->todo_tail->next = j;
-    else
-        r->todo_head = j;
-    r->todo_tail = j;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
+    /* A copy can be delivered before its confirm (and our ack of the
+     * delivery it replaces) is in: it waits for that ack. */
+    first = env->exchange.len ? NULL : awaiting_copy(r, j->correlation_id);
+    if (first && !env->redelivered && !first->successor) {
+        first->successor = j;
+        return;
+    }
+    if (n > r->cfg->rpc.max_deliveries) {
+        snprintf(reason, sizeof(reason),
+                 "was handed out %lld times without being answered",
+                 (long long)n);
+        dead_letter(r, j, &env->message.properties.headers, n, reason);
+    } else if (copy) {
+        copy_counted(r, j, &env->message.properties, n - 1);
+    } else {
+        queue_for_workers(r, j);
+    }
 }
 
-/* Confirms of replies: ack the requests they answer. */
+/* ---- confirms ---- */
+
+/* Confirms: ack the requests their publishes were for. */
 static void on_ack(void *opaque, uint64_t tag, bool multiple)
 {
     struct connector_rpc *r = opaque;
@@ -287,26 +755,91 @@ static void on_ack(void *opaque, uint64_t tag, bool multiple)
         struct job *j = *pp;
 
         if (j->publish_tag == tag || (multiple && j->publish_tag < tag)) {
+            struct job *next = j->successor;
+
             r->progress_ms = sfc_now_ms();
             *pp = j->next;
-            if (j->gen == r->gen)
-                amqp_basic_ack(r->link.conn, CHANNEL, j->delivery_tag, 0);
-            remember(r, j);
+            broker_ack(r, j);
+            if (j->kind == PUB_REPLY)
+                remember(r, j);
             job_retire(r, j);
+            if (next)
+                resume(r, next);
         } else {
             pp = &j->next;
         }
     }
 }
 
+/*
+ * The broker refused a publish (a full reply queue with reject-publish, a
+ * queue limit): the request stays unacked. A refused reply is remembered
+ * and its request parked (see park), up to rpc.max_deliveries refusals,
+ * then dead-lettered; a refused copy or dead letter is handed back to the
+ * queue after a pause.
+ */
 static void on_nack(void *opaque, uint64_t tag, bool multiple)
 {
-    /* The reply was lost: leave the request unacked; it comes back. */
-    on_ack(opaque, tag, multiple);
+    struct connector_rpc *r = opaque;
+    struct job **pp = &r->unconfirmed;
+
+    while (*pp) {
+        struct job *j = *pp;
+        char *cid, reason[96];
+
+        if (!(j->publish_tag == tag || (multiple && j->publish_tag < tag))) {
+            pp = &j->next;
+            continue;
+        }
+        r->progress_ms = sfc_now_ms();
+        *pp = j->next;
+        if (j->kind != PUB_REPLY) {
+            hold(r, j);
+            continue;
+        }
+        r->stats.replies_nacked++;
+        remember(r, j);
+        if (++j->refusals < r->cfg->rpc.max_deliveries) {
+            cid = bytes_str(j->correlation_id);
+            sfc_log(SFC_LOG_WARN, MOD,
+                    "the broker refused the reply to %s (is its reply queue "
+                    "full?); the request waits in %s and is answered again",
+                    cid, r->retry);
+            free(cid);
+            park(r, j);
+        } else {
+            snprintf(reason, sizeof(reason),
+                     "was answered, but the broker refused its reply %lld "
+                     "times",
+                     (long long)j->refusals);
+            dead_letter(r, j, NULL, 1, reason);
+        }
+    }
 }
 
+/* Held jobs whose pause is over act again. */
+static void due_held(struct connector_rpc *r)
+{
+    int64_t now = sfc_now_ms();
+    struct job **pp = &r->held;
+
+    while (*pp) {
+        struct job *j = *pp;
+
+        if (j->due_ms > now) {
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next;
+        broker_reject(r, j, true);
+        job_retire(r, j);
+    }
+}
+
+/* ---- the AMQP thread ---- */
+
 /* The frame that interrupted amqp_consume_message(): a confirm of one of
- * our replies, or the broker closing things. */
+ * our publishes, or the broker closing things. */
 static bool other_frame(struct connector_rpc *r,
                         const struct amqp_link_events *ev)
 {
@@ -372,8 +905,9 @@ static bool pump(struct connector_rpc *r)
         publish_reply(r, done);
         done = next;
     }
+    due_held(r);
     atomic_store(&r->awaiting, r->unconfirmed != NULL);
-    /* Replies the broker takes but never confirms (a resource alarm, a
+    /* Publishes the broker takes but never confirms (a resource alarm, a
      * hung connection): leave it; their requests come back and are
      * answered from the cache on the next connection. */
     if (!r->unconfirmed) {
@@ -390,18 +924,22 @@ static bool pump(struct connector_rpc *r)
     return r->link.open;
 }
 
-/* After a reconnect: replies of the old connection were never confirmed,
- * and their requests come back; the cache answers them then. */
+/* After a reconnect: publishes of the old connection were never
+ * confirmed, and their requests come back; the cache answers them then. */
 static void forget_unconfirmed(struct connector_rpc *r)
 {
-    struct job *j, *n;
+    struct job *lists[] = {r->unconfirmed, r->held};
 
-    for (j = r->unconfirmed; j; j = n) {
-        n = j->next;
-        remember(r, j);
-        job_retire(r, j);
-    }
-    r->unconfirmed = NULL;
+    for (size_t k = 0; k < 2; k++)
+        for (struct job *j = lists[k], *n; j; j = n) {
+            n = j->next;
+            if (j->kind == PUB_REPLY)
+                remember(r, j);
+            if (j->successor) /* it comes back too */
+                job_retire(r, j->successor);
+            job_retire(r, j);
+        }
+    r->unconfirmed = r->held = NULL;
     atomic_store(&r->awaiting, false);
     r->progress_ms = sfc_now_ms();
 }
@@ -414,7 +952,7 @@ static void *server_main(void *arg)
 
     while (!atomic_load(&r->stop)) {
         if (amqp_link_open(&r->link, err, sizeof(err)) != SFC_OK ||
-            !setup_queue(r, err, sizeof(err))) {
+            !broker_setup(r, err, sizeof(err))) {
             sfc_log(SFC_LOG_WARN, MOD, "broker: %s", err);
             amqp_link_close(&r->link);
             sfc_sleep_ms_unless(
@@ -445,8 +983,8 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-/* Whether a request is in hand: queued, worked on, or its reply not yet
- * confirmed. Thread: any (takes the lock). */
+/* Whether a request is in hand: queued, worked on, or what was published
+ * for it not yet confirmed. Thread: any (takes the lock). */
 static bool in_hand(struct connector_rpc *r)
 {
     bool busy;
@@ -497,12 +1035,18 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     o.n_methods = c->n_methods;
     o.coalesce_window_ms = c->coalesce_window_ms;
     r->cfg = cfg;
-    r->rpc = sfc_rpc_new(&o, api, errstr, errsz);
+    /* RPC's own handles: its load never takes the rest of the daemon's. */
+    r->api = sfc_api_client_new_pool(api, (unsigned)c->pool_size);
+    r->rpc = sfc_rpc_new(&o, r->api, errstr, errsz);
     free(m);
     if (!r->rpc) {
+        sfc_api_client_destroy(r->api);
         free(r);
         return NULL;
     }
+    r->queue = sfc_xasprintf("rpc-%s", cfg->service.name);
+    r->retry = sfc_xasprintf("rpc-%s.retry", cfg->service.name);
+    r->dead_letter = sfc_xasprintf("rpc-%s.dead-letter", cfg->service.name);
     amqp_link_init(&r->link, &cfg->amqp);
     r->link.interrupt = &r->stop;
     pthread_mutex_init(&r->lock, NULL);
@@ -515,10 +1059,18 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     return r;
 }
 
+static void free_list(struct job *j)
+{
+    for (struct job *n; j; j = n) {
+        n = j->next;
+        if (j->successor)
+            job_free(j->successor);
+        job_free(j);
+    }
+}
+
 void connector_rpc_stop(struct connector_rpc *r)
 {
-    struct job *j, *n;
-
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
@@ -528,24 +1080,20 @@ void connector_rpc_stop(struct connector_rpc *r)
     pthread_join(r->thread, NULL);
     for (size_t i = 0; i < r->n_workers; i++)
         pthread_join(r->workers[i], NULL);
-    for (j = r->unconfirmed; j; j = n) {
-        n = j->next;
-        job_free(j);
-    }
-    for (j = r->done_head; j; j = n) {
-        n = j->next;
-        job_free(j);
-    }
-    for (j = r->todo_head; j; j = n) {
-        n = j->next;
-        job_free(j);
-    }
+    free_list(r->unconfirmed);
+    free_list(r->held);
+    free_list(r->done_head);
+    free_list(r->todo_head);
     for (size_t i = 0; i < DONE_CACHE; i++) {
-        free(r->cache_id[i]);
-        free(r->cache_reply[i]);
+        free(r->cache[i].id.bytes);
+        free(r->cache[i].reply);
     }
     amqp_link_destroy(&r->link);
     sfc_rpc_destroy(r->rpc);
+    sfc_api_client_destroy(r->api);
+    free(r->queue);
+    free(r->retry);
+    free(r->dead_letter);
     free(r->workers);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);

@@ -1,9 +1,12 @@
 /*
  * rpc_server.h - the RPC responder's AMQP side: the nameko-rpc exchange,
  * the rpc-<service> queue bound with <service>.*, a worker pool calling
- * rpc/ (and through it Salesforce), replies on nameko-rpc to reply_to with
- * the request's correlation id, and the request acked once the reply is
- * confirmed. Runs on its own thread with its own AMQP connection.
+ * rpc/ (and through it Salesforce, with a REST pool of rpc.pool_size of its
+ * own), replies on nameko-rpc to reply_to with the request's correlation
+ * id, and the request acked once the reply is confirmed. A request handed
+ * out more than rpc.max_deliveries times goes to the dead-letter queue
+ * rpc-<service>.dead-letter. Runs on its own thread with its own AMQP
+ * connection.
  */
 #ifndef SFC_CONNECTOR_RPC_SERVER_H
 #define SFC_CONNECTOR_RPC_SERVER_H
@@ -15,6 +18,9 @@ struct connector_rpc;
 
 struct connector_rpc_stats {
     uint64_t requests, replies, no_reply_to, dead_lettered, replayed;
+    /* Replies the broker nacked; redelivered requests copied with their
+     * delivery count. */
+    uint64_t replies_nacked, redeliveries_counted;
     /* Coalescing: creates handled, and the REST requests they took. */
     uint64_t coalesced_creates, coalesced_requests;
 };

@@ -1,146 +1,135 @@
 /*
- * The methods: built-ins (create, get, update, upsert, delete, query,
- * query_all, describe, limits, create_many) and methods declared in the
- * config that map arguments onto fields.
+ * The built-in methods: one table row each (name, summary, parameters with
+ * their kinds, function). Dispatch, binding, the allowlist and listings
+ * read the table; a method's function gets its arguments already bound
+ * and checked (allow.c), so it only calls Salesforce.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rpc_int.h"
 
-/* simple-salesforce's exception class per HTTP status. */
-static const char *sf_class(long status)
-{
-    switch (status) {
-    case 300:
-        return "SalesforceMoreThanOneRecord";
-    case 400:
-        return "SalesforceMalformedRequest";
-    case 401:
-        return "SalesforceExpiredSession";
-    case 403:
-        return "SalesforceRefusedRequest";
-    case 404:
-        return "SalesforceResourceNotFound";
-    default:
-        return "SalesforceGeneralError";
-    }
-}
-
-cJSON *rpc_salesforce_error(const struct sfc_api_error *e, const char *resource)
-{
-    cJSON *err = cJSON_CreateObject(), *args, *content, *item;
-    char path[128], status[16], *value;
-
-    if (e->http_status == 0) {
-        /* No answer from Salesforce: transport, timeout, unknown outcome. */
-        cJSON_Delete(err);
-        return sfc_rpc_error(
-            e->code == SFC_ERR_AMBIGUOUS ? "SalesforceAmbiguousOutcome"
-                                         : "SalesforceConnectionError",
-            e->code == SFC_ERR_AMBIGUOUS ? "sfconnector.exceptions."
-                                           "SalesforceAmbiguousOutcome"
-                                         : "sfconnector.exceptions."
-                                           "SalesforceConnectionError",
-            e->message);
-    }
-    snprintf(path, sizeof(path), "simple_salesforce.exceptions.%s",
-             sf_class(e->http_status));
-    snprintf(status, sizeof(status), "%ld", e->http_status);
-    cJSON_AddStringToObject(err, "exc_type", sf_class(e->http_status));
-    cJSON_AddStringToObject(err, "exc_path", path);
-    args = cJSON_AddArrayToObject(err, "exc_args");
-    cJSON_AddItemToArray(args, cJSON_CreateString(resource));
-    cJSON_AddItemToArray(args, cJSON_CreateString(status));
-    cJSON_AddItemToArray(args, cJSON_CreateString(resource));
-    content = cJSON_CreateArray();
-    item = cJSON_CreateObject();
-    cJSON_AddStringToObject(item, "message", e->message);
-    cJSON_AddStringToObject(item, "errorCode", e->error_code);
-    {
-        cJSON *fields = cJSON_AddArrayToObject(item, "fields");
-        char *copy = sfc_xstrdup(e->fields), *save = NULL;
-
-        for (char *f = strtok_r(copy, ",", &save); f;
-             f = strtok_r(NULL, ",", &save))
-            cJSON_AddItemToArray(fields, cJSON_CreateString(f));
-        free(copy);
-    }
-    cJSON_AddItemToArray(content, item);
-    cJSON_AddItemToArray(args, content);
-    value = sfc_xasprintf("%s %s: %s (HTTP %ld)", e->error_code, resource,
-                          e->message, e->http_status);
-    cJSON_AddStringToObject(err, "value", value);
-    free(value);
-    return err;
-}
-
-static const char *str_arg(const cJSON *v)
-{
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
+/* The reply for a failed call; @resource names what was asked for. */
 static void
-bad_arg(struct rpc_outcome *out, const char *method, const char *what)
+failed(struct rpc_outcome *out, struct sfc_api_error *e, const char *resource)
 {
-    char msg[256];
-
-    snprintf(msg, sizeof(msg), "%s(): %s", method, what);
-    out->error = sfc_rpc_error("IncorrectSignature",
-                               NAMEKO_EXC "IncorrectSignature", msg);
+    cJSON_Delete(out->result);
+    out->result = NULL;
+    if (!e)
+        e = sfc_api_error_new(SFC_ERR_INTERNAL, 0, NULL, NULL,
+                              "the call failed without saying why");
+    out->error = rpc_salesforce_error(e, resource);
+    sfc_api_error_destroy(e);
 }
 
-struct builtin {
-    const char *name;
-    const char *params[4];
-    size_t n_params, n_required;
-};
-
-static const struct builtin builtins[] = {
-    {"create", {"sobject", "data"}, 2, 2},
-    {"get", {"sobject", "record_id", "fields"}, 3, 2},
-    {"update", {"sobject", "record_id", "data"}, 3, 3},
-    {"upsert", {"sobject", "external_id_field", "value", "data"}, 4, 4},
-    {"delete", {"sobject", "record_id"}, 2, 2},
-    {"query", {"soql"}, 1, 1},
-    {"query_all", {"soql"}, 1, 1},
-    {"describe", {"sobject"}, 1, 1},
-    {"limits", {NULL}, 0, 0},
-    {"create_many", {"sobject", "records"}, 2, 2},
-};
-
-bool rpc_is_builtin(const char *name)
+static void m_create(const struct rpc_ctx *ctx,
+                     const struct rpc_args *a,
+                     struct rpc_outcome *out)
 {
-    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            return true;
-    return false;
+    struct sfc_api_error *e = NULL;
+    char *id = NULL;
+    sfc_err_t rc;
+
+    if (ctx->coalescer)
+        rc = rpc_coalesced_create(ctx->coalescer, a->str[0], a->json[1], &id,
+                                  &e);
+    else
+        rc = sfc_api_create(ctx->api, a->str[0], a->json[1], &id, &e);
+    if (rc != SFC_OK) {
+        failed(out, e, a->str[0]);
+        return;
+    }
+    out->result = cJSON_CreateObject();
+    cJSON_AddStringToObject(out->result, "id", id);
+    cJSON_AddBoolToObject(out->result, "success", true);
+    cJSON_AddItemToObject(out->result, "errors", cJSON_CreateArray());
+    free(id);
 }
 
-/* query_all: every page, up to the configured cap. */
-static void query_all(struct sfc_rpc *r,
-                      const char *soql,
-                      struct rpc_outcome *out,
-                      struct sfc_api_error **e)
+static void m_get(const struct rpc_ctx *ctx,
+                  const struct rpc_args *a,
+                  struct rpc_outcome *out)
 {
-    struct sfc_api_query_iter *it = sfc_api_query_iter_new(r->api, soql, true);
+    struct sfc_api_error *e = NULL;
+
+    if (sfc_api_get(ctx->api, a->str[0], a->str[1], a->str[2], &out->result,
+                    &e) != SFC_OK)
+        failed(out, e, a->str[0]);
+}
+
+static void m_update(const struct rpc_ctx *ctx,
+                     const struct rpc_args *a,
+                     struct rpc_outcome *out)
+{
+    struct sfc_api_error *e = NULL;
+
+    if (sfc_api_update(ctx->api, a->str[0], a->str[1], a->json[2], &e) !=
+        SFC_OK)
+        failed(out, e, a->str[0]);
+    else
+        out->result = cJSON_CreateNumber(204);
+}
+
+static void m_upsert(const struct rpc_ctx *ctx,
+                     const struct rpc_args *a,
+                     struct rpc_outcome *out)
+{
+    struct sfc_api_error *e = NULL;
+    bool created = false;
+
+    if (sfc_api_upsert(ctx->api, a->str[0], a->str[1], a->str[2], a->json[3],
+                       &created, NULL, &e) != SFC_OK)
+        failed(out, e, a->str[0]);
+    else
+        out->result = cJSON_CreateNumber(created ? 201 : 204);
+}
+
+static void m_delete(const struct rpc_ctx *ctx,
+                     const struct rpc_args *a,
+                     struct rpc_outcome *out)
+{
+    struct sfc_api_error *e = NULL;
+
+    if (sfc_api_delete(ctx->api, a->str[0], a->str[1], &e) != SFC_OK)
+        failed(out, e, a->str[0]);
+    else
+        out->result = cJSON_CreateNumber(204);
+}
+
+static void m_query(const struct rpc_ctx *ctx,
+                    const struct rpc_args *a,
+                    struct rpc_outcome *out)
+{
+    struct sfc_api_error *e = NULL;
+
+    if (sfc_api_query(ctx->api, a->str[0], false, &out->result, &e) != SFC_OK)
+        failed(out, e, "query");
+}
+
+/* Every page, up to the configured cap. */
+static void m_query_all(const struct rpc_ctx *ctx,
+                        const struct rpc_args *a,
+                        struct rpc_outcome *out)
+{
+    struct sfc_api_query_iter *it =
+        sfc_api_query_iter_new(ctx->api, a->str[0], true);
     cJSON *records = cJSON_CreateArray();
+    struct sfc_api_error *e = NULL;
     const cJSON *rec;
     int64_t n = 0;
     sfc_err_t rc;
 
-    while ((rc = sfc_api_query_iter_next(it, &rec, e)) == SFC_OK) {
-        if (n++ >= r->o.query_all_max_records) {
+    while ((rc = sfc_api_query_iter_next(it, &rec, &e)) == SFC_OK) {
+        if (n++ >= ctx->query_all_max_records) {
             char msg[160];
 
             snprintf(msg, sizeof(msg),
                      "query_all returns at most %lld records; narrow the "
                      "query or page with query()",
-                     (long long)r->o.query_all_max_records);
-            out->error = sfc_rpc_error(
-                "ResultTooLarge", "sfconnector.exceptions.ResultTooLarge", msg);
+                     (long long)ctx->query_all_max_records);
+            out->error =
+                sfc_rpc_error("ResultTooLarge", SFC_EXC "ResultTooLarge", msg);
             break;
         }
         cJSON_AddItemToArray(records, cJSON_Duplicate(rec, true));
@@ -151,244 +140,156 @@ static void query_all(struct sfc_rpc *r,
         cJSON_AddBoolToObject(out->result, "done", true);
         cJSON_AddItemToObject(out->result, "records", records);
         records = NULL;
+    } else if (!out->error) {
+        failed(out, e, "queryAll");
+        e = NULL;
     }
+    sfc_api_error_destroy(e);
     cJSON_Delete(records);
     sfc_api_query_iter_destroy(it);
 }
 
-static void run_builtin(struct sfc_rpc *r,
-                        const char *name,
-                        const cJSON *const *a,
-                        struct rpc_outcome *out)
+static void m_describe(const struct rpc_ctx *ctx,
+                       const struct rpc_args *a,
+                       struct rpc_outcome *out)
 {
     struct sfc_api_error *e = NULL;
-    const char *sobject = str_arg(a[0]);
-    char *id = NULL;
-    bool created = false;
-    sfc_err_t rc = SFC_OK;
 
-    if (strcmp(name, "limits") != 0 && strcmp(name, "query") != 0 &&
-        strcmp(name, "query_all") != 0) {
-        if (!sobject) {
-            bad_arg(out, name, "sobject must be a string");
-            return;
-        }
-        if (!rpc_sobject_allowed(r, sobject, out))
-            return;
-    }
-    if (strcmp(name, "create") == 0) {
-        if (!cJSON_IsObject(a[1])) {
-            bad_arg(out, name, "data must be an object");
-            return;
-        }
-        if (r->coalescer)
-            rc = rpc_coalesced_create(r->coalescer, sobject, a[1], &id, &e);
-        else
-            rc = sfc_api_create(r->api, sobject, a[1], &id, &e);
-        if (rc == SFC_OK) {
-            out->result = cJSON_CreateObject();
-            cJSON_AddStringToObject(out->result, "id", id);
-            cJSON_AddBoolToObject(out->result, "success", true);
-            cJSON_AddItemToObject(out->result, "errors", cJSON_CreateArray());
-        }
-    } else if (strcmp(name, "get") == 0) {
-        const char *fields = NULL;
-        char *joined = NULL;
-
-        if (!str_arg(a[1])) {
-            bad_arg(out, name, "record_id must be a string");
-            return;
-        }
-        if (cJSON_IsArray(a[2])) {
-            struct sfc_buf b;
-            const cJSON *f;
-
-            sfc_buf_init(&b, 0);
-            cJSON_ArrayForEach(f, a[2]) if (cJSON_IsString(f))
-                sfc_buf_appendf(&b, "%s%s", b.len ? "," : "", f->valuestring);
-            joined = sfc_buf_steal(&b);
-            fields = joined;
-        } else if (cJSON_IsString(a[2])) {
-            fields = a[2]->valuestring;
-        }
-        rc = sfc_api_get(r->api, sobject, str_arg(a[1]), fields, &out->result,
-                         &e);
-        free(joined);
-    } else if (strcmp(name, "update") == 0) {
-        if (!str_arg(a[1]) || !cJSON_IsObject(a[2])) {
-            bad_arg(out, name, "record_id and data are required");
-            return;
-        }
-        rc = sfc_api_update(r->api, sobject, str_arg(a[1]), a[2], &e);
-        if (rc == SFC_OK)
-            out->result = cJSON_CreateNumber(204);
-    } else if (strcmp(name, "upsert") == 0) {
-        char *value = cJSON_IsString(a[2]) ? sfc_xstrdup(a[2]->valuestring)
-                      : cJSON_IsNumber(a[2])
-                          ? sfc_xasprintf("%.0f", a[2]->valuedouble)
-                          : NULL;
-
-        if (!str_arg(a[1]) || !value || !cJSON_IsObject(a[3])) {
-            free(value);
-            {
-                bad_arg(out, name,
-                        "external_id_field, value and data "
-                        "are required");
-                return;
-            }
-        }
-        rc = sfc_api_upsert(r->api, sobject, str_arg(a[1]), value, a[3],
-                            &created, &id, &e);
-        free(value);
-        if (rc == SFC_OK)
-            out->result = cJSON_CreateNumber(created ? 201 : 204);
-    } else if (strcmp(name, "delete") == 0) {
-        if (!str_arg(a[1])) {
-            bad_arg(out, name, "record_id must be a string");
-            return;
-        }
-        rc = sfc_api_delete(r->api, sobject, str_arg(a[1]), &e);
-        if (rc == SFC_OK)
-            out->result = cJSON_CreateNumber(204);
-    } else if (strcmp(name, "query") == 0 || strcmp(name, "query_all") == 0) {
-        if (!str_arg(a[0])) {
-            bad_arg(out, name, "soql must be a string");
-            return;
-        }
-        if (strcmp(name, "query") == 0)
-            rc = sfc_api_query(r->api, str_arg(a[0]), false, &out->result, &e);
-        else
-            query_all(r, str_arg(a[0]), out, &e);
-        rc = e ? e->code : SFC_OK;
-    } else if (strcmp(name, "describe") == 0) {
-        rc = sfc_api_describe(r->api, sobject, &out->result, &e);
-    } else if (strcmp(name, "limits") == 0) {
-        rc = sfc_api_limits(r->api, &out->result, &e);
-    } else if (strcmp(name, "create_many") == 0) {
-        if (!cJSON_IsArray(a[1])) {
-            bad_arg(out, name, "records must be a list");
-            return;
-        }
-        rc = sfc_api_collection(r->api, SFC_API_COLL_CREATE, sobject, NULL,
-                                a[1], false, &out->result, &e);
-    }
-    if (rc != SFC_OK && e) {
-        cJSON_Delete(out->result);
-        out->result = NULL;
-        out->error = rpc_salesforce_error(e, sobject ? sobject : name);
-    }
-    sfc_api_error_destroy(e);
-    free(id);
+    if (sfc_api_describe(ctx->api, a->str[0], &out->result, &e) != SFC_OK)
+        failed(out, e, a->str[0]);
 }
 
-void rpc_call_builtin(struct sfc_rpc *r,
-                      const char *name,
-                      const cJSON *args,
-                      const cJSON *kwargs,
-                      struct rpc_outcome *out)
+static void m_limits(const struct rpc_ctx *ctx,
+                     const struct rpc_args *a,
+                     struct rpc_outcome *out)
 {
-    const struct builtin *b = NULL;
-    const cJSON *bound[4];
-    char err[512];
+    struct sfc_api_error *e = NULL;
 
-    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            b = &builtins[i];
-    if (!sfc_rpc_bind(name, b->params, b->n_params, b->n_required, args, kwargs,
-                      bound, err, sizeof(err))) {
-        out->error = sfc_rpc_error("IncorrectSignature",
-                                   NAMEKO_EXC "IncorrectSignature", err);
-        return;
-    }
-    run_builtin(r, name, bound, out);
+    (void)a;
+    if (sfc_api_limits(ctx->api, &out->result, &e) != SFC_OK)
+        failed(out, e, "limits");
 }
 
-/* "LastName" -> "last_name": the Python name of a field argument. */
-static char *snake(const char *field)
+static void m_create_many(const struct rpc_ctx *ctx,
+                          const struct rpc_args *a,
+                          struct rpc_outcome *out)
 {
-    struct sfc_buf b;
+    struct sfc_api_error *e = NULL;
 
-    sfc_buf_init(&b, 0);
-    for (const char *p = field; *p; p++) {
-        char c = (char)tolower((unsigned char)*p);
-
-        if (isupper((unsigned char)*p) && p != field &&
-            !isupper((unsigned char)p[-1]))
-            sfc_buf_append(&b, "_", 1);
-        sfc_buf_append(&b, &c, 1);
-    }
-    return sfc_buf_steal(&b);
+    if (sfc_api_collection(ctx->api, SFC_API_COLL_CREATE, a->str[0], NULL,
+                           a->json[1], false, &out->result, &e) != SFC_OK)
+        failed(out, e, a->str[0]);
 }
 
-void rpc_call_named(struct sfc_rpc *r,
-                    const struct sfc_rpc_named_method *m,
-                    const cJSON *args,
-                    const cJSON *kwargs,
-                    struct rpc_outcome *out)
+#define SOBJECT                                                                \
+    {                                                                          \
+        "sobject", RPC_ARG_SOBJECT, false                                      \
+    }
+
+static const struct rpc_method methods[] = {
+    {"create",
+     "creates a record: {id, success, errors}",
+     {SOBJECT, {"data", RPC_ARG_RECORD, false}},
+     m_create},
+    {"get",
+     "the record, with all fields or those listed",
+     {SOBJECT,
+      {"record_id", RPC_ARG_ID, false},
+      {"fields", RPC_ARG_FIELDS, true}},
+     m_get},
+    {"update",
+     "updates a record: 204",
+     {SOBJECT,
+      {"record_id", RPC_ARG_ID, false},
+      {"data", RPC_ARG_RECORD, false}},
+     m_update},
+    {"upsert",
+     "creates or updates by external id: 201 created, 204 updated",
+     {SOBJECT,
+      {"external_id_field", RPC_ARG_FIELD, false},
+      {"value", RPC_ARG_VALUE, false},
+      {"data", RPC_ARG_RECORD, false}},
+     m_upsert},
+    {"delete",
+     "deletes a record: 204",
+     {SOBJECT, {"record_id", RPC_ARG_ID, false}},
+     m_delete},
+    {"query",
+     "the first page of a SOQL query: {totalSize, done, records, "
+     "nextRecordsUrl}",
+     {{"soql", RPC_ARG_SOQL, false}},
+     m_query},
+    {"query_all",
+     "every record of a SOQL query (queryAll, all pages), up to "
+     "rpc.query_all_max_records",
+     {{"soql", RPC_ARG_SOQL, false}},
+     m_query_all},
+    {"describe", "the sObject's describe", {SOBJECT}, m_describe},
+    {"limits", "the org's limits", {{NULL, RPC_ARG_SOBJECT, false}}, m_limits},
+    {"create_many",
+     "creates records through sObject Collections (200 per request): "
+     "SaveResults",
+     {SOBJECT, {"records", RPC_ARG_RECORDS, false}},
+     m_create_many},
+};
+
+#define N_METHODS (sizeof(methods) / sizeof(methods[0]))
+
+const struct rpc_method *rpc_method_at(size_t i)
 {
-    size_t n = m->n_fields;
-    char **names = sfc_xcalloc(n + 1, sizeof(char *));
-    const cJSON **bound = sfc_xcalloc(n + 1, sizeof(cJSON *));
-    cJSON *kw = cJSON_Duplicate(kwargs, true), *item;
-    cJSON *data = NULL, *call_args = NULL;
-    char err[512];
+    return i < N_METHODS ? &methods[i] : NULL;
+}
 
-    /* Keyword arguments may use the field name or its snake_case form. */
-    for (size_t i = 0; i < n; i++)
-        names[i] = snake(m->fields[i]);
-    cJSON_ArrayForEach(
-        item, kw) for (size_t i = 0; i < n;
-                       i++) if (strcmp(item->string, m->fields[i]) == 0)
-    {
-        free(item->string);
-        item->string = sfc_xstrdup(names[i]);
-    }
-    if (!sfc_rpc_bind(m->name, (const char *const *)names, n,
-                      m->op == SFC_RPC_CREATE ? 0 : n, args, kw, bound, err,
-                      sizeof(err))) {
-        out->error = sfc_rpc_error("IncorrectSignature",
-                                   NAMEKO_EXC "IncorrectSignature", err);
-        goto out_free;
-    }
-    call_args = cJSON_CreateArray();
-    cJSON_AddItemToArray(call_args,
-                         cJSON_CreateString(m->sobject ? m->sobject : ""));
-    if (m->op == SFC_RPC_CREATE || m->op == SFC_RPC_UPDATE) {
-        size_t first = m->op == SFC_RPC_UPDATE ? 1 : 0;
+const struct rpc_method *rpc_method_find(const char *name)
+{
+    for (size_t i = 0; i < N_METHODS; i++)
+        if (strcmp(methods[i].name, name) == 0)
+            return &methods[i];
+    return NULL;
+}
 
-        if (first)
-            cJSON_AddItemToArray(call_args,
-                                 bound[0] ? cJSON_Duplicate(bound[0], true)
-                                          : cJSON_CreateNull());
-        data = cJSON_CreateObject();
-        for (size_t i = first; i < n; i++)
-            if (bound[i])
-                cJSON_AddItemToObject(data, m->fields[i],
-                                      cJSON_Duplicate(bound[i], true));
-        cJSON_AddItemToArray(call_args, data);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            cJSON_AddItemToArray(call_args,
-                                 bound[i] ? cJSON_Duplicate(bound[i], true)
-                                          : cJSON_CreateNull());
-    }
-    {
-        static const char *const op_method[] = {"create", "get",    "update",
-                                                "upsert", "delete", "query"};
-        const cJSON *a[4] = {NULL, NULL, NULL, NULL};
-        int k = 0;
-        const cJSON *x;
+size_t rpc_method_arity(const struct rpc_method *m)
+{
+    size_t n = 0;
 
-        if (m->op == SFC_RPC_QUERY)
-            cJSON_DeleteItemFromArray(call_args, 0);
-        cJSON_ArrayForEach(x, call_args) if (k < 4) a[k++] = x;
-        run_builtin(r, op_method[m->op], a, out);
-    }
-out_free:
-    cJSON_Delete(call_args);
-    cJSON_Delete(kw);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(bound);
+    while (n < RPC_MAX_PARAMS && m->params[n].name)
+        n++;
+    return n;
+}
+
+size_t rpc_method_required(const struct rpc_method *m)
+{
+    size_t n = 0, arity = rpc_method_arity(m);
+
+    while (n < arity && !m->params[n].optional)
+        n++;
+    return n;
+}
+
+void rpc_method_param_names(const struct rpc_method *m,
+                            const char *names[RPC_MAX_PARAMS])
+{
+    for (size_t i = 0; i < RPC_MAX_PARAMS; i++)
+        names[i] = m->params[i].name;
+}
+
+bool sfc_rpc_method_info(size_t i, struct sfc_rpc_method_info *out)
+{
+    const struct rpc_method *m = rpc_method_at(i);
+    size_t o;
+
+    if (!m)
+        return false;
+    out->name = m->name;
+    out->summary = m->summary;
+    o = (size_t)snprintf(out->signature, sizeof(out->signature), "%s(",
+                         m->name);
+    for (size_t k = 0; k < rpc_method_arity(m) && o < sizeof(out->signature);
+         k++)
+        o += (size_t)snprintf(out->signature + o, sizeof(out->signature) - o,
+                              "%s%s%s", k ? ", " : "", m->params[k].name,
+                              m->params[k].optional ? "=None" : "");
+    if (o < sizeof(out->signature))
+        snprintf(out->signature + o, sizeof(out->signature) - o, ")");
+    return true;
 }

@@ -16,22 +16,13 @@
 
 #include <cmocka.h>
 
+#include "rpc_fixture.h"
 #include "sfc/rpc.h"
 
 static struct sfc_api_client *api_new(void)
 {
-    struct sfc_api_options o;
-    char err[256];
-    struct sfc_api_client *c;
+    struct sfc_api_client *c = rpc_fixture_api(NULL);
 
-    sfc_api_options_init(&o);
-    o.auth = SFC_API_AUTH_TOKEN;
-    o.instance_url = "http://127.0.0.1:1";
-    o.access_token = "00Dunit!token";
-    o.api_version = "60.0";
-    o.max_retries = 0;
-    o.connect_timeout_ms = 2000;
-    c = sfc_api_client_new(&o, err, sizeof(err));
     assert_non_null(c);
     return c;
 }
@@ -39,8 +30,9 @@ static struct sfc_api_client *api_new(void)
 static cJSON *handle(struct sfc_rpc *r, const char *key, const char *body)
 {
     bool is_error = false;
-    char *reply = sfc_rpc_handle(r, key, "application/json", body, strlen(body),
-                                 &is_error);
+    struct sfc_rpc_request req = {key, strlen(key), "application/json",
+                                  16,  body,        strlen(body)};
+    char *reply = sfc_rpc_handle(r, &req, &is_error);
     cJSON *j = cJSON_Parse(reply);
 
     assert_non_null(j);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "rpc_fixture.h"
 #include "sfc/rpc.h"
 
 static atomic_int n_requests;
@@ -31,19 +32,8 @@ static void on_request(void *opaque, const char *method, const char *path)
 
 static struct sfc_api_client *api_new(void)
 {
-    struct sfc_api_options o;
-    char err[256];
-    struct sfc_api_client *c;
+    struct sfc_api_client *c = rpc_fixture_api(on_request);
 
-    sfc_api_options_init(&o);
-    o.auth = SFC_API_AUTH_TOKEN;
-    o.instance_url = "http://127.0.0.1:1";
-    o.access_token = "00Dunit!token";
-    o.api_version = "60.0";
-    o.max_retries = 0;
-    o.connect_timeout_ms = 2000;
-    o.hooks.on_request = on_request;
-    c = sfc_api_client_new(&o, err, sizeof(err));
     assert_non_null(c);
     return c;
 }
@@ -99,10 +89,15 @@ call_len(struct fixture *f, const char *method, const char *body, size_t len)
     bool is_error = false;
     char *reply;
     cJSON *j;
+    struct sfc_rpc_request req = {.routing_key = key,
+                                  .content_type = "application/json",
+                                  .content_type_len = 16,
+                                  .body = body,
+                                  .body_len = len};
 
     snprintf(key, sizeof(key), "salesforce.%s", method);
-    reply =
-        sfc_rpc_handle(f->rpc, key, "application/json", body, len, &is_error);
+    req.routing_key_len = strlen(key);
+    reply = sfc_rpc_handle(f->rpc, &req, &is_error);
     j = cJSON_Parse(reply);
     assert_non_null(j);
     free(reply);
