@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
@@ -91,6 +92,11 @@ class Coalesce(unittest.TestCase):
         self.assertLessEqual(calls, 6, calls)
         self.assertGreaterEqual(
             self.requests("/composite/sobjects") - coll0, 2)
+        # /metrics is refreshed once a second.
+        deadline = time.time() + 10
+        while (self.metric("rpc_coalesced_creates_total") < WORKERS and
+               time.time() < deadline):
+            time.sleep(0.05)
         self.assertGreaterEqual(self.metric("rpc_coalesced_creates_total"),
                                 WORKERS)
         self.assertLess(self.metric("rpc_coalesced_create_requests_total"),
