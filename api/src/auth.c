@@ -4,7 +4,6 @@
  * the session's user when the login did not name it (OpenID Connect
  * UserInfo). Nothing here logs or reports a credential.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -327,25 +326,13 @@ sfc_err_t api_login_flow(struct sfc_api_client *c,
     return SFC_OK;
 }
 
-/* A record id: 15 or 18 letters and digits. */
-static bool id_shaped(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n != 15 && n != 18)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
 /* Keeps what UserInfo said with the session it was asked under. */
 static void learn_user(struct sfc_api_client *c,
                        uint64_t generation,
                        const char *user_id,
                        const char *org_id)
 {
+    c = api_owner(c); /* a pool view keeps its base's session */
     pthread_mutex_lock(&c->auth_lock);
     if (c->have_session && c->s.generation == generation && !c->s.user_id) {
         c->s.user_id = sfc_xstrdup(user_id);
@@ -380,7 +367,7 @@ sfc_err_t sfc_api_client_user_id(struct sfc_api_client *c,
     if (rc == SFC_OK &&
         sfc_json_get_str(info, "user_id", &uid, why, sizeof(why)) != SFC_OK)
         rc = SFC_ERR_PROTOCOL;
-    if (rc == SFC_OK && !id_shaped(uid)) {
+    if (rc == SFC_OK && !sfc_api_id_valid(uid)) {
         snprintf(why, sizeof(why), "user_id is not a record id");
         rc = SFC_ERR_PROTOCOL;
     }
