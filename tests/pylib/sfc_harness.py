@@ -126,6 +126,18 @@ class Daemon:
         self.log.close()
         return rc
 
+    def stop_timed(self, timeout=60):
+        """SIGTERM; returns (exit code, seconds until it exited). A daemon
+        still running after @timeout seconds is killed."""
+        t0 = time.time()
+        self.kill(signal.SIGTERM)
+        try:
+            rc = self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = self.wait(10)
+        return rc, time.time() - t0
+
     def output(self):
         with open(self.log_path) as f:
             return f.read()

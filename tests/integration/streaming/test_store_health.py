@@ -2,9 +2,9 @@
 out from "new" meanwhile (the stored position is waited for), /healthz
 answers 503 and the failures are counted; once Redis is up the stream
 resumes after the stored position. With streaming.connection_timeout_s the
-daemon gives up with a clear error instead."""
+daemon gives up with a clear error instead. A stop stays within its bound
+whatever the store does (StoreStop)."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -13,8 +13,10 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
+from redis_server import RedisServer  # noqa
 from sfc_harness import (AMQP, Daemon, NamekoConsumer, Sim, free_port,  # noqa
-                         metric, service_name)
+                         metric, service_name, wait_subscribed)
+from tcp_relay import Relay  # noqa
 
 CH = "/topic/Health"
 
@@ -62,31 +64,6 @@ def wait_for(cond, timeout, what):
         time.sleep(0.05)
 
 
-def start_redis(port, work):
-    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind",
-                          "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--dir", work, "--dbfilename", "dump.rdb"],
-                         stdout=subprocess.DEVNULL)
-    wait_for(lambda: subprocess.run(
-        ["redis-cli", "-p", str(port), "PING"], capture_output=True,
-        text=True).stdout.strip() == "PONG", 10, "redis did not start")
-    return p
-
-
-def redis_with(port, work, key, value):
-    """redis-server on @port that holds @key from its first answer on (a
-    dump made beforehand on another port)."""
-    other = free_port()
-    p = start_redis(other, work)
-    subprocess.run(["redis-cli", "-p", str(other), "SET", key, value],
-                   check=True, capture_output=True)
-    subprocess.run(["redis-cli", "-p", str(other), "SAVE"], check=True,
-                   capture_output=True)
-    p.terminate()
-    p.wait()
-    return start_redis(port, work)
-
-
 class StoreHealth(unittest.TestCase):
     def test_store_down_then_up(self):
         work = tempfile.mkdtemp(prefix="sfc-health-")
@@ -112,8 +89,9 @@ class StoreHealth(unittest.TestCase):
             time.sleep(1)
             self.assertEqual(sim.counter("stream_subscribes"), 0,
                              "subscribed without the stored position")
-            redis = redis_with(rport, work, f"salesforce:replay_id:{CH}",
-                               str(int(first)))
+            redis = RedisServer.holding(work, rport,
+                                        {f"salesforce:replay_id:{CH}":
+                                         str(int(first))})
             wait_for(lambda: healthz(listen) == 200, 30,
                      "healthz stays unhealthy with Redis up")
             msgs = consumer.drain(lambda m: len(m) >= 2, 20)
@@ -125,8 +103,7 @@ class StoreHealth(unittest.TestCase):
                 d.kill(15)
                 d.wait(10)
             if redis:
-                redis.terminate()
-                redis.wait()
+                redis.close()
             consumer.close()
             sim.stop()
 
@@ -145,6 +122,128 @@ class StoreHealth(unittest.TestCase):
             self.assertEqual(sim.counter("stream_subscribes"), 0)
         finally:
             sim.stop()
+
+
+BOUND = 5.0  # the stop bound docs/operations.md promises
+KEY = f"salesforce:replay_id:{CH}"
+
+
+def replay_ids(msgs):
+    return [m["headers"]["nameko.replay_id"] for m in msgs]
+
+
+class StoreStop(unittest.TestCase):
+    """SIGTERM ends the daemon within 5 s with exit code 0 while its Redis
+    store is down: refusing connections, or accepting them and answering
+    nothing; in the middle of a run (positions waiting to be written) and
+    at start (stored positions being read). A position that could not be
+    written is logged, and the next start delivers its events again."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="sfc-store-stop-")
+        self.sim = Sim(env={"SFSIM_CDC": "0"})
+        self.service = service_name()
+        self.consumer = NamekoConsumer(self.service, ["health_event"])
+        self.listen = f"127.0.0.1:{free_port()}"
+        self.redis = RedisServer(self.work)
+        self.relay = None
+        self.daemons = []
+        self.fired = 0
+        self.sim.control("/_sim/firehose", {"channel": CH, "count": 0})
+
+    def tearDown(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.kill()
+                d.wait(10)
+        if self.relay:
+            self.relay.close()
+        self.redis.close()
+        self.consumer.close()
+        self.sim.stop()
+
+    def start_daemon(self, redis_port):
+        d = Daemon(config(self.sim, self.service, redis_port, self.listen),
+                   self.work)
+        d.start()
+        self.daemons.append(d)
+        return d
+
+    def fire(self, n):
+        """@n events on the channel; returns every message consumed so
+        far once they arrived."""
+        self.fired += 1
+        self.sim.control("/_sim/firehose", {"channel": CH, "count": n,
+                                            "rate": 0, "payload_bytes": 8})
+        self.sim.wait_counter("stream_firehose_done", self.fired, 10)
+        want = len(self.consumer.messages) + n
+        return self.consumer.drain(lambda m: len(m) >= want, 20)
+
+    def stop_in_time(self, d):
+        rc, elapsed = d.stop_timed()
+        print(f"stopped in {elapsed:.2f} s (exit {rc})", file=sys.stderr)
+        self.assertLess(elapsed, BOUND, d.output())
+        self.assertEqual(rc, 0, d.output())
+
+    def stop_mid_run(self, silence, revive, redis_port):
+        """A run whose store goes away (@silence) after a first position
+        was stored, while more events are confirmed; then SIGTERM. The
+        store comes back (@revive) still holding the first position, and
+        the next run delivers what followed it again."""
+        d = self.start_daemon(redis_port)
+        wait_subscribed(self.sim, d)
+        first = replay_ids(self.fire(3))
+        wait_for(lambda: self.redis.get(KEY) == str(max(first)), 15,
+                 "the first position is not stored: " + d.output())
+        errors = store_errors(self.listen)
+        silence()
+        later = replay_ids(self.fire(3))[len(first):]
+        self.assertEqual(len(later), 3, d.output())
+        wait_for(lambda: store_errors(self.listen) > errors, 20,
+                 "no write of the later position failed: " + d.output())
+        self.stop_in_time(d)
+        self.assertIn("not written", d.output())
+        revive()
+        self.assertEqual(self.redis.get(KEY), str(max(first)))
+        seen = len(self.consumer.messages)
+        d = self.start_daemon(redis_port)
+        again = self.consumer.drain(
+            lambda m: set(later) <= set(replay_ids(m[seen:])), 20)[seen:]
+        self.assertLessEqual(set(later), set(replay_ids(again)), d.output())
+
+    def test_redis_refusing_at_stop(self):
+        self.redis.start()
+        self.stop_mid_run(self.redis.stop, self.redis.start, self.redis.port)
+
+    def test_redis_silent_at_stop(self):
+        """A relay in front of Redis holds every byte: connections are
+        accepted and nothing is answered."""
+        self.redis.start()
+        self.relay = Relay("127.0.0.1", self.redis.port)
+
+        def revive():
+            self.relay.cut()  # what was held never reaches Redis
+            self.relay.release()
+
+        self.stop_mid_run(self.relay.hold, revive, self.relay.port)
+
+    def test_redis_refusing_at_start(self):
+        d = self.start_daemon(free_port())
+        wait_for(lambda: store_errors(self.listen) > 0, 15,
+                 "the failed reads are not counted: " + d.output())
+        self.stop_in_time(d)
+
+    def test_redis_silent_at_start(self):
+        """The stored position is being read from a Redis that answers
+        nothing when SIGTERM comes."""
+        self.redis.start()
+        self.relay = Relay("127.0.0.1", self.redis.port)
+        self.relay.hold()
+        d = self.start_daemon(self.relay.port)
+        wait_for(lambda: self.relay.connections() >= 1, 15,
+                 "the daemon does not read its store: " + d.output())
+        self.stop_in_time(d)
+        self.assertEqual(self.sim.counter("stream_subscribes"), 0)
 
 
 if __name__ == "__main__":
