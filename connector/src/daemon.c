@@ -40,6 +40,10 @@ _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2,
 /* How long a stop waits for outstanding confirms and RPC calls in hand
  * before Salesforce calls are cut short. */
 #define STOP_GRACE_MS 2000
+/* When the stream's last writes to its replay store must be done, counted
+ * from the stop as the grace period is: what follows them (closing the
+ * store, the Salesforce client) fits in the 5 s a stop may take. */
+#define STOP_STORE_MS 4000
 
 static void on_stop(int sig)
 {
@@ -373,12 +377,13 @@ static void wind_down(struct daemon *d)
     atomic_store(&cancel_flag, true);
 }
 
-static void stop_all(struct daemon *d)
+/* Stops everything; the stream's last store writes end by @stop_by. */
+static void stop_all(struct daemon *d, int64_t stop_by)
 {
     metrics_stop(d->metrics);
     connector_rpc_stop(d->rpc);
     proxy_destroy(d->proxy);
-    sfc_stream_close(d->stream);
+    sfc_stream_close_by(d->stream, stop_by);
     route_table_destroy(d->routes);
     sfc_replay_store_destroy(d->store);
     sfc_api_client_destroy(d->api);
@@ -391,6 +396,7 @@ int connector_cmd_run(int argc, char **argv)
     char err[8192] = "";
     const char *path = cli_config_path(argc, argv);
     struct daemon d = {0};
+    int64_t stop_by;
     int rc;
 
     if (!path) {
@@ -431,8 +437,9 @@ int connector_cmd_run(int argc, char **argv)
     }
     if (rc != SFC_EXIT_OK)
         sfc_log(SFC_LOG_ERROR, MOD, "%s", err);
+    stop_by = sfc_now_ms() + STOP_STORE_MS;
     wind_down(&d);
-    stop_all(&d);
+    stop_all(&d, stop_by);
     sfc_log(SFC_LOG_INFO, MOD, "stopped (exit %d)", rc);
     return rc;
 }

@@ -396,24 +396,28 @@ const char *sfc_stream_error(struct sfc_stream *s)
 
 void sfc_stream_close(struct sfc_stream *s)
 {
+    sfc_stream_close_by(s, sfc_now_ms() + 5000);
+}
+
+void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms)
+{
     struct stream_sub *u, *un;
     struct stream_qitem *q, *qn;
 
     if (!s)
         return;
+    /* Both threads stop at once: the store thread's last writes need
+     * nothing of the I/O thread's (acknowledgements have all come). */
     pthread_mutex_lock(&s->lock);
+    s->stop_by = until_ms;
     s->stop = true;
+    s->store_stop = true;
     pthread_cond_broadcast(&s->cond);
+    pthread_cond_signal(&s->store_cond);
     pthread_mutex_unlock(&s->lock);
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
-    pthread_mutex_lock(&s->lock);
-    s->store_stop = true;
-    pthread_cond_signal(&s->store_cond);
-    pthread_mutex_unlock(&s->lock);
     pthread_join(s->store_thread, NULL);
-    /* What was acknowledged reaches the store (one more try). */
-    stream_store_final(s);
     curl_multi_cleanup(s->multi);
     for (q = s->head; q; q = qn) {
         qn = q->next;

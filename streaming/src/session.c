@@ -648,13 +648,24 @@ out_remove:
     return st;
 }
 
+/* Ends the session at the server: best effort, at most 2 s, and at a stop
+ * no later than its deadline. */
 static void disconnect(struct sfc_stream *s)
 {
     struct exchange x;
     char *body;
+    int64_t timeout_ms = 2000;
 
     if (!s->client_id[0] || !s->cometd_url)
         return;
+    pthread_mutex_lock(&s->lock);
+    if (s->stop && s->stop_by - sfc_now_ms() < timeout_ms)
+        timeout_ms = s->stop_by - sfc_now_ms();
+    pthread_mutex_unlock(&s->lock);
+    if (timeout_ms <= 0) { /* 0 would mean no timeout to libcurl */
+        s->client_id[0] = '\0';
+        return;
+    }
     body = sfc_xasprintf("[{\"id\":\"%d\",\"channel\":\"/meta/disconnect\","
                          "\"clientId\":\"%s\"}]",
                          ++s->msg_id, s->client_id);
@@ -663,7 +674,7 @@ static void disconnect(struct sfc_stream *s)
     {
         struct curl_slist *h = headers(s);
 
-        setup_handle(s, s->meta, &x, h, body, 2000, false);
+        setup_handle(s, s->meta, &x, h, body, timeout_ms, false);
         curl_easy_perform(s->meta);
         curl_slist_free_all(h);
     }

@@ -48,6 +48,12 @@ sfc_err_t sfc_replay_store_flush(struct sfc_replay_store *s)
     return s->ops.flush ? s->ops.flush(s->ctx) : SFC_OK;
 }
 
+void sfc_replay_store_deadline(struct sfc_replay_store *s, int64_t until_ms)
+{
+    if (s->ops.deadline)
+        s->ops.deadline(s->ctx, until_ms);
+}
+
 void sfc_replay_store_destroy(struct sfc_replay_store *s)
 {
     if (!s)

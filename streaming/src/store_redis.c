@@ -4,9 +4,12 @@
  * decimal (what redis-py writes for a Python int), EXPIRE ttl when one is
  * set. Beside them a set "<prefix>:known" names every channel that had a
  * position, so a key that expired or was deleted is told apart from one
- * that never existed (nameko-salesforce never reads that set).
+ * that never existed (nameko-salesforce never reads that set). Every call
+ * ends within REDIS_CALL_MS or by the stream's deadline, whichever comes
+ * first, whatever Redis does (refuses, answers nothing, trickles).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,14 @@
 #include <hiredis/hiredis.h>
 
 #include "stream_int.h"
+
+/*
+ * A call's bound when no sooner deadline is set. Redis answers in well
+ * under a millisecond when it works; one that does not answer within this
+ * counts as down (the call fails and the stream retries it with backoff),
+ * and a stop never waits longer than this for a call in progress.
+ */
+#define REDIS_CALL_MS 1000
 
 struct redis_store {
     char *host;
@@ -23,6 +34,8 @@ struct redis_store {
     char *prefix;
     int64_t ttl_s;
     redisContext *rc;
+    int64_t deadline_ms; /* set by the stream at a stop; 0: none */
+    int64_t until_ms;    /* when the current call must end */
 };
 
 static bool parse_uri(struct redis_store *r, const char *uri)
@@ -49,54 +62,116 @@ static bool parse_uri(struct redis_store *r, const char *uri)
     return *r->host && r->port > 0;
 }
 
-static bool ok_reply(redisReply *rep)
+/* Starts a call: it ends REDIS_CALL_MS from now, or at the deadline. */
+static void call_begin(struct redis_store *r)
 {
-    bool ok = rep && rep->type != REDIS_REPLY_ERROR;
-
-    freeReplyObject(rep);
-    return ok;
+    r->until_ms = sfc_now_ms() + REDIS_CALL_MS;
+    if (r->deadline_ms > 0 && r->deadline_ms < r->until_ms)
+        r->until_ms = r->deadline_ms;
 }
 
-/* Connects (again) when needed. */
-static bool ensure(struct redis_store *r)
+/* What is left of the call, as a socket timeout; false when nothing. */
+static bool time_left(const struct redis_store *r, struct timeval *tv)
 {
-    struct timeval tv = {.tv_sec = 5};
+    int64_t ms = r->until_ms - sfc_now_ms();
 
-    if (r->rc && !r->rc->err)
-        return true;
-    if (r->rc)
-        redisFree(r->rc);
-    r->rc = redisConnectWithTimeout(r->host, r->port, tv);
-    if (!r->rc || r->rc->err) {
-        sfc_log(SFC_LOG_ERROR, STREAM_MOD, "redis %s:%d: %s", r->host, r->port,
-                r->rc ? r->rc->errstr : "cannot connect");
-        goto out_free;
-    }
-    redisSetTimeout(r->rc, tv);
-    if (r->password && !ok_reply(redisCommand(r->rc, "AUTH %s", r->password)))
-        goto out_free;
-    if (r->db && !ok_reply(redisCommand(r->rc, "SELECT %d", r->db)))
-        goto out_free;
+    if (ms <= 0)
+        return false;
+    tv->tv_sec = (time_t)(ms / 1000);
+    tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
     return true;
-out_free:
-    if (r->rc)
-        redisFree(r->rc);
-    r->rc = NULL;
-    return false;
 }
 
-/* A reply that is no reply, or an error: the connection is re-made. */
+/*
+ * Sends the commands appended so far and reads the next reply, every wait
+ * on the socket bounded by what is left of the call (hiredis's own loop
+ * would give each read the whole timeout again). NULL when none came.
+ */
+static redisReply *next_reply(struct redis_store *r)
+{
+    struct timeval tv;
+    void *rep = NULL;
+    int done = 0;
+
+    while (!done) {
+        if (!time_left(r, &tv) || redisSetTimeout(r->rc, tv) != REDIS_OK ||
+            redisBufferWrite(r->rc, &done) != REDIS_OK)
+            return NULL;
+    }
+    if (redisGetReplyFromReader(r->rc, &rep) != REDIS_OK)
+        return NULL;
+    while (!rep) {
+        if (!time_left(r, &tv) || redisSetTimeout(r->rc, tv) != REDIS_OK ||
+            redisBufferRead(r->rc) != REDIS_OK ||
+            redisGetReplyFromReader(r->rc, &rep) != REDIS_OK)
+            return NULL;
+    }
+    return rep;
+}
+
+/* One command and its reply, within the call's bound. */
+static redisReply *command(struct redis_store *r, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(r->rc, fmt, ap);
+    va_end(ap);
+    return rc == REDIS_OK ? next_reply(r) : NULL;
+}
+
+/*
+ * A reply that is no reply, or an error: logged, and the connection is
+ * dropped (a half-read exchange cannot go on). SFC_ERR_TIMEOUT when the
+ * call ran out of time.
+ */
 static sfc_err_t broken(struct redis_store *r, redisReply *rep, const char *op)
 {
+    bool late = sfc_now_ms() >= r->until_ms;
+
     sfc_log(SFC_LOG_ERROR, STREAM_MOD, "redis %s:%d: %s failed: %s", r->host,
             r->port, op,
             rep && rep->type == REDIS_REPLY_ERROR ? rep->str
-            : r->rc->err                          ? r->rc->errstr
+            : late                                ? "no answer in time"
+            : r->rc && r->rc->err                 ? r->rc->errstr
                                                   : "unexpected reply");
     freeReplyObject(rep);
-    redisFree(r->rc);
+    if (r->rc)
+        redisFree(r->rc);
     r->rc = NULL;
-    return SFC_ERR_IO;
+    return late ? SFC_ERR_TIMEOUT : SFC_ERR_IO;
+}
+
+/* Connects (again) when needed, within the call's bound. */
+static sfc_err_t ensure(struct redis_store *r)
+{
+    struct timeval tv;
+    redisReply *rep;
+
+    if (r->rc && !r->rc->err)
+        return SFC_OK;
+    if (r->rc)
+        redisFree(r->rc);
+    r->rc = NULL;
+    if (!time_left(r, &tv))
+        return broken(r, NULL, "connect");
+    r->rc = redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->rc || r->rc->err)
+        return broken(r, NULL, "connect");
+    if (r->password) {
+        rep = command(r, "AUTH %s", r->password);
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+            return broken(r, rep, "AUTH");
+        freeReplyObject(rep);
+    }
+    if (r->db) {
+        rep = command(r, "SELECT %d", r->db);
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+            return broken(r, rep, "SELECT");
+        freeReplyObject(rep);
+    }
+    return SFC_OK;
 }
 
 static sfc_err_t
@@ -106,17 +181,20 @@ redis_get(void *ctx, const char *channel, int64_t *replay, bool *found)
     redisReply *rep;
     char *end = NULL;
     long long v;
+    sfc_err_t rc;
 
     *found = false;
-    if (!ensure(r))
-        return SFC_ERR_IO;
-    rep = redisCommand(r->rc, "GET %s:%s", r->prefix, channel);
+    call_begin(r);
+    rc = ensure(r);
+    if (rc != SFC_OK)
+        return rc;
+    rep = command(r, "GET %s:%s", r->prefix, channel);
     if (!rep ||
         (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL))
         return broken(r, rep, "GET");
     if (rep->type == REDIS_REPLY_NIL) {
         freeReplyObject(rep);
-        rep = redisCommand(r->rc, "SISMEMBER %s:known %s", r->prefix, channel);
+        rep = command(r, "SISMEMBER %s:known %s", r->prefix, channel);
         if (!rep || rep->type != REDIS_REPLY_INTEGER)
             return broken(r, rep, "SISMEMBER");
         v = rep->integer;
@@ -150,10 +228,12 @@ static sfc_err_t redis_set(void *ctx, const char *channel, int64_t replay)
     struct redis_store *r = ctx;
     char value[24], ttl[24];
     redisReply *rep = NULL;
-    int n = 0;
+    sfc_err_t rc;
 
-    if (!ensure(r))
-        return SFC_ERR_IO;
+    call_begin(r);
+    rc = ensure(r);
+    if (rc != SFC_OK)
+        return rc;
     sfc_fmt_i64(value, replay);
     sfc_fmt_i64(ttl, r->ttl_s);
     /* One transaction: the value (with EXPIRE, as nameko-salesforce's
@@ -166,15 +246,21 @@ static sfc_err_t redis_set(void *ctx, const char *channel, int64_t replay)
         redisAppendCommand(r->rc, "SET %s:%s %s", r->prefix, channel, value);
     redisAppendCommand(r->rc, "SADD %s:known %s", r->prefix, channel);
     redisAppendCommand(r->rc, "EXEC");
-    for (n = 0; n < 4; n++) {
-        if (redisGetReply(r->rc, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type == REDIS_REPLY_ERROR ||
+    for (int n = 0; n < 4; n++) {
+        rep = next_reply(r);
+        if (!rep || rep->type == REDIS_REPLY_ERROR ||
             (n == 3 && rep->type != REDIS_REPLY_ARRAY))
             return broken(r, rep, "SET");
         freeReplyObject(rep);
-        rep = NULL;
     }
     return SFC_OK;
+}
+
+static void redis_deadline(void *ctx, int64_t until_ms)
+{
+    struct redis_store *r = ctx;
+
+    r->deadline_ms = until_ms;
 }
 
 static void redis_destroy(void *ctx)
@@ -195,8 +281,10 @@ struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
                                                     char *errstr,
                                                     size_t errstr_size)
 {
-    static const struct sfc_replay_store_ops ops = {
-        .get = redis_get, .set = redis_set, .destroy = redis_destroy};
+    static const struct sfc_replay_store_ops ops = {.get = redis_get,
+                                                    .set = redis_set,
+                                                    .destroy = redis_destroy,
+                                                    .deadline = redis_deadline};
     struct redis_store *r = sfc_xcalloc(1, sizeof(*r));
 
     if (!uri || !parse_uri(r, uri)) {

@@ -5,6 +5,7 @@
  * writes the positions the commit rule moved (a write that fails stays
  * pending and is retried). Failures are logged, counted and make the stream
  * unhealthy; reads failing longer than connection_timeout_ms stop it.
+ * At a stop it writes what is pending once more, by the stop's deadline.
  * Store I/O runs without the stream's lock, which the I/O thread needs.
  */
 #include <stdio.h>
@@ -36,7 +37,8 @@ static void store_failed_locked(struct sfc_stream *s,
     snprintf(s->store_why, sizeof(s->store_why),
              "replay store %s of %s failed: %s", what, channel,
              sfc_err2str(rc));
-    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "%s; retrying", s->store_why);
+    sfc_log(SFC_LOG_ERROR, STREAM_MOD, "%s%s", s->store_why,
+            s->store_stop ? "" : "; retrying");
 }
 
 static void store_ok_locked(struct sfc_stream *s)
@@ -180,13 +182,21 @@ static struct stream_sub *pending_write(struct sfc_stream *s)
     return NULL;
 }
 
+/* Whether a round goes on: not once the stream stops, except the final
+ * round, which goes on until the stop's deadline. Lock held. */
+static bool go_on(struct sfc_stream *s, bool final)
+{
+    return final ? sfc_now_ms() < s->stop_by : !s->store_stop;
+}
+
 /*
- * One round: every unknown position, the pending writes (each channel
- * once: while commits flow a channel is dirty again at once), a flush when
- * asked. The list is searched afresh after each call: the lock is let go
- * during store I/O and subscriptions may come and go meanwhile.
+ * One round: every unknown position (not in the final round), the pending
+ * writes (each channel once: while commits flow a channel is dirty again
+ * at once), a flush when asked. The list is searched afresh after each
+ * call: the lock is let go during store I/O and subscriptions may come and
+ * go meanwhile.
  */
-static bool round_locked(struct sfc_stream *s, bool loads, bool *wrote)
+static bool round_locked(struct sfc_stream *s, bool final, bool *wrote)
 {
     uint64_t asked = s->flush_asked;
     sfc_err_t rc = SFC_OK;
@@ -195,19 +205,19 @@ static bool round_locked(struct sfc_stream *s, bool loads, bool *wrote)
     size_t n = 0;
 
     s->store_work = false;
-    while (loads && ok && !s->store_stop && !s->error &&
+    while (!final && ok && go_on(s, final) && !s->error &&
            (u = unknown_position(s)))
         ok = load_one(s, u);
     for (u = s->subs; u; u = u->next)
         n++;
-    while (ok && n-- > 0 && !s->store_stop && (u = pending_write(s))) {
+    while (ok && n-- > 0 && go_on(s, final) && (u = pending_write(s))) {
         *wrote = true;
         ok = write_one(s, u);
     }
     if (ok && pending_write(s))
         s->store_work = true;
     if (asked > s->flush_done) {
-        if (ok) {
+        if (ok && go_on(s, final)) {
             pthread_mutex_unlock(&s->lock);
             rc = sfc_replay_store_flush(s->o.store);
             pthread_mutex_lock(&s->lock);
@@ -223,6 +233,48 @@ static bool round_locked(struct sfc_stream *s, bool loads, bool *wrote)
         pthread_cond_broadcast(&s->cond);
     }
     return ok;
+}
+
+/*
+ * At a stop: the positions still pending are written once more and the
+ * store is flushed, by the stop's deadline (the store's deadline op bounds
+ * its calls). A position that cannot be written is logged: the store
+ * keeps the one before it, and the next start delivers the events after
+ * that again. Lock held.
+ */
+static void final_round_locked(struct sfc_stream *s)
+{
+    bool wrote = false;
+
+    if (go_on(s, true)) {
+        pthread_mutex_unlock(&s->lock);
+        sfc_replay_store_deadline(s->o.store, s->stop_by);
+        pthread_mutex_lock(&s->lock);
+        s->flush_asked++;
+        round_locked(s, true, &wrote);
+        pthread_mutex_unlock(&s->lock);
+        sfc_replay_store_deadline(s->o.store, 0);
+        pthread_mutex_lock(&s->lock);
+    }
+    for (struct stream_sub *u = s->subs; u; u = u->next) {
+        if (!u->dirty || u->removed)
+            continue;
+        if (u->stored_found)
+            sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                    "position %lld of %s not written at stop (%s): the store "
+                    "keeps %lld, and the next start delivers the events "
+                    "after it again",
+                    (long long)u->committed, u->bare,
+                    s->store_failing ? s->store_why : "no time left",
+                    (long long)u->stored);
+        else
+            sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                    "position %lld of %s not written at stop (%s): the store "
+                    "has none, and the next start begins where the "
+                    "subscription says",
+                    (long long)u->committed, u->bare,
+                    s->store_failing ? s->store_why : "no time left");
+    }
 }
 
 void *stream_store_main(void *arg)
@@ -256,7 +308,7 @@ void *stream_store_main(void *arg)
             wait_until(s, next_ms);
             continue;
         }
-        if (round_locked(s, true, &wrote)) {
+        if (round_locked(s, false, &wrote)) {
             failures = 0;
             next_ms = wrote ? sfc_now_ms() + WRITE_ROUND_MS : 0;
         } else {
@@ -266,18 +318,7 @@ void *stream_store_main(void *arg)
                                               s->o.backoff_max_ms);
         }
     }
+    final_round_locked(s);
     pthread_mutex_unlock(&s->lock);
     return NULL;
-}
-
-void stream_store_final(struct sfc_stream *s)
-{
-    bool wrote = false;
-
-    pthread_mutex_lock(&s->lock);
-    s->store_stop = false;
-    s->flush_asked++;
-    round_locked(s, false, &wrote);
-    s->store_stop = true;
-    pthread_mutex_unlock(&s->lock);
 }

@@ -68,6 +68,7 @@ struct sfc_stream {
     bool dirty_subs;            /* subscriptions to send */
     pthread_t thread;
     volatile bool stop;
+    int64_t stop_by; /* monotonic ms: when close must be done */
     char *error;
     sfc_err_t error_code;
     struct sfc_stream_stats stats;
@@ -209,8 +210,6 @@ int64_t stream_replay_for_locked(struct sfc_stream *s, struct stream_sub *u);
 void *stream_store_main(void *arg);
 /* Wakes it for new work (lock held). */
 void stream_store_kick_locked(struct sfc_stream *s);
-/* Writes what is pending once more and flushes (close, after the join). */
-void stream_store_final(struct sfc_stream *s);
 void stream_sub_free(struct stream_sub *u);
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
                                           const char *bare);

@@ -57,6 +57,13 @@ struct sfc_replay_store_ops {
     /* Makes every set() so far durable (may be NULL). */
     sfc_err_t (*flush)(void *ctx);
     void (*destroy)(void *ctx);
+    /* May be NULL. Every call that follows returns by @until_ms (the
+     * sfc_now_ms() clock), failing with SFC_ERR_TIMEOUT when the store
+     * does not answer by then; 0 lifts the bound. The stream sets it for
+     * its last writes at a stop, so that they end by the stop's deadline.
+     * A store without it bounds its calls by itself, or holds up the
+     * stop as long as a call takes. */
+    void (*deadline)(void *ctx, int64_t until_ms);
 };
 
 struct sfc_replay_store;
@@ -89,7 +96,12 @@ struct sfc_replay_store *sfc_replay_store_new_file(const char *path,
  * names the channels that had a position, so that a key that is gone is
  * reported by get() (SFC_ERR_REPLAY_INVALID), not read as "start fresh".
  * @uri: redis://[:password@]host[:port][/db]. The connection is made lazily
- * and re-made after errors.
+ * and re-made after errors. Each call (a reconnection included) ends
+ * within 1 s, or by the deadline when that is sooner: a Redis that does
+ * not answer by then fails the call (SFC_ERR_TIMEOUT), and the stream
+ * retries it with backoff. Host names are resolved by the system's
+ * resolver, which that bound does not cover: give an address where a
+ * stop must not wait for DNS.
  */
 struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
                                                     const char *prefix,
@@ -105,6 +117,9 @@ sfc_err_t sfc_replay_store_set(struct sfc_replay_store *s,
                                const char *channel,
                                int64_t replay);
 sfc_err_t sfc_replay_store_flush(struct sfc_replay_store *s);
+/* The store's deadline op (see struct sfc_replay_store_ops), when it has
+ * one. Thread: the one that calls the store. */
+void sfc_replay_store_deadline(struct sfc_replay_store *s, int64_t until_ms);
 void sfc_replay_store_destroy(struct sfc_replay_store *s);
 
 /* ------------------------------------------------------------------------ */
@@ -323,10 +338,21 @@ void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
 const char *sfc_stream_error(struct sfc_stream *s);
 
 /*
- * Stops: disconnects from Salesforce (best effort, bounded by 5 s), joins
- * the I/O thread, flushes the store. Events still pending are dropped
- * (their replay ids were not committed). NULL is accepted.
+ * Stops by @until_ms (the sfc_now_ms() clock): disconnects from Salesforce
+ * (best effort), writes the positions acknowledged and not yet stored and
+ * flushes the store, joins the threads. The last writes end by @until_ms
+ * (the store's deadline op); a position that could not be written by then
+ * is logged, and the store keeps the one before it: the next start
+ * delivers the events after that again (at least once). A store call in
+ * progress when the stop comes is waited for (the Redis store's end
+ * within 1 s). Events still pending are dropped (their replay ids were not
+ * committed). NULL is accepted.
+ * Thread: any but the stream's own; no other call on @s may be running
+ * or follow.
  */
+void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms);
+
+/* sfc_stream_close_by() with 5 s from now. */
 void sfc_stream_close(struct sfc_stream *s);
 
 /* ------------------------------------------------------------------------ */
