@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "rpc_server.h"
 #include "sf_options.h"
+#include "sfc_revision.h"
 
 #define MOD "connector"
 
@@ -191,7 +192,16 @@ static void refresh_metrics(void *opaque)
     if (d->rpc)
         connector_rpc_get_stats(d->rpc, &rs);
     sfc_api_client_usage(d->api, &used, &limit);
+    /* Unhealthy too while the replay store fails (retried meanwhile). */
+    healthy =
+        sfc_stream_healthy(d->stream, NULL, 0) && proxy_broker_up(d->proxy);
     sfc_buf_init(&b, 0);
+    /* Which build is running, for dashboards (the value is always 1). */
+    sfc_buf_appendf(
+        &b,
+        "# TYPE sfconnector_build_info gauge\n"
+        "sfconnector_build_info{version=\"%s\",revision=\"%s\"} 1\n",
+        SFC_VERSION, SFC_REVISION);
 #define C(name, v)                                                             \
     sfc_buf_appendf(&b,                                                        \
                     "# TYPE sfconnector_%s counter\nsfconnector_%s %llu\n",    \
@@ -204,9 +214,13 @@ static void refresh_metrics(void *opaque)
     C("events_confirmed_total", ps.confirmed);
     C("events_unroutable_total", ps.returned);
     C("events_nacked_total", ps.nacked);
+    G("events_held", ps.held);
+    G("healthy", healthy);
+    G("broker_up", proxy_broker_up(d->proxy));
     C("broker_reconnects_total", ps.reconnects);
     C("broker_confirm_timeouts_total", ps.confirm_timeouts);
     C("stream_handshakes_total", ss.handshakes);
+    C("stream_connects_total", ss.connects);
     C("stream_reconnects_total", ss.reconnects);
     C("stream_relogins_total", ss.relogins);
     C("stream_malformed_total", ss.malformed);
@@ -227,9 +241,6 @@ static void refresh_metrics(void *opaque)
     C("rpc_coalesced_create_requests_total", rs.coalesced_requests);
 #undef C
 #undef G
-    /* Unhealthy too while the replay store fails (retried meanwhile). */
-    healthy =
-        sfc_stream_healthy(d->stream, NULL, 0) && proxy_broker_up(d->proxy);
     metrics_update(d->metrics, b.data, healthy);
     sfc_buf_free(&b);
 }

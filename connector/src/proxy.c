@@ -170,6 +170,7 @@ void proxy_get_stats(const struct proxy *p, struct proxy_stats *out)
     out->nacked = ps.nacked;
     out->reconnects = p->reconnects;
     out->confirm_timeouts = ps.confirm_timeouts;
+    out->held = publisher_held(p->pub);
 }
 
 static void on_acked(void *opaque, uint64_t tag, bool multiple)

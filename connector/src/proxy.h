@@ -18,6 +18,8 @@
 struct proxy_stats {
     uint64_t received, published, confirmed, returned, nacked, reconnects;
     uint64_t confirm_timeouts; /* connections left for want of confirms */
+    size_t held; /* events received and not yet done: waiting for the
+                    broker, for their confirm, or for an earlier event */
 };
 
 struct proxy;
