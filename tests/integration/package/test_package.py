@@ -38,7 +38,7 @@ PATHS = [
     "/usr/lib/systemd/system/sfconnector.service", "/usr/include/sfc",
     "/usr/share/doc/sfconnector", "/usr/share/pkgconfig/sfconnector-plugin.pc",
     "/usr/share/man/man8/sfconnector.8", "/usr/share/man/man5/sfconnector.conf.5",
-    "/usr/share/man/man1/sfsim.1",
+    "/usr/share/man/man1/sfsim.1", "/usr/share/sfconnector",
 ]
 
 
