@@ -276,8 +276,8 @@ void stream_wait_room(struct sfc_stream *s, bool or_subs)
     until.tv_nsec %= 1000000000;
     pthread_mutex_lock(&s->lock);
     s->io_paused = true;
-    while (s->io_paused && s->pending > s->o.max_pending / 2 && !s->stop &&
-           !(or_subs && s->dirty_subs))
+    while (s->io_paused && s->pending > s->o.max_pending / 2 &&
+           !atomic_load(&s->stop) && !(or_subs && s->dirty_subs))
         if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
             break;
     s->io_paused = false;
@@ -410,7 +410,7 @@ void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms)
      * nothing of the I/O thread's (acknowledgements have all come). */
     pthread_mutex_lock(&s->lock);
     s->stop_by = until_ms;
-    s->stop = true;
+    atomic_store(&s->stop, true);
     s->store_stop = true;
     pthread_cond_broadcast(&s->cond);
     pthread_cond_signal(&s->store_cond);

@@ -27,6 +27,7 @@ struct exchange {
     const char *req;
     size_t req_len, req_at;
     bool once;
+    bool uncut; /* a disconnect: its own short timeout, not cut at a stop */
     struct poll_reply reply; /* the reply (longpoll.c) */
 };
 
@@ -106,6 +107,27 @@ static int on_seek(void *opaque, curl_off_t offset, int origin)
 }
 
 /*
+ * libcurl's progress callback, on the I/O thread: an exchange ends as soon
+ * as the stream stops (libcurl calls this at least once a second while a
+ * reply is awaited), not when Salesforce answers; the disconnect sent at
+ * the stop is bounded by its own short timeout instead.
+ */
+static int on_progress(void *opaque,
+                       curl_off_t dltotal,
+                       curl_off_t dlnow,
+                       curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct exchange *x = opaque;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return !x->uncut && atomic_load(&x->s->stop);
+}
+
+/*
  * Prepares @h for one exchange whose reply goes through x->reply (already
  * initialised); @once: never let libcurl send it twice.
  */
@@ -140,6 +162,9 @@ static void setup_handle(struct sfc_stream *s,
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, poll_reply_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->reply);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_PRIVATE, x);
 }
@@ -244,6 +269,8 @@ out_fail:
 /* What an HTTP-level failure means for the session. */
 static enum step http_failure(struct exchange *x, const char *what)
 {
+    if (x->rc == CURLE_ABORTED_BY_CALLBACK)
+        return STEP_STOP; /* cut short: the stream stops */
     if (x->rc != CURLE_OK) {
         sfc_log(SFC_LOG_WARN, STREAM_MOD, "%s: %s", what,
                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->rc));
@@ -530,7 +557,7 @@ static enum step sync_subscriptions(struct sfc_stream *s)
 /* Waits while the queue is full; true when the session outlived it. */
 static bool wait_for_room(struct sfc_stream *s)
 {
-    while (sfc_stream_pending(s) >= s->o.max_pending && !s->stop)
+    while (sfc_stream_pending(s) >= s->o.max_pending && !atomic_load(&s->stop))
         stream_wait_room(s, false);
     /* Leave a margin: the server counts from its last reply. */
     return sfc_now_ms() - s->last_reply_ms > s->o.reconnect_window_ms - 5000;
@@ -565,7 +592,8 @@ static enum step connect_once(struct sfc_stream *s)
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
     /* Until the transfer ended and nothing waits in the carry buffer. */
-    while ((running || poll_reply_holding(&x.reply)) && !s->stop) {
+    while ((running || poll_reply_holding(&x.reply)) &&
+           !atomic_load(&s->stop)) {
         if (poll_reply_holding(&x.reply)) {
             /* Not driving the transfer holds the rest of the reply back. */
             poll_reply_feed_carry(s, &x.reply);
@@ -590,7 +618,7 @@ static enum step connect_once(struct sfc_stream *s)
             }
         }
     }
-    if (s->stop) {
+    if (atomic_load(&s->stop)) {
         st = STEP_STOP;
         goto out_remove;
     }
@@ -659,7 +687,7 @@ static void disconnect(struct sfc_stream *s)
     if (!s->client_id[0] || !s->cometd_url)
         return;
     pthread_mutex_lock(&s->lock);
-    if (s->stop && s->stop_by - sfc_now_ms() < timeout_ms)
+    if (atomic_load(&s->stop) && s->stop_by - sfc_now_ms() < timeout_ms)
         timeout_ms = s->stop_by - sfc_now_ms();
     pthread_mutex_unlock(&s->lock);
     if (timeout_ms <= 0) { /* 0 would mean no timeout to libcurl */
@@ -675,6 +703,7 @@ static void disconnect(struct sfc_stream *s)
         struct curl_slist *h = headers(s);
 
         setup_handle(s, s->meta, &x, h, body, timeout_ms, false);
+        x.uncut = true;
         curl_easy_perform(s->meta);
         curl_slist_free_all(h);
     }
@@ -689,7 +718,7 @@ static void pause_ms(struct sfc_stream *s, int64_t ms)
 {
     int64_t until = sfc_now_ms() + ms;
 
-    while (!s->stop && sfc_now_ms() < until)
+    while (!atomic_load(&s->stop) && sfc_now_ms() < until)
         curl_multi_poll(
             s->multi, NULL, 0,
             (int)(until - sfc_now_ms() < 200 ? until - sfc_now_ms() : 200),
@@ -724,7 +753,7 @@ void *stream_io_main(void *arg)
     s->meta = curl_easy_init();
     s->advice_timeout_ms = 110000;
     s->last_ok_ms = s->last_reply_ms = sfc_now_ms();
-    while (!s->stop && !s->error) {
+    while (!atomic_load(&s->stop) && !s->error) {
         enum step st = STEP_OK;
 
         if (need_handshake) {
@@ -754,7 +783,7 @@ void *stream_io_main(void *arg)
                     "session from the committed replay ids");
             st = STEP_HANDSHAKE;
         }
-        if (st == STEP_OK && !s->stop)
+        if (st == STEP_OK && !atomic_load(&s->stop))
             st = connect_once(s);
         switch (st) {
         case STEP_OK:

@@ -67,8 +67,8 @@ struct sfc_stream {
     bool io_paused;             /* the I/O thread waits for room in the queue */
     bool dirty_subs;            /* subscriptions to send */
     pthread_t thread;
-    volatile bool stop;
-    int64_t stop_by; /* monotonic ms: when close must be done */
+    atomic_bool stop; /* set once by close; read without the lock */
+    int64_t stop_by;  /* monotonic ms: when close must be done */
     char *error;
     sfc_err_t error_code;
     struct sfc_stream_stats stats;
