@@ -12,7 +12,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
-#include "amqp_link.h"
+#include "amqp_link_int.h"
 
 #define AMQP_MOD "amqp"
 #define CHANNEL  1
@@ -25,11 +25,48 @@
 #define METHOD_PRE 4
 #define HEADER_PRE 12
 
-void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg)
+static char *dup_or_null(const char *s)
+{
+    return s ? sfc_xstrdup(s) : NULL;
+}
+
+void amqp_link_init(struct amqp_link *l, const struct amqp_link_options *o)
 {
     memset(l, 0, sizeof(*l));
-    l->cfg = cfg;
-    l->shown_uri = sfc_config_redact_uri(cfg->uri);
+    l->o = *o;
+    l->o.uri = dup_or_null(o->uri ? o->uri : "amqp://localhost/");
+    l->o.ca_file = dup_or_null(o->ca_file);
+    l->o.cert_file = dup_or_null(o->cert_file);
+    l->o.key_file = dup_or_null(o->key_file);
+    if (l->o.connect_timeout_ms <= 0)
+        l->o.connect_timeout_ms = 10000;
+    if (l->o.write_timeout_ms <= 0)
+        l->o.write_timeout_ms = 30000;
+    l->interrupt = o->interrupt;
+    l->shown_uri = sfc_uri_redact(l->o.uri);
+}
+
+struct amqp_link *amqp_link_new(const struct amqp_link_options *o)
+{
+    struct amqp_link *l = sfc_xmalloc(sizeof(*l));
+
+    amqp_link_init(l, o);
+    return l;
+}
+
+bool amqp_link_is_open(const struct amqp_link *l)
+{
+    return l->open;
+}
+
+const char *amqp_link_shown_uri(const struct amqp_link *l)
+{
+    return l->shown_uri;
+}
+
+void amqp_link_set_interrupt(struct amqp_link *l, const atomic_bool *flag)
+{
+    l->interrupt = flag;
 }
 
 static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t size)
@@ -55,6 +92,20 @@ static const char *reply_text(amqp_rpc_reply_t r, char *buf, size_t size)
     return "unexpected reply";
 }
 
+/* Whether the broker refused the login itself (ACCESS_REFUSED for the
+ * user or password, NOT_ALLOWED for the vhost), not the connection. */
+static bool login_refused(amqp_rpc_reply_t r)
+{
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        const amqp_connection_close_t *c = r.reply.decoded;
+
+        return c->reply_code == AMQP_ACCESS_REFUSED ||
+               c->reply_code == AMQP_NOT_ALLOWED;
+    }
+    return false;
+}
+
 static bool
 channel_ok(struct amqp_link *l, char *errstr, size_t errsz, const char *what)
 {
@@ -70,11 +121,12 @@ channel_ok(struct amqp_link *l, char *errstr, size_t errsz, const char *what)
 
 sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
 {
-    char *uri = sfc_xstrdup(l->cfg->uri);
+    char *uri = sfc_xstrdup(l->o.uri);
     struct amqp_connection_info ci;
     amqp_socket_t *sock;
     amqp_rpc_reply_t r;
-    struct timeval tv = {.tv_sec = 10};
+    struct timeval tv = {.tv_sec = l->o.connect_timeout_ms / 1000,
+                         .tv_usec = (l->o.connect_timeout_ms % 1000) * 1000};
     char buf[256];
     sfc_err_t rc = SFC_ERR_AMQP;
 
@@ -88,16 +140,18 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
     l->conn = amqp_new_connection();
     sock = ci.ssl ? amqp_ssl_socket_new(l->conn) : amqp_tcp_socket_new(l->conn);
     if (ci.ssl) {
-        if (l->cfg->ca_file)
-            amqp_ssl_socket_set_cacert(sock, l->cfg->ca_file);
-        if (l->cfg->cert_file && l->cfg->key_file)
-            amqp_ssl_socket_set_key(sock, l->cfg->cert_file, l->cfg->key_file);
-        amqp_ssl_socket_set_verify_peer(sock, l->cfg->verify_peer);
-        amqp_ssl_socket_set_verify_hostname(sock, l->cfg->verify_peer);
+        if (l->o.ca_file)
+            amqp_ssl_socket_set_cacert(sock, l->o.ca_file);
+        if (l->o.cert_file && l->o.key_file)
+            amqp_ssl_socket_set_key(sock, l->o.cert_file, l->o.key_file);
+        amqp_ssl_socket_set_verify_peer(sock, l->o.verify_peer);
+        amqp_ssl_socket_set_verify_hostname(sock, l->o.verify_peer);
     }
     if (amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) !=
         AMQP_STATUS_OK) {
-        sfc_errstr_set(errstr, errsz, "cannot connect to %s", l->shown_uri);
+        sfc_errstr_set(errstr, errsz, "cannot connect to %s:%d", ci.host,
+                       ci.port);
+        rc = SFC_ERR_TRANSPORT;
         goto out_free;
     }
     /* A broker that accepts the connection but never answers (stopped,
@@ -105,11 +159,13 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
      * and RPC (declares, closes) gets the connect timeout. */
     amqp_set_handshake_timeout(l->conn, &tv);
     amqp_set_rpc_timeout(l->conn, &tv);
-    r = amqp_login(l->conn, ci.vhost, 0, 131072, (int)l->cfg->heartbeat,
+    r = amqp_login(l->conn, ci.vhost, 0, 131072, l->o.heartbeat_s,
                    AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         sfc_errstr_set(errstr, errsz, "login to %s refused: %s", l->shown_uri,
                        reply_text(r, buf, sizeof(buf)));
+        if (login_refused(r))
+            rc = SFC_ERR_AUTH;
         goto out_free;
     }
     amqp_channel_open(l->conn, CHANNEL);
@@ -171,11 +227,24 @@ void amqp_link_close(struct amqp_link *l)
     l->open = false;
 }
 
-void amqp_link_destroy(struct amqp_link *l)
+void amqp_link_fini(struct amqp_link *l)
 {
     amqp_link_close(l);
     free(l->shown_uri);
     l->shown_uri = NULL;
+    sfc_free_secret((char *)l->o.uri); /* the password is in it */
+    free((char *)l->o.ca_file);
+    free((char *)l->o.cert_file);
+    free((char *)l->o.key_file);
+    memset(&l->o, 0, sizeof(l->o));
+}
+
+void amqp_link_destroy(struct amqp_link *l)
+{
+    if (!l)
+        return;
+    amqp_link_fini(l);
+    free(l);
 }
 
 /* After the broker closed the channel (406): confirm, and open it again. */
@@ -288,7 +357,7 @@ sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
 static sfc_err_t flush(struct amqp_link *l)
 {
     int fd = amqp_get_sockfd(l->conn);
-    int64_t until = sfc_now_ms() + l->cfg->confirm_timeout_ms;
+    int64_t until = sfc_now_ms() + l->o.write_timeout_ms;
     size_t done = 0;
     const char *why = NULL;
     bool stopping = false;
@@ -302,7 +371,7 @@ static sfc_err_t flush(struct amqp_link *l)
         if (n >= 0) {
             done += (size_t)n;
             if (!stopping) /* the timeout runs from the last progress */
-                until = sfc_now_ms() + l->cfg->confirm_timeout_ms;
+                until = sfc_now_ms() + l->o.write_timeout_ms;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             why = strerror(errno);
         } else if (left <= 0) {

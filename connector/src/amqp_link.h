@@ -1,8 +1,15 @@
 /*
- * amqp_link.h - one rabbitmq-c connection with one channel in confirm mode,
+ * amqp_link.h - one AMQP 0-9-1 connection with one channel in confirm mode,
  * owned by one thread: connect from a URI (amqp/amqps, vhost, credentials),
  * heartbeats, exchange declaration that tolerates a flag mismatch, mandatory
- * publishing, and the frames that come back (acks, nacks, returns).
+ * publishing in batches, and the frames that come back (acks, nacks,
+ * returns). The connection is rabbitmq-c's, and no other file sees it: the
+ * link is opaque, and what it sends and receives is described in our own
+ * terms.
+ *
+ * Thread: every call on a link comes from its owner thread (rabbitmq-c's
+ * rule for a connection); different links may live on different threads.
+ * Locks: none.
  */
 #ifndef SFC_CONNECTOR_AMQP_LINK_H
 #define SFC_CONNECTOR_AMQP_LINK_H
@@ -11,28 +18,49 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <amqp.h>
+#include "sfc/common.h"
 
-#include "config.h"
+struct amqp_link;
 
-struct amqp_link {
-    amqp_connection_state_t conn;
-    bool open;
-    uint64_t next_tag; /* delivery tag of the next publish */
-    const struct sfc_config_amqp *cfg;
-    char *shown_uri;    /* the URI with its password masked */
-    bool mismatch_told; /* the 406 was reported once */
-    /* Plain TCP: publishes are framed here and written together (one send
-     * per batch rather than rabbitmq-c's three per message). NULL under
-     * TLS, where rabbitmq-c writes them. */
-    unsigned char *out;
-    size_t out_len, out_cap;
-    bool holding; /* inside amqp_link_batch(on) */
-    /* Set (the owner is stopping): a send waiting for a broker that does
-     * not read gives up within a second rather than after
-     * confirm_timeout_ms. Borrowed; may be NULL. */
+/* How to reach the broker; amqp_link_new() copies it. */
+struct amqp_link_options {
+    const char *uri; /* amqp[s]://user:password@host:port/vhost */
+    const char *ca_file, *cert_file, *key_file; /* amqps; may be NULL */
+    bool verify_peer;                           /* amqps */
+    int heartbeat_s;                            /* 0: none */
+    /* Connecting, logging in, and each method that waits for its answer
+     * (declarations) give up after this long. */
+    int64_t connect_timeout_ms;
+    /* A publish the broker takes nothing of for this long (a broker
+     * blocked by an alarm stops reading) fails and drops the connection. */
+    int64_t write_timeout_ms;
+    /* Set (the owner is stopping): such a publish gives up within a
+     * second instead. Borrowed; may be NULL. */
     const atomic_bool *interrupt;
 };
+
+/* A link (no I/O yet); never NULL. */
+struct amqp_link *amqp_link_new(const struct amqp_link_options *o);
+
+/* Closes (see amqp_link_close) and frees; accepts NULL. */
+void amqp_link_destroy(struct amqp_link *l);
+
+/*
+ * Connects, logs in, opens channel 1 in confirm mode. SFC_OK, or with the
+ * reason in @errstr (no secret): SFC_ERR_TRANSPORT when no connection was
+ * made (nothing listens, DNS, TLS), SFC_ERR_AUTH when the broker refused the
+ * login (user, password or vhost), SFC_ERR_AMQP otherwise.
+ */
+sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
+
+/* Whether the connection is up (it closes itself when it fails). */
+bool amqp_link_is_open(const struct amqp_link *l);
+
+/* The URI with its password masked, for messages. Borrowed from @l. */
+const char *amqp_link_shown_uri(const struct amqp_link *l);
+
+/* Replaces the options' interrupt flag (the owner is stopping). */
+void amqp_link_set_interrupt(struct amqp_link *l, const atomic_bool *flag);
 
 /* What the broker said about earlier publishes. */
 struct amqp_link_events {
@@ -47,11 +75,6 @@ struct amqp_link_events {
                      const char *message_id);
 };
 
-void amqp_link_init(struct amqp_link *l, const struct sfc_config_amqp *cfg);
-
-/* Connects, logs in, opens channel 1 in confirm mode. */
-sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
-
 /*
  * Closes politely when possible (connection.close, waiting at most
  * AMQP_LINK_CLOSE_MS for the broker's close-ok: a broker that stopped
@@ -62,8 +85,6 @@ void amqp_link_close(struct amqp_link *l);
 /* Drops the connection without the closing handshake (a broker that no
  * longer answers would never complete it). */
 void amqp_link_abandon(struct amqp_link *l);
-
-void amqp_link_destroy(struct amqp_link *l);
 
 /*
  * Declares a durable exchange of @type ("topic", "fanout") with no
@@ -124,37 +145,10 @@ sfc_err_t amqp_link_send(struct amqp_link *l,
                          uint64_t *tag);
 
 /*
- * Declares a durable, non-exclusive queue with @args (NULL: none, as Nameko
- * declares its queues) and binds it to @exchange with @key (NULL: no
- * binding). On 406 (the queue exists with other arguments: a quorum queue,
- * a dead-letter exchange or a length limit an operator chose) the channel
- * is reopened and the queue is used as it is, checked passively; *as_is
- * (may be NULL) says so. Thread: the link's owner.
- */
-sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
-                                  const char *name,
-                                  const amqp_table_t *args,
-                                  const char *exchange,
-                                  const char *key,
-                                  bool *as_is,
-                                  char *errstr,
-                                  size_t errsz);
-
-/* Publishes; *tag receives the delivery tag to expect in an ack. */
-sfc_err_t amqp_link_publish(struct amqp_link *l,
-                            const char *exchange,
-                            const char *routing_key,
-                            amqp_basic_properties_t *props,
-                            const char *body,
-                            size_t len,
-                            bool mandatory,
-                            uint64_t *tag);
-
-/*
  * Holds back publishes (@on) so that a batch leaves in few writes and full
  * TCP segments rather than one segment per message, then sends what is held
- * (!@on). A failed send closes the link (l->open turns false); what was
- * held was not published. Thread: the link's owner.
+ * (!@on). A failed send closes the link (amqp_link_is_open() turns false); what
+ * was held was not published. Thread: the link's owner.
  */
 void amqp_link_batch(struct amqp_link *l, bool on);
 

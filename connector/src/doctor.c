@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
-
+#include "amqp_link.h"
 #include "cli.h"
 #include "config.h"
 #include "sf_options.h"
@@ -71,55 +68,27 @@ out_free:
 
 static int check_amqp(const struct sfc_config *cfg)
 {
-    char *uri = sfc_xstrdup(cfg->amqp.uri);
-    char *shown = sfc_config_redact_uri(cfg->amqp.uri);
-    struct amqp_connection_info ci;
-    amqp_connection_state_t conn = amqp_new_connection();
-    amqp_socket_t *sock;
-    amqp_rpc_reply_t r;
-    struct timeval tv = {.tv_sec = 10};
-    int rc = SFC_EXIT_RUNTIME;
+    struct amqp_link_options o;
+    struct amqp_link *l;
+    char err[512];
+    sfc_err_t rc;
 
-    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK) {
-        printf("amqp: FAILED: %s is not an AMQP URI\n", shown);
-        goto out_free;
-    }
-    /* "amqp://host/" means the default vhost, as kombu reads it. */
-    if (!ci.vhost || !*ci.vhost)
-        ci.vhost = (char *)"/";
-    sock = ci.ssl ? amqp_ssl_socket_new(conn) : amqp_tcp_socket_new(conn);
-    if (ci.ssl) {
-        if (cfg->amqp.ca_file)
-            amqp_ssl_socket_set_cacert(sock, cfg->amqp.ca_file);
-        if (cfg->amqp.cert_file && cfg->amqp.key_file)
-            amqp_ssl_socket_set_key(sock, cfg->amqp.cert_file,
-                                    cfg->amqp.key_file);
-        amqp_ssl_socket_set_verify_peer(sock, cfg->amqp.verify_peer);
-        amqp_ssl_socket_set_verify_hostname(sock, cfg->amqp.verify_peer);
-    }
-    if (amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) !=
-        AMQP_STATUS_OK) {
-        printf("amqp: FAILED: cannot connect to %s:%d (is the broker "
-               "running and reachable?)\n",
-               ci.host, ci.port);
-        goto out_free;
-    }
-    r = amqp_login(conn, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-                   ci.user, ci.password);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    connector_amqp_options(cfg, &o);
+    l = amqp_link_new(&o);
+    rc = amqp_link_open(l, err, sizeof(err));
+    if (rc == SFC_OK)
+        printf("amqp: ok\n  broker: %s\n", amqp_link_shown_uri(l));
+    else if (rc == SFC_ERR_TRANSPORT)
+        printf("amqp: FAILED: %s (is the broker running and reachable?)\n",
+               err);
+    else if (rc == SFC_ERR_AUTH)
         printf("amqp: FAILED: the broker at %s refused the login (check the "
                "user, password and vhost in amqp.uri)\n",
-               shown);
-        goto out_free;
-    }
-    printf("amqp: ok\n  broker: %s\n", shown);
-    amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
-    rc = SFC_EXIT_OK;
-out_free:
-    amqp_destroy_connection(conn);
-    sfc_free_secret(uri);
-    free(shown);
-    return rc;
+               amqp_link_shown_uri(l));
+    else
+        printf("amqp: FAILED: %s\n", err);
+    amqp_link_destroy(l);
+    return rc == SFC_OK ? SFC_EXIT_OK : SFC_EXIT_RUNTIME;
 }
 
 int connector_cmd_doctor(int argc, char **argv)

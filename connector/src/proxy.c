@@ -7,6 +7,7 @@
 #include "event_build.h"
 #include "proxy.h"
 #include "publisher.h"
+#include "sf_options.h"
 
 #define MOD "connector"
 /* Events taken from the stream per turn, before publishing them. */
@@ -57,7 +58,7 @@ struct proxy {
     struct inflight *building;
     struct pub_headers *headers;
     char *at;
-    struct amqp_link link;
+    struct amqp_link *link;
     struct publisher *pub;
     char *exchange;
     int64_t next_connect_ms;
@@ -87,7 +88,12 @@ struct proxy *proxy_new(const struct sfc_config *cfg)
 
     p->cfg = cfg;
     p->exchange = sfc_xasprintf("%s.events", cfg->service.name);
-    amqp_link_init(&p->link, &cfg->amqp);
+    {
+        struct amqp_link_options lo;
+
+        connector_amqp_options(cfg, &lo);
+        p->link = amqp_link_new(&lo);
+    }
     p->pub = publisher_new(
         &(struct publisher_options){
             .exchange = p->exchange,
@@ -96,7 +102,7 @@ struct proxy *proxy_new(const struct sfc_config *cfg)
             .backoff_base_ms = 200,
             .backoff_max_ms = cfg->amqp.reconnect_max_ms},
         &(struct publisher_link){
-            .opaque = &p->link, .publish = link_publish, .batch = link_batch});
+            .opaque = p->link, .publish = link_publish, .batch = link_batch});
     return p;
 }
 
@@ -153,7 +159,7 @@ void proxy_destroy(struct proxy *p)
             key_way_clear(&p->keys[i], w);
     free(p->keys);
     free(p->mine);
-    amqp_link_destroy(&p->link);
+    amqp_link_destroy(p->link);
     free(p->exchange);
     free(p);
 }
@@ -201,12 +207,12 @@ static bool connect_broker(struct proxy *p)
 
     if (sfc_now_ms() < p->next_connect_ms)
         return false;
-    if (amqp_link_open(&p->link, err, sizeof(err)) != SFC_OK ||
-        amqp_link_declare_exchange(&p->link, p->exchange, "topic",
+    if (amqp_link_open(p->link, err, sizeof(err)) != SFC_OK ||
+        amqp_link_declare_exchange(p->link, p->exchange, "topic",
                                    p->cfg->amqp.exchange_auto_delete, err,
                                    sizeof(err)) != SFC_OK ||
         (p->cfg->amqp.alternate_exchange && *p->cfg->amqp.alternate_exchange &&
-         amqp_link_declare_exchange(&p->link, p->cfg->amqp.alternate_exchange,
+         amqp_link_declare_exchange(p->link, p->cfg->amqp.alternate_exchange,
                                     "fanout", false, err,
                                     sizeof(err)) != SFC_OK)) {
         int64_t d = sfc_backoff_ms(p->connect_failures++, 200,
@@ -214,7 +220,7 @@ static bool connect_broker(struct proxy *p)
 
         sfc_log(SFC_LOG_WARN, MOD, "broker: %s; retrying in %lld ms", err,
                 (long long)d);
-        amqp_link_close(&p->link);
+        amqp_link_close(p->link);
         p->next_connect_ms = sfc_now_ms() + d;
         return false;
     }
@@ -223,7 +229,7 @@ static bool connect_broker(struct proxy *p)
     p->connect_failures = 0;
     p->connected_once = true;
     sfc_log(SFC_LOG_INFO, MOD, "publishing to %s on %s", p->exchange,
-            p->link.shown_uri);
+            amqp_link_shown_uri(p->link));
     /* Everything not confirmed goes out again, in order. */
     publisher_link_up(p->pub, sfc_now_ms());
     return true;
@@ -431,7 +437,7 @@ static void check_confirm_timeout(struct proxy *p, bool settled)
         p->stalls = 0;
     if (!publisher_timed_out(p->pub, now))
         return;
-    amqp_link_abandon(&p->link);
+    amqp_link_abandon(p->link);
     publisher_link_lost(p->pub);
     p->next_connect_ms =
         now + sfc_backoff_ms(p->stalls++, 200, p->cfg->amqp.reconnect_max_ms);
@@ -474,14 +480,14 @@ static void wait_for_work(struct proxy *p, bool intake, int timeout_ms)
     if (intake && has_room(p))
         pfd[n++] =
             (struct pollfd){.fd = sfc_stream_fd(p->stream), .events = POLLIN};
-    if (p->link.open) {
-        if (amqp_link_buffered(&p->link)) {
+    if (amqp_link_is_open(p->link)) {
+        if (amqp_link_buffered(p->link)) {
             p->read_link = true;
             return;
         }
         link = (int)n;
         pfd[n++] =
-            (struct pollfd){.fd = amqp_link_fd(&p->link), .events = POLLIN};
+            (struct pollfd){.fd = amqp_link_fd(p->link), .events = POLLIN};
     }
     got = poll(pfd, n, timeout_ms);
     p->read_link = (got == 0 && timeout_ms > 0) ||
@@ -504,7 +510,7 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     int took = 0;
 
     ev.opaque = p;
-    if (!p->link.open)
+    if (!amqp_link_is_open(p->link))
         connect_broker(p);
     /* A bounded batch per turn keeps the broker fed while we build. */
     while (intake && took < INTAKE_BATCH && has_room(p)) {
@@ -520,23 +526,24 @@ static sfc_err_t turn(struct proxy *p, bool intake)
         took++;
     }
     publisher_send(p->pub, sfc_now_ms());
-    if (p->link.open && (p->read_link || amqp_link_buffered(&p->link)))
-        amqp_link_poll(&p->link, 0, &ev);
-    if (!p->link.open && publisher_link_is_up(p->pub))
+    if (amqp_link_is_open(p->link) &&
+        (p->read_link || amqp_link_buffered(p->link)))
+        amqp_link_poll(p->link, 0, &ev);
+    if (!amqp_link_is_open(p->link) && publisher_link_is_up(p->pub))
         publisher_link_lost(p->pub);
     commit_done(p);
     check_confirm_timeout(p, settled != settled_count(p));
     /* After work only a look (no wait): was anything confirmed meanwhile? */
     wait_for_work(p, intake,
-                  took || settled != settled_count(p)       ? 0
-                  : p->link.open || !publisher_held(p->pub) ? 100
-                                                            : 20);
+                  took || settled != settled_count(p)                     ? 0
+                  : amqp_link_is_open(p->link) || !publisher_held(p->pub) ? 100
+                                                                          : 20);
     return SFC_OK;
 }
 
 bool proxy_broker_up(const struct proxy *p)
 {
-    return p->link.open;
+    return amqp_link_is_open(p->link);
 }
 
 sfc_err_t proxy_run(struct proxy *p,
@@ -548,7 +555,7 @@ sfc_err_t proxy_run(struct proxy *p,
     sfc_err_t rc = SFC_OK;
     int64_t next_tick = 0;
 
-    p->link.interrupt = stop;
+    amqp_link_set_interrupt(p->link, stop);
     while (!atomic_load(stop)) {
         if (atomic_exchange(reopen_log, false))
             sfc_log_reopen();
@@ -566,7 +573,8 @@ sfc_err_t proxy_run(struct proxy *p,
 void proxy_drain(struct proxy *p, int64_t until_ms)
 {
     /* No more events taken; what is out there may still be confirmed. */
-    while (publisher_held(p->pub) && p->link.open && sfc_now_ms() < until_ms)
+    while (publisher_held(p->pub) && amqp_link_is_open(p->link) &&
+           sfc_now_ms() < until_ms)
         turn(p, false);
     if (publisher_held(p->pub))
         sfc_log(SFC_LOG_WARN, MOD,

@@ -25,7 +25,8 @@
 
 #include <amqp.h>
 
-#include "amqp_link.h"
+#include "amqp_link_int.h"
+#include "sf_options.h"
 #include "rpc_server.h"
 #include "sfc/rpc.h"
 
@@ -1047,7 +1048,12 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     r->queue = sfc_xasprintf("rpc-%s", cfg->service.name);
     r->retry = sfc_xasprintf("rpc-%s.retry", cfg->service.name);
     r->dead_letter = sfc_xasprintf("rpc-%s.dead-letter", cfg->service.name);
-    amqp_link_init(&r->link, &cfg->amqp);
+    {
+        struct amqp_link_options lo;
+
+        connector_amqp_options(cfg, &lo);
+        amqp_link_init(&r->link, &lo);
+    }
     r->link.interrupt = &r->stop;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
@@ -1088,7 +1094,7 @@ void connector_rpc_stop(struct connector_rpc *r)
         free(r->cache[i].id.bytes);
         free(r->cache[i].reply);
     }
-    amqp_link_destroy(&r->link);
+    amqp_link_fini(&r->link);
     sfc_rpc_destroy(r->rpc);
     sfc_api_client_destroy(r->api);
     free(r->queue);

@@ -1,4 +1,6 @@
-/* Configuration -> api/ client options. */
+/* Configuration -> api/ client and AMQP link options. */
+#include <string.h>
+
 #include "sf_options.h"
 
 void connector_api_options(const struct sfc_config *cfg,
@@ -31,4 +33,20 @@ void connector_api_options(const struct sfc_config *cfg,
     o->retry_base_ms = sf->retry_base_ms;
     o->retry_max_ms = sf->retry_max_ms;
     o->retry_deadline_ms = sf->retry_deadline_ms;
+}
+
+void connector_amqp_options(const struct sfc_config *cfg,
+                            struct amqp_link_options *o)
+{
+    const struct sfc_config_amqp *a = &cfg->amqp;
+
+    memset(o, 0, sizeof(*o));
+    o->uri = a->uri;
+    o->ca_file = a->ca_file;
+    o->cert_file = a->cert_file;
+    o->key_file = a->key_file;
+    o->verify_peer = a->verify_peer;
+    o->heartbeat_s = (int)a->heartbeat;
+    o->connect_timeout_ms = 10000;
+    o->write_timeout_ms = a->confirm_timeout_ms;
 }

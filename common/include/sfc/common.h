@@ -98,6 +98,13 @@ size_t sfc_fmt_hex(char *out, uint64_t v, int min_digits);
  */
 void sfc_free_secret(char *s);
 
+/*
+ * A copy of @uri with the password of its user info masked
+ * ("amqp://svc:****@host/vhost"), for messages; NULL for NULL. The caller
+ * frees it. Thread: any.
+ */
+char *sfc_uri_redact(const char *uri);
+
 /* ------------------------------------------------------------------------ */
 /* Bounded growable buffer (for HTTP bodies and the like).                  */
 /* ------------------------------------------------------------------------ */
