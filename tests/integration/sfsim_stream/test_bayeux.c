@@ -515,6 +515,82 @@ static void cdc_platform_and_generic(void **state)
     bx_free(gen);
 }
 
+/* The payload of the first data message of a connect reply. */
+static const cJSON *first_payload(const cJSON *r)
+{
+    return cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "data"), "payload");
+}
+
+/* "2024-04-29T19:38:32.000Z": a datetime as the Streaming API writes it. */
+static void assert_z_datetime(const char *v)
+{
+    assert_non_null(v);
+    assert_int_equal(strlen(v), 24);
+    assert_int_equal(v[10], 'T');
+    assert_int_equal(v[19], '.');
+    assert_int_equal(v[23], 'Z');
+}
+
+/* Whether the JSON array @arr holds the string @v. */
+static bool has_string(const cJSON *arr, const char *v)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, v) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A change event's record fields carry datetimes with a Z, as the
+ * Streaming API writes them (captured CDC messages:
+ * "LastModifiedDate":"2024-07-01T23:35:40.000Z"), not in REST's +0000
+ * form, which the record keeps over REST. Its body has no IsDeleted or
+ * SystemModstamp; an update's has LastModifiedDate, which its
+ * changedFields name too (Change Event Body Fields, ChangeEventHeader).
+ */
+static void cdc_body_as_salesforce_writes_it(void **state)
+{
+    struct bx *cdc = bx_new();
+    char *resp = NULL, path[160], id[19];
+    cJSON *r, *j;
+
+    (void)state;
+    listen_on(cdc, "/data/AccountChangeEvent");
+    rest("POST", "sobjects/Account", "{\"Name\":\"CdcDates\"}", &resp);
+    j = cJSON_Parse(resp);
+    snprintf(id, sizeof(id), "%s", str(j, "id"));
+    cJSON_Delete(j);
+    free(resp);
+    r = msg(cdc, "/meta/connect", "\"connectionType\":\"long-polling\"");
+    assert_z_datetime(str(first_payload(r), "CreatedDate"));
+    assert_z_datetime(str(first_payload(r), "LastModifiedDate"));
+    assert_null(cJSON_GetObjectItem(first_payload(r), "IsDeleted"));
+    assert_null(cJSON_GetObjectItem(first_payload(r), "SystemModstamp"));
+    cJSON_Delete(r);
+    snprintf(path, sizeof(path), "sobjects/Account/%s", id);
+    rest("PATCH", path, "{\"Name\":\"CdcDates2\"}", NULL);
+    r = msg(cdc, "/meta/connect", "\"connectionType\":\"long-polling\"");
+    assert_string_equal(str(first_payload(r), "Name"), "CdcDates2");
+    assert_z_datetime(str(first_payload(r), "LastModifiedDate"));
+    assert_true(
+        has_string(cJSON_GetObjectItem(cJSON_GetObjectItem(first_payload(r),
+                                                           "ChangeEventHeader"),
+                                       "changedFields"),
+                   "LastModifiedDate"));
+    cJSON_Delete(r);
+    rest("GET", path, NULL, &resp);
+    j = cJSON_Parse(resp);
+    assert_non_null(strstr(str(j, "LastModifiedDate"), "+0000"));
+    cJSON_Delete(j);
+    free(resp);
+    bx_free(cdc);
+}
+
 struct poller {
     struct bx *b;
     cJSON *reply;
@@ -579,6 +655,7 @@ int main(void)
         cmocka_unit_test(denials),
         cmocka_unit_test(notify_for_fields_referenced),
         cmocka_unit_test(cdc_platform_and_generic),
+        cmocka_unit_test(cdc_body_as_salesforce_writes_it),
         cmocka_unit_test(multiple_clients_advice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
