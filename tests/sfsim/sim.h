@@ -313,8 +313,11 @@ enum sim_change_type {
  * side can track topics and channels), X__e creations (platform events).
  * All pointers are borrowed for the duration of the call.
  */
+struct sim_object;
+
 struct sim_change {
-    const char *sobject; /* canonical name: "Contact", "Foo__c" */
+    const char *sobject;             /* canonical name: "Contact", "Foo__c" */
+    const struct sim_object *object; /* its schema (store.h) */
     enum sim_change_type type;
     const cJSON *record;               /* full record after the change (for
                                           deletes: before), canonical field names,

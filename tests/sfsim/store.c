@@ -220,6 +220,7 @@ static void deliver(struct sim *sim,
     }
     memset(&chg, 0, sizeof(chg));
     chg.sobject = o->name;
+    chg.object = o;
     chg.type = type;
     chg.record = record;
     chg.changed_fields = names;
@@ -373,10 +374,11 @@ stamp(const struct sim_object *o, cJSON *data, const char *user_id, bool create)
 }
 
 /*
- * A platform event exists only on the Streaming API, which writes its
- * datetimes with a Z ("2024-05-20T20:49:32.000Z"), not REST's +0000.
+ * The Streaming API writes datetimes with a Z ("2024-05-20T20:49:32.000Z"),
+ * not REST's +0000: a platform event's record, which exists only there,
+ * and the record fields of a change event.
  */
-static void event_datetimes(const struct sim_object *o, cJSON *data)
+void sim_datetimes_z(const struct sim_object *o, cJSON *data)
 {
     size_t i;
 
@@ -495,7 +497,7 @@ bool sim_rec_create(struct sim *sim,
         goto out_free_vals;
     }
     if (o->is_event) {
-        event_datetimes(o, data);
+        sim_datetimes_z(o, data);
         notify(sim, o, data, SIM_CHANGE_CREATED, vals, user_id, tx);
         cJSON_Delete(data);
     } else {

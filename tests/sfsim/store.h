@@ -105,6 +105,10 @@ size_t sim_object_count(struct sim *sim);
 struct sim_object *sim_object_at(struct sim *sim, size_t i);
 const char *sim_ftype_name(enum sim_ftype t);
 
+/* Rewrites @data's datetime fields (by @o's schema) in the Streaming API's
+ * form, "2024-05-20T20:49:32.000Z"; others are left as they are. */
+void sim_datetimes_z(const struct sim_object *o, cJSON *data);
+
 /* Records (store.c). Call with the store lock held. */
 struct sim_rec *sim_rec_find(struct sim *sim, const char *id);
 /* Creates a record from @fields (request body, not modified). */

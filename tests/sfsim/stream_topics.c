@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store.h"
 #include "stream_int.h"
 
 static const char *const type_names[] = {"created", "updated", "deleted",
@@ -200,7 +201,18 @@ static void pushtopics(struct sim_stream *st, const struct sim_change *chg)
     }
 }
 
-/* Body fields of a change event: all (create/undelete), changed (update). */
+/* Never in a change event's body (Change Event Body Fields). */
+static bool cdc_left_out(const char *field)
+{
+    return strcmp(field, "attributes") == 0 || strcmp(field, "Id") == 0 ||
+           strcmp(field, "IsDeleted") == 0 ||
+           strcmp(field, "SystemModstamp") == 0;
+}
+
+/*
+ * Body fields of a change event: all (create/undelete), or the changed ones
+ * and LastModifiedDate (update), which changedFields names too.
+ */
 static cJSON *cdc_payload(const struct sim_change *chg,
                           const char *entity,
                           int64_t commit_number)
@@ -223,22 +235,28 @@ static cJSON *cdc_payload(const struct sim_change *chg,
     cJSON_AddNumberToObject(h, "commitTimestamp", (double)chg->commit_ms);
     cJSON_AddNumberToObject(h, "commitNumber", (double)commit_number);
     cJSON_AddStringToObject(h, "commitUser", chg->user_id ? chg->user_id : "");
-    if (chg->type == SIM_CHANGE_UPDATED)
+    if (chg->type == SIM_CHANGE_UPDATED) {
         for (size_t i = 0; i < chg->n_changed; i++)
             cJSON_AddItemToArray(changed_arr,
                                  cJSON_CreateString(chg->changed_fields[i]));
+        if (!changed(chg, "LastModifiedDate"))
+            cJSON_AddItemToArray(changed_arr,
+                                 cJSON_CreateString("LastModifiedDate"));
+    }
     cJSON_AddItemToObject(h, "changedFields", changed_arr);
     if (chg->type == SIM_CHANGE_DELETED)
         return p;
     cJSON_ArrayForEach(f, chg->record)
     {
-        if (!f->string || strcmp(f->string, "attributes") == 0 ||
-            strcmp(f->string, "Id") == 0 || cJSON_IsNull(f))
+        if (!f->string || cdc_left_out(f->string) || cJSON_IsNull(f))
             continue;
-        if (chg->type == SIM_CHANGE_UPDATED && !changed(chg, f->string))
+        if (chg->type == SIM_CHANGE_UPDATED && !changed(chg, f->string) &&
+            strcmp(f->string, "LastModifiedDate") != 0)
             continue;
         cJSON_AddItemToObject(p, f->string, cJSON_Duplicate(f, true));
     }
+    /* The record keeps REST's form; the event has the Streaming API's. */
+    sim_datetimes_z(chg->object, p);
     return p;
 }
 
