@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from child import dies_with_parent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "..", "cometd", "server.js")
@@ -39,7 +40,8 @@ class CometD:
              "--timeout", str(self.timeout_ms),
              "--config", json.dumps(self.config)],
             stdout=self.log, stderr=self.log,
-            env=dict(os.environ, NODE_PATH=MODULES))
+            env=dict(os.environ, NODE_PATH=MODULES),
+            preexec_fn=dies_with_parent)
         deadline = time.time() + 15
         while time.time() < deadline:
             if os.path.exists(url_file):

@@ -5,6 +5,7 @@ import subprocess
 import time
 
 from sfc_harness import free_port
+from child import dies_with_parent
 
 
 def _wait_for(cond, timeout, what):
@@ -38,7 +39,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", self.dir,
-             "--dbfilename", "dump.rdb"], stdout=subprocess.DEVNULL)
+             "--dbfilename", "dump.rdb"], stdout=subprocess.DEVNULL,
+            preexec_fn=dies_with_parent)
         _wait_for(lambda: self.call("PING") == "PONG", 10,
                   f"redis-server did not start on port {self.port}")
 

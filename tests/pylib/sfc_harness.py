@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 
 from kombu import Connection, Exchange, Queue
+from child import dies_with_parent
 
 BIN = os.environ.get("SFC_BIN_DIR", os.path.join(os.path.dirname(__file__),
                                                  "..", "..", "build", "bin"))
@@ -29,7 +30,8 @@ class Sim:
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "sfsim"), "--port", "0", "--url-file", url_file,
              *args], stdout=self.log, stderr=self.log,
-            env=dict(os.environ, **(env or {})))
+            env=dict(os.environ, **(env or {})),
+            preexec_fn=dies_with_parent)
         deadline = time.time() + 10
         while time.time() < deadline:
             if os.path.exists(url_file):
@@ -116,7 +118,7 @@ class Daemon:
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "sfconnector"), "run", "-c", self.path],
-            stdout=self.log, stderr=self.log)
+            stdout=self.log, stderr=self.log, preexec_fn=dies_with_parent)
 
     def kill(self, sig=signal.SIGKILL):
         self.proc.send_signal(sig)
