@@ -552,8 +552,9 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
     seq = ++c->connect_seq;
     pthread_cond_broadcast(&st->cond); /* releases an older held connect */
     c->waiting++;
-    while (!pending(c) && c->connect_seq == seq && !st->stopping &&
-           !sim_stopping(st->sim) && sfc_now_ms() < deadline) {
+    while (!pending(c) && c->connect_seq == seq &&
+           !atomic_load(&st->stopping) && !sim_stopping(st->sim) &&
+           sfc_now_ms() < deadline) {
         struct timespec until;
         int64_t slice = deadline - sfc_now_ms();
 

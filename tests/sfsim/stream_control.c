@@ -39,10 +39,10 @@ struct sim_stream *sim_stream_new(struct sim *sim)
 void stream_firehose_stop(struct sim_stream *st)
 {
     if (st->firehose_running) {
-        st->stopping = true;
+        atomic_store(&st->stopping, true);
         pthread_join(st->firehose_thread, NULL);
         st->firehose_running = false;
-        st->stopping = false;
+        atomic_store(&st->stopping, false);
     }
 }
 
@@ -149,7 +149,7 @@ static void *firehose_main(void *arg)
 
     memset(pad, 'x', f->payload_bytes);
     pad[f->payload_bytes] = '\0';
-    for (int64_t i = 0; i < f->count && !st->stopping;) {
+    for (int64_t i = 0; i < f->count && !atomic_load(&st->stopping);) {
         /* Batches keep the lock short and let readers in. */
         pthread_mutex_lock(&st->lock);
         for (int k = 0; k < 64 && i < f->count; k++, i++)

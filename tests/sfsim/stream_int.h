@@ -95,7 +95,7 @@ struct sim_stream {
     uint64_t reject_next_replay; /* reject_replay_id faults pending */
     pthread_t firehose_thread;
     bool firehose_running;
-    volatile bool stopping;
+    atomic_bool stopping; /* the firehose is to end (read unlocked) */
     int64_t commit_number;
 };
 

@@ -8,6 +8,7 @@
  * nothing may be skipped, and the stored position may never pass an event
  * that was not confirmed.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -414,18 +415,20 @@ static void dropped_poll_is_not_resent_by_libcurl(void **state)
     assert_in_order(7);
 }
 
-/* Replay store ops that fail their first calls. */
+/* Replay store ops that fail their first calls. The lock lets the test
+ * look into the inner store while the stream's store thread uses it. */
 struct flaky {
+    pthread_mutex_t lock;
     struct sfc_replay_store *inner;
     int get_failures, set_failures;
     int lost; /* reads that say the position was lost */
 };
 
-static sfc_err_t
-flaky_get(void *ctx, const char *channel, int64_t *replay, bool *found)
+static sfc_err_t flaky_get_locked(struct flaky *k,
+                                  const char *channel,
+                                  int64_t *replay,
+                                  bool *found)
 {
-    struct flaky *k = ctx;
-
     if (k->get_failures > 0) {
         k->get_failures--;
         return SFC_ERR_IO;
@@ -437,25 +440,48 @@ flaky_get(void *ctx, const char *channel, int64_t *replay, bool *found)
     return sfc_replay_store_get(k->inner, channel, replay, found);
 }
 
+static sfc_err_t
+flaky_get(void *ctx, const char *channel, int64_t *replay, bool *found)
+{
+    struct flaky *k = ctx;
+    sfc_err_t rc;
+
+    pthread_mutex_lock(&k->lock);
+    rc = flaky_get_locked(k, channel, replay, found);
+    pthread_mutex_unlock(&k->lock);
+    return rc;
+}
+
 static sfc_err_t flaky_set(void *ctx, const char *channel, int64_t replay)
 {
     struct flaky *k = ctx;
+    sfc_err_t rc = SFC_ERR_IO;
 
-    if (k->set_failures > 0) {
+    pthread_mutex_lock(&k->lock);
+    if (k->set_failures > 0)
         k->set_failures--;
-        return SFC_ERR_IO;
-    }
-    return sfc_replay_store_set(k->inner, channel, replay);
+    else
+        rc = sfc_replay_store_set(k->inner, channel, replay);
+    pthread_mutex_unlock(&k->lock);
+    return rc;
 }
 
-static struct flaky flaky_ctx;
+static struct flaky flaky_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* What the inner store holds for @channel, read beside the store thread. */
+static void flaky_peek(const char *channel, int64_t *replay, bool *found)
+{
+    pthread_mutex_lock(&flaky_ctx.lock);
+    sfc_replay_store_get(flaky_ctx.inner, channel, replay, found);
+    pthread_mutex_unlock(&flaky_ctx.lock);
+}
 
 static void use_flaky_store(void)
 {
     static const struct sfc_replay_store_ops ops = {.get = flaky_get,
                                                     .set = flaky_set};
 
-    memset(&flaky_ctx, 0, sizeof(flaky_ctx));
+    flaky_ctx.get_failures = flaky_ctx.set_failures = flaky_ctx.lost = 0;
     flaky_ctx.inner = f.store;
     f.store = sfc_replay_store_new(&ops, &flaky_ctx);
 }
@@ -526,7 +552,7 @@ static void store_write_failure_is_retried(void **state)
     assert_int_equal(receive(1, 10000, false), 1);
     for (int64_t t0 = sfc_now_ms(); sfc_now_ms() - t0 < 10000;) {
         sfc_stream_flush(f.stream);
-        sfc_replay_store_get(flaky_ctx.inner, CH, &r, &found);
+        flaky_peek(CH, &r, &found);
         if (found && r == ids[0])
             break;
         sfc_sleep_ms(50);
