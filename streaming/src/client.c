@@ -46,8 +46,10 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
     /* Lives as long as the stream so other threads may wake it. */
     s->multi = curl_multi_init();
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    pthread_cond_init(&s->store_cond, NULL);
+    /* Deadlines on CLOCK_MONOTONIC: a wall-clock step neither stretches
+     * nor cuts a wait. */
+    sfc_cond_init_monotonic(&s->cond);
+    sfc_cond_init_monotonic(&s->store_cond);
     if (pthread_create(&s->store_thread, NULL, stream_store_main, s) != 0)
         goto out_fail;
     if (pthread_create(&s->thread, NULL, stream_io_main, s) != 0) {
@@ -223,12 +225,10 @@ sfc_err_t sfc_stream_ack(struct sfc_stream *s,
 
 sfc_err_t sfc_stream_flush(struct sfc_stream *s)
 {
-    struct timespec until;
+    struct timespec until = sfc_deadline_ts(5000);
     uint64_t ticket;
     sfc_err_t rc = SFC_ERR_TIMEOUT;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
     pthread_mutex_lock(&s->lock);
     if (s->store_failing) { /* retried meanwhile: no waiting for it */
         pthread_mutex_unlock(&s->lock);
@@ -267,13 +267,9 @@ bool sfc_stream_healthy(struct sfc_stream *s, char *why, size_t why_size)
  */
 void stream_wait_room(struct sfc_stream *s, bool or_subs)
 {
-    struct timespec until;
+    struct timespec until = sfc_deadline_ts(200);
     int64_t t0 = sfc_now_ms();
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 200 * 1000000;
-    until.tv_sec += until.tv_nsec / 1000000000;
-    until.tv_nsec %= 1000000000;
     pthread_mutex_lock(&s->lock);
     s->io_paused = true;
     while (s->io_paused && s->pending > s->o.max_pending / 2 &&
@@ -289,20 +285,11 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              int64_t timeout_ms,
                              struct sfc_stream_event **ev)
 {
-    struct timespec until;
+    struct timespec until = sfc_deadline_ts(timeout_ms > 0 ? timeout_ms : 0);
     struct stream_qitem *q;
     uint64_t one;
     sfc_err_t rc = SFC_OK;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms > 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-    }
     pthread_mutex_lock(&s->lock);
     while (!s->head && !s->error) {
         int w = 0;

@@ -573,6 +573,7 @@ static enum step connect_once(struct sfc_stream *s)
     struct curl_slist *h = headers(s);
     char *id = next_id(s), *body;
     int running = 1;
+    bool dirty;
     enum step st = STEP_RETRY;
     CURLMsg *done;
     int left;
@@ -608,8 +609,9 @@ static enum step connect_once(struct sfc_stream *s)
         }
         pthread_mutex_lock(&s->lock);
         stream_unpark_due_locked(s);
+        dirty = s->dirty_subs;
         pthread_mutex_unlock(&s->lock);
-        if (s->dirty_subs) {
+        if (dirty) {
             enum step sub = sync_subscriptions(s);
 
             if (sub != STEP_OK && sub != STEP_RETRY) {
@@ -744,6 +746,28 @@ static bool backoff(struct sfc_stream *s, const char *what)
     return true;
 }
 
+/* Whether the stream failed for good. Locks: takes the stream's. */
+static bool failed(struct sfc_stream *s)
+{
+    bool e;
+
+    pthread_mutex_lock(&s->lock);
+    e = s->error != NULL;
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}
+
+/* Whether subscriptions wait to be sent. Locks: takes the stream's. */
+static bool subs_dirty(struct sfc_stream *s)
+{
+    bool d;
+
+    pthread_mutex_lock(&s->lock);
+    d = s->dirty_subs;
+    pthread_mutex_unlock(&s->lock);
+    return d;
+}
+
 void *stream_io_main(void *arg)
 {
     struct sfc_stream *s = arg;
@@ -753,14 +777,14 @@ void *stream_io_main(void *arg)
     s->meta = curl_easy_init();
     s->advice_timeout_ms = 110000;
     s->last_ok_ms = s->last_reply_ms = sfc_now_ms();
-    while (!atomic_load(&s->stop) && !s->error) {
+    while (!atomic_load(&s->stop) && !failed(s)) {
         enum step st = STEP_OK;
 
         if (need_handshake) {
             if (s->client_id[0] && s->cometd_url)
                 disconnect(s); /* best effort; frees the server's slot */
             if (!session_from_api(s, renew)) {
-                if (s->error || !backoff(s, "login"))
+                if (failed(s) || !backoff(s, "login"))
                     break;
                 continue;
             }
@@ -775,7 +799,7 @@ void *stream_io_main(void *arg)
                 pthread_mutex_unlock(&s->lock);
             }
         }
-        if (st == STEP_OK && s->dirty_subs)
+        if (st == STEP_OK && subs_dirty(s))
             st = sync_subscriptions(s);
         if (st == STEP_OK && wait_for_room(s)) {
             sfc_log(SFC_LOG_WARN, STREAM_MOD,

@@ -156,13 +156,7 @@ static void wait_until(struct sfc_stream *s, int64_t until_ms)
 
     if (ms <= 0)
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    ts = sfc_deadline_ts(ms);
     pthread_cond_timedwait(&s->store_cond, &s->lock, &ts);
 }
 

@@ -2,10 +2,17 @@
  * stream_int.h - internals of the Streaming API client: the stream object
  * shared by the caller's threads, the I/O thread and the store thread.
  *
- * Locking: s->lock guards subs (with their positions and trackers), the
- * queue, stats, error and the store state; the curl handles and the multi
- * handle belong to the I/O thread alone, the replay store to the store
- * thread alone (no store I/O under s->lock).
+ * Locking: s->lock (one mutex, no other lock is taken under it) guards
+ * subs (with their positions and trackers), the queue, stats, error,
+ * dirty_subs, io_paused, stop_by and the store thread's state; s->cond
+ * (receivers, room in the queue, flushes) and s->store_cond (the store
+ * thread's work) go with it, both waited on with CLOCK_MONOTONIC
+ * deadlines. s->stop is an atomic, read without the lock (libcurl's
+ * progress callback reads it). The curl handles, the cookie jar, the
+ * session's state and advice belong to the I/O thread alone; the multi
+ * handle too, except curl_multi_wakeup(), which any thread may call. The
+ * replay store belongs to the store thread alone, which never calls it
+ * under s->lock. Immutable after open: o, efd, multi.
  */
 #ifndef SFC_STREAM_INT_H
 #define SFC_STREAM_INT_H
@@ -130,7 +137,8 @@ typedef void (*reply_meta_fn)(struct poll_reply *x,
  * message as it arrives: data messages become events, queued in order;
  * meta messages go to @on_meta. Only the long poll is bounded by the
  * queue (the rest of its reply waits, unread); a meta exchange's events
- * are queued whole. I/O thread only.
+ * are queued whole. The poll_reply_* functions below: Thread: I/O.
+ * Locks: none held on entry; those that queue take the stream's.
  */
 struct poll_reply {
     struct sfc_stream *s;
@@ -169,33 +177,36 @@ void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x);
 /* Queues the events read so far. */
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
 
-/* Unparks subscriptions refused long enough ago (lock held). */
+/* Unparks subscriptions refused long enough ago.
+ * Thread: I/O. Locks: the stream's, held. */
 void stream_unpark_due_locked(struct sfc_stream *s);
 
 /* The server forgot the session (any wording of "unknown client", or a
- * failure advising a handshake): handshake, checked before 401 rules. */
+ * failure advising a handshake): handshake, checked before 401 rules.
+ * Pure. */
 bool stream_unknown_client(const struct sfc_bayeux_msg *m);
 
-/* Fills @m from one parsed message object; false when it is none. */
+/* Fills @m from one parsed message object; false when it is none. Pure. */
 bool bayeux_message(const cJSON *j, struct sfc_bayeux_msg *m);
 
 /* Like sfc_bayeux_event() but moves the data out of the parsed reply;
  * without @tree a message checked as text gives an event without its tree
- * (the stream's data_on_demand). */
+ * (the stream's data_on_demand). Pure. */
 sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
                                    bool tree,
                                    struct sfc_stream_event **ev,
                                    char *errstr,
                                    size_t errstr_size);
 
-/* The I/O thread (session.c). */
+/* The I/O thread's body (session.c); @arg is the stream. */
 void *stream_io_main(void *arg);
 
-/* Queue and bookkeeping used by the I/O thread (client.c); lock held.
- * Tracks the event's replay id for its subscribed channel. */
+/* Queues @ev (the queue takes it) and tracks its replay id for its
+ * subscribed channel (client.c). Thread: I/O. Locks: the stream's, held. */
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev);
 
-/* Commit tracking (commit.c); lock held. */
+/* Commit tracking (commit.c). Thread: I/O (received), the consumer's
+ * (acknowledged). Locks: the stream's, held. */
 void stream_track_received_locked(struct sfc_stream *s,
                                   struct stream_sub *u,
                                   int64_t id);
@@ -203,19 +214,29 @@ void stream_track_ack_locked(struct sfc_stream *s,
                              struct stream_sub *u,
                              int64_t id);
 void stream_track_free(struct stream_track *t);
-/* The replay id a (re)subscription asks for (the position is known). */
+/* The replay id a (re)subscription asks for (the position is known).
+ * Thread: I/O. Locks: the stream's, held. */
 int64_t stream_replay_for_locked(struct sfc_stream *s, struct stream_sub *u);
 
-/* The store thread (store_thread.c). */
+/* The store thread's body (store_thread.c); @arg is the stream. At a stop
+ * it writes what is pending once more, by s->stop_by. */
 void *stream_store_main(void *arg);
-/* Wakes it for new work (lock held). */
+/* Wakes the store thread for new work. Thread: any. Locks: the stream's,
+ * held. */
 void stream_store_kick_locked(struct sfc_stream *s);
+/* Frees a subscription taken off the list. Thread: any. */
 void stream_sub_free(struct stream_sub *u);
+/* The subscription of channel @bare (no filter), or NULL; borrowed while
+ * the lock is held. Thread: any. Locks: the stream's, held. */
 struct stream_sub *stream_sub_find_locked(struct sfc_stream *s,
                                           const char *bare);
 /* Waits (at most 200 ms) for the consumer to take the queue to half its
- * bound; @or_subs: also for a change of subscriptions (client.c). */
+ * bound; @or_subs: also for a change of subscriptions (client.c).
+ * Thread: I/O. Locks: takes the stream's. */
 void stream_wait_room(struct sfc_stream *s, bool or_subs);
+/* Stops the stream for good with @code and a message (the first failure
+ * wins; receive() returns it, the fd turns readable). Thread: any.
+ * Locks: the stream's, held. */
 void stream_fail_locked(struct sfc_stream *s,
                         sfc_err_t code,
                         const char *fmt,

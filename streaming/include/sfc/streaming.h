@@ -109,6 +109,10 @@ struct sfc_replay_store *sfc_replay_store_new_redis(const char *uri,
                                                     char *errstr,
                                                     size_t errstr_size);
 
+/*
+ * The ops of @s. Thread: one at a time per store; while a stream uses the
+ * store, only its store thread (the store has no lock of its own).
+ */
 sfc_err_t sfc_replay_store_get(struct sfc_replay_store *s,
                                const char *channel,
                                int64_t *replay,
@@ -134,7 +138,7 @@ enum sfc_stream_kind {
     SFC_STREAM_KIND_OTHER,
 };
 
-/* Kind of a channel name. */
+/* Kind of a channel name. Pure. */
 enum sfc_stream_kind sfc_stream_kind_of(const char *channel);
 
 /* One received event. Owned by the caller after receive(). */
@@ -189,6 +193,7 @@ sfc_stream_event_record(struct sfc_stream_event *ev, char **owned, size_t *len);
  */
 const cJSON *sfc_stream_event_data(struct sfc_stream_event *ev);
 
+/* Frees @ev (NULL accepted). Thread: the one that holds the event. */
 void sfc_stream_event_destroy(struct sfc_stream_event *ev);
 
 /* ------------------------------------------------------------------------ */
@@ -240,6 +245,7 @@ struct sfc_stream_options {
                                       the text (default false) */
 };
 
+/* The defaults. Pure. */
 void sfc_stream_options_init(struct sfc_stream_options *o);
 
 struct sfc_stream;
@@ -247,7 +253,8 @@ struct sfc_stream;
 /*
  * Starts the I/O thread: login through @o->api, handshake, then the connect
  * loop. Subscriptions may be added before and after. NULL with @errstr on
- * unusable options.
+ * unusable options. @o is copied; what it points to is borrowed.
+ * Thread: any.
  */
 struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
                                    char *errstr,
@@ -258,11 +265,13 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
  * dropped for replay bookkeeping). The subscription is (re)sent after every
  * handshake from the last committed replay id. Returns SFC_OK once recorded;
  * server-side refusals are logged and surface through receive() when
- * permanent.
+ * permanent. Thread: any. Locks: the stream's (no I/O under it).
  */
 sfc_err_t sfc_stream_subscribe(struct sfc_stream *s,
                                const char *channel,
                                enum sfc_stream_start start);
+/* Stops @channel (sent on the I/O thread). SFC_ERR_NOT_FOUND when it was
+ * not subscribed. Thread: any. Locks: the stream's. */
 sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel);
 
 /*
@@ -270,6 +279,8 @@ sfc_err_t sfc_stream_unsubscribe(struct sfc_stream *s, const char *channel);
  * SFC_OK with *ev (caller destroys), SFC_ERR_TIMEOUT when none came,
  * SFC_ERR_CLOSED / another status when the stream failed for good (the
  * reason is logged; sfc_stream_error() has it).
+ * Thread: the consumer's (one at a time). Locks: the stream's, let go
+ * while waiting.
  */
 sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              int64_t timeout_ms,
@@ -287,7 +298,8 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
 sfc_err_t sfc_stream_ack(struct sfc_stream *s,
                          const struct sfc_stream_event *ev);
 
-/* sfc_stream_ack() by channel (as in ev->channel) and replay id. */
+/* sfc_stream_ack() by channel (as in ev->channel) and replay id.
+ * Thread: any. Locks: the stream's. */
 sfc_err_t
 sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
 
@@ -298,6 +310,7 @@ sfc_stream_commit(struct sfc_stream *s, const char *channel, int64_t replay_id);
  * while the store fails (the positions stay pending and are written once
  * it works). Not needed for durability: the store thread flushes by itself
  * half a second after the last write, and close() does too.
+ * Thread: any. Locks: the stream's, let go while waiting.
  */
 sfc_err_t sfc_stream_flush(struct sfc_stream *s);
 
@@ -310,14 +323,14 @@ bool sfc_stream_healthy(struct sfc_stream *s, char *why, size_t why_size);
 
 /* An eventfd that is readable while events are pending or the stream has
  * stopped with an error (poll it, then receive with timeout 0). Borrowed;
- * valid until close. */
+ * valid until close. Thread: any. */
 int sfc_stream_fd(struct sfc_stream *s);
 
-/* Events received and not yet taken. */
+/* Events received and not yet taken. Thread: any. Locks: the stream's. */
 size_t sfc_stream_pending(struct sfc_stream *s);
 
 /* The current subscriptions (channel names as given). Caller frees each
- * string and the array with free(). */
+ * string and the array with free(). Thread: any. Locks: the stream's. */
 char **sfc_stream_subscriptions(struct sfc_stream *s, size_t *n);
 
 struct sfc_stream_stats {
@@ -332,9 +345,11 @@ struct sfc_stream_stats {
     uint64_t store_errors;     /* replay store reads and writes that failed */
     uint64_t commits;          /* positions written to the store */
 };
+/* A copy of the counters. Thread: any. Locks: the stream's. */
 void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
 
-/* Why the stream stopped, or NULL while it runs. Borrowed until close. */
+/* Why the stream stopped, or NULL while it runs. Borrowed until close
+ * (set once, never changed). Thread: any. Locks: the stream's. */
 const char *sfc_stream_error(struct sfc_stream *s);
 
 /*
@@ -352,7 +367,7 @@ const char *sfc_stream_error(struct sfc_stream *s);
  */
 void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms);
 
-/* sfc_stream_close_by() with 5 s from now. */
+/* sfc_stream_close_by() with 5 s from now. Thread: as close_by. */
 void sfc_stream_close(struct sfc_stream *s);
 
 /* ------------------------------------------------------------------------ */
