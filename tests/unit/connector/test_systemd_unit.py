@@ -18,8 +18,8 @@ STOP_BOUND_S = 5  # docs/operations.md: SIGTERM ends the daemon within 5 s
 
 
 def exit_codes():
-    """SFC_EXIT_* from connector/src/cli.h."""
-    with open(os.path.join(SRC, "connector", "src", "cli.h")) as f:
+    """SFC_EXIT_* from connector/src/daemon/cli.h."""
+    with open(os.path.join(SRC, "connector", "src", "daemon", "cli.h")) as f:
         return {m.group(1): int(m.group(2)) for m in
                 re.finditer(r"SFC_EXIT_([A-Z]+)\s*=\s*(\d+)", f.read())}
 
