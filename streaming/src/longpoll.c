@@ -122,6 +122,29 @@ void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
     x->dropped = 0;
 }
 
+bool poll_reply_finish(struct sfc_stream *s,
+                       struct poll_reply *x,
+                       const char *then)
+{
+    bool whole = sfc_bayeux_reader_finish(&x->reader);
+
+    if (!x->reader.malformed && whole)
+        return true;
+    pthread_mutex_lock(&s->lock);
+    s->stats.malformed += x->reader.malformed + !whole;
+    pthread_mutex_unlock(&s->lock);
+    if (x->reader.malformed)
+        sfc_log(SFC_LOG_WARN, STREAM_MOD,
+                "malformed Bayeux reply: %llu message(s) dropped (the last: "
+                "%s)",
+                (unsigned long long)x->reader.malformed,
+                x->reader.why_malformed);
+    if (!whole)
+        sfc_log(SFC_LOG_WARN, STREAM_MOD, "malformed Bayeux reply: %s%s",
+                x->reader.error, then);
+    return whole;
+}
+
 /* Room left in the queue, counting what is collected but not yet queued. */
 static size_t room_left(struct sfc_stream *s, struct poll_reply *x)
 {

@@ -198,25 +198,8 @@ static bool meta_post(struct sfc_stream *s,
     curl_easy_getinfo(s->meta, CURLINFO_RESPONSE_CODE, &x->status);
     curl_slist_free_all(h);
     poll_reply_flush(s, &x->reply); /* the reply's events, in order */
-    ok = x->rc == CURLE_OK && x->status == 200;
-    if (ok && x->reply.reader.malformed) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.malformed += x->reply.reader.malformed;
-        pthread_mutex_unlock(&s->lock);
-        sfc_log(SFC_LOG_WARN, STREAM_MOD,
-                "malformed Bayeux reply: %llu message(s) dropped (the last: "
-                "%s)",
-                (unsigned long long)x->reply.reader.malformed,
-                x->reply.reader.why_malformed);
-    }
-    if (ok && !sfc_bayeux_reader_finish(&x->reply.reader)) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.malformed++;
-        pthread_mutex_unlock(&s->lock);
-        sfc_log(SFC_LOG_WARN, STREAM_MOD, "malformed Bayeux reply: %s",
-                x->reply.reader.error);
-        ok = false;
-    }
+    ok = x->rc == CURLE_OK && x->status == 200 &&
+         poll_reply_finish(s, &x->reply, "");
     poll_reply_free(&x->reply);
     return ok;
 }
@@ -564,6 +547,52 @@ static bool wait_for_room(struct sfc_stream *s)
 }
 
 /*
+ * Drives the long poll until its transfer ended and nothing of its reply
+ * waits in the carry buffer, sending subscription changes meanwhile.
+ * STEP_OK once it ended (x->rc and x->status set); STEP_STOP at a stop;
+ * else what a subscription exchange asked for (a new session).
+ */
+static enum step drive_poll(struct sfc_stream *s, struct exchange *x)
+{
+    int running = 1, left;
+    CURLMsg *done;
+    bool dirty;
+
+    while ((running || poll_reply_holding(&x->reply)) &&
+           !atomic_load(&s->stop)) {
+        if (poll_reply_holding(&x->reply)) {
+            /* Not driving the transfer holds the rest of the reply back. */
+            poll_reply_feed_carry(s, &x->reply);
+            if (poll_reply_holding(&x->reply))
+                stream_wait_room(s, true);
+        } else {
+            curl_multi_perform(s->multi, &running);
+            poll_reply_flush(s, &x->reply);
+            if (!running)
+                continue; /* done, unless the end went to the carry */
+            curl_multi_poll(s->multi, NULL, 0, 500, NULL);
+        }
+        pthread_mutex_lock(&s->lock);
+        stream_unpark_due_locked(s);
+        dirty = s->dirty_subs;
+        pthread_mutex_unlock(&s->lock);
+        if (dirty) {
+            enum step sub = sync_subscriptions(s);
+
+            if (sub != STEP_OK && sub != STEP_RETRY)
+                return sub;
+        }
+    }
+    if (atomic_load(&s->stop))
+        return STEP_STOP;
+    while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
+        if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
+            x->rc = done->data.result;
+    curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
+    return STEP_OK;
+}
+
+/*
  * One long poll on the multi handle, serving subscriptions meanwhile. The
  * reply is handed over message by message as it arrives.
  */
@@ -572,11 +601,7 @@ static enum step connect_once(struct sfc_stream *s)
     struct exchange x;
     struct curl_slist *h = headers(s);
     char *id = next_id(s), *body;
-    int running = 1;
-    bool dirty;
-    enum step st = STEP_RETRY;
-    CURLMsg *done;
-    int left;
+    enum step st;
 
     /* The session's first connect asks for the advice at once, as CometD
      * clients do: a standard server holds it otherwise. */
@@ -592,42 +617,9 @@ static enum step connect_once(struct sfc_stream *s)
     pthread_mutex_lock(&s->lock);
     s->stats.connects++;
     pthread_mutex_unlock(&s->lock);
-    /* Until the transfer ended and nothing waits in the carry buffer. */
-    while ((running || poll_reply_holding(&x.reply)) &&
-           !atomic_load(&s->stop)) {
-        if (poll_reply_holding(&x.reply)) {
-            /* Not driving the transfer holds the rest of the reply back. */
-            poll_reply_feed_carry(s, &x.reply);
-            if (poll_reply_holding(&x.reply))
-                stream_wait_room(s, true);
-        } else {
-            curl_multi_perform(s->multi, &running);
-            poll_reply_flush(s, &x.reply);
-            if (!running)
-                continue; /* done, unless the end went to the carry */
-            curl_multi_poll(s->multi, NULL, 0, 500, NULL);
-        }
-        pthread_mutex_lock(&s->lock);
-        stream_unpark_due_locked(s);
-        dirty = s->dirty_subs;
-        pthread_mutex_unlock(&s->lock);
-        if (dirty) {
-            enum step sub = sync_subscriptions(s);
-
-            if (sub != STEP_OK && sub != STEP_RETRY) {
-                st = sub;
-                goto out_remove;
-            }
-        }
-    }
-    if (atomic_load(&s->stop)) {
-        st = STEP_STOP;
+    st = drive_poll(s, &x);
+    if (st != STEP_OK)
         goto out_remove;
-    }
-    while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
-        if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
-            x.rc = done->data.result;
-    curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x.status);
     if (x.rc != CURLE_OK || x.status != 200) {
         st = http_failure(&x, "connect");
         /*
@@ -641,24 +633,8 @@ static enum step connect_once(struct sfc_stream *s)
     }
     if (!x.reply.got_body)
         s->last_reply_ms = sfc_now_ms();
-    if (x.reply.reader.malformed) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.malformed += x.reply.reader.malformed;
-        pthread_mutex_unlock(&s->lock);
-        sfc_log(SFC_LOG_WARN, STREAM_MOD,
-                "malformed Bayeux reply: %llu message(s) dropped (the last: "
-                "%s)",
-                (unsigned long long)x.reply.reader.malformed,
-                x.reply.reader.why_malformed);
-    }
-    if (!sfc_bayeux_reader_finish(&x.reply.reader)) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.malformed++;
-        pthread_mutex_unlock(&s->lock);
-        sfc_log(SFC_LOG_WARN, STREAM_MOD,
-                "malformed Bayeux reply: %s; resuming from the committed "
-                "replay ids",
-                x.reply.reader.error);
+    if (!poll_reply_finish(s, &x.reply,
+                           "; resuming from the committed replay ids")) {
         /* Messages the broken part held are lost to this session. */
         st = STEP_HANDSHAKE;
         goto out_remove;

@@ -176,6 +176,12 @@ bool poll_reply_holding(const struct poll_reply *x);
 void poll_reply_feed_carry(struct sfc_stream *s, struct poll_reply *x);
 /* Queues the events read so far. */
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x);
+/* At the end of the body: counts and logs the messages dropped as
+ * malformed; false, counted and logged (with @then appended) when the
+ * reply as a whole was broken. */
+bool poll_reply_finish(struct sfc_stream *s,
+                       struct poll_reply *x,
+                       const char *then);
 
 /* Unparks subscriptions refused long enough ago.
  * Thread: I/O. Locks: the stream's, held. */
