@@ -146,9 +146,32 @@ void stream_sub_free(struct stream_sub *u)
     free(u);
 }
 
+/* Doubles the ring, its events kept in order from index 0. Lock held. */
+static void ring_grow(struct sfc_stream *s)
+{
+    size_t cap = s->qcap ? s->qcap * 2 : 64;
+    struct sfc_stream_event **ring = sfc_xmalloc(cap * sizeof(*ring));
+
+    for (size_t i = 0; i < s->pending; i++)
+        ring[i] = s->ring[(s->qhead + i) & (s->qcap - 1)];
+    free(s->ring);
+    s->ring = ring;
+    s->qcap = cap;
+    s->qhead = 0;
+}
+
+/* Takes the oldest event off the ring (there is one). Lock held. */
+static struct sfc_stream_event *ring_take(struct sfc_stream *s)
+{
+    struct sfc_stream_event *ev = s->ring[s->qhead];
+
+    s->qhead = (s->qhead + 1) & (s->qcap - 1);
+    s->pending--;
+    return ev;
+}
+
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
 {
-    struct stream_qitem *q = sfc_xcalloc(1, sizeof(*q));
     struct stream_sub *u = stream_sub_find_locked(s, ev->channel);
     uint64_t one = 1;
 
@@ -156,12 +179,9 @@ void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
      * handed over, and its acknowledgement changes nothing). */
     if (u && !u->removed)
         stream_track_received_locked(s, u, ev->replay_id);
-    q->ev = ev;
-    if (s->tail)
-        s->tail->next = q;
-    else
-        s->head = q;
-    s->tail = q;
+    if (s->pending == s->qcap)
+        ring_grow(s);
+    s->ring[(s->qhead + s->pending) & (s->qcap - 1)] = ev;
     /* Syscalls only on the empty -> non-empty edge, not per event. */
     if (s->pending++ == 0 && write(s->efd, &one, sizeof(one)) < 0) {
         /* The counter cannot overflow: it is reset when emptied. */
@@ -286,12 +306,11 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              struct sfc_stream_event **ev)
 {
     struct timespec until = sfc_deadline_ts(timeout_ms > 0 ? timeout_ms : 0);
-    struct stream_qitem *q;
     uint64_t one;
     sfc_err_t rc = SFC_OK;
 
     pthread_mutex_lock(&s->lock);
-    while (!s->head && !s->error) {
+    while (!s->pending && !s->error) {
         int w = 0;
 
         if (timeout_ms == 0)
@@ -305,19 +324,14 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         if (w == ETIMEDOUT)
             break;
     }
-    q = s->head;
-    if (q) {
-        s->head = q->next;
-        if (!s->head)
-            s->tail = NULL;
-        if (--s->pending == 0 && !s->error &&
+    if (s->pending) {
+        *ev = ring_take(s);
+        if (s->pending == 0 && !s->error &&
             read(s->efd, &one, sizeof(one)) < 0) {
             /* Nothing to do: the queue is the truth. */
         }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
-            ack_locked(s, q->ev->channel, q->ev->replay_id);
-        *ev = q->ev;
-        free(q);
+            ack_locked(s, (*ev)->channel, (*ev)->replay_id);
         /* The I/O thread goes on at half the bound, not per event. */
         if (s->io_paused && s->pending <= s->o.max_pending / 2) {
             s->io_paused = false;
@@ -389,7 +403,6 @@ void sfc_stream_close(struct sfc_stream *s)
 void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms)
 {
     struct stream_sub *u, *un;
-    struct stream_qitem *q, *qn;
 
     if (!s)
         return;
@@ -406,11 +419,9 @@ void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms)
     pthread_join(s->thread, NULL);
     pthread_join(s->store_thread, NULL);
     curl_multi_cleanup(s->multi);
-    for (q = s->head; q; q = qn) {
-        qn = q->next;
-        sfc_stream_event_destroy(q->ev);
-        free(q);
-    }
+    while (s->pending)
+        sfc_stream_event_destroy(ring_take(s));
+    free(s->ring);
     for (u = s->subs; u; u = un) {
         un = u->next;
         stream_sub_free(u);

@@ -56,18 +56,17 @@ struct stream_sub {
     struct stream_sub *next;
 };
 
-struct stream_qitem {
-    struct sfc_stream_event *ev;
-    struct stream_qitem *next;
-};
-
 struct sfc_stream {
     struct sfc_stream_options o;
     struct sfc_replay_store *own_store;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct stream_sub *subs;
-    struct stream_qitem *head, *tail;
+    /* The queue: a ring of @pending events from @qhead, @qcap a power of
+     * two, grown when full (a meta exchange's reply is queued whole, even
+     * beyond max_pending), never per event. */
+    struct sfc_stream_event **ring;
+    size_t qcap, qhead;
     size_t pending;
     int efd;                    /* readable while pending > 0 */
     unsigned receivers_waiting; /* callers blocked in receive */

@@ -79,13 +79,11 @@ static struct sfc_stream *fake_stream(size_t max_pending)
 
 static void fake_stream_free(struct sfc_stream *s)
 {
-    struct stream_qitem *q, *qn;
+    struct sfc_stream_event *ev;
 
-    for (q = s->head; q; q = qn) {
-        qn = q->next;
-        sfc_stream_event_destroy(q->ev);
-        free(q);
-    }
+    while (sfc_stream_receive(s, 0, &ev) == SFC_OK)
+        sfc_stream_event_destroy(ev);
+    free(s->ring);
     stream_sub_free(s->subs);
     close(s->efd);
     pthread_cond_destroy(&s->store_cond);
