@@ -137,19 +137,31 @@ out:
     return n;
 }
 
+/* A string of a message: borrowed from its text or its tree. */
+struct span {
+    const char *p; /* NULL: absent */
+    size_t n;
+};
+
 /* What an event has besides its channel and data. */
 struct event_fields {
     int64_t replay_id; /* -1: none valid */
-    char *created_date, *event_type, *entity;
+    struct span created_date, event_type, entity;
+    /* Strings written with escapes, decoded (rare): the spans point here. */
+    char *decoded[3];
     const char *record; /* in the data text, or NULL */
     size_t record_len;
 };
 
 static void fields_free(struct event_fields *f)
 {
-    free(f->created_date);
-    free(f->event_type);
-    free(f->entity);
+    for (size_t i = 0; i < 3; i++)
+        free(f->decoded[i]);
+}
+
+static struct span span_of(const char *str)
+{
+    return (struct span){str, str ? strlen(str) : 0};
 }
 
 /*
@@ -180,12 +192,12 @@ static void fields_from_tree(const cJSON *data,
         replay_id_of(cJSON_GetObjectItemCaseSensitive(event, "replayId"));
     if (!created && kind == SFC_STREAM_KIND_PLATFORM_EVENT)
         created = opt_str(payload, "CreatedDate");
-    f->created_date = sfc_xstrdup(created);
+    f->created_date = span_of(created);
     if (kind == SFC_STREAM_KIND_CDC) {
-        f->event_type = sfc_xstrdup(opt_str(header, "changeType"));
-        f->entity = sfc_xstrdup(opt_str(header, "entityName"));
+        f->event_type = span_of(opt_str(header, "changeType"));
+        f->entity = span_of(opt_str(header, "entityName"));
     } else if (kind == SFC_STREAM_KIND_PUSHTOPIC) {
-        f->event_type = sfc_xstrdup(opt_str(event, "type"));
+        f->event_type = span_of(opt_str(event, "type"));
     }
 }
 
@@ -211,21 +223,24 @@ find_in(const struct sfc_json_member *obj, struct sfc_json_member *m, size_t n)
     return true;
 }
 
-/* A string member as a copy; NULL when absent or not a string. */
-static char *text_str(const struct sfc_json_member *m)
+/*
+ * A string member: its characters in the text, or (written with escapes)
+ * decoded into *@decoded, which the caller frees. Absent when it is not a
+ * string.
+ */
+static struct span text_str(const struct sfc_json_member *m, char **decoded)
 {
     cJSON *j;
-    char *out = NULL;
 
     if (m->found != SFC_JSON_FOUND || m->val[0] != '"')
-        return NULL;
+        return span_of(NULL);
     if (!memchr(m->val, '\\', m->len))
-        return sfc_xstrndup(m->val + 1, m->len - 2);
+        return (struct span){m->val + 1, m->len - 2};
     j = cJSON_ParseWithLength(m->val, m->len); /* escapes: cJSON decodes */
     if (cJSON_IsString(j))
-        out = sfc_xstrdup(j->valuestring);
+        *decoded = sfc_xstrdup(j->valuestring);
     cJSON_Delete(j);
-    return out;
+    return span_of(*decoded);
 }
 
 /* A replay id as written: every digit of a 64-bit integer kept. */
@@ -305,14 +320,14 @@ static bool fields_from_text(const char *data,
         (cdc && !find_in(&pl[1], hdr, 2)))
         return false;
     f->replay_id = text_replay_id(&ev[0]);
-    f->created_date = text_str(&ev[1]);
-    if (!f->created_date && pe)
-        f->created_date = text_str(&pl[0]);
+    f->created_date = text_str(&ev[1], &f->decoded[0]);
+    if (!f->created_date.p && pe)
+        f->created_date = text_str(&pl[0], &f->decoded[0]);
     if (cdc) {
-        f->event_type = text_str(&hdr[0]);
-        f->entity = text_str(&hdr[1]);
+        f->event_type = text_str(&hdr[0], &f->decoded[1]);
+        f->entity = text_str(&hdr[1], &f->decoded[2]);
     } else if (kind == SFC_STREAM_KIND_PUSHTOPIC) {
-        f->event_type = text_str(&ev[2]);
+        f->event_type = text_str(&ev[2], &f->decoded[1]);
     }
     if (record && record->found == SFC_JSON_FOUND) {
         f->record = record->val;
@@ -321,37 +336,53 @@ static bool fields_from_text(const char *data,
     return true;
 }
 
+/* Bytes a span takes in the event's allocation. */
+static size_t span_room(struct span sp)
+{
+    return sp.p ? sp.n + 1 : 0;
+}
+
+/* Copies @sp to *@at, NUL-terminated; where it went (NULL: absent). */
+static char *span_put(struct span sp, char **at)
+{
+    char *out = *at;
+
+    if (!sp.p)
+        return NULL;
+    memcpy(out, sp.p, sp.n);
+    out[sp.n] = '\0';
+    *at += sp.n + 1;
+    return out;
+}
+
 /*
  * One allocation for the event, its channel (the first @q bytes of
- * m->channel) and its text; it takes @f's strings and record.
+ * m->channel), its text and @f's strings; it takes @f's record.
  */
 static struct sfc_stream_event *event_new(const struct sfc_bayeux_msg *m,
                                           size_t q,
                                           const struct event_fields *f)
 {
     struct sfc_stream_event *e;
-    const char *text = m->data_text;
-    size_t text_len = m->data_text_len;
+    struct span text = {m->data_text, m->data_text_len};
+    char *at;
 
-    if (!text && m->text) /* a parsed message: its data as written */
-        sfc_json_member_span(m->text, m->text_len, "data", &text, &text_len);
+    if (!text.p && m->text) /* a parsed message: its data as written */
+        sfc_json_member_span(m->text, m->text_len, "data", &text.p, &text.n);
     /* Only the structure is zeroed: the strings are written over. */
-    e = sfc_xmalloc(sizeof(*e) + q + 1 + (text ? text_len + 1 : 0));
+    e = sfc_xmalloc(sizeof(*e) + q + 1 + span_room(text) +
+                    span_room(f->created_date) + span_room(f->event_type) +
+                    span_room(f->entity));
     memset(e, 0, sizeof(*e));
-    e->channel = (char *)(e + 1);
-    memcpy(e->channel, m->channel, q);
-    e->channel[q] = '\0';
+    at = (char *)(e + 1);
+    e->channel = span_put((struct span){m->channel, q}, &at);
     e->kind = sfc_stream_kind_of(e->channel);
     e->replay_id = f->replay_id;
-    e->created_date = f->created_date;
-    e->event_type = f->event_type;
-    e->entity = f->entity;
-    if (text) {
-        e->data_json = e->channel + q + 1;
-        memcpy(e->data_json, text, text_len);
-        e->data_json[text_len] = '\0';
-        e->data_json_len = text_len;
-    }
+    e->data_json = span_put(text, &at);
+    e->data_json_len = text.p ? text.n : 0;
+    e->created_date = span_put(f->created_date, &at);
+    e->event_type = span_put(f->event_type, &at);
+    e->entity = span_put(f->entity, &at);
     if (f->record) { /* found in m->data_text */
         e->record_at = (size_t)(f->record - m->data_text);
         e->record_len = f->record_len;
@@ -422,6 +453,7 @@ static sfc_err_t make_event(const struct sfc_bayeux_msg *m,
         return SFC_ERR_PARSE;
     }
     e = event_new(m, q, &f);
+    fields_free(&f);
     if (m->data_text) {
         e->data = data;
     } else {
@@ -509,9 +541,6 @@ void sfc_stream_event_destroy(struct sfc_stream_event *ev)
 {
     if (!ev)
         return;
-    free(ev->created_date);
-    free(ev->event_type);
-    free(ev->entity);
     cJSON_Delete(ev->data);
-    free(ev); /* with its channel and data_json */
+    free(ev); /* with its strings */
 }

@@ -144,8 +144,8 @@ enum sfc_stream_kind sfc_stream_kind_of(const char *channel);
 /* One received event. Owned by the caller after receive(). */
 /*
  * An event as the stream hands it over; sfc_stream_event_destroy() frees
- * it. channel and data_json share the event's own allocation: never free
- * them on their own.
+ * it. Its strings (channel, created_date, event_type, entity, data_json)
+ * share the event's one allocation: never free them on their own.
  */
 struct sfc_stream_event {
     char *channel; /* as subscribed, without any ?filter */
