@@ -25,6 +25,63 @@ void sfc_stream_options_init(struct sfc_stream_options *o)
     o->resubscribe_ms = 60000;
 }
 
+/* Doubles the ring, its events kept in order from index 0. Lock held. */
+static void ring_grow(struct sfc_stream *s)
+{
+    size_t cap = s->qcap ? s->qcap * 2 : 64;
+    struct sfc_stream_event **ring = sfc_xmalloc(cap * sizeof(*ring));
+
+    for (size_t i = 0; i < s->pending; i++)
+        ring[i] = s->ring[(s->qhead + i) & (s->qcap - 1)];
+    free(s->ring);
+    s->ring = ring;
+    s->qcap = cap;
+    s->qhead = 0;
+}
+
+/* Takes the oldest event off the ring (there is one). Lock held. */
+static struct sfc_stream_event *ring_take(struct sfc_stream *s)
+{
+    struct sfc_stream_event *ev = s->ring[s->qhead];
+
+    s->qhead = (s->qhead + 1) & (s->qcap - 1);
+    s->pending--;
+    return ev;
+}
+
+/* Stops the store thread, its last writes done by @until_ms. */
+static void stop_store_thread(struct sfc_stream *s, int64_t until_ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stop_by = until_ms;
+    s->store_stop = true;
+    pthread_cond_signal(&s->store_cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->store_thread, NULL);
+}
+
+/* Frees what the stream holds once its threads ended. */
+static void stream_free(struct sfc_stream *s)
+{
+    struct stream_sub *u, *un;
+
+    curl_multi_cleanup(s->multi);
+    while (s->pending)
+        sfc_stream_event_destroy(ring_take(s));
+    free(s->ring);
+    for (u = s->subs; u; u = un) {
+        un = u->next;
+        stream_sub_free(u);
+    }
+    sfc_replay_store_destroy(s->own_store);
+    close(s->efd);
+    free(s->error);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->store_cond);
+    free(s);
+}
+
 struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
                                    char *errstr,
                                    size_t errstr_size)
@@ -51,25 +108,15 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
     sfc_cond_init_monotonic(&s->cond);
     sfc_cond_init_monotonic(&s->store_cond);
     if (pthread_create(&s->store_thread, NULL, stream_store_main, s) != 0)
-        goto out_fail;
+        goto out_free;
     if (pthread_create(&s->thread, NULL, stream_io_main, s) != 0) {
-        pthread_mutex_lock(&s->lock);
-        s->store_stop = true;
-        pthread_cond_signal(&s->store_cond);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->store_thread, NULL);
-        goto out_fail;
+        stop_store_thread(s, 0);
+        goto out_free;
     }
     return s;
-out_fail:
+out_free:
     sfc_errstr_set(errstr, errstr_size, "cannot start the stream's threads");
-    close(s->efd);
-    curl_multi_cleanup(s->multi);
-    sfc_replay_store_destroy(s->own_store);
-    pthread_cond_destroy(&s->store_cond);
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
+    stream_free(s);
     return NULL;
 }
 
@@ -144,30 +191,6 @@ void stream_sub_free(struct stream_sub *u)
     free(u->name);
     free(u->bare);
     free(u);
-}
-
-/* Doubles the ring, its events kept in order from index 0. Lock held. */
-static void ring_grow(struct sfc_stream *s)
-{
-    size_t cap = s->qcap ? s->qcap * 2 : 64;
-    struct sfc_stream_event **ring = sfc_xmalloc(cap * sizeof(*ring));
-
-    for (size_t i = 0; i < s->pending; i++)
-        ring[i] = s->ring[(s->qhead + i) & (s->qcap - 1)];
-    free(s->ring);
-    s->ring = ring;
-    s->qcap = cap;
-    s->qhead = 0;
-}
-
-/* Takes the oldest event off the ring (there is one). Lock held. */
-static struct sfc_stream_event *ring_take(struct sfc_stream *s)
-{
-    struct sfc_stream_event *ev = s->ring[s->qhead];
-
-    s->qhead = (s->qhead + 1) & (s->qcap - 1);
-    s->pending--;
-    return ev;
 }
 
 void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
@@ -402,35 +425,18 @@ void sfc_stream_close(struct sfc_stream *s)
 
 void sfc_stream_close_by(struct sfc_stream *s, int64_t until_ms)
 {
-    struct stream_sub *u, *un;
-
     if (!s)
         return;
-    /* Both threads stop at once: the store thread's last writes need
-     * nothing of the I/O thread's (acknowledgements have all come). */
+    /* The I/O thread ends first: what it queues until then (a disconnect
+     * reply's events too) may store a channel's first position, which the
+     * store thread's last writes then make. Both end by @until_ms. */
     pthread_mutex_lock(&s->lock);
     s->stop_by = until_ms;
     atomic_store(&s->stop, true);
-    s->store_stop = true;
     pthread_cond_broadcast(&s->cond);
-    pthread_cond_signal(&s->store_cond);
     pthread_mutex_unlock(&s->lock);
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
-    pthread_join(s->store_thread, NULL);
-    curl_multi_cleanup(s->multi);
-    while (s->pending)
-        sfc_stream_event_destroy(ring_take(s));
-    free(s->ring);
-    for (u = s->subs; u; u = un) {
-        un = u->next;
-        stream_sub_free(u);
-    }
-    sfc_replay_store_destroy(s->own_store);
-    close(s->efd);
-    free(s->error);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
-    pthread_cond_destroy(&s->store_cond);
-    free(s);
+    stop_store_thread(s, until_ms);
+    stream_free(s);
 }
