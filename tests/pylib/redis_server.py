@@ -2,18 +2,9 @@
 given), its data in a directory of the test's, so that a stop and a start
 keep what it held, as a Redis restarted in production does."""
 import subprocess
-import time
 
-from sfc_harness import free_port
+from sfc_harness import free_port, wait_for
 from child import dies_with_parent
-
-
-def _wait_for(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(what)
-        time.sleep(0.05)
 
 
 class RedisServer:
@@ -41,7 +32,7 @@ class RedisServer:
              "--save", "", "--appendonly", "no", "--dir", self.dir,
              "--dbfilename", "dump.rdb"], stdout=subprocess.DEVNULL,
             preexec_fn=dies_with_parent)
-        _wait_for(lambda: self.call("PING") == "PONG", 10,
+        wait_for(lambda: self.call("PING") == "PONG", 10,
                   f"redis-server did not start on port {self.port}")
 
     def stop(self):

@@ -145,6 +145,16 @@ class Daemon:
             return f.read()
 
 
+def wait_for(cond, timeout, what):
+    """Waits until @cond() is true, looking every 50 ms; AssertionError
+    saying @what after @timeout seconds."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(what)
+        time.sleep(0.05)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on (for metrics.listen)."""
     with socket.socket() as s:

@@ -15,7 +15,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from redis_server import RedisServer  # noqa
 from sfc_harness import (AMQP, Daemon, NamekoConsumer, Sim, free_port,  # noqa
-                         metric, service_name, wait_subscribed)
+                         metric, service_name, wait_for, wait_subscribed)
 from tcp_relay import Relay  # noqa
 
 CH = "/topic/Health"
@@ -54,14 +54,6 @@ def store_errors(listen):
         return metric(listen, "stream_store_errors_total")
     except (KeyError, OSError):
         return 0
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(what)
-        time.sleep(0.05)
 
 
 class StoreHealth(unittest.TestCase):
