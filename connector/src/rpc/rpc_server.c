@@ -99,7 +99,12 @@ struct connector_rpc {
     size_t working;       /* jobs taken by workers, not yet done; lock */
     atomic_bool awaiting; /* publishes await confirms (set by the AMQP
                              thread, read by connector_rpc_drain) */
-    struct connector_rpc_stats stats;
+    /* Bumped by the AMQP thread, read by the dispatch thread (metrics):
+     * each a count of its own, so relaxed atomics. */
+    struct {
+        atomic_uint_least64_t requests, replies, no_reply_to, dead_lettered,
+            replayed, replies_nacked, redeliveries_counted;
+    } n;
     /* Replies of finished requests by correlation id: a redelivered
      * request is answered again without calling Salesforce twice. A request
      * redelivered while its first delivery is still in hand is adopted by
@@ -107,6 +112,11 @@ struct connector_rpc {
     struct cached_reply cache[DONE_CACHE];
     size_t cache_next;
 };
+
+static void count(atomic_uint_least64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
 
 static amqp_bytes_t bytes_dup(amqp_bytes_t b)
 {
@@ -453,7 +463,7 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
     job_props(j, &p, NULL);
     if (broker_publish(r, j, PUB_REPLY, "nameko-rpc", to, &p, j->reply,
                        strlen(j->reply)))
-        r->stats.replies++;
+        count(&r->n.replies);
     else
         /* The request comes back when the broker is reachable again. */
         job_retire(r, j);
@@ -489,7 +499,7 @@ static void dead_letter(struct connector_rpc *r,
             "request %s (correlation id %s): %s; moved to the dead-letter "
             "queue %s",
             rk, cid, reason, r->dead_letter);
-    r->stats.dead_lettered++;
+    count(&r->n.dead_lettered);
     if (broker_publish(r, j, PUB_DEAD_LETTER, r->dead_letter, rk, &p,
                        j->body.bytes ? j->body.bytes : "", j->body.len)) {
         char *to = bytes_str(j->reply_to);
@@ -534,7 +544,7 @@ static void copy_counted(struct connector_rpc *r,
     headers_with(&h, &orig->headers, earlier, rk, NULL, 0);
     p.headers = h;
     p._flags |= AMQP_BASIC_HEADERS_FLAG;
-    r->stats.redeliveries_counted++;
+    count(&r->n.redeliveries_counted);
     if (!broker_publish(r, j, PUB_COPY, "", r->queue, &p,
                         j->body.bytes ? j->body.bytes : "", j->body.len))
         job_retire(r, j);
@@ -682,16 +692,16 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
     if (atomic_load(&r->draining))
         return;
     j = job_new(r, env);
-    r->stats.requests++;
+    count(&r->n.requests);
     if (!j->reply_to.len || memchr(j->reply_to.bytes, '\0', j->reply_to.len)) {
         char *rk = bytes_str(j->routing_key);
 
         /* Nobody to answer: never a crash, never a requeue loop. */
-        r->stats.no_reply_to++;
+        count(&r->n.no_reply_to);
         sfc_log(SFC_LOG_WARN, MOD, "request %s without reply_to dropped", rk);
         free(rk);
         broker_reject(r, j, false);
-        r->stats.dead_lettered++;
+        count(&r->n.dead_lettered);
         job_free(j);
         return;
     }
@@ -704,7 +714,7 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
     again =
         env->redelivered || j->refusals ? cached(r, j->correlation_id) : NULL;
     if (again) {
-        r->stats.replayed++;
+        count(&r->n.replayed);
         j->reply = sfc_xstrdup(again);
         j->live_next = r->live;
         r->live = j;
@@ -715,7 +725,7 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
     if (first && first->gen != r->gen) {
         /* Redelivered after a lost connection while a worker still holds
          * the first delivery: that job answers, and acks this delivery. */
-        r->stats.replayed++;
+        count(&r->n.replayed);
         first->delivery_tag = j->delivery_tag;
         first->gen = r->gen;
         job_free(j);
@@ -798,7 +808,7 @@ static void on_nack(void *opaque, uint64_t tag, bool multiple)
             hold(r, j);
             continue;
         }
-        r->stats.replies_nacked++;
+        count(&r->n.replies_nacked);
         remember(r, j);
         if (++j->refusals < r->cfg->rpc.max_deliveries) {
             cid = bytes_str(j->correlation_id);
@@ -1109,7 +1119,14 @@ void connector_rpc_stop(struct connector_rpc *r)
 void connector_rpc_get_stats(struct connector_rpc *r,
                              struct connector_rpc_stats *out)
 {
-    *out = r->stats;
+    memset(out, 0, sizeof(*out));
+    out->requests = atomic_load(&r->n.requests);
+    out->replies = atomic_load(&r->n.replies);
+    out->no_reply_to = atomic_load(&r->n.no_reply_to);
+    out->dead_lettered = atomic_load(&r->n.dead_lettered);
+    out->replayed = atomic_load(&r->n.replayed);
+    out->replies_nacked = atomic_load(&r->n.replies_nacked);
+    out->redeliveries_counted = atomic_load(&r->n.redeliveries_counted);
     sfc_rpc_coalesce_stats(r->rpc, &out->coalesced_creates,
                            &out->coalesced_requests);
 }
