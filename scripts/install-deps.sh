@@ -11,6 +11,7 @@ PKGS=(
     python3 python3-pika python3-kombu python3-redis
     valgrind curl ca-certificates openssl procps
     systemd # systemd-analyze verifies the unit (unit_connector_systemd_unit)
+    stress-ng # SFC_TEST_STRESS=1 scripts/test.sh: the suite on a busy machine
     lowdown man-db
 )
 
