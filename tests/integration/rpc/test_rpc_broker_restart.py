@@ -8,11 +8,13 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
                          metric, rabbitmqctl, service_name, wait_rpc_ready)
+from tcp_relay import Relay  # noqa
 
 CALLS = 60
 WORKERS = 16
@@ -26,10 +28,16 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         self.metrics = f"127.0.0.1:{free_port()}"
         extra = (f"rpc = {{ enabled = true; max_workers = {WORKERS}; }};\n"
                  f"metrics = {{ listen = \"{self.metrics}\"; }};")
+        # The daemon reaches the broker through a relay, so that a test can
+        # cut its connection at the moment it chooses.
+        u = urllib.parse.urlsplit(AMQP)
+        self.relay = Relay(u.hostname, u.port or 5672)
         # Back on the broker within a second of it returning.
         cfg = base_config(self.sim, self.service, self.work, "", extra=extra,
                           amqp="reconnect_max_ms = 1000; "
                                "confirm_timeout_ms = 1000;")
+        cfg = cfg.replace(AMQP.rstrip("/") + "/", AMQP.rstrip("/").replace(
+            f"{u.hostname}:{u.port}", f"127.0.0.1:{self.relay.port}") + "/")
         self.daemon = Daemon(cfg, self.work)
         self.daemon.start()
         caller = RpcCaller(AMQP, self.service)
@@ -39,22 +47,35 @@ class BrokerRestartDuringCalls(unittest.TestCase):
     def tearDown(self):
         self.daemon.kill(15)
         self.daemon.wait(15)
+        self.relay.close()
         self.sim.stop()
+
+    def wait_in_salesforce(self, n, timeout=30):
+        """Until @n calls are held by the delay fault: workers hold their
+        requests, unacked."""
+        deadline = time.time() + timeout
+        while self.sim.counter("faults_fired:delay") < n:
+            self.assertLess(time.time(), deadline, self.daemon.output())
+            time.sleep(0.05)
 
     def metric(self, name):
         return metric(self.metrics, name)
 
     def test_restart_during_calls(self):
-        # Each create takes 400 ms in Salesforce: when the broker goes, a
+        # Each create takes 2 s in Salesforce: when the connection goes, a
         # worker holds every call it was given and the rest wait queued.
-        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 400,
+        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 2000,
                                          "method": "POST",
                                          "path": "/sobjects/Contact$",
                                          "count": -1})
         caller = RpcCaller(AMQP, self.service)
         names = {caller.send("create", "Contact", {"LastName": f"BR{i}"}):
                  f"BR{i}" for i in range(CALLS)}
-        time.sleep(0.6)
+        # Every worker holds a request: the connection is cut then, before
+        # any of them is answered, whatever the machine's pace (rabbitmqctl
+        # alone can take seconds), so those requests come back redelivered.
+        self.wait_in_salesforce(WORKERS)
+        self.relay.cut()
         try:
             rabbitmqctl("stop_app")
             time.sleep(1)
@@ -107,7 +128,7 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         caller = RpcCaller(AMQP, self.service)
         names = {caller.send("create", "Contact", {"LastName": f"BL{i}"}):
                  f"BL{i}" for i in range(8)}
-        time.sleep(0.5)
+        self.wait_in_salesforce(8)
         try:
             rabbitmqctl("set_vm_memory_high_watermark", "0")
             deadline = time.time() + 30
