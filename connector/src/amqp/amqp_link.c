@@ -11,6 +11,8 @@
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "amqp_link_int.h"
 
@@ -119,6 +121,52 @@ channel_ok(struct amqp_link *l, char *errstr, size_t errsz, const char *what)
     return false;
 }
 
+/*
+ * OpenSSL's verdict on the broker's certificate, kept as it verifies (the
+ * handshake's SSL object is gone when rabbitmq-c reports a failure): the
+ * certificate store's callback writes the first error into the int that
+ * the context's application data points at.
+ * Thread: the link's owner (during amqp_socket_open_noblock).
+ */
+static int note_verify(int ok, X509_STORE_CTX *x)
+{
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    int *verdict = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+
+    if (!ok && verdict && *verdict == X509_V_OK)
+        *verdict = X509_STORE_CTX_get_error(x);
+    return ok;
+}
+
+/*
+ * Whether a failed TLS connection was the broker's certificate being refused
+ * (rabbitmq-c: a failed peer or host name check, or a handshake that failed
+ * on OpenSSL's verification); if so, says why in @errstr and what to set.
+ */
+static bool tls_refusal(
+    int status, int verdict, const char *host, char *errstr, size_t errsz)
+{
+    if (status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED ||
+        verdict == X509_V_ERR_HOSTNAME_MISMATCH ||
+        verdict == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        sfc_errstr_set(errstr, errsz,
+                       "TLS to %s: the broker's certificate does not name "
+                       "host %s (connect by a name the certificate carries)",
+                       host, host);
+        return true;
+    }
+    if (status != AMQP_STATUS_SSL_PEER_VERIFY_FAILED && verdict == X509_V_OK)
+        return false;
+    sfc_errstr_set(errstr, errsz,
+                   "TLS to %s: the broker's certificate was refused (%s; set "
+                   "amqp.ca_file to the CA that signed it)",
+                   host,
+                   verdict != X509_V_OK ? X509_verify_cert_error_string(verdict)
+                                        : "it could not be verified");
+    return true;
+}
+
 sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
 {
     char *uri = sfc_xstrdup(l->o.uri);
@@ -128,6 +176,8 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
     struct timeval tv = {.tv_sec = l->o.connect_timeout_ms / 1000,
                          .tv_usec = (l->o.connect_timeout_ms % 1000) * 1000};
     char buf[256];
+    int st, verdict = X509_V_OK;
+    SSL_CTX *ctx = NULL;
     sfc_err_t rc = SFC_ERR_AMQP;
 
     amqp_link_close(l);
@@ -146,9 +196,19 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
             amqp_ssl_socket_set_key(sock, l->o.cert_file, l->o.key_file);
         amqp_ssl_socket_set_verify_peer(sock, l->o.verify_peer);
         amqp_ssl_socket_set_verify_hostname(sock, l->o.verify_peer);
+        ctx = amqp_ssl_socket_get_context(sock);
+        SSL_CTX_set_app_data(ctx, &verdict);
+        X509_STORE_set_verify_cb(SSL_CTX_get_cert_store(ctx), note_verify);
     }
-    if (amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) !=
-        AMQP_STATUS_OK) {
+    st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
+    if (ci.ssl) /* verdict lives on this stack */
+        SSL_CTX_set_app_data(ctx, NULL);
+    if (st != AMQP_STATUS_OK) {
+        if (ci.ssl && l->o.verify_peer &&
+            tls_refusal(st, verdict, ci.host, errstr, errsz)) {
+            rc = SFC_ERR_AMQP; /* connected: not a network failure */
+            goto out_free;
+        }
         sfc_errstr_set(errstr, errsz, "cannot connect to %s:%d", ci.host,
                        ci.port);
         rc = SFC_ERR_TRANSPORT;

@@ -48,8 +48,10 @@ void amqp_link_destroy(struct amqp_link *l);
 /*
  * Connects, logs in, opens channel 1 in confirm mode. SFC_OK, or with the
  * reason in @errstr (no secret): SFC_ERR_TRANSPORT when no connection was
- * made (nothing listens, DNS, TLS), SFC_ERR_AUTH when the broker refused the
- * login (user, password or vhost), SFC_ERR_AMQP otherwise.
+ * made (nothing listens, DNS, a TLS handshake that failed), SFC_ERR_AUTH
+ * when the broker refused the login (user, password or vhost), SFC_ERR_AMQP
+ * otherwise, a refused broker certificate included (the message says why:
+ * not trusted, expired, not naming the host).
  */
 sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz);
 
