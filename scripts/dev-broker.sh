@@ -44,4 +44,4 @@ if ! rabbitmqctl -q status >/dev/null 2>&1; then
     done
 fi
 echo "export RABBITMQ_NODENAME=$RABBITMQ_NODENAME"
-echo "export SFC_TEST_AMQP_URI=amqp://guest:guest@127.0.0.1:$port/"
+echo "export SFC_TEST_AMQP_URI=amqp://guest:guest@127.0.0.1:$port//"

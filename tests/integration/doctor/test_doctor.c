@@ -108,12 +108,54 @@ static void broker_unreachable_or_refusing(void **state)
     free(out);
 }
 
+/* The broker's URI up to its path: scheme, credentials, host and port. */
+static char *broker_base(void)
+{
+    const char *uri = tu_amqp_uri();
+    const char *path = strchr(strstr(uri, "://") + 3, '/');
+
+    return path ? sfc_xstrndup(uri, (size_t)(path - uri)) : sfc_xstrdup(uri);
+}
+
+/* The forms kombu, and so every Nameko configuration, writes for the
+ * default virtual host all reach it. */
+static void kombu_uri_forms_reach_the_default_vhost(void **state)
+{
+    static const char *const paths[] = {"//", "/%2F", "/", ""};
+    char *base = broker_base(), uri[512], *out;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        snprintf(uri, sizeof(uri), "%s%s", base, paths[i]);
+        assert_int_equal(doctor("demo-password", uri, &out), 0);
+        if (!strstr(out, "amqp: ok"))
+            fail_msg("%s: %s", paths[i], out);
+        free(out);
+    }
+    free(base);
+}
+
+/* A vhost that does not exist is the broker's refusal, not a parse error. */
+static void unknown_vhost_is_refused_by_the_broker(void **state)
+{
+    char *base = broker_base(), uri[512], *out;
+
+    (void)state;
+    snprintf(uri, sizeof(uri), "%s/no-such-vhost", base);
+    assert_int_equal(doctor("demo-password", uri, &out), 4);
+    assert_non_null(strstr(out, "refused the login"));
+    free(out);
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(all_good),
         cmocka_unit_test(bad_password_names_the_cause_not_the_secret),
         cmocka_unit_test(broker_unreachable_or_refusing),
+        cmocka_unit_test(kombu_uri_forms_reach_the_default_vhost),
+        cmocka_unit_test(unknown_vhost_is_refused_by_the_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
