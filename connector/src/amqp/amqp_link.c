@@ -15,6 +15,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "amqp_link_int.h"
+#include "amqp_uri.h"
 
 #define AMQP_MOD "amqp"
 #define CHANNEL  1
@@ -169,8 +170,7 @@ static bool tls_refusal(
 
 sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
 {
-    char *uri = sfc_xstrdup(l->o.uri);
-    struct amqp_connection_info ci;
+    struct amqp_uri ci;
     amqp_socket_t *sock;
     amqp_rpc_reply_t r;
     struct timeval tv = {.tv_sec = l->o.connect_timeout_ms / 1000,
@@ -181,15 +181,13 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
     sfc_err_t rc = SFC_ERR_AMQP;
 
     amqp_link_close(l);
-    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK) {
-        sfc_errstr_set(errstr, errsz, "%s is not an AMQP URI", l->shown_uri);
-        goto out_free;
+    if (amqp_uri_parse(l->o.uri, &ci, buf, sizeof(buf)) != SFC_OK) {
+        sfc_errstr_set(errstr, errsz, "%s %s", l->shown_uri, buf);
+        return SFC_ERR_AMQP;
     }
-    if (!ci.vhost || !*ci.vhost)
-        ci.vhost = (char *)"/"; /* "amqp://host/" as kombu reads it */
     l->conn = amqp_new_connection();
-    sock = ci.ssl ? amqp_ssl_socket_new(l->conn) : amqp_tcp_socket_new(l->conn);
-    if (ci.ssl) {
+    sock = ci.tls ? amqp_ssl_socket_new(l->conn) : amqp_tcp_socket_new(l->conn);
+    if (ci.tls) {
         if (l->o.ca_file)
             amqp_ssl_socket_set_cacert(sock, l->o.ca_file);
         if (l->o.cert_file && l->o.key_file)
@@ -201,10 +199,10 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
         X509_STORE_set_verify_cb(SSL_CTX_get_cert_store(ctx), note_verify);
     }
     st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
-    if (ci.ssl) /* verdict lives on this stack */
+    if (ci.tls) /* verdict lives on this stack */
         SSL_CTX_set_app_data(ctx, NULL);
     if (st != AMQP_STATUS_OK) {
-        if (ci.ssl && l->o.verify_peer &&
+        if (ci.tls && l->o.verify_peer &&
             tls_refusal(st, verdict, ci.host, errstr, errsz)) {
             rc = SFC_ERR_AMQP; /* connected: not a network failure */
             goto out_free;
@@ -236,7 +234,7 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
         goto out_free;
     l->open = true;
     l->next_tag = 1;
-    if (!ci.ssl) {
+    if (!ci.tls) {
         /* A frame never exceeds the negotiated frame_max (0: none). */
         int fm = amqp_get_frame_max(l->conn);
 
@@ -246,7 +244,7 @@ sfc_err_t amqp_link_open(struct amqp_link *l, char *errstr, size_t errsz)
     }
     rc = SFC_OK;
 out_free:
-    sfc_free_secret(uri);
+    amqp_uri_free(&ci);
     if (rc != SFC_OK)
         amqp_link_close(l);
     return rc;

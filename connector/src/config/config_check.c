@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config_check.h"
+#include "amqp_uri.h"
 #include "listen_addr.h"
 #include "sfc/api.h"
 
@@ -202,6 +203,20 @@ static void check_uri(struct cfg_loader *L,
                schemes[1] ? schemes[1] : "");
 }
 
+/* The broker URI, read by the parser the link connects with. */
+static void check_amqp_uri(struct cfg_loader *L, config_t *c, const char *uri)
+{
+    struct amqp_uri u;
+    char err[200];
+
+    if (amqp_uri_parse(uri, &u, err, sizeof(err)) == SFC_OK) {
+        amqp_uri_free(&u);
+        return;
+    }
+    /* The URI may hold a password: say what is wrong, not what it is. */
+    cfg_report(L, where(c, "amqp", "uri"), "amqp.uri", "%s", err);
+}
+
 /* What listen_addr_parse() refuses, the daemon could not listen on. */
 static void check_listen(struct cfg_loader *L, config_t *c, char *const *listen)
 {
@@ -218,11 +233,10 @@ static void check_listen(struct cfg_loader *L, config_t *c, char *const *listen)
 
 void cfg_check(struct cfg_loader *L, config_t *c, struct sfc_config *cfg)
 {
-    static const char *const amqp_schemes[] = {"amqp://", "amqps://", NULL};
     static const char *const redis_schemes[] = {"redis://", "unix://", NULL};
 
     check_salesforce(L, c, &cfg->salesforce);
-    check_uri(L, c, "amqp", "uri", cfg->amqp.uri, amqp_schemes);
+    check_amqp_uri(L, c, cfg->amqp.uri);
     if (cfg->streaming.replay_store == SFC_REPLAY_STORE_REDIS)
         check_uri(L, c, "streaming", "redis_uri", cfg->streaming.redis_uri,
                   redis_schemes);

@@ -213,7 +213,9 @@ static const struct cfg_key amqp_keys[] = {
         uri,
         "amqp://guest:guest@127.0.0.1:5672/",
         CFG_F_URI,
-        "Broker URI (amqp:// or amqps://user:password@host:port/vhost)"),
+        "Broker URI, read as kombu reads it: "
+        "amqp[s]://user:password@host:port/vhost; "
+        "the vhost is the path after its first /, decoded (// and /%2F are /)"),
     INT(AM, heartbeat, "60", 0, 3600, "AMQP heartbeat in seconds (0 = off)"),
     STR(AM, ca_file, NULL, 0, "CA certificate for amqps"),
     STR(AM, cert_file, NULL, 0, "Client certificate for amqps"),

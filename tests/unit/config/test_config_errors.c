@@ -125,6 +125,11 @@ static void other_checks(void **state)
                  2, "salesforce.api_version: \"60.5\" is not an API version");
     expect_error(CFG_SF_OK "amqp = {\n uri = \"http://u:hunter2@h/\"; };", 3,
                  "amqp.uri: must start with amqp:// or amqps://");
+    expect_error(CFG_SF_OK
+                 "amqp = {\n uri = \"amqp://u:hunter2@h/?heartbeat=9\"; };",
+                 3, "amqp.uri: carries query options");
+    expect_error(CFG_SF_OK "amqp = {\n uri = \"amqp://u:hunter2@h:0/\"; };", 3,
+                 "amqp.uri: has a port out of range");
     expect_error(CFG_SF_OK "metrics = { listen = \"9102\"; };", 2,
                  "metrics.listen: expected host:port");
     expect_error(CFG_SF_OK "log = { level = \"info\" ", 0, "syntax error");
