@@ -3,7 +3,8 @@
 # a local RabbitMQ, the bundled Salesforce simulator (sfsim --demo, which
 # keeps creating and updating Contacts and Leads) and the connector on
 # etc/demo.conf, then prints the events a Nameko consumer receives.
-# Ctrl-C stops everything; DEMO_SECONDS=N stops after N seconds.
+# Ctrl-C stops everything; DEMO_SECONDS=N stops after N seconds; AMQP_URI
+# names another broker than the local one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -36,4 +37,5 @@ SFC_DEMO_DIR="$work" ./build/bin/sfconnector run -c etc/demo.conf \
 pids+=($!)
 echo "sfconnector running (log: $work/sfconnector.log)"
 
-/usr/bin/python3 tests/pylib/watch_events.py --seconds "${DEMO_SECONDS:-0}"
+/usr/bin/python3 tests/pylib/watch_events.py --seconds "${DEMO_SECONDS:-0}" \
+    --amqp "${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672//}"
