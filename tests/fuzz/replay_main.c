@@ -1,7 +1,8 @@
 /*
  * Without libFuzzer (-DSFC_FUZZ=OFF), a main() that replays the files named
  * on the command line through LLVMFuzzerTestOneInput, so each corpus runs
- * as an ordinary test. Linked with every rpc fuzz target's replay program.
+ * as an ordinary test. Linked with every fuzz target's replay program
+ * (tests/fuzz/<area>/CMakeLists.txt).
  */
 #include <stdint.h>
 #include <stdio.h>
