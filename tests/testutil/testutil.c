@@ -172,6 +172,21 @@ void sfsim_stop(struct sfsim_proc *p)
     p->dir[0] = '\0';
 }
 
+struct sfsim_proc tu_sim;
+
+int tu_sim_setup(void **state)
+{
+    (void)state;
+    return sfsim_start(&tu_sim, NULL);
+}
+
+int tu_sim_teardown(void **state)
+{
+    (void)state;
+    sfsim_stop(&tu_sim);
+    return 0;
+}
+
 static size_t collect(char *data, size_t size, size_t n, void *opaque)
 {
     if (sfc_buf_append(opaque, data, size * n) != SFC_OK)

@@ -26,6 +26,16 @@ int sfsim_start(struct sfsim_proc *p, const char *const *extra_args);
 void sfsim_stop(struct sfsim_proc *p);
 
 /*
+ * The simulator the cases of one test program share: tu_sim_setup(), a
+ * cmocka group setup, starts it without extra arguments (0 or -1);
+ * tu_sim_teardown() stops it. @state is not used.
+ * Thread: the test's main thread.
+ */
+extern struct sfsim_proc tu_sim;
+int tu_sim_setup(void **state);
+int tu_sim_teardown(void **state);
+
+/*
  * HTTP request to @url (method "GET", "POST", ...). @body may be NULL.
  * @headers is a NULL-terminated list or NULL. Returns the HTTP status, or -1
  * on a transport failure. *resp_body (may be NULL) is malloc'ed, caller frees.

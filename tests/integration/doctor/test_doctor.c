@@ -10,21 +10,6 @@
 
 #include "testutil.h"
 
-static struct sfsim_proc sim;
-
-static int setup(void **state)
-{
-    (void)state;
-    return sfsim_start(&sim, NULL);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfsim_stop(&sim);
-    return 0;
-}
-
 /* Writes a config, runs doctor on it; returns the exit code, output in *out. */
 static int doctor(const char *password, const char *amqp_uri, char **out)
 {
@@ -34,7 +19,7 @@ static int doctor(const char *password, const char *amqp_uri, char **out)
     size_t n;
     int status;
 
-    snprintf(path, sizeof(path), "%s/doctor.conf", sim.dir);
+    snprintf(path, sizeof(path), "%s/doctor.conf", tu_sim.dir);
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f,
@@ -42,7 +27,7 @@ static int doctor(const char *password, const char *amqp_uri, char **out)
             "\"demo@sfsim.local\";\n password = \"%s\"; security_token = "
             "\"DEMOTOKEN\";\n client_id = \"sfsim-client-id\"; client_secret = "
             "\"sfsim-client-secret\"; };\namqp = { uri = \"%s\"; };\n",
-            sim.url, password, amqp_uri);
+            tu_sim.url, password, amqp_uri);
     fclose(f);
     snprintf(cmd, sizeof(cmd), "%s doctor -c %s 2>&1",
              tu_bin("sfconnector", bin, sizeof(bin)), path);
@@ -157,5 +142,5 @@ int main(void)
         cmocka_unit_test(kombu_uri_forms_reach_the_default_vhost),
         cmocka_unit_test(unknown_vhost_is_refused_by_the_broker),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_sim_setup, tu_sim_teardown);
 }

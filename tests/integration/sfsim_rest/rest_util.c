@@ -124,24 +124,55 @@ char *rt_url(const struct sfsim_proc *p, const char *path)
     return sfc_xasprintf("%s/services/data/v60.0%s", p->url, path);
 }
 
+long rt_password_login(const struct sfsim_proc *p, struct rt_resp *r)
+{
+    char *url = sfc_xasprintf("%s/services/oauth2/token", p->url);
+    long status =
+        rt_req("POST", url, NULL, "application/x-www-form-urlencoded",
+               "grant_type=password&client_id=sfsim-client-id&client_secret="
+               "sfsim-client-secret&username=demo%40sfsim.local&password="
+               "demo-passwordDEMOTOKEN",
+               NULL, r);
+
+    free(url);
+    return status;
+}
+
 char *rt_login(const struct sfsim_proc *p)
 {
     struct rt_resp r;
-    char *url = sfc_xasprintf("%s/services/oauth2/token", p->url);
     const cJSON *tok;
     char *out = NULL;
 
-    rt_req("POST", url, NULL, "application/x-www-form-urlencoded",
-           "grant_type=password&client_id=sfsim-client-id&client_secret="
-           "sfsim-client-secret&username=demo%40sfsim.local&password="
-           "demo-passwordDEMOTOKEN",
-           NULL, &r);
+    rt_password_login(p, &r);
     tok = cJSON_GetObjectItemCaseSensitive(r.json, "access_token");
     if (r.status == 200 && cJSON_IsString(tok))
         out = sfc_xstrdup(tok->valuestring);
     rt_free(&r);
-    free(url);
     return out;
+}
+
+char *rt_token;
+
+int rt_start(const char *const *args)
+{
+    if (sfsim_start(&tu_sim, args) != 0)
+        return -1;
+    rt_token = rt_login(&tu_sim);
+    return rt_token ? 0 : -1;
+}
+
+int rt_setup(void **state)
+{
+    (void)state;
+    return rt_start(NULL);
+}
+
+int rt_teardown(void **state)
+{
+    free(rt_token);
+    rt_token = NULL;
+    return tu_sim_teardown(state);
 }
 
 char *rt_create(const struct sfsim_proc *p,
@@ -163,6 +194,22 @@ char *rt_create(const struct sfsim_proc *p,
     free(url);
     free(path);
     return id;
+}
+
+long rt_delete(const struct sfsim_proc *p,
+               const char *token,
+               const char *obj,
+               const char *id)
+{
+    char *path = sfc_xasprintf("/sobjects/%s/%s", obj, id);
+    char *url = rt_url(p, path);
+    struct rt_resp r;
+    long status = rt_req("DELETE", url, token, NULL, NULL, NULL, &r);
+
+    rt_free(&r);
+    free(url);
+    free(path);
+    return status;
 }
 
 const char *rt_error_code(const struct rt_resp *r)

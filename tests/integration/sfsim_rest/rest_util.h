@@ -45,14 +45,45 @@ char *rt_cookie_header(const struct rt_resp *r);
 /* "<base>/services/data/v60.0<path>" (malloc'ed). */
 char *rt_url(const struct sfsim_proc *p, const char *path);
 
+/*
+ * POSTs the password grant with the built-in demo credentials to @p's token
+ * endpoint; fills @r (free with rt_free) and returns the status.
+ */
+long rt_password_login(const struct sfsim_proc *p, struct rt_resp *r);
+
 /* Password login with the built-in demo credentials; malloc'ed token. */
 char *rt_login(const struct sfsim_proc *p);
+
+/*
+ * The demo login's access token for tu_sim (testutil.h), the simulator the
+ * cases of one test program share; set by rt_start, freed by rt_teardown.
+ */
+extern char *rt_token;
+
+/*
+ * Starts tu_sim with @args (NULL-terminated, may be NULL) and logs in with
+ * the demo credentials into rt_token. Returns 0 or -1.
+ * Thread: the test's main thread.
+ */
+int rt_start(const char *const *args);
+
+/* cmocka group setup: rt_start(NULL). @state is not used. */
+int rt_setup(void **state);
+
+/* cmocka group teardown: frees rt_token and stops tu_sim. */
+int rt_teardown(void **state);
 
 /* POSTs @json to /sobjects/@obj/ with @token; new id (malloc) or NULL. */
 char *rt_create(const struct sfsim_proc *p,
                 const char *token,
                 const char *obj,
                 const char *json);
+
+/* DELETE /sobjects/@obj/@id with @token; returns the status. */
+long rt_delete(const struct sfsim_proc *p,
+               const char *token,
+               const char *obj,
+               const char *id);
 
 /* errorCode of element 0 of an error array, or NULL. */
 const char *rt_error_code(const struct rt_resp *r);

@@ -15,32 +15,12 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (sfsim_start(&sim, NULL) != 0)
-        return -1;
-    token = rt_login(&sim);
-    return token ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
-    return 0;
-}
-
 static long
 coll(const char *method, const char *path, const char *body, struct rt_resp *r)
 {
     char *full = sfc_xasprintf("/composite/sobjects%s", path);
-    char *url = rt_url(&sim, full);
-    long s = rt_req(method, url, token, NULL, body, NULL, r);
+    char *url = rt_url(&tu_sim, full);
+    long s = rt_req(method, url, rt_token, NULL, body, NULL, r);
     free(url);
     free(full);
     return s;
@@ -99,7 +79,7 @@ static void test_all_or_none(void **state)
                         "ALL_OR_NONE_OPERATION_ROLLED_BACK");
     assert_string_equal(status_code_at(&r, 1), "REQUIRED_FIELD_MISSING");
     rt_free(&r);
-    sfsim_control(&sim, "/_sim/records/Account", NULL, &body);
+    sfsim_control(&tu_sim, "/_sim/records/Account", NULL, &body);
     assert_null(strstr(body, "RolledBack"));
     free(body);
 }
@@ -158,23 +138,18 @@ static void test_retrieve_many_post(void **state)
 {
     struct rt_resp r;
     struct sfc_buf b;
-    char *a = rt_create(&sim, token, "Account", "{\"Name\":\"RetA\"}");
-    char *c = rt_create(&sim, token, "Account", "{\"Name\":\"RetC\"}");
-    char *lead = rt_create(&sim, token, "Lead",
+    char *a = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"RetA\"}");
+    char *c = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"RetC\"}");
+    char *lead = rt_create(&tu_sim, rt_token, "Lead",
                            "{\"LastName\":\"L\",\"Company\":\"C\"}");
-    char *body, *del;
+    char *body;
     const cJSON *rec;
     int i;
     (void)state;
     assert_non_null(a);
     assert_non_null(c);
     assert_non_null(lead);
-    del = sfc_xasprintf("/sobjects/Account/%s", c);
-    body = rt_url(&sim, del);
-    assert_int_equal(rt_req("DELETE", body, token, NULL, NULL, NULL, &r), 204);
-    rt_free(&r);
-    free(body);
-    free(del);
+    assert_int_equal(rt_delete(&tu_sim, rt_token, "Account", c), 204);
     body = sfc_xasprintf("{\"ids\":[\"%s\",\"%s\",\"%s\",\"%.15s\"],"
                          "\"fields\":[\"id\",\"name\"]}",
                          lead, a, c, a);
@@ -260,5 +235,5 @@ int main(void)
         cmocka_unit_test(test_retrieve_many_post),
         cmocka_unit_test(test_upsert_and_cap),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
 }

@@ -14,26 +14,6 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (sfsim_start(&sim, NULL) != 0)
-        return -1;
-    token = rt_login(&sim);
-    return token ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
-    return 0;
-}
-
 static const cJSON *sub(const struct rt_resp *r, int i)
 {
     return cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "compositeResponse"),
@@ -48,11 +28,11 @@ static int sub_status(const struct rt_resp *r, int i)
 static void test_references(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/composite");
+    char *url = rt_url(&tu_sim, "/composite");
     const cJSON *b;
     (void)state;
     assert_int_equal(
-        rt_req("POST", url, token, NULL,
+        rt_req("POST", url, rt_token, NULL,
                "{\"allOrNone\":true,\"compositeRequest\":["
                "{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
                "Account\",\"referenceId\":\"refAccount\",\"body\":{\"Name\":"
@@ -85,11 +65,11 @@ static void test_references(void **state)
 static void test_all_or_none_rollback(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/composite");
+    char *url = rt_url(&tu_sim, "/composite");
     char *body = NULL;
     const cJSON *e;
     (void)state;
-    rt_req("POST", url, token, NULL,
+    rt_req("POST", url, rt_token, NULL,
            "{\"allOrNone\":true,\"compositeRequest\":["
            "{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
            "Account\",\"referenceId\":\"a\",\"body\":{\"Name\":\"Ghost\"}},"
@@ -109,7 +89,7 @@ static void test_all_or_none_rollback(void **state)
     assert_string_equal(cJSON_GetObjectItem(e, "errorCode")->valuestring,
                         "REQUIRED_FIELD_MISSING");
     rt_free(&r);
-    sfsim_control(&sim, "/_sim/records/Account", NULL, &body);
+    sfsim_control(&tu_sim, "/_sim/records/Account", NULL, &body);
     assert_null(strstr(body, "Ghost"));
     free(body);
     free(url);
@@ -135,8 +115,8 @@ static long get_account(const char *id, const char *name)
 {
     struct rt_resp r;
     char *path = sfc_xasprintf("/sobjects/Account/%s", id);
-    char *url = rt_url(&sim, path);
-    long status = rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    char *url = rt_url(&tu_sim, path);
+    long status = rt_req("GET", url, rt_token, NULL, NULL, NULL, &r);
 
     if (name)
         assert_string_equal(cJSON_GetObjectItem(r.json, "Name")->valuestring,
@@ -153,41 +133,42 @@ static long get_account(const char *id, const char *name)
 static void test_rollback_reverts_updates_and_deletes(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/composite");
-    char *keep = rt_create(&sim, token, "Account", "{\"Name\":\"Keep\"}");
-    char *doomed = rt_create(&sim, token, "Account", "{\"Name\":\"Doomed\"}");
+    char *url = rt_url(&tu_sim, "/composite");
+    char *keep = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"Keep\"}");
+    char *doomed =
+        rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"Doomed\"}");
     char *body;
     long long events;
     (void)state;
     assert_non_null(keep);
     assert_non_null(doomed);
-    events = rt_stat(&sim, "stream_events_published");
+    events = rt_stat(&tu_sim, "stream_events_published");
     body = update_delete(
         keep, doomed,
         ",{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
         "Account\",\"referenceId\":\"c\",\"body\":{\"Name\":\"Phantom\"}},"
         "{\"method\":\"POST\",\"url\":\"/services/data/v60.0/sobjects/"
         "Contact\",\"referenceId\":\"x\",\"body\":{\"FirstName\":\"x\"}}");
-    assert_int_equal(rt_req("POST", url, token, NULL, body, NULL, &r), 200);
+    assert_int_equal(rt_req("POST", url, rt_token, NULL, body, NULL, &r), 200);
     for (int i = 0; i < 4; i++)
         assert_int_equal(sub_status(&r, i), 400);
     rt_free(&r);
     free(body);
     assert_int_equal(get_account(keep, "Keep"), 200);
     assert_int_equal(get_account(doomed, "Doomed"), 200);
-    sfsim_control(&sim, "/_sim/records/Account", NULL, &body);
+    sfsim_control(&tu_sim, "/_sim/records/Account", NULL, &body);
     assert_null(strstr(body, "Phantom"));
     free(body);
-    assert_int_equal(rt_stat(&sim, "stream_events_published"), events);
+    assert_int_equal(rt_stat(&tu_sim, "stream_events_published"), events);
 
     /* The same without the failing subrequest commits, and is published. */
     body = update_delete(keep, doomed, "");
-    assert_int_equal(rt_req("POST", url, token, NULL, body, NULL, &r), 200);
+    assert_int_equal(rt_req("POST", url, rt_token, NULL, body, NULL, &r), 200);
     assert_int_equal(sub_status(&r, 0), 204);
     assert_int_equal(sub_status(&r, 1), 204);
     rt_free(&r);
     free(body);
-    assert_true(rt_stat(&sim, "stream_events_published") > events);
+    assert_true(rt_stat(&tu_sim, "stream_events_published") > events);
     assert_int_equal(get_account(keep, "Changed"), 200);
     assert_int_equal(get_account(doomed, NULL), 404);
     free(keep);
@@ -198,18 +179,18 @@ static void test_rollback_reverts_updates_and_deletes(void **state)
 static void test_batch(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/composite/batch");
+    char *url = rt_url(&tu_sim, "/composite/batch");
     char *h;
     long long before, after;
     const cJSON *res;
     (void)state;
-    rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    rt_req("GET", url, rt_token, NULL, NULL, NULL, &r);
     h = rt_header(&r, "Sforce-Limit-Info");
     sscanf(h, "api-usage=%lld", &before);
     free(h);
     rt_free(&r);
     assert_int_equal(
-        rt_req("POST", url, token, NULL,
+        rt_req("POST", url, rt_token, NULL,
                "{\"haltOnError\":true,\"batchRequests\":["
                "{\"method\":\"POST\",\"url\":\"v60.0/sobjects/Lead\","
                "\"richInput\":{\"LastName\":\"B\",\"Company\":\"C\"}},"
@@ -245,5 +226,5 @@ int main(void)
         cmocka_unit_test(test_rollback_reverts_updates_and_deletes),
         cmocka_unit_test(test_batch),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
 }

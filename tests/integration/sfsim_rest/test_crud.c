@@ -14,8 +14,6 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
 static char seed_dir[256];
 
 static const char SEED[] =
@@ -47,24 +45,19 @@ static int setup(void **state)
     args[0] = "--seed";
     args[1] = arg;
     args[2] = NULL;
-    if (sfsim_start(&sim, args) != 0)
-        return -1;
-    token = rt_login(&sim);
-    return token ? 0 : -1;
+    return rt_start(args);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
+    rt_teardown(state);
     tu_rmtree(seed_dir);
     return 0;
 }
 
 static char *create(const char *obj, const char *json)
 {
-    return rt_create(&sim, token, obj, json);
+    return rt_create(&tu_sim, rt_token, obj, json);
 }
 
 static void test_create_get_update_delete(void **state)
@@ -81,8 +74,8 @@ static void test_create_get_update_delete(void **state)
     assert_memory_equal(id, "003", 3);
 
     path = sfc_xasprintf("/sobjects/Contact/%s", id);
-    url = rt_url(&sim, path);
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    url = rt_url(&tu_sim, path);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     v = cJSON_GetObjectItemCaseSensitive(r.json, "Name");
     assert_string_equal(v->valuestring, "Ada Lovelace");
     v = cJSON_GetObjectItemCaseSensitive(
@@ -93,9 +86,9 @@ static void test_create_get_update_delete(void **state)
         cJSON_GetObjectItemCaseSensitive(r.json, "LastModifiedById"));
     rt_free(&r);
 
-    assert_int_equal(
-        rt_req("PATCH", url, token, NULL, "{\"Title\":\"Countess\"}", NULL, &r),
-        204);
+    assert_int_equal(rt_req("PATCH", url, rt_token, NULL,
+                            "{\"Title\":\"Countess\"}", NULL, &r),
+                     204);
     assert_string_equal(r.body, "");
     rt_free(&r);
 
@@ -103,8 +96,8 @@ static void test_create_get_update_delete(void **state)
     free(url);
     free(path);
     path = sfc_xasprintf("/sobjects/Contact/%.15s?fields=Title,Email", id);
-    url = rt_url(&sim, path);
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    url = rt_url(&tu_sim, path);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(
         cJSON_GetObjectItemCaseSensitive(r.json, "Title")->valuestring,
         "Countess");
@@ -114,13 +107,15 @@ static void test_create_get_update_delete(void **state)
     free(path);
 
     path = sfc_xasprintf("/sobjects/Contact/%s", id);
-    url = rt_url(&sim, path);
-    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
+    url = rt_url(&tu_sim, path);
+    assert_int_equal(rt_req("DELETE", url, rt_token, NULL, NULL, NULL, &r),
+                     204);
     rt_free(&r);
-    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 404);
+    assert_int_equal(rt_req("DELETE", url, rt_token, NULL, NULL, NULL, &r),
+                     404);
     assert_string_equal(rt_error_code(&r), "ENTITY_IS_DELETED");
     rt_free(&r);
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 404);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 404);
     assert_string_equal(rt_error_code(&r), "ENTITY_IS_DELETED");
     rt_free(&r);
     free(url);
@@ -135,11 +130,12 @@ static void expect_error(const char *method,
                          const char *code,
                          const char *message_part)
 {
-    char *url = rt_url(&sim, path);
+    char *url = rt_url(&tu_sim, path);
     struct rt_resp r;
     const cJSON *m;
 
-    assert_int_equal(rt_req(method, url, token, NULL, body, NULL, &r), status);
+    assert_int_equal(rt_req(method, url, rt_token, NULL, body, NULL, &r),
+                     status);
     assert_true(cJSON_IsArray(r.json));
     assert_string_equal(rt_error_code(&r), code);
     m = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(r.json, 0),
@@ -185,15 +181,15 @@ static void test_errors(void **state)
 static void test_upsert(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Widget__c/Ext_Id__c/W-1");
+    char *url = rt_url(&tu_sim, "/sobjects/Widget__c/Ext_Id__c/W-1");
     char *old = sfc_xasprintf("%s/services/data/v45.0/sobjects/Widget__c/"
                               "Ext_Id__c/W-1",
-                              sim.url);
-    char *bad = rt_url(&sim, "/sobjects/Widget__c/Name/W-1");
+                              tu_sim.url);
+    char *bad = rt_url(&tu_sim, "/sobjects/Widget__c/Name/W-1");
     char *id;
 
     (void)state;
-    assert_int_equal(rt_req("PATCH", url, token, NULL,
+    assert_int_equal(rt_req("PATCH", url, rt_token, NULL,
                             "{\"Name\":\"first\",\"Count__c\":1}", NULL, &r),
                      201);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "created")));
@@ -201,30 +197,31 @@ static void test_upsert(void **state)
     assert_memory_equal(id, "a01", 3);
     rt_free(&r);
     assert_int_equal(
-        rt_req("PATCH", url, token, NULL, "{\"Name\":\"second\"}", NULL, &r),
+        rt_req("PATCH", url, rt_token, NULL, "{\"Name\":\"second\"}", NULL, &r),
         200);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "created")));
     assert_string_equal(cJSON_GetObjectItem(r.json, "id")->valuestring, id);
     rt_free(&r);
     /* Before API 46.0 an update answers 204 without body. */
     assert_int_equal(
-        rt_req("PATCH", old, token, NULL, "{\"Name\":\"third\"}", NULL, &r),
+        rt_req("PATCH", old, rt_token, NULL, "{\"Name\":\"third\"}", NULL, &r),
         204);
     rt_free(&r);
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(cJSON_GetObjectItem(r.json, "Name")->valuestring,
                         "third");
     rt_free(&r);
-    assert_int_equal(rt_req("PATCH", bad, token, NULL, "{}", NULL, &r), 404);
+    assert_int_equal(rt_req("PATCH", bad, rt_token, NULL, "{}", NULL, &r), 404);
     assert_string_equal(rt_error_code(&r), "NOT_FOUND");
     rt_free(&r);
     /* Two records with the same external id: 300 with their URLs. */
     free(create("Widget__c", "{\"Name\":\"d1\",\"Ext_Id__c\":\"DUP\"}"));
     free(create("Widget__c", "{\"Name\":\"d2\",\"Ext_Id__c\":\"DUP\"}"));
     free(url);
-    url = rt_url(&sim, "/sobjects/Widget__c/Ext_Id__c/DUP");
+    url = rt_url(&tu_sim, "/sobjects/Widget__c/Ext_Id__c/DUP");
     assert_int_equal(
-        rt_req("PATCH", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 300);
+        rt_req("PATCH", url, rt_token, NULL, "{\"Name\":\"x\"}", NULL, &r),
+        300);
     assert_int_equal(cJSON_GetArraySize(r.json), 2);
     assert_non_null(strstr(cJSON_GetArrayItem(r.json, 0)->valuestring,
                            "/sobjects/Widget__c/a01"));
@@ -238,13 +235,13 @@ static void test_upsert(void **state)
 static void test_limit_info_and_limits(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/limits");
+    char *url = rt_url(&tu_sim, "/limits");
     char *h1, *h2;
     long long u1, u2, max;
     const cJSON *d;
 
     (void)state;
-    rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    rt_req("GET", url, rt_token, NULL, NULL, NULL, &r);
     h1 = rt_header(&r, "Sforce-Limit-Info");
     assert_non_null(h1);
     assert_int_equal(sscanf(h1, "api-usage=%lld/%lld", &u1, &max), 2);
@@ -256,7 +253,7 @@ static void test_limit_info_and_limits(void **state)
         (long long)cJSON_GetObjectItem(d, "Remaining")->valuedouble,
         15000 - u1);
     rt_free(&r);
-    rt_req("GET", url, token, NULL, NULL, NULL, &r);
+    rt_req("GET", url, rt_token, NULL, NULL, NULL, &r);
     h2 = rt_header(&r, "Sforce-Limit-Info");
     assert_int_equal(sscanf(h2, "api-usage=%lld/", &u2), 1);
     assert_int_equal(u2, u1 + 1);
@@ -265,7 +262,7 @@ static void test_limit_info_and_limits(void **state)
     free(h2);
     free(url);
     /* The versions list needs no auth and carries no limit header. */
-    url = sfc_xasprintf("%s/services/data/", sim.url);
+    url = sfc_xasprintf("%s/services/data/", tu_sim.url);
     assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, NULL, &r), 200);
     assert_true(cJSON_GetArraySize(r.json) > 10);
     assert_null(rt_header(&r, "Sforce-Limit-Info"));
@@ -278,28 +275,29 @@ static void test_undelete_and_old_version(void **state)
     struct rt_resp r;
     char *id = create("Case", "{\"Subject\":\"S\"}");
     char *path = sfc_xasprintf("/sobjects/Case/%s", id);
-    char *url = rt_url(&sim, path);
+    char *url = rt_url(&tu_sim, path);
     char *ctl = sfc_xasprintf("/_sim/undelete/%s", id);
-    char *old = sfc_xasprintf("%s/services/data/v37.0/limits", sim.url);
+    char *old = sfc_xasprintf("%s/services/data/v37.0/limits", tu_sim.url);
     char *w;
 
     (void)state;
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     /* Defaults and auto-number fields are filled. */
     assert_string_equal(cJSON_GetObjectItem(r.json, "Status")->valuestring,
                         "New");
     assert_int_equal(
         strlen(cJSON_GetObjectItem(r.json, "CaseNumber")->valuestring), 8);
     rt_free(&r);
-    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
+    assert_int_equal(rt_req("DELETE", url, rt_token, NULL, NULL, NULL, &r),
+                     204);
     rt_free(&r);
-    assert_int_equal(sfsim_control(&sim, ctl, "{}", NULL), 200);
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(sfsim_control(&tu_sim, ctl, "{}", NULL), 200);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "IsDeleted")));
     rt_free(&r);
-    assert_int_equal(sfsim_control(&sim, ctl, "{}", NULL), 400);
+    assert_int_equal(sfsim_control(&tu_sim, ctl, "{}", NULL), 400);
     /* Deprecated versions answer with a Warning: 299 header. */
-    assert_int_equal(rt_req("GET", old, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(rt_req("GET", old, rt_token, NULL, NULL, NULL, &r), 200);
     w = rt_header(&r, "Warning");
     assert_non_null(w);
     assert_memory_equal(w, "299 - ", 6);
@@ -315,12 +313,12 @@ static void test_undelete_and_old_version(void **state)
 static void test_describe(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Widget__c/describe/");
+    char *url = rt_url(&tu_sim, "/sobjects/Widget__c/describe/");
     const cJSON *f;
     bool ext = false;
 
     (void)state;
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(cJSON_GetObjectItem(r.json, "keyPrefix")->valuestring,
                         "a01");
     cJSON_ArrayForEach(f, cJSON_GetObjectItem(r.json, "fields"))
@@ -332,8 +330,8 @@ static void test_describe(void **state)
     assert_true(ext);
     rt_free(&r);
     free(url);
-    url = rt_url(&sim, "/sobjects/");
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    url = rt_url(&tu_sim, "/sobjects/");
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     assert_int_equal(cJSON_GetObjectItem(r.json, "maxBatchSize")->valueint,
                      200);
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "sobjects")) >=
@@ -377,8 +375,8 @@ static void test_pushtopic_rules(void **state)
 static void test_auth_header_forms(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Account/");
-    char *hdr = sfc_xasprintf("Authorization: OAuth %s", token);
+    char *url = rt_url(&tu_sim, "/sobjects/Account/");
+    char *hdr = sfc_xasprintf("Authorization: OAuth %s", rt_token);
 
     (void)state;
     assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, hdr, &r), 200);
@@ -390,7 +388,7 @@ static void test_auth_header_forms(void **state)
     free(hdr);
     free(url);
     /* localhost reaches the same server as 127.0.0.1. */
-    url = sfc_xasprintf("%s/services/data/", sim.url);
+    url = sfc_xasprintf("%s/services/data/", tu_sim.url);
     memcpy(strstr(url, "127.0.0.1"), "localhost", 9);
     assert_int_equal(rt_req("GET", url, NULL, NULL, NULL, NULL, &r), 200);
     rt_free(&r);
@@ -408,8 +406,8 @@ static void test_body_bound(void **state)
     memcpy(big, "{\"Name\":\"", 9);
     memcpy(big + n - 2, "\"}", 2);
     big[n] = '\0';
-    url = rt_url(&sim, "/sobjects/Account/");
-    assert_int_equal(rt_req("POST", url, token, NULL, big, NULL, &r), 413);
+    url = rt_url(&tu_sim, "/sobjects/Account/");
+    assert_int_equal(rt_req("POST", url, rt_token, NULL, big, NULL, &r), 413);
     rt_free(&r);
     free(url);
     free(big);

@@ -17,8 +17,7 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token, *cookie, seed[512], cometd[512];
+static char *cookie, seed[512], cometd[512];
 
 static const char SEED[] =
     "{\"objects\":[{\"name\":\"Order_Event__e\",\"fields\":["
@@ -43,21 +42,17 @@ static int setup(void **state)
         return -1;
     fputs(SEED, f);
     fclose(f);
-    if (sfsim_start(&sim, args) != 0)
+    if (rt_start(args) != 0)
         return -1;
     tu_rmtree(dir);
-    snprintf(cometd, sizeof(cometd), "%s/cometd/60.0", sim.url);
-    token = rt_login(&sim);
-    return token ? 0 : -1;
+    snprintf(cometd, sizeof(cometd), "%s/cometd/60.0", tu_sim.url);
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    free(token);
     free(cookie);
-    sfsim_stop(&sim);
-    return 0;
+    return rt_teardown(state);
 }
 
 /* "YYYY-MM-DDThh:mm:ss.sssZ" */
@@ -73,11 +68,11 @@ static void assert_stream_datetime(const char *s)
 static void test_describe(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Order_Event__e/describe");
+    char *url = rt_url(&tu_sim, "/sobjects/Order_Event__e/describe");
     const cJSON *f;
     bool created = false;
     (void)state;
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 200);
     cJSON_ArrayForEach(f, cJSON_GetObjectItem(r.json, "fields"))
     {
         const char *n = cJSON_GetObjectItem(f, "name")->valuestring;
@@ -95,7 +90,7 @@ static void test_describe(void **state)
 /* One Bayeux request with the session's cookies; the reply array. */
 static cJSON *bayeux(const char *body, struct rt_resp *r)
 {
-    rt_req("POST", cometd, token, NULL, body, cookie, r);
+    rt_req("POST", cometd, rt_token, NULL, body, cookie, r);
     assert_int_equal(r->status, 200);
     assert_true(cJSON_IsArray(r->json));
     return r->json;
@@ -105,7 +100,7 @@ static void test_payload(void **state)
 {
     struct rt_resp r;
     char body[512], cid[64];
-    char *url = rt_url(&sim, "/sobjects/Order_Event__e");
+    char *url = rt_url(&tu_sim, "/sobjects/Order_Event__e");
     const cJSON *m, *data, *payload, *f;
     size_t i;
     (void)state;
@@ -133,7 +128,7 @@ static void test_payload(void **state)
     bayeux(body, &r); /* the first connect answers at once */
     rt_free(&r);
 
-    assert_int_equal(rt_req("POST", url, token, NULL,
+    assert_int_equal(rt_req("POST", url, rt_token, NULL,
                             "{\"Order_Number__c\":\"42\",\"Shipped_At__c\":"
                             "\"2024-05-02T10:00:00.000+0000\"}",
                             NULL, &r),

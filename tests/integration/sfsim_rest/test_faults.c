@@ -16,30 +16,10 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (sfsim_start(&sim, NULL) != 0)
-        return -1;
-    token = rt_login(&sim);
-    return token ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
-    return 0;
-}
-
 static long get_limits(struct rt_resp *r)
 {
-    char *url = rt_url(&sim, "/limits");
-    long s = rt_req("GET", url, token, NULL, NULL, NULL, r);
+    char *url = rt_url(&tu_sim, "/limits");
+    long s = rt_req("GET", url, rt_token, NULL, NULL, NULL, r);
     free(url);
     return s;
 }
@@ -48,8 +28,9 @@ static void test_http_status_count(void **state)
 {
     struct rt_resp r;
     (void)state;
-    assert_int_equal(rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":"
-                                    "503,\"count\":2,\"path\":\"/limits$\"}"),
+    assert_int_equal(rt_fault(&tu_sim,
+                              "{\"kind\":\"http_status\",\"status\":"
+                              "503,\"count\":2,\"path\":\"/limits$\"}"),
                      200);
     assert_int_equal(get_limits(&r), 503);
     assert_string_equal(rt_error_code(&r), "SERVER_UNAVAILABLE");
@@ -59,30 +40,30 @@ static void test_http_status_count(void **state)
     assert_int_equal(get_limits(&r), 200);
     rt_free(&r);
     /* HTML maintenance page variant; method filter. */
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":503,\"html\":true,"
-                   "\"method\":\"GET\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"status\":503,\"html\":true,"
+                      "\"method\":\"GET\"}");
     assert_int_equal(get_limits(&r), 503);
     assert_non_null(strstr(r.body, "<html>"));
     rt_free(&r);
-    assert_true(rt_stat(&sim, "faults_fired:http_status") >= 3);
+    assert_true(rt_stat(&tu_sim, "faults_fired:http_status") >= 3);
 }
 
 static void test_lock_row_and_limit(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Account/");
+    char *url = rt_url(&tu_sim, "/sobjects/Account/");
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\",\"status\":500,"
-                   "\"method\":\"POST\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"unable_to_lock_row\",\"status\":500,"
+                      "\"method\":\"POST\"}");
     assert_int_equal(
-        rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 500);
+        rt_req("POST", url, rt_token, NULL, "{\"Name\":\"x\"}", NULL, &r), 500);
     assert_string_equal(rt_error_code(&r), "UNABLE_TO_LOCK_ROW");
     rt_free(&r);
-    rt_fault(&sim, "{\"kind\":\"unable_to_lock_row\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"unable_to_lock_row\"}");
     assert_int_equal(
-        rt_req("POST", url, token, NULL, "{\"Name\":\"x\"}", NULL, &r), 400);
+        rt_req("POST", url, rt_token, NULL, "{\"Name\":\"x\"}", NULL, &r), 400);
     rt_free(&r);
-    rt_fault(&sim, "{\"kind\":\"request_limit_exceeded\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"request_limit_exceeded\"}");
     assert_int_equal(get_limits(&r), 403);
     assert_string_equal(rt_error_code(&r), "REQUEST_LIMIT_EXCEEDED");
     rt_free(&r);
@@ -94,26 +75,26 @@ static void test_transport_faults(void **state)
     struct rt_resp r;
     int64_t t0;
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"drop_connection\",\"path\":\"/limits\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"drop_connection\",\"path\":\"/limits\"}");
     assert_int_equal(get_limits(&r), -1);
     assert_int_not_equal(r.curl_code, CURLE_OK);
     rt_free(&r);
     assert_int_equal(get_limits(&r), 200);
     rt_free(&r);
 
-    rt_fault(&sim, "{\"kind\":\"drop_connection\",\"mode\":\"mid_body\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"drop_connection\",\"mode\":\"mid_body\"}");
     get_limits(&r);
     assert_int_not_equal(r.curl_code, CURLE_OK);
     assert_null(r.json);
     rt_free(&r);
 
-    rt_fault(&sim, "{\"kind\":\"malformed_json\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"malformed_json\"}");
     assert_int_equal(get_limits(&r), 200);
     assert_null(r.json);
     assert_true(strlen(r.body) > 0);
     rt_free(&r);
 
-    rt_fault(&sim, "{\"kind\":\"delay\",\"ms\":300}");
+    rt_fault(&tu_sim, "{\"kind\":\"delay\",\"ms\":300}");
     t0 = sfc_now_ms();
     assert_int_equal(get_limits(&r), 200);
     assert_true(sfc_now_ms() - t0 >= 300);
@@ -123,48 +104,48 @@ static void test_transport_faults(void **state)
 static void test_commit_then_drop(void **state)
 {
     struct rt_resp r;
-    char *url = rt_url(&sim, "/sobjects/Account/");
+    char *url = rt_url(&tu_sim, "/sobjects/Account/");
     char *body = NULL;
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"commit_then_drop\",\"method\":\"POST\","
-                   "\"path\":\"/sobjects/Account\"}");
-    assert_int_equal(
-        rt_req("POST", url, token, NULL, "{\"Name\":\"Committed\"}", NULL, &r),
-        -1);
+    rt_fault(&tu_sim, "{\"kind\":\"commit_then_drop\",\"method\":\"POST\","
+                      "\"path\":\"/sobjects/Account\"}");
+    assert_int_equal(rt_req("POST", url, rt_token, NULL,
+                            "{\"Name\":\"Committed\"}", NULL, &r),
+                     -1);
     rt_free(&r);
     /* The write happened although the client saw a reset. */
-    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL, &body),
-                     200);
+    assert_int_equal(
+        sfsim_control(&tu_sim, "/_sim/records/Account", NULL, &body), 200);
     assert_non_null(strstr(body, "\"Committed\""));
     free(body);
     /* Sending the same create again duplicates the record: counted. */
-    assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 0);
-    assert_int_equal(
-        rt_req("POST", url, token, NULL, "{\"Name\":\"Committed\"}", NULL, &r),
-        201);
+    assert_int_equal(rt_stat(&tu_sim, "nonidempotent_replays"), 0);
+    assert_int_equal(rt_req("POST", url, rt_token, NULL,
+                            "{\"Name\":\"Committed\"}", NULL, &r),
+                     201);
     rt_free(&r);
-    assert_int_equal(rt_stat(&sim, "nonidempotent_replays"), 1);
+    assert_int_equal(rt_stat(&tu_sim, "nonidempotent_replays"), 1);
     free(url);
 }
 
 static void test_expire_sessions_and_seconds(void **state)
 {
     struct rt_resp r;
-    char *old = token;
+    char *old = rt_token;
     int64_t deadline;
     long st = 0;
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"expire_sessions\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"expire_sessions\"}");
     assert_int_equal(get_limits(&r), 401);
     rt_free(&r);
-    token = rt_login(&sim);
+    rt_token = rt_login(&tu_sim);
     free(old);
-    assert_non_null(token);
+    assert_non_null(rt_token);
     assert_int_equal(get_limits(&r), 200);
     rt_free(&r);
     /* A fault armed for one second fires until it lapses. */
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,\"seconds\":1,"
-                   "\"path\":\"/limits\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"status\":500,\"seconds\":1,"
+                      "\"path\":\"/limits\"}");
     assert_int_equal(get_limits(&r), 500);
     assert_string_equal(rt_error_code(&r), "UNKNOWN_EXCEPTION");
     rt_free(&r);
@@ -186,33 +167,33 @@ static void test_error_kinds(void **state)
     struct rt_resp r;
     const cJSON *dr;
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"session_not_valid_for_rest\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"session_not_valid_for_rest\"}");
     assert_int_equal(get_limits(&r), 401);
     assert_string_equal(rt_error_code(&r), "INVALID_SESSION_ID");
     assert_non_null(strstr(r.body, "not valid for use with the REST API"));
     rt_free(&r);
-    rt_fault(&sim, "{\"kind\":\"query_timeout\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"query_timeout\"}");
     assert_int_equal(get_limits(&r), 400);
     assert_string_equal(rt_error_code(&r), "QUERY_TIMEOUT");
     rt_free(&r);
-    rt_fault(&sim, "{\"kind\":\"duplicates_detected\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"duplicates_detected\"}");
     assert_int_equal(get_limits(&r), 400);
     assert_string_equal(rt_error_code(&r), "DUPLICATES_DETECTED");
     dr = cJSON_GetObjectItem(cJSON_GetArrayItem(r.json, 0), "duplicateResult");
     assert_int_equal(
         cJSON_GetArraySize(cJSON_GetObjectItem(dr, "matchResults")), 1);
     rt_free(&r);
-    assert_true(rt_stat(&sim, "data_max_inflight") >= 1);
+    assert_true(rt_stat(&tu_sim, "data_max_inflight") >= 1);
 }
 
 static void test_after_and_probability(void **state)
 {
     struct rt_resp r;
-    char *url = sfc_xasprintf("%s/_sim/fault", sim.url);
+    char *url = sfc_xasprintf("%s/_sim/fault", tu_sim.url);
     int i, ok = 0, bad = 0;
     (void)state;
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,\"after\":2,"
-                   "\"path\":\"/limits\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"status\":500,\"after\":2,"
+                      "\"path\":\"/limits\"}");
     assert_int_equal(get_limits(&r), 200);
     rt_free(&r);
     assert_int_equal(get_limits(&r), 200);
@@ -221,8 +202,8 @@ static void test_after_and_probability(void **state)
     rt_free(&r);
     assert_int_equal(get_limits(&r), 200);
     rt_free(&r);
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":500,"
-                   "\"probability\":0.5,\"count\":-1,\"path\":\"/limits\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"status\":500,"
+                      "\"probability\":0.5,\"count\":-1,\"path\":\"/limits\"}");
     for (i = 0; i < 40; i++) {
         if (get_limits(&r) == 200)
             ok++;
@@ -248,21 +229,21 @@ static void test_request_log(void **state)
     int i, n = 0;
     const char *hash = NULL;
     (void)state;
-    assert_int_equal(sfsim_control(&sim, "/_sim/stats", NULL, &body), 200);
+    assert_int_equal(sfsim_control(&tu_sim, "/_sim/stats", NULL, &body), 200);
     log = cJSON_Parse(body);
     from = (long long)cJSON_GetObjectItem(log, "requests_logged")->valuedouble;
     cJSON_Delete(log);
     free(body);
     body = NULL;
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"status\":503,\"count\":2,"
-                   "\"path\":\"/limits$\"}");
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"status\":503,\"count\":2,"
+                      "\"path\":\"/limits$\"}");
     for (i = 0; i < 3; i++) {
         get_limits(&r);
         rt_free(&r);
         sfc_sleep_ms(100);
     }
     path = sfc_xasprintf("/_sim/requests?from_seq=%lld", from);
-    assert_int_equal(sfsim_control(&sim, path, NULL, &body), 200);
+    assert_int_equal(sfsim_control(&tu_sim, path, NULL, &body), 200);
     log = cJSON_Parse(body);
     cJSON_ArrayForEach(e, log)
     {
@@ -290,18 +271,18 @@ static void test_bad_fault_and_reset(void **state)
 {
     char *body = NULL;
     (void)state;
-    assert_int_equal(rt_fault(&sim, "{\"kind\":\"Bad Kind\"}"), 400);
-    assert_int_equal(rt_fault(&sim, "{\"kind\":\"x\",\"path\":\"(\"}"), 400);
-    assert_int_equal(rt_fault(&sim, "not json"), 400);
-    rt_fault(&sim, "{\"kind\":\"http_status\",\"count\":100}");
-    assert_true(rt_stat(&sim, "requests") > 0);
-    assert_int_equal(sfsim_control(&sim, "/_sim/reset", "{}", NULL), 200);
-    assert_int_equal(rt_stat(&sim, "requests"), 0);
-    assert_int_equal(sfsim_control(&sim, "/_sim/fault", NULL, &body), 200);
+    assert_int_equal(rt_fault(&tu_sim, "{\"kind\":\"Bad Kind\"}"), 400);
+    assert_int_equal(rt_fault(&tu_sim, "{\"kind\":\"x\",\"path\":\"(\"}"), 400);
+    assert_int_equal(rt_fault(&tu_sim, "not json"), 400);
+    rt_fault(&tu_sim, "{\"kind\":\"http_status\",\"count\":100}");
+    assert_true(rt_stat(&tu_sim, "requests") > 0);
+    assert_int_equal(sfsim_control(&tu_sim, "/_sim/reset", "{}", NULL), 200);
+    assert_int_equal(rt_stat(&tu_sim, "requests"), 0);
+    assert_int_equal(sfsim_control(&tu_sim, "/_sim/fault", NULL, &body), 200);
     assert_string_equal(body, "[]");
     free(body);
-    assert_int_equal(sfsim_control(&sim, "/_sim/records/Account", NULL, &body),
-                     200);
+    assert_int_equal(
+        sfsim_control(&tu_sim, "/_sim/records/Account", NULL, &body), 200);
     assert_null(strstr(body, "\"Committed\""));
     free(body);
 }
@@ -438,5 +419,5 @@ int main(void)
         cmocka_unit_test(test_per_app_usage_and_concurrent_text),
         cmocka_unit_test(test_long_running_limit),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
 }

@@ -17,21 +17,6 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-
-static int setup(void **state)
-{
-    (void)state;
-    return sfsim_start(&sim, NULL);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfsim_stop(&sim);
-    return 0;
-}
-
 static const char *str(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -42,19 +27,11 @@ static const char *str(const cJSON *o, const char *k)
 static void oauth_login(char **token, char **id_url)
 {
     struct rt_resp r;
-    char *url = sfc_xasprintf("%s/services/oauth2/token", sim.url);
 
-    assert_int_equal(
-        rt_req("POST", url, NULL, "application/x-www-form-urlencoded",
-               "grant_type=password&client_id=sfsim-client-id&client_secret="
-               "sfsim-client-secret&username=demo%40sfsim.local&password="
-               "demo-passwordDEMOTOKEN",
-               NULL, &r),
-        200);
+    assert_int_equal(rt_password_login(&tu_sim, &r), 200);
     *token = sfc_xstrdup(str(r.json, "access_token"));
     *id_url = sfc_xstrdup(str(r.json, "id"));
     rt_free(&r);
-    free(url);
 }
 
 static void test_identity_url(void **state)
@@ -64,7 +41,7 @@ static void test_identity_url(void **state)
     const cJSON *urls;
     (void)state;
     oauth_login(&token, &id);
-    prefix = sfc_xasprintf("%s/id/00D", sim.url);
+    prefix = sfc_xasprintf("%s/id/00D", tu_sim.url);
     assert_int_equal(strncmp(id, prefix, strlen(prefix)), 0);
     assert_int_equal(rt_req("GET", id, token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(str(r.json, "id"), id);
@@ -98,7 +75,7 @@ static void test_userinfo(void **state)
     const char *updated;
     (void)state;
     oauth_login(&token, &id);
-    url = sfc_xasprintf("%s/services/oauth2/userinfo", sim.url);
+    url = sfc_xasprintf("%s/services/oauth2/userinfo", tu_sim.url);
     assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 200);
     assert_string_equal(str(r.json, "sub"), id);
     assert_non_null(strstr(id, str(r.json, "user_id")));
@@ -132,7 +109,7 @@ static void test_soap_session(void **state)
         "<username>demo@sfsim.local</username><password>"
         "demo-passwordDEMOTOKEN</password></login></se:Body></se:Envelope>";
     struct rt_resp r;
-    char *url = sfc_xasprintf("%s/services/Soap/u/60.0", sim.url);
+    char *url = sfc_xasprintf("%s/services/Soap/u/60.0", tu_sim.url);
     char sid[256], user[32], org[32];
     const char *p;
     (void)state;
@@ -150,7 +127,7 @@ static void test_soap_session(void **state)
     sscanf(p, "<organizationId>%31[^<]", org);
     rt_free(&r);
     free(url);
-    url = sfc_xasprintf("%s/id/%s/%s", sim.url, org, user);
+    url = sfc_xasprintf("%s/id/%s/%s", tu_sim.url, org, user);
     assert_int_equal(rt_req("GET", url, sid, NULL, NULL, NULL, &r), 200);
     assert_string_equal(str(r.json, "user_id"), user);
     assert_string_equal(str(r.json, "organization_id"), org);
@@ -170,14 +147,14 @@ static void test_refusals(void **state)
     rt_free(&r);
     assert_int_equal(rt_req("GET", id, NULL, NULL, NULL, NULL, &r), 403);
     rt_free(&r);
-    url = sfc_xasprintf("%s/services/oauth2/userinfo", sim.url);
+    url = sfc_xasprintf("%s/services/oauth2/userinfo", tu_sim.url);
     assert_int_equal(rt_req("GET", url, "bogus", NULL, NULL, NULL, &r), 403);
     assert_non_null(strstr(r.body, "Bad_OAuth_Token"));
     rt_free(&r);
     free(url);
     /* Another org's URL, and a user the org does not have. */
     slash = strrchr(id, '/');
-    url = sfc_xasprintf("%s/id/00D000000000001EAA%s", sim.url, slash);
+    url = sfc_xasprintf("%s/id/00D000000000001EAA%s", tu_sim.url, slash);
     assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 403);
     assert_non_null(strstr(r.body, "Wrong_Org"));
     rt_free(&r);
@@ -199,5 +176,5 @@ int main(void)
         cmocka_unit_test(test_soap_session),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_sim_setup, tu_sim_teardown);
 }

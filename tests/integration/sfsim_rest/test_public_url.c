@@ -38,17 +38,11 @@ static void check_urls(const struct sfsim_proc *p, const char *base)
         "demo@sfsim.local</username><password>demo-passwordDEMOTOKEN"
         "</password></login></se:Body></se:Envelope>";
     struct rt_resp r, id;
-    char *url = sfc_xasprintf("%s/services/oauth2/token", p->url);
+    char *url;
     char *soap = sfc_xasprintf("%s/services/Soap/u/60.0", p->url);
     const cJSON *u;
 
-    assert_int_equal(
-        rt_req("POST", url, NULL, "application/x-www-form-urlencoded",
-               "grant_type=password&client_id=sfsim-client-id&client_secret="
-               "sfsim-client-secret&username=demo%40sfsim.local&password="
-               "demo-passwordDEMOTOKEN",
-               NULL, &r),
-        200);
+    assert_int_equal(rt_password_login(p, &r), 200);
     assert_string_equal(str(r.json, "instance_url"), base);
     assert_prefix(str(r.json, "id"), base);
     assert_int_equal(rt_req("GET", str(r.json, "id"),
@@ -62,7 +56,6 @@ static void check_urls(const struct sfsim_proc *p, const char *base)
     assert_int_equal(
         rt_req("POST", soap, NULL, "text/xml", SOAP, "SOAPAction: \"\"", &r),
         200);
-    free(url);
     url = sfc_xasprintf("<serverUrl>%s/services/Soap/u/60.0/", base);
     assert_non_null(strstr(r.body, url));
     free(url);

@@ -17,26 +17,6 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (sfsim_start(&sim, NULL) != 0)
-        return -1;
-    token = rt_login(&sim);
-    return token ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
-    return 0;
-}
-
 /* ISO 8601 UTC time @off_s seconds from now, URL-encoded ("%3A", "%2B"). */
 static void iso(long off_s, char out[64])
 {
@@ -53,8 +33,8 @@ static long replication(const char *obj,
                         struct rt_resp *r)
 {
     char *path = sfc_xasprintf("/sobjects/%s/%s%s", obj, kind, query);
-    char *url = rt_url(&sim, path);
-    long s = rt_req("GET", url, token, NULL, NULL, NULL, r);
+    char *url = rt_url(&tu_sim, path);
+    long s = rt_req("GET", url, rt_token, NULL, NULL, NULL, r);
 
     free(url);
     free(path);
@@ -83,22 +63,17 @@ static void assert_rest_minute(const char *s)
 
 static void test_updated_and_deleted(void **state)
 {
-    char start[64], end[64], *q, *path, *url;
-    char *a = rt_create(&sim, token, "Account", "{\"Name\":\"RepA\"}");
-    char *b = rt_create(&sim, token, "Account", "{\"Name\":\"RepB\"}");
-    char *c = rt_create(&sim, token, "Account", "{\"Name\":\"RepC\"}");
+    char start[64], end[64], *q;
+    char *a = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"RepA\"}");
+    char *b = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"RepB\"}");
+    char *c = rt_create(&tu_sim, rt_token, "Account", "{\"Name\":\"RepC\"}");
     struct rt_resp r;
     const cJSON *ids, *del, *first;
     (void)state;
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(c);
-    path = sfc_xasprintf("/sobjects/Account/%s", c);
-    url = rt_url(&sim, path);
-    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
-    rt_free(&r);
-    free(url);
-    free(path);
+    assert_int_equal(rt_delete(&tu_sim, rt_token, "Account", c), 204);
 
     iso(-600, start);
     iso(120, end);
@@ -192,5 +167,5 @@ int main(void)
         cmocka_unit_test(test_updated_and_deleted),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
 }

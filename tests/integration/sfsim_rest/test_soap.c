@@ -15,8 +15,6 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-
 static const char SIMPLE_SF[] =
     "<?xml version=\"1.0\" encoding=\"utf-8\" ?>"
     "<env:Envelope xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "
@@ -42,19 +40,6 @@ static const char JSFORCE_LOGOUT[] =
     "<logout xmlns=\"urn:partner.soap.sforce.com\"/></se:Body>"
     "</se:Envelope>";
 
-static int setup(void **state)
-{
-    (void)state;
-    return sfsim_start(&sim, NULL);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfsim_stop(&sim);
-    return 0;
-}
-
 static long soap(const char *tmpl,
                  const char *ver,
                  const char *user,
@@ -63,7 +48,7 @@ static long soap(const char *tmpl,
                  struct rt_resp *r)
 {
     char *body = sfc_xasprintf(tmpl, user, pw);
-    char *url = sfc_xasprintf("%s/services/Soap/u/%s", sim.url, ver);
+    char *url = sfc_xasprintf("%s/services/Soap/u/%s", tu_sim.url, ver);
     long s =
         rt_req("POST", url, NULL, "text/xml; charset=UTF-8", body, action, r);
     free(url);
@@ -102,10 +87,10 @@ static void test_login_variants(void **state)
     assert_non_null(strstr(r.body, "<userId>005"));
     assert_non_null(strstr(r.body, "<organizationId>00D"));
     assert_non_null(strstr(server, "/services/Soap/u/37.0/00D"));
-    assert_int_equal(strncmp(server, sim.url, strlen(sim.url)), 0);
+    assert_int_equal(strncmp(server, tu_sim.url, strlen(tu_sim.url)), 0);
     assert_string_equal(ttl, "7200");
     assert_null(rt_header(&r, "Sforce-Limit-Info"));
-    url = rt_url(&sim, "/limits");
+    url = rt_url(&tu_sim, "/limits");
     assert_int_equal(rt_req("GET", url, sid, NULL, NULL, NULL, &d), 200);
     rt_free(&d);
     free(url);
@@ -118,7 +103,7 @@ static void test_login_variants(void **state)
                           "demo-passwordDEMOTOKEN", "SOAPAction: \"\"", &r),
                      200);
     rt_free(&r);
-    assert_true(rt_stat(&sim, "logins:soap") >= 2);
+    assert_true(rt_stat(&tu_sim, "logins:soap") >= 2);
 }
 
 static void test_faults(void **state)
@@ -167,11 +152,11 @@ static void test_logout(void **state)
     server = xml_text(r.body, "serverUrl");
     rt_free(&r);
     assert_non_null(sid);
-    rest = rt_url(&sim, "/limits");
+    rest = rt_url(&tu_sim, "/limits");
     assert_int_equal(rt_req("GET", rest, sid, NULL, NULL, NULL, &d), 200);
     rt_free(&d);
     /* jsforce posts to <instance>/services/Soap/u/<version>. */
-    url = sfc_xasprintf("%s/services/Soap/u/60.0", sim.url);
+    url = sfc_xasprintf("%s/services/Soap/u/60.0", tu_sim.url);
     assert_int_equal(logout(url, sid, &r), 200);
     assert_non_null(strstr(r.body, "logoutResponse"));
     assert_null(strstr(r.body, "Fault"));
@@ -186,7 +171,7 @@ static void test_logout(void **state)
     assert_non_null(strstr(
         r.body, "<sf:exceptionCode>INVALID_SESSION_ID</sf:exceptionCode>"));
     rt_free(&r);
-    assert_true(rt_stat(&sim, "logouts") >= 1);
+    assert_true(rt_stat(&tu_sim, "logouts") >= 1);
     free(url);
     free(rest);
     free(sid);
@@ -196,11 +181,11 @@ static void test_logout(void **state)
 static void test_switches(void **state)
 {
     const char *args[] = {"--password-expired", "--soap-retired", NULL};
-    struct sfsim_proc saved = sim, p;
+    struct sfsim_proc saved = tu_sim, p;
     struct rt_resp r;
     (void)state;
     assert_int_equal(sfsim_start(&p, args), 0);
-    sim = p;
+    tu_sim = p;
     assert_int_equal(soap(SIMPLE_SF, "60.0", "demo@sfsim.local",
                           "demo-passwordDEMOTOKEN", NULL, &r),
                      200);
@@ -211,7 +196,7 @@ static void test_switches(void **state)
                      500);
     assert_non_null(strstr(r.body, "UNSUPPORTED_API_VERSION"));
     rt_free(&r);
-    sim = saved;
+    tu_sim = saved;
     sfsim_stop(&p);
 }
 
@@ -223,5 +208,5 @@ int main(void)
         cmocka_unit_test(test_logout),
         cmocka_unit_test(test_switches),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_sim_setup, tu_sim_teardown);
 }

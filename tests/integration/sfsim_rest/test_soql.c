@@ -16,13 +16,11 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static struct sfsim_proc sim;
-static char *token;
 static char acct[19];
 
 static char *create(const char *obj, const char *json)
 {
-    return rt_create(&sim, token, obj, json);
+    return rt_create(&tu_sim, rt_token, obj, json);
 }
 
 /* GET /query?q=<soql> (or queryAll); fills @r. */
@@ -31,8 +29,8 @@ query(const char *soql, bool all, const char *extra, struct rt_resp *r)
 {
     char *esc = curl_easy_escape(NULL, soql, 0);
     char *path = sfc_xasprintf("/%s?q=%s", all ? "queryAll" : "query", esc);
-    char *url = rt_url(&sim, path);
-    long s = rt_req("GET", url, token, NULL, NULL, extra, r);
+    char *url = rt_url(&tu_sim, path);
+    long s = rt_req("GET", url, rt_token, NULL, NULL, extra, r);
     curl_free(esc);
     free(path);
     free(url);
@@ -45,11 +43,10 @@ static int setup(void **state)
     int i;
 
     (void)state;
-    if (sfsim_start(&sim, NULL) != 0)
+    if (rt_start(NULL) != 0)
         return -1;
-    token = rt_login(&sim);
     id = create("Account", "{\"Name\":\"Acme Corp\"}");
-    if (!token || !id)
+    if (!id)
         return -1;
     snprintf(acct, sizeof(acct), "%s", id);
     free(id);
@@ -63,14 +60,6 @@ static int setup(void **state)
     free(create("Lead", "{\"LastName\":\"A\",\"Company\":\"C\"}"));
     free(create("Lead", "{\"LastName\":\"B\",\"Company\":\"C\","
                         "\"IsConverted\":true}"));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(token);
-    sfsim_stop(&sim);
     return 0;
 }
 
@@ -219,8 +208,8 @@ static void test_pagination_and_query_all(void **state)
         assert_true(cJSON_IsString(n));
         next = sfc_xstrdup(n->valuestring);
         rt_free(&r);
-        url = sfc_xasprintf("%s%s", sim.url, next);
-        assert_int_equal(rt_req("GET", url, token, NULL, NULL,
+        url = sfc_xasprintf("%s%s", tu_sim.url, next);
+        assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL,
                                 "Sforce-Query-Options: batchSize=200", &r),
                          200);
         free(url);
@@ -228,18 +217,15 @@ static void test_pagination_and_query_all(void **state)
     }
     assert_int_equal(seen, 450);
     assert_int_equal(pages, 3);
-    url = rt_url(&sim, "/query/01gBOGUS-200");
-    assert_int_equal(rt_req("GET", url, token, NULL, NULL, NULL, &r), 400);
+    url = rt_url(&tu_sim, "/query/01gBOGUS-200");
+    assert_int_equal(rt_req("GET", url, rt_token, NULL, NULL, NULL, &r), 400);
     assert_string_equal(rt_error_code(&r), "INVALID_QUERY_LOCATOR");
     rt_free(&r);
     free(url);
 
     /* queryAll sees deleted records, query does not. */
     next = create("Lead", "{\"LastName\":\"Gone\",\"Company\":\"C\"}");
-    url =
-        sfc_xasprintf("%s/services/data/v60.0/sobjects/Lead/%s", sim.url, next);
-    assert_int_equal(rt_req("DELETE", url, token, NULL, NULL, NULL, &r), 204);
-    rt_free(&r);
+    assert_int_equal(rt_delete(&tu_sim, rt_token, "Lead", next), 204);
     query("SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", false, NULL,
           &r);
     assert_int_equal(total(&r), 0);
@@ -249,7 +235,6 @@ static void test_pagination_and_query_all(void **state)
     assert_int_equal(total(&r), 1);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec(&r, 0), "IsDeleted")));
     rt_free(&r);
-    free(url);
     free(next);
 }
 
@@ -372,5 +357,5 @@ int main(void)
         cmocka_unit_test(test_random_pages_and_locator_expiry),
         cmocka_unit_test(test_legacy_cursors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, rt_teardown);
 }
