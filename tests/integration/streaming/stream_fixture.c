@@ -39,6 +39,36 @@ void sfix_stop(struct sfix *f)
     sfsim_stop(&f->sim);
 }
 
+struct sfix sfix_f;
+
+int sfix_setup(void **state)
+{
+    (void)state;
+    return sfix_start(&sfix_f);
+}
+
+int sfix_teardown(void **state)
+{
+    (void)state;
+    sfix_stop(&sfix_f);
+    return 0;
+}
+
+void sfix_forget(struct sfix *f)
+{
+    sfc_stream_close(f->stream);
+    f->stream = NULL;
+    f->n = 0;
+}
+
+int sfix_reset(struct sfix *f)
+{
+    sfix_forget(f);
+    sfc_replay_store_destroy(f->store);
+    f->store = sfc_replay_store_new_memory();
+    return sfsim_control(&f->sim, "/_sim/reset", "{}", NULL) == 200 ? 0 : -1;
+}
+
 void sfix_open(struct sfix *f, void (*tweak)(struct sfc_stream_options *))
 {
     struct sfc_stream_options o;

@@ -20,6 +20,24 @@ struct sfix {
 int sfix_start(struct sfix *f);
 void sfix_stop(struct sfix *f);
 
+/*
+ * The fixture the cases of one test program share: sfix_setup(), a cmocka
+ * group setup, is sfix_start(&sfix_f); sfix_teardown() is sfix_stop(&sfix_f).
+ * @state is not used. Thread: the test's main thread.
+ */
+extern struct sfix sfix_f;
+int sfix_setup(void **state);
+int sfix_teardown(void **state);
+
+/* Closes @f's stream (if open) and forgets the events that arrived. */
+void sfix_forget(struct sfix *f);
+
+/*
+ * Between cases: sfix_forget(), a fresh memory replay store, and sfsim's
+ * records, faults and counters reset. Returns 0, or -1 if the reset failed.
+ */
+int sfix_reset(struct sfix *f);
+
 /* Opens a stream with @o's tweaks applied on top of test defaults. */
 void sfix_open(struct sfix *f, void (*tweak)(struct sfc_stream_options *));
 

@@ -9,21 +9,6 @@
 
 #include "stream_fixture.h"
 
-static struct sfix f;
-
-static int setup(void **state)
-{
-    (void)state;
-    return sfix_start(&f);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfix_stop(&f);
-    return 0;
-}
-
 static void receives_in_order(void **state)
 {
     struct sfc_stream_stats st;
@@ -32,44 +17,44 @@ static void receives_in_order(void **state)
     size_t n;
 
     (void)state;
-    sfix_topic(&f);
-    sfix_open(&f, NULL);
-    assert_int_equal(
-        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
-        SFC_OK);
-    sfix_wait_subscribes(&f, 1);
-    sfix_create(&f, "Basic", 0, 25);
-    pfd.fd = sfc_stream_fd(f.stream);
+    sfix_topic(&sfix_f);
+    sfix_open(&sfix_f, NULL);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Contacts",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 1);
+    sfix_create(&sfix_f, "Basic", 0, 25);
+    pfd.fd = sfc_stream_fd(sfix_f.stream);
     pfd.events = POLLIN;
     assert_int_equal(poll(&pfd, 1, 10000), 1);
-    assert_int_equal(sfix_collect(&f, 25, 15000), 25);
+    assert_int_equal(sfix_collect(&sfix_f, 25, 15000), 25);
     /* Readable while events are pending, not once they are taken. */
     assert_int_equal(poll(&pfd, 1, 0), 0);
-    sfix_assert_all(&f, "Basic", 0, 25);
+    sfix_assert_all(&sfix_f, "Basic", 0, 25);
     for (int i = 1; i < 25; i++)
-        assert_true(f.replays[i] > f.replays[i - 1]);
-    subs = sfc_stream_subscriptions(f.stream, &n);
+        assert_true(sfix_f.replays[i] > sfix_f.replays[i - 1]);
+    subs = sfc_stream_subscriptions(sfix_f.stream, &n);
     assert_int_equal(n, 1);
     assert_string_equal(subs[0], "/topic/Contacts");
     free(subs[0]);
     free(subs);
-    sfc_stream_get_stats(f.stream, &st);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_int_equal(st.received, 25);
     assert_int_equal(st.handshakes, 1);
     assert_int_equal(st.malformed, 0);
-    assert_int_equal(sfc_stream_pending(f.stream), 0);
+    assert_int_equal(sfc_stream_pending(sfix_f.stream), 0);
     /* Committed automatically on hand-over (written by the store thread:
      * flush waits for it). */
     {
         int64_t r = 0;
         bool found = false;
 
-        assert_int_equal(sfc_stream_flush(f.stream), SFC_OK);
+        assert_int_equal(sfc_stream_flush(sfix_f.stream), SFC_OK);
         assert_int_equal(
-            sfc_replay_store_get(f.store, "/topic/Contacts", &r, &found),
+            sfc_replay_store_get(sfix_f.store, "/topic/Contacts", &r, &found),
             SFC_OK);
         assert_true(found);
-        assert_int_equal(r, f.replays[24]);
+        assert_int_equal(r, sfix_f.replays[24]);
     }
 }
 
@@ -81,8 +66,9 @@ static void event_fields(void **state)
 
     (void)state;
     cJSON_AddStringToObject(c, "LastName", "Fields");
-    assert_int_equal(sfc_api_create(f.api, "Contact", c, &id, NULL), SFC_OK);
-    assert_int_equal(sfc_stream_receive(f.stream, 10000, &ev), SFC_OK);
+    assert_int_equal(sfc_api_create(sfix_f.api, "Contact", c, &id, NULL),
+                     SFC_OK);
+    assert_int_equal(sfc_stream_receive(sfix_f.stream, 10000, &ev), SFC_OK);
     assert_string_equal(ev->channel, "/topic/Contacts");
     assert_int_equal(ev->kind, SFC_STREAM_KIND_PUSHTOPIC);
     assert_string_equal(ev->event_type, "created");
@@ -92,7 +78,8 @@ static void event_fields(void **state)
             ->valuestring,
         id);
     sfc_stream_event_destroy(ev);
-    assert_int_equal(sfc_stream_receive(f.stream, 0, &ev), SFC_ERR_TIMEOUT);
+    assert_int_equal(sfc_stream_receive(sfix_f.stream, 0, &ev),
+                     SFC_ERR_TIMEOUT);
     cJSON_Delete(c);
     free(id);
 }
@@ -103,5 +90,5 @@ int main(void)
         cmocka_unit_test(receives_in_order),
         cmocka_unit_test(event_fields),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sfix_setup, sfix_teardown);
 }

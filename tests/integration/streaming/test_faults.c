@@ -14,35 +14,20 @@
 
 #include "stream_fixture.h"
 
-static struct sfix f;
-
 static void small_queue(struct sfc_stream_options *o)
 {
     o->max_pending = 5;
     o->reconnect_window_ms = 6000;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return sfix_start(&f);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfix_stop(&f);
-    return 0;
-}
-
 static void start(void (*tweak)(struct sfc_stream_options *))
 {
-    sfix_topic(&f);
-    sfix_open(&f, tweak);
-    assert_int_equal(
-        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
-        SFC_OK);
-    sfix_wait_subscribes(&f, 1);
+    sfix_topic(&sfix_f);
+    sfix_open(&sfix_f, tweak);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Contacts",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 1);
 }
 
 static void forgotten_client(void **state)
@@ -51,17 +36,17 @@ static void forgotten_client(void **state)
 
     (void)state;
     start(NULL);
-    sfix_create(&f, "Forgot", 0, 10);
-    assert_int_equal(sfix_collect(&f, 10, 10000), 10);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+    sfix_create(&sfix_f, "Forgot", 0, 10);
+    assert_int_equal(sfix_collect(&sfix_f, 10, 10000), 10);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/fault",
                                    "{\"kind\":\"forget_clients\"}", NULL),
                      200);
-    sfix_create(&f, "Forgot", 10, 10);
-    sfix_collect(&f, 20, 15000);
-    sfix_assert_all(&f, "Forgot", 0, 20);
-    sfc_stream_get_stats(f.stream, &st);
+    sfix_create(&sfix_f, "Forgot", 10, 10);
+    sfix_collect(&sfix_f, 20, 15000);
+    sfix_assert_all(&sfix_f, "Forgot", 0, 20);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.handshakes >= 2);
-    assert_true(sfix_counter(&f, "stream_unknown_client") >= 1);
+    assert_true(sfix_counter(&sfix_f, "stream_unknown_client") >= 1);
 }
 
 static void session_expired_mid_poll(void **state)
@@ -70,47 +55,47 @@ static void session_expired_mid_poll(void **state)
 
     (void)state;
     start(NULL);
-    sfix_create(&f, "Expire", 0, 5);
-    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/expire_sessions", "{}", NULL),
-                     200);
+    sfix_create(&sfix_f, "Expire", 0, 5);
+    assert_int_equal(sfix_collect(&sfix_f, 5, 10000), 5);
+    assert_int_equal(
+        sfsim_control(&sfix_f.sim, "/_sim/expire_sessions", "{}", NULL), 200);
     /* The api client logs in again for the creates; the stream must too. */
-    sfix_create(&f, "Expire", 5, 5);
-    sfix_collect(&f, 10, 15000);
-    sfix_assert_all(&f, "Expire", 0, 10);
-    sfc_stream_get_stats(f.stream, &st);
+    sfix_create(&sfix_f, "Expire", 5, 5);
+    sfix_collect(&sfix_f, 10, 15000);
+    sfix_assert_all(&sfix_f, "Expire", 0, 10);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.handshakes >= 2);
 }
 
 static void unavailable_streaming_api(void **state)
 {
     (void)state;
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/fault",
                                    "{\"kind\":\"http_status\",\"status\":503,"
                                    "\"path\":\"^/cometd\",\"count\":3}",
                                    NULL),
                      200);
     start(NULL);
-    sfix_create(&f, "Busy", 0, 5);
-    sfix_collect(&f, 5, 15000);
-    sfix_assert_all(&f, "Busy", 0, 5);
+    sfix_create(&sfix_f, "Busy", 0, 5);
+    sfix_collect(&sfix_f, 5, 15000);
+    sfix_assert_all(&sfix_f, "Busy", 0, 5);
 }
 
 static void dropped_mid_batch(void **state)
 {
     (void)state;
     start(NULL);
-    sfix_create(&f, "Drop", 0, 5);
-    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault",
+    sfix_create(&sfix_f, "Drop", 0, 5);
+    assert_int_equal(sfix_collect(&sfix_f, 5, 10000), 5);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/fault",
                                    "{\"kind\":\"drop_connection\",\"mode\":"
                                    "\"mid_body\",\"path\":\"^/cometd\","
                                    "\"count\":2}",
                                    NULL),
                      200);
-    sfix_create(&f, "Drop", 5, 20);
-    sfix_collect(&f, 25, 20000);
-    sfix_assert_all(&f, "Drop", 0, 25);
+    sfix_create(&sfix_f, "Drop", 5, 20);
+    sfix_collect(&sfix_f, 25, 20000);
+    sfix_assert_all(&sfix_f, "Drop", 0, 25);
 }
 
 static void slow_consumer_past_the_window(void **state)
@@ -118,24 +103,24 @@ static void slow_consumer_past_the_window(void **state)
     struct sfc_stream_stats st;
 
     (void)state;
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                                    "{\"reconnect_window_ms\":3000}", NULL),
                      200);
     start(small_queue);
-    sfix_create(&f, "Slow", 0, 30);
+    sfix_create(&sfix_f, "Slow", 0, 30);
     /* Take nothing for longer than the server's reconnect window. */
     sfc_sleep_ms(7000);
-    assert_int_equal(sfc_stream_pending(f.stream), 5);
-    sfix_collect(&f, 30, 20000);
-    sfix_assert_all(&f, "Slow", 0, 30);
-    sfc_stream_get_stats(f.stream, &st);
+    assert_int_equal(sfc_stream_pending(sfix_f.stream), 5);
+    sfix_collect(&sfix_f, 30, 20000);
+    sfix_assert_all(&sfix_f, "Slow", 0, 30);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.paused_ms >= 3000);
     assert_true(st.handshakes >= 2);
 }
 
 static void simulator_restarted(void **state)
 {
-    const char *port = strrchr(f.sim.url, ':') + 1;
+    const char *port = strrchr(sfix_f.sim.url, ':') + 1;
     char portarg[16];
     const char *args[] = {"--connect-timeout", "1500", "--port", portarg, NULL};
     struct sfc_stream_stats st;
@@ -143,38 +128,33 @@ static void simulator_restarted(void **state)
     (void)state;
     snprintf(portarg, sizeof(portarg), "%s", port);
     start(NULL);
-    sfix_create(&f, "Restart", 0, 5);
-    assert_int_equal(sfix_collect(&f, 5, 10000), 5);
+    sfix_create(&sfix_f, "Restart", 0, 5);
+    assert_int_equal(sfix_collect(&sfix_f, 5, 10000), 5);
     /* A new simulator on the same port: every session and client is gone
      * (the retained events too, as after a Salesforce maintenance). */
-    sfsim_stop(&f.sim);
-    assert_int_equal(sfsim_start(&f.sim, args), 0);
-    sfix_topic(&f);
+    sfsim_stop(&sfix_f.sim);
+    assert_int_equal(sfsim_start(&sfix_f.sim, args), 0);
+    sfix_topic(&sfix_f);
     /* The client may have come back before the topic did, and a channel
      * that does not exist is refused for good: subscribing again is what
      * an operator re-declaring the topic does. */
-    assert_int_equal(
-        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
-        SFC_OK);
-    sfix_wait_subscribes(&f, 1);
-    sfix_create(&f, "Restart", 5, 5);
-    sfix_collect(&f, 10, 20000);
-    sfix_assert_all(&f, "Restart", 5, 5);
-    sfc_stream_get_stats(f.stream, &st);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Contacts",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 1);
+    sfix_create(&sfix_f, "Restart", 5, 5);
+    sfix_collect(&sfix_f, 10, 20000);
+    sfix_assert_all(&sfix_f, "Restart", 5, 5);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.handshakes >= 2);
     /* The old session meant nothing to the new simulator. */
-    assert_true(sfix_counter(&f, "logins") >= 1);
+    assert_true(sfix_counter(&sfix_f, "logins") >= 1);
 }
 
 static int reset(void **state)
 {
     (void)state;
-    sfc_stream_close(f.stream);
-    f.stream = NULL;
-    f.n = 0;
-    sfc_replay_store_destroy(f.store);
-    f.store = sfc_replay_store_new_memory();
-    return sfsim_control(&f.sim, "/_sim/reset", "{}", NULL) == 200 ? 0 : -1;
+    return sfix_reset(&sfix_f);
 }
 
 static void queue_of_fifty(struct sfc_stream_options *o)
@@ -196,43 +176,46 @@ static void held_reply(const char *channel, int count)
     int64_t last = -1, got = 0, t0;
     char json[160];
 
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                                    "{\"max_batch_events\":5000}", NULL),
                      200);
     /* A firehose of nothing declares the channel. */
     snprintf(json, sizeof(json), "{\"channel\":\"%s\",\"count\":0}", channel);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose", json, NULL), 200);
-    sfix_open(&f, queue_of_fifty);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
+                     200);
+    sfix_open(&sfix_f, queue_of_fifty);
     assert_int_equal(
-        sfc_stream_subscribe(f.stream, channel, SFC_STREAM_START_ALL), SFC_OK);
-    sfix_wait_subscribes(&f, 1);
+        sfc_stream_subscribe(sfix_f.stream, channel, SFC_STREAM_START_ALL),
+        SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 1);
     snprintf(json, sizeof(json),
              "{\"channel\":\"%s\",\"count\":%d,\"rate\":0,"
              "\"payload_bytes\":1024}",
              channel, count);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose", json, NULL), 200);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
+                     200);
     /* Take nothing for a while: the queue fills and the reply waits. */
     for (int i = 0; i < 20; i++) {
-        size_t p = sfc_stream_pending(f.stream);
+        size_t p = sfc_stream_pending(sfix_f.stream);
 
         peak = p > peak ? p : peak;
         sfc_sleep_ms(100);
     }
     assert_int_equal(peak, 50); /* full, and not one event beyond */
     /* A subscription made while the reply is held still goes out. */
-    sfix_topic(&f);
-    assert_int_equal(
-        sfc_stream_subscribe(f.stream, "/topic/Contacts", SFC_STREAM_START_NEW),
-        SFC_OK);
-    sfix_wait_subscribes(&f, 2);
-    assert_int_equal(sfc_stream_pending(f.stream), 50);
+    sfix_topic(&sfix_f);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Contacts",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 2);
+    assert_int_equal(sfc_stream_pending(sfix_f.stream), 50);
     t0 = sfc_now_ms();
     while (got < count && sfc_now_ms() - t0 < 30000) {
         struct sfc_stream_event *ev = NULL;
-        size_t p = sfc_stream_pending(f.stream);
+        size_t p = sfc_stream_pending(sfix_f.stream);
 
         peak = p > peak ? p : peak;
-        if (sfc_stream_receive(f.stream, 1000, &ev) != SFC_OK)
+        if (sfc_stream_receive(sfix_f.stream, 1000, &ev) != SFC_OK)
             continue;
         assert_true(ev->replay_id > last);
         last = ev->replay_id;
@@ -241,7 +224,7 @@ static void held_reply(const char *channel, int count)
     }
     assert_int_equal(got, count);
     assert_true(peak <= 50);
-    sfc_stream_get_stats(f.stream, &st);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_int_equal(st.malformed, 0);
     assert_int_equal(st.handshakes, 1);
     assert_true(st.paused_ms >= 1000);
@@ -278,26 +261,27 @@ static void refused_subscription_is_tried_again(void **state)
     int64_t t0;
 
     (void)state;
-    sfix_open(&f, resubscribe_after_a_second);
-    assert_int_equal(
-        sfc_stream_subscribe(f.stream, "/topic/Later", SFC_STREAM_START_NEW),
-        SFC_OK);
-    sfix_wait_subscribes(&f, 1); /* refused: no such channel */
+    sfix_open(&sfix_f, resubscribe_after_a_second);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Later",
+                                          SFC_STREAM_START_NEW),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 1); /* refused: no such channel */
     sfc_sleep_ms(300);
-    assert_int_equal(sfc_stream_receive(f.stream, 200, &ev), SFC_ERR_TIMEOUT);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+    assert_int_equal(sfc_stream_receive(sfix_f.stream, 200, &ev),
+                     SFC_ERR_TIMEOUT);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose",
                                    "{\"channel\":\"/topic/Later\",\"count\":0}",
                                    NULL),
                      200);
-    sfix_wait_subscribes(&f, 2); /* tried again within about a second */
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose",
+    sfix_wait_subscribes(&sfix_f, 2); /* tried again within about a second */
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose",
                                    "{\"channel\":\"/topic/Later\",\"count\":3,"
                                    "\"rate\":0,\"payload_bytes\":16}",
                                    NULL),
                      200);
     t0 = sfc_now_ms();
     for (int got = 0; got < 3 && sfc_now_ms() - t0 < 10000;) {
-        if (sfc_stream_receive(f.stream, 1000, &ev) != SFC_OK)
+        if (sfc_stream_receive(sfix_f.stream, 1000, &ev) != SFC_OK)
             continue;
         assert_string_equal(ev->channel, "/topic/Later");
         sfc_stream_event_destroy(ev);
@@ -320,5 +304,5 @@ int main(void)
         cmocka_unit_test_teardown(reply_ended_while_held, reset),
         cmocka_unit_test_teardown(refused_subscription_is_tried_again, reset),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sfix_setup, sfix_teardown);
 }

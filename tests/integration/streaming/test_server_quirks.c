@@ -21,42 +21,25 @@
 
 #define CH "/topic/Quirks"
 
-static struct sfix f;
 static int64_t firehoses; /* firehose runs started on this simulator */
 static int64_t ids[8192];
 static int nids;
 
-static int setup(void **state)
-{
-    (void)state;
-    return sfix_start(&f);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sfix_stop(&f);
-    return 0;
-}
-
 static int reset(void **state)
 {
     (void)state;
-    sfc_stream_close(f.stream);
-    f.stream = NULL;
-    f.n = 0;
+    sfix_forget(&sfix_f);
     nids = 0;
-    sfc_replay_store_destroy(f.store);
-    f.store = sfc_replay_store_new_memory();
     firehoses = 0;
-    sfsim_control(&f.sim, "/_sim/stream/config",
+    sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                   "{\"hold_first_connect\":false,\"first_replay\":0}", NULL);
-    return sfsim_control(&f.sim, "/_sim/reset", "{}", NULL) == 200 ? 0 : -1;
+    return sfix_reset(&sfix_f);
 }
 
 static void fault(const char *json)
 {
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/fault", json, NULL), 200);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/fault", json, NULL),
+                     200);
 }
 
 /* Publishes @count small events on @channel and waits until they are. */
@@ -68,10 +51,11 @@ static void firehose(const char *channel, int count)
              "{\"channel\":\"%s\",\"count\":%d,\"rate\":0,"
              "\"payload_bytes\":16}",
              channel, count);
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/firehose", json, NULL), 200);
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
+                     200);
     firehoses++;
     for (int64_t t0 = sfc_now_ms();
-         sfix_counter(&f, "stream_firehose_done") < firehoses;) {
+         sfix_counter(&sfix_f, "stream_firehose_done") < firehoses;) {
         if (sfc_now_ms() - t0 > 10000)
             fail_msg("the firehose did not finish");
         sfc_sleep_ms(10);
@@ -105,11 +89,11 @@ static int receive(int want, int64_t ms, bool commit)
     while (distinct(nids) < want && sfc_now_ms() < deadline && nids < 8192) {
         struct sfc_stream_event *ev = NULL;
 
-        if (sfc_stream_receive(f.stream, 100, &ev) != SFC_OK)
+        if (sfc_stream_receive(sfix_f.stream, 100, &ev) != SFC_OK)
             continue;
         ids[nids++] = ev->replay_id;
         if (commit)
-            sfc_stream_commit(f.stream, ev->channel, ev->replay_id);
+            sfc_stream_commit(sfix_f.stream, ev->channel, ev->replay_id);
         sfc_stream_event_destroy(ev);
     }
     return distinct(nids);
@@ -119,12 +103,13 @@ static void open_sub(void (*tweak)(struct sfc_stream_options *),
                      const char *channel,
                      enum sfc_stream_start start)
 {
-    int64_t subs = sfix_counter(&f, "stream_subscribes");
+    int64_t subs = sfix_counter(&sfix_f, "stream_subscribes");
 
     firehose(channel, 0); /* the channel exists */
-    sfix_open(&f, tweak);
-    assert_int_equal(sfc_stream_subscribe(f.stream, channel, start), SFC_OK);
-    sfix_wait_subscribes(&f, subs + 1);
+    sfix_open(&sfix_f, tweak);
+    assert_int_equal(sfc_stream_subscribe(sfix_f.stream, channel, start),
+                     SFC_OK);
+    sfix_wait_subscribes(&sfix_f, subs + 1);
 }
 
 static void manual(struct sfc_stream_options *o)
@@ -136,8 +121,9 @@ static int64_t stored(const char *channel, bool *found)
 {
     int64_t r = 0;
 
-    sfc_stream_flush(f.stream);
-    assert_int_equal(sfc_replay_store_get(f.store, channel, &r, found), SFC_OK);
+    sfc_stream_flush(sfix_f.stream);
+    assert_int_equal(sfc_replay_store_get(sfix_f.store, channel, &r, found),
+                     SFC_OK);
     return r;
 }
 
@@ -169,7 +155,7 @@ static void wait_handshakes(uint64_t n)
     struct sfc_stream_stats st;
 
     for (int64_t t0 = sfc_now_ms();; sfc_sleep_ms(20)) {
-        sfc_stream_get_stats(f.stream, &st);
+        sfc_stream_get_stats(sfix_f.stream, &st);
         if (st.handshakes >= n)
             return;
         if (sfc_now_ms() - t0 > 10000)
@@ -186,7 +172,7 @@ static void many_events_in_a_subscribe_reply(void **state)
     firehose(CH, 200);
     fault("{\"kind\":\"stream_events_in_subscribe\"}");
     open_sub(NULL, CH, SFC_STREAM_START_ALL);
-    assert_int_equal(sfix_counter(&f, "stream_events_in_meta_replies"), 1);
+    assert_int_equal(sfix_counter(&sfix_f, "stream_events_in_meta_replies"), 1);
     firehose(CH, 1);
     assert_int_equal(receive(201, 10000, false), 201);
     assert_in_order(201);
@@ -221,7 +207,7 @@ static void events_in_a_handshake_reply(void **state)
     fault("{\"kind\":\"forget_clients\"}");
     assert_int_equal(receive(3, 10000, false), 3);
     assert_in_order(3);
-    sfc_stream_get_stats(f.stream, &st);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.handshakes >= 2);
 }
 
@@ -241,14 +227,14 @@ static void out_of_order_delivery(void **state)
     firehose(CH, 3);
     assert_int_equal(receive(3, 10000, false), 3);
     assert_true(ids[0] > ids[1] && ids[1] > ids[2]);
-    assert_int_equal(sfc_stream_commit(f.stream, CH, ids[0]), SFC_OK);
+    assert_int_equal(sfc_stream_commit(sfix_f.stream, CH, ids[0]), SFC_OK);
     r = stored(CH, &found);
     if (found && r >= ids[2])
         fail_msg("stored %lld while %lld and %lld are unconfirmed",
                  (long long)r, (long long)ids[1], (long long)ids[2]);
-    assert_int_equal(sfc_stream_commit(f.stream, CH, ids[2]), SFC_OK);
+    assert_int_equal(sfc_stream_commit(sfix_f.stream, CH, ids[2]), SFC_OK);
     assert_int_equal(stored(CH, &found), ids[2]);
-    assert_int_equal(sfc_stream_commit(f.stream, CH, ids[1]), SFC_OK);
+    assert_int_equal(sfc_stream_commit(sfix_f.stream, CH, ids[1]), SFC_OK);
     assert_int_equal(stored(CH, &found), ids[0]);
 }
 
@@ -258,7 +244,8 @@ static void stored_position_never_goes_back(void **state)
     bool found = false;
 
     (void)state;
-    assert_int_equal(sfc_replay_store_set(f.store, CH, 9000000000LL), SFC_OK);
+    assert_int_equal(sfc_replay_store_set(sfix_f.store, CH, 9000000000LL),
+                     SFC_OK);
     open_sub(NULL, CH, SFC_STREAM_START_NEW);
     firehose(CH, 2);
     assert_int_equal(receive(2, 10000, false), 2);
@@ -278,7 +265,7 @@ static void replay_ids_near_2_63(void **state)
     bool found = false;
 
     (void)state;
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                                    "{\"first_replay\":9223372036854775000}",
                                    NULL),
                      200);
@@ -298,7 +285,7 @@ static void replay_ids_near_2_63(void **state)
     firehose(CH, 2);
     assert_int_equal(receive(7, 10000, false), 7);
     assert_in_order(7);
-    sfc_stream_get_stats(f.stream, &st);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     assert_int_equal(st.replay_fallbacks, 0);
 }
 
@@ -311,8 +298,8 @@ static void start_position_stored_with_the_first_event(void **state)
     open_sub(manual, CH, SFC_STREAM_START_STORED);
     firehose(CH, 3);
     assert_int_equal(receive(3, 10000, false), 3);
-    sfc_stream_close(f.stream);
-    f.stream = NULL;
+    sfc_stream_close(sfix_f.stream);
+    sfix_f.stream = NULL;
     nids = 0;
     open_sub(manual, CH, SFC_STREAM_START_STORED);
     assert_int_equal(receive(3, 10000, false), 3);
@@ -349,7 +336,7 @@ static void faye_unknown_client_is_not_a_login_failure(void **state)
     firehose(CH, 2);
     assert_int_equal(receive(4, 10000, false), 4);
     for (int64_t t0 = sfc_now_ms();; sfc_sleep_ms(20)) {
-        sfc_stream_get_stats(f.stream, &st);
+        sfc_stream_get_stats(sfix_f.stream, &st);
         if (st.handshakes >= 2 || sfc_now_ms() - t0 > 10000)
             break;
     }
@@ -367,11 +354,11 @@ static void session_unknown_resubscribes_at_once(void **state)
     (void)state;
     firehose(CH, 0);
     fault("{\"kind\":\"stream_session_unknown\"}");
-    sfix_open(&f, NULL);
-    assert_int_equal(sfc_stream_subscribe(f.stream, CH, SFC_STREAM_START_NEW),
-                     SFC_OK);
-    sfix_wait_subscribes(&f, 2);
-    assert_int_equal(sfix_counter(&f, "stream_session_unknown"), 1);
+    sfix_open(&sfix_f, NULL);
+    assert_int_equal(
+        sfc_stream_subscribe(sfix_f.stream, CH, SFC_STREAM_START_NEW), SFC_OK);
+    sfix_wait_subscribes(&sfix_f, 2);
+    assert_int_equal(sfix_counter(&sfix_f, "stream_session_unknown"), 1);
     firehose(CH, 2);
     assert_int_equal(receive(2, 10000, false), 2);
 }
@@ -381,18 +368,19 @@ static void session_unknown_resubscribes_at_once(void **state)
 static void first_connect_asks_for_advice(void **state)
 {
     (void)state;
-    assert_int_equal(sfsim_control(&f.sim, "/_sim/stream/config",
+    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                                    "{\"hold_first_connect\":true}", NULL),
                      200);
     firehose(CH, 0);
     open_sub(NULL, CH, SFC_STREAM_START_NEW);
-    for (int64_t t0 = sfc_now_ms(); sfix_counter(&f, "stream_connects") < 1;) {
+    for (int64_t t0 = sfc_now_ms();
+         sfix_counter(&sfix_f, "stream_connects") < 1;) {
         if (sfc_now_ms() - t0 > 10000)
             fail_msg("no connect");
         sfc_sleep_ms(10);
     }
-    assert_int_equal(sfix_counter(&f, "stream_first_connects_held"), 0);
-    assert_true(sfix_counter(&f, "stream_connects_timeout0") >= 1);
+    assert_int_equal(sfix_counter(&sfix_f, "stream_first_connects_held"), 0);
+    assert_true(sfix_counter(&sfix_f, "stream_connects_timeout0") >= 1);
 }
 
 /*
@@ -482,17 +470,17 @@ static void use_flaky_store(void)
                                                     .set = flaky_set};
 
     flaky_ctx.get_failures = flaky_ctx.set_failures = flaky_ctx.lost = 0;
-    flaky_ctx.inner = f.store;
-    f.store = sfc_replay_store_new(&ops, &flaky_ctx);
+    flaky_ctx.inner = sfix_f.store;
+    sfix_f.store = sfc_replay_store_new(&ops, &flaky_ctx);
 }
 
 static void unflaky(void)
 {
     /* The wrapper's inner store is the fixture's to destroy. */
-    sfc_stream_close(f.stream);
-    f.stream = NULL;
-    sfc_replay_store_destroy(f.store);
-    f.store = flaky_ctx.inner;
+    sfc_stream_close(sfix_f.stream);
+    sfix_f.stream = NULL;
+    sfc_replay_store_destroy(sfix_f.store);
+    sfix_f.store = flaky_ctx.inner;
 }
 
 /* A store that cannot be read at first: the stream waits for the stored
@@ -506,10 +494,10 @@ static void store_read_failure_keeps_the_position(void **state)
     open_sub(NULL, CH, SFC_STREAM_START_ALL);
     assert_int_equal(receive(4, 10000, false), 4);
     memcpy(first, ids, sizeof(first));
-    sfc_stream_close(f.stream);
-    f.stream = NULL;
+    sfc_stream_close(sfix_f.stream);
+    sfix_f.stream = NULL;
     nids = 0;
-    assert_int_equal(sfc_replay_store_set(f.store, CH, first[1]), SFC_OK);
+    assert_int_equal(sfc_replay_store_set(sfix_f.store, CH, first[1]), SFC_OK);
     use_flaky_store();
     flaky_ctx.get_failures = 3;
     open_sub(NULL, CH, SFC_STREAM_START_STORED);
@@ -532,7 +520,7 @@ static void lost_position_falls_back_loudly(void **state)
     flaky_ctx.lost = 1;
     open_sub(NULL, CH, SFC_STREAM_START_STORED);
     receive(3, 10000, false);
-    sfc_stream_get_stats(f.stream, &st);
+    sfc_stream_get_stats(sfix_f.stream, &st);
     unflaky();
     assert_int_equal(nids, 3);
     assert_int_equal(st.replay_fallbacks, 1);
@@ -551,7 +539,7 @@ static void store_write_failure_is_retried(void **state)
     firehose(CH, 1);
     assert_int_equal(receive(1, 10000, false), 1);
     for (int64_t t0 = sfc_now_ms(); sfc_now_ms() - t0 < 10000;) {
-        sfc_stream_flush(f.stream);
+        sfc_stream_flush(sfix_f.stream);
         flaky_peek(CH, &r, &found);
         if (found && r == ids[0])
             break;
@@ -586,5 +574,5 @@ int main(int argc, char **argv)
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sfix_setup, sfix_teardown);
 }
