@@ -1,5 +1,6 @@
 /* Test helpers: sfsim child processes and small HTTP calls over libcurl. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,11 +26,31 @@ const char *tu_bin(const char *name, char *out, size_t size)
     return out;
 }
 
-const char *tu_amqp_uri(void)
+static char amqp_uri_buf[512];
+
+static void amqp_uri_once(void)
 {
     const char *u = getenv("SFC_TEST_AMQP_URI");
+    const char *scheme_end = u ? strstr(u, "://") : NULL;
+    size_t n = u ? strlen(u) : 0;
 
-    return u && *u ? u : "amqp://guest:guest@127.0.0.1:5672/";
+    if (!u || !*u)
+        u = "amqp://guest:guest@127.0.0.1:5672/";
+    else if (scheme_end && n > 2 && u + n - 2 > scheme_end + 3 &&
+             strcmp(u + n - 2, "//") == 0) {
+        snprintf(amqp_uri_buf, sizeof(amqp_uri_buf), "%.*s/%%2F", (int)(n - 2),
+                 u);
+        return;
+    }
+    snprintf(amqp_uri_buf, sizeof(amqp_uri_buf), "%s", u);
+}
+
+const char *tu_amqp_uri(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, amqp_uri_once);
+    return amqp_uri_buf;
 }
 
 int tu_tmpdir(char *out, size_t size)

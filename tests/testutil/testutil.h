@@ -53,7 +53,9 @@ long sfsim_control(const struct sfsim_proc *p,
                    char **resp_body);
 
 /* The broker URI for tests: $SFC_TEST_AMQP_URI or
- * amqp://guest:guest@127.0.0.1:5672/ */
+ * amqp://guest:guest@127.0.0.1:5672/. Kombu's "//" for the default vhost
+ * comes back as "/%2F", the same vhost written so that rabbitmq-c's
+ * amqp_parse_url() reads it too (the benchmarks' raw clients use it). */
 const char *tu_amqp_uri(void);
 
 /* Path of a built program: $SFC_BIN_DIR/<name> (or the build's bin dir). */
