@@ -14,6 +14,7 @@ import uuid
 
 from kombu import Connection, Exchange, Queue
 from child import dies_with_parent
+from tcp_relay import Relay
 
 BIN = os.environ.get("SFC_BIN_DIR", os.path.join(os.path.dirname(__file__),
                                                  "..", "..", "build", "bin"))
@@ -21,11 +22,17 @@ AMQP = os.environ.get("SFC_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//"
 
 
 class Sim:
-    """sfsim on a free port, in a private directory."""
+    """sfsim on a free port, in a private directory; @seed (a dict, may be
+    None) is written there as its --seed file."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, seed=None):
         self.dir = tempfile.mkdtemp(prefix="sfc-py-")
         url_file = os.path.join(self.dir, "url")
+        if seed is not None:
+            seed_file = os.path.join(self.dir, "seed.json")
+            with open(seed_file, "w") as f:
+                json.dump(seed, f)
+            args = ("--seed", seed_file, *args)
         self.log = open(os.path.join(self.dir, "sfsim.log"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "sfsim"), "--port", "0", "--url-file", url_file,
@@ -56,6 +63,14 @@ class Sim:
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
+
+    def fault_relogins(self, fault):
+        """Arms @fault (a /_sim/fault body without path and count) on every
+        login from now on, then expires the sessions: the next call logs in
+        again and meets it."""
+        self.control("/_sim/fault", {**fault, "path": "^/services/oauth2/token",
+                                     "count": -1})
+        self.control("/_sim/expire_sessions", {})
 
     def counter(self, name):
         return self.control("/_sim/stats")["counters"].get(name, 0)
@@ -145,14 +160,26 @@ class Daemon:
             return f.read()
 
 
-def wait_for(cond, timeout, what):
+def wait_for(cond, timeout, what, output=None):
     """Waits until @cond() is true, looking every 50 ms; AssertionError
-    saying @what after @timeout seconds."""
+    saying @what after @timeout seconds (with @output(), a daemon's log,
+    when given)."""
     deadline = time.time() + timeout
     while not cond():
         if time.time() > deadline:
-            raise AssertionError(what)
+            if output is None:
+                raise AssertionError(what)
+            raise AssertionError(f"{what} within {timeout} s: {output()}")
         time.sleep(0.05)
+
+
+def kill_daemon(d, timeout=None):
+    """SIGKILL for @d (a Daemon, may be None) if it still runs; then waits
+    up to @timeout seconds for it when @timeout is given."""
+    if d and d.proc.poll() is None:
+        d.kill()
+        if timeout is not None:
+            d.wait(timeout)
 
 
 def free_port():
@@ -169,6 +196,24 @@ def metric(listen, name):
             if line.startswith(f"sfconnector_{name} "):
                 return int(line.split()[1])
     raise KeyError(name)
+
+
+def metric_now(listen, name, default=-1):
+    """metric(), or @default while the daemon has not published a snapshot
+    with it (or /metrics is not up yet)."""
+    try:
+        return metric(listen, name)
+    except (KeyError, OSError):
+        return default
+
+
+def broker_relay():
+    """A Relay (tcp_relay) in front of the test broker, and the broker URI
+    that goes through it."""
+    u = urllib.parse.urlsplit(AMQP)
+    relay = Relay(u.hostname, u.port or 5672)
+    return relay, AMQP.replace(f"{u.hostname}:{u.port}",
+                               f"127.0.0.1:{relay.port}")
 
 
 def wait_rpc_ready(caller, timeout=20):
@@ -194,14 +239,16 @@ def rabbitmqctl(*args):
                    timeout=120)
 
 
-def base_config(sim, service, workdir, entrypoints, extra="", amqp=""):
-    """A daemon config on @sim; @amqp: more keys of the amqp group."""
+def base_config(sim, service, workdir, entrypoints, extra="", amqp="",
+                uri=AMQP):
+    """A daemon config on @sim; @amqp: more keys of the amqp group; @uri:
+    the broker (the test broker unless given)."""
     return f"""
 service = {{ name = "{service}"; }};
 salesforce = {{ login_url = "{sim.url}"; username = "demo@sfsim.local";
   password = "demo-password"; security_token = "DEMOTOKEN";
   client_id = "sfsim-client-id"; client_secret = "sfsim-client-secret"; }};
-amqp = {{ {amqp} uri = "{AMQP.rstrip('/') + '/'}"; }};
+amqp = {{ {amqp} uri = "{uri.rstrip('/') + '/'}"; }};
 streaming = {{ replay_store = "file"; replay_file = "{workdir}/replay.json";
   entrypoints = ( {entrypoints} ); }};
 log = {{ level = "info"; }};
@@ -269,13 +316,17 @@ def wait_subscribed(sim, daemon, n=1, timeout=15):
     time.sleep(0.3)  # the subscribe reply is on its way to the client
 
 
-def firehose_daemon(sim, service, work, channel, event_type):
+def firehose_daemon(sim, service, work, channel, event_type,
+                    replay="stored", extra="", amqp=""):
     """A daemon subscribed to @channel (created empty first) publishing its
-    events as @event_type; returns it started and listening."""
+    events as @event_type, from @replay (None: the default); @extra and
+    @amqp as base_config's. Returns it started and listening."""
     sim.control("/_sim/firehose", {"channel": channel, "count": 0})
+    replay_key = f' replay = "{replay}";' if replay else ""
     eps = (f'{{ kind = "subscribe"; channel = "{channel}"; '
-           f'event_type = "{event_type}"; replay = "stored"; }}')
-    d = Daemon(base_config(sim, service, work, eps), work)
+           f'event_type = "{event_type}";{replay_key} }}')
+    d = Daemon(base_config(sim, service, work, eps, extra=extra, amqp=amqp),
+               work)
     d.start()
     wait_subscribed(sim, d)
     return d

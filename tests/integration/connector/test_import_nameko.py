@@ -122,11 +122,8 @@ def login(sim, username, password):
 class ImportNamekoConfig(unittest.TestCase):
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="sfc-import-")
-        seed = os.path.join(self.work, "seed.json")
-        with open(seed, "w") as f:
-            json.dump(SEED, f)
-        self.sim = Sim("--seed", seed, "--connect-timeout", "2000",
-                       env={"SFSIM_CDC": "0"})
+        self.sim = Sim("--connect-timeout", "2000", env={"SFSIM_CDC": "0"},
+                       seed=SEED)
         self.redis = Redis()
         self.service = service_name()
         self.consumer = NamekoConsumer(

@@ -10,18 +10,11 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from kombu import Connection, Exchange, Queue  # noqa
-from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
-                         metric, service_name, wait_subscribed)
+from sfc_harness import (AMQP, Sim, firehose_daemon, free_port,  # noqa
+                         kill_daemon, metric, metric_now, service_name)
 
 COUNT = 40
 ROOM = 5
-
-
-def metric_now(listen, name):
-    try:
-        return metric(listen, name)
-    except (KeyError, OSError):
-        return -1
 
 
 class NackBackoff(unittest.TestCase):
@@ -41,16 +34,10 @@ class NackBackoff(unittest.TestCase):
         listen = f"127.0.0.1:{free_port()}"
         d = None
         try:
-            sim.control("/_sim/firehose", {"channel": "/topic/Full",
-                                           "count": 0})
-            eps = ('{ kind = "subscribe"; channel = "/topic/Full"; '
-                   'event_type = "full_event"; }')
-            cfg = base_config(sim, service, work, eps,
-                              extra=f'metrics = {{ listen = "{listen}"; }};',
-                              amqp="reconnect_max_ms = 2000;")
-            d = Daemon(cfg, work)
-            d.start()
-            wait_subscribed(sim, d)
+            d = firehose_daemon(sim, service, work, "/topic/Full",
+                                "full_event", replay=None,
+                                extra=f'metrics = {{ listen = "{listen}"; }};',
+                                amqp="reconnect_max_ms = 2000;")
             sim.control("/_sim/firehose", {"channel": "/topic/Full",
                                            "count": COUNT,
                                            "payload_bytes": 64})
@@ -85,8 +72,7 @@ class NackBackoff(unittest.TestCase):
             d.kill(15)
             self.assertEqual(d.wait(10), 0, d.output())
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
+            kill_daemon(d)
             try:
                 queue.bind(conn.default_channel).delete()
                 exchange.bind(conn.default_channel).delete()

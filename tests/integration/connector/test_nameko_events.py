@@ -1,7 +1,6 @@
 """Salesforce changes reach a Nameko-style consumer exactly as Nameko's own
 EventDispatcher would publish them (nameko-wire.md section 2, vector E1):
 create, update, delete, undelete, Change Data Capture, platform events."""
-import json
 import os
 import urllib.error
 import urllib.request
@@ -21,10 +20,7 @@ SEED = {"objects": [{"name": "Order_Event__e", "fields": [
 class NamekoEvents(unittest.TestCase):
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="sfc-evt-")
-        seed = os.path.join(self.work, "seed.json")
-        with open(seed, "w") as f:
-            json.dump(SEED, f)
-        self.sim = Sim("--seed", seed, "--connect-timeout", "2000")
+        self.sim = Sim("--connect-timeout", "2000", seed=SEED)
         self.service = service_name()
         types = [f"salesforce_contact_{t}" for t in
                  ("created", "updated", "deleted", "undeleted")]

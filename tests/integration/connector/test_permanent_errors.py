@@ -13,7 +13,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
-                         firehose_daemon, service_name, wait_rpc_ready)
+                         firehose_daemon, kill_daemon, service_name,
+                         wait_rpc_ready)
 
 
 def wait_exit(d, timeout):
@@ -43,9 +44,7 @@ class PermanentErrors(unittest.TestCase):
             self.assertEqual(sim.counter("requests:POST /services/data/"
                                          "v67.0/sobjects/PushTopic"), 1, out)
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
-                d.wait(10)
+            kill_daemon(d, 10)
             sim.stop()
 
     def test_transient_declare_failure_is_retried(self):
@@ -69,9 +68,7 @@ class PermanentErrors(unittest.TestCase):
             d.kill(15)
             self.assertEqual(d.wait(10), 0, d.output())
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
-                d.wait(10)
+            kill_daemon(d, 10)
             sim.stop()
 
     def test_login_refused_mid_run_exits_3(self):
@@ -81,12 +78,9 @@ class PermanentErrors(unittest.TestCase):
         try:
             d = firehose_daemon(sim, service_name(), work, "/topic/Revoked",
                                 "revoked_event")
-            sim.control("/_sim/fault", {
-                "kind": "http_status", "status": 400,
-                "path": "^/services/oauth2/token", "count": -1,
-                "errorCode": "invalid_grant",
-                "message": "authentication failure"})
-            sim.control("/_sim/expire_sessions", {})
+            sim.fault_relogins({"kind": "http_status", "status": 400,
+                                "errorCode": "invalid_grant",
+                                "message": "authentication failure"})
             rc = wait_exit(d, 30)
             out = d.output()
             self.assertEqual(rc, 3, out)
@@ -94,9 +88,7 @@ class PermanentErrors(unittest.TestCase):
             self.assertIn("stopped (exit 3)", out)
             self.assertNotIn("demo-password", out)
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
-                d.wait(10)
+            kill_daemon(d, 10)
             sim.stop()
 
     def test_login_refused_mid_run_exits_3_without_entrypoints(self):
@@ -112,21 +104,16 @@ class PermanentErrors(unittest.TestCase):
             d.start()
             caller = RpcCaller(AMQP, service)
             wait_rpc_ready(caller)
-            sim.control("/_sim/fault", {
-                "kind": "http_status", "status": 400,
-                "path": "^/services/oauth2/token", "count": -1,
-                "errorCode": "invalid_grant",
-                "message": "authentication failure"})
-            sim.control("/_sim/expire_sessions", {})
+            sim.fault_relogins({"kind": "http_status", "status": 400,
+                                "errorCode": "invalid_grant",
+                                "message": "authentication failure"})
             caller.send("limits")
             rc = wait_exit(d, 30)
             out = d.output()
             self.assertEqual(rc, 3, out)
             self.assertIn("refused the login", out)
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
-                d.wait(10)
+            kill_daemon(d, 10)
             if caller:
                 caller.close()
             sim.stop()

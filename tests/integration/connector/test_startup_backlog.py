@@ -7,32 +7,14 @@ confirms come right after the link opens."""
 import os
 import sys
 import tempfile
-import time
 import unittest
-import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
-from sfc_harness import (AMQP, Daemon, NamekoConsumer, Sim,  # noqa
-                         base_config, free_port, metric, service_name)
-from tcp_relay import Relay  # noqa
+from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
+                         broker_relay, free_port, kill_daemon, metric,
+                         metric_now, service_name, wait_for)
 
 COUNT = 200
-
-
-def metric_now(listen, name):
-    """The metric, or -1 while the daemon has not published a snapshot."""
-    try:
-        return metric(listen, name)
-    except (KeyError, OSError):
-        return -1
-
-
-def wait_for(what, cond, timeout, output):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(f"{what} within {timeout} s: {output()}")
-        time.sleep(0.05)
 
 
 class StartupBacklog(unittest.TestCase):
@@ -41,11 +23,8 @@ class StartupBacklog(unittest.TestCase):
         sim = Sim("--connect-timeout", "2000", env={"SFSIM_CDC": "0"})
         service = service_name()
         consumer = NamekoConsumer(service, ["backlog_event"])
-        u = urllib.parse.urlsplit(AMQP)
-        relay = Relay(u.hostname, u.port or 5672)
+        relay, relayed = broker_relay()
         relay.hold()
-        relayed = AMQP.replace(f"{u.hostname}:{u.port}",
-                               f"127.0.0.1:{relay.port}")
         listen = f"127.0.0.1:{free_port()}"
         d = None
         try:
@@ -57,19 +36,18 @@ class StartupBacklog(unittest.TestCase):
             eps = ('{ kind = "subscribe"; channel = "/topic/Backlog"; '
                    'event_type = "backlog_event"; replay = "all"; }')
             cfg = base_config(sim, service, work, eps,
-                              extra=f'metrics = {{ listen = "{listen}"; }};')
-            cfg = cfg.replace(AMQP.rstrip("/") + "/", relayed.rstrip("/") + "/")
+                              extra=f'metrics = {{ listen = "{listen}"; }};',
+                              uri=relayed)
             d = Daemon(cfg, work)
             d.start()
             # The daemon's login waits in the relay while its stream takes
             # the backlog from Salesforce.
-            wait_for("the broker connection", lambda: relay.connections() >= 1,
-                     20, d.output)
+            wait_for(lambda: relay.connections() >= 1, 20,
+                     "the broker connection", d.output)
             sim.wait_counter("stream_events_delivered", COUNT, 20)
             relay.release()
-            wait_for("every event confirmed",
-                     lambda: metric_now(listen, "events_confirmed_total") >= COUNT,
-                     30, d.output)
+            wait_for(lambda: metric_now(listen, "events_confirmed_total") >=
+                     COUNT, 30, "every event confirmed", d.output)
             self.assertEqual(metric(listen, "broker_confirm_timeouts_total"),
                              0, d.output())
             published = metric(listen, "events_published_total")
@@ -82,8 +60,7 @@ class StartupBacklog(unittest.TestCase):
             d.kill(15)
             self.assertEqual(d.wait(10), 0, d.output())
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
+            kill_daemon(d)
             relay.close()
             consumer.close()
             sim.stop()

@@ -3,7 +3,6 @@ workers waiting on slow Salesforce calls, a broker that no longer reads
 (its close handshake never completes), and a Salesforce login that hangs,
 at start and in the middle of a run."""
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -13,8 +12,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
-                         firehose_daemon, rabbitmqctl, service_name,
-                         wait_rpc_ready, wait_subscribed)
+                         firehose_daemon, kill_daemon, rabbitmqctl,
+                         service_name, wait_for, wait_rpc_ready)
 
 BOUND = 5.0
 
@@ -31,14 +30,6 @@ def stop_sim(sim):
     sim.log.close()
 
 
-def wait_for(what, cond, timeout, output):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(f"{what} within {timeout} s: {output()}")
-        time.sleep(0.05)
-
-
 def answered(sim, suffix):
     """Requests to a path ending in @suffix that Salesforce answered."""
     return sum(1 for r in sim.control("/_sim/requests")
@@ -47,19 +38,18 @@ def answered(sim, suffix):
 
 def term(d):
     """SIGTERM; returns (exit code, seconds to exit)."""
-    t0 = time.time()
-    d.kill(signal.SIGTERM)
-    try:
-        rc = d.wait(60)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        rc = d.wait(10)
-    elapsed = time.time() - t0
+    rc, elapsed = d.stop_timed(60)
     print(f"stopped in {elapsed:.2f} s (exit {rc})", file=sys.stderr)
     return rc, elapsed
 
 
 class StopBounds(unittest.TestCase):
+    def assert_stops_in_bound(self, d):
+        """SIGTERM ends @d, cleanly, within BOUND seconds."""
+        rc, elapsed = term(d)
+        self.assertLess(elapsed, BOUND, d.output())
+        self.assertEqual(rc, 0, d.output())
+
     def test_slow_rpc_calls(self):
         """Workers wait on Salesforce calls that take 30 s."""
         work = tempfile.mkdtemp(prefix="sfc-stop-")
@@ -79,12 +69,9 @@ class StopBounds(unittest.TestCase):
                                         "count": -1})
             for i in range(6):
                 caller.send("create", "Contact", {"LastName": f"Slow{i}"})
-            wait_for("four calls in Salesforce",
-                     lambda: sim.counter("faults_fired:delay") >= 4, 20,
-                     d.output)
-            rc, elapsed = term(d)
-            self.assertLess(elapsed, BOUND, d.output())
-            self.assertEqual(rc, 0, d.output())
+            wait_for(lambda: sim.counter("faults_fired:delay") >= 4, 20,
+                     "four calls in Salesforce", d.output)
+            self.assert_stops_in_bound(d)
         finally:
             if caller:
                 caller.close()
@@ -99,15 +86,9 @@ class StopBounds(unittest.TestCase):
         caller = None
         d = None
         try:
-            sim.control("/_sim/firehose", {"channel": "/topic/Blocked",
-                                           "count": 0})
-            eps = ('{ kind = "subscribe"; channel = "/topic/Blocked"; '
-                   'event_type = "blocked_event"; }')
-            cfg = base_config(sim, service, work, eps,
-                              extra="rpc = { enabled = true; };")
-            d = Daemon(cfg, work)
-            d.start()
-            wait_subscribed(sim, d)
+            d = firehose_daemon(sim, service, work, "/topic/Blocked",
+                                "blocked_event", replay=None,
+                                extra="rpc = { enabled = true; };")
             caller = RpcCaller(AMQP, service)
             wait_rpc_ready(caller)
             # A call Salesforce answers only once the broker is blocked
@@ -115,22 +96,20 @@ class StopBounds(unittest.TestCase):
             sim.control("/_sim/fault", {"kind": "delay", "ms": 1500,
                                         "path": "/limits$"})
             caller.send("limits")
-            wait_for("the call in Salesforce",
-                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
-                     d.output)
+            wait_for(lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     "the call in Salesforce", d.output)
             rabbitmqctl("set_vm_memory_high_watermark", "0")
             # Both connections publish: events, and the call's reply.
             sim.control("/_sim/firehose", {"channel": "/topic/Blocked",
                                            "count": 5})
-            wait_for("the events and the call's answer",
-                     lambda: sim.counter("stream_events_delivered") >= 5 and
-                     answered(sim, "/limits") >= 2, 20, d.output)
+            wait_for(lambda: sim.counter("stream_events_delivered") >= 5 and
+                     answered(sim, "/limits") >= 2, 20,
+                     "the events and the call's answer", d.output)
             time.sleep(0.5)  # both publishes on their way to the broker
             rc, elapsed = term(d)
         finally:
             rabbitmqctl("set_vm_memory_high_watermark", "0.4")
-            if d and d.proc.poll() is None:
-                d.kill()
+            kill_daemon(d)
             if caller:
                 caller.close()
             stop_sim(sim)
@@ -147,12 +126,9 @@ class StopBounds(unittest.TestCase):
             eps = '{ kind = "subscribe"; channel = "/u/Nothing"; }'
             d = Daemon(base_config(sim, service_name(), work, eps), work)
             d.start()
-            wait_for("the login in flight",
-                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
-                     d.output)
-            rc, elapsed = term(d)
-            self.assertLess(elapsed, BOUND, d.output())
-            self.assertEqual(rc, 0, d.output())
+            wait_for(lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     "the login in flight", d.output)
+            self.assert_stops_in_bound(d)
         finally:
             stop_sim(sim)
 
@@ -164,19 +140,12 @@ class StopBounds(unittest.TestCase):
         try:
             d = firehose_daemon(sim, service_name(), work, "/topic/Relogin",
                                 "relogin_event")
-            sim.control("/_sim/fault", {"kind": "delay", "ms": 20000,
-                                        "path": "^/services/oauth2/token",
-                                        "count": -1})
-            sim.control("/_sim/expire_sessions", {})
-            wait_for("the new login in flight",
-                     lambda: sim.counter("faults_fired:delay") >= 1, 20,
-                     d.output)
-            rc, elapsed = term(d)
-            self.assertLess(elapsed, BOUND, d.output())
-            self.assertEqual(rc, 0, d.output())
+            sim.fault_relogins({"kind": "delay", "ms": 20000})
+            wait_for(lambda: sim.counter("faults_fired:delay") >= 1, 20,
+                     "the new login in flight", d.output)
+            self.assert_stops_in_bound(d)
         finally:
-            if d and d.proc.poll() is None:
-                d.kill()
+            kill_daemon(d)
             stop_sim(sim)
 
 

@@ -5,8 +5,8 @@ import tempfile
 import time
 
 from nameko_rpc import RpcCaller
-from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port, metric,
-                         service_name, wait_rpc_ready)
+from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,
+                         metric_now, service_name, wait_rpc_ready)
 
 
 class RpcDaemon:
@@ -38,10 +38,7 @@ class RpcDaemon:
 
     def metric(self, name):
         """A metric, 0 until /metrics first has it (refreshed each second)."""
-        try:
-            return metric(self.listen, name)
-        except (KeyError, OSError):
-            return 0
+        return metric_now(self.listen, name, 0)
 
     def close(self, kill_sim=False):
         self.rpc.close()

@@ -8,13 +8,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
-from sfc_harness import (AMQP, Daemon, Sim, base_config, free_port,  # noqa
-                         metric, rabbitmqctl, service_name, wait_rpc_ready)
-from tcp_relay import Relay  # noqa
+from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
+                         broker_relay, free_port, metric, rabbitmqctl,
+                         service_name, wait_rpc_ready)
 
 CALLS = 60
 WORKERS = 16
@@ -30,14 +29,11 @@ class BrokerRestartDuringCalls(unittest.TestCase):
                  f"metrics = {{ listen = \"{self.metrics}\"; }};")
         # The daemon reaches the broker through a relay, so that a test can
         # cut its connection at the moment it chooses.
-        u = urllib.parse.urlsplit(AMQP)
-        self.relay = Relay(u.hostname, u.port or 5672)
+        self.relay, relayed = broker_relay()
         # Back on the broker within a second of it returning.
         cfg = base_config(self.sim, self.service, self.work, "", extra=extra,
                           amqp="reconnect_max_ms = 1000; "
-                               "confirm_timeout_ms = 1000;")
-        cfg = cfg.replace(AMQP.rstrip("/") + "/", AMQP.rstrip("/").replace(
-            f"{u.hostname}:{u.port}", f"127.0.0.1:{self.relay.port}") + "/")
+                               "confirm_timeout_ms = 1000;", uri=relayed)
         self.daemon = Daemon(cfg, self.work)
         self.daemon.start()
         caller = RpcCaller(AMQP, self.service)
