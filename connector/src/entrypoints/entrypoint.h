@@ -65,8 +65,9 @@ struct sfc_entrypoint_kind {
     char *(*routing_key_of)(const struct sfc_config_entrypoint *ep,
                             const struct sfc_stream_event *ev);
     /* The published body of @ev: a span valid while @ev is (*owned NULL),
-     * or text the caller frees (*owned). The stream's record
-     * (sfc_stream_event_record) unless a kind publishes something else. */
+     * or text the caller frees (*owned). NULL for the stream's record
+     * (sfc_stream_event_record), which a kind publishes unless it sets
+     * something else here. */
     const char *(*body_of)(struct sfc_stream_event *ev,
                            char **owned,
                            size_t *len);

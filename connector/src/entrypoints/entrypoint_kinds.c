@@ -76,6 +76,13 @@ static bool say(char *why, size_t size, const char *text)
     return false;
 }
 
+/* Handlers of the kinds named by a PushTopic or an event learn that name. */
+static void name_describe(const struct sfc_config_entrypoint *ep,
+                          struct sfc_connector_entrypoint *out)
+{
+    out->name = ep->name;
+}
+
 /* subscribe: a channel as it is, declared by somebody else. ------------ */
 
 static const char *const subscribe_keys[] = {"channel", NULL};
@@ -177,12 +184,6 @@ static char *notification_key(const struct sfc_config_entrypoint *ep,
 
     free(object);
     return key;
-}
-
-static void notification_describe(const struct sfc_config_entrypoint *ep,
-                                  struct sfc_connector_entrypoint *out)
-{
-    out->name = ep->name;
 }
 
 /* handle_sobject_notification: a PushTopic built for an sObject (and a
@@ -305,12 +306,6 @@ static char *platform_channel(const struct sfc_config_entrypoint *ep)
     return sfc_xconcat("/event/", ep->name, NULL);
 }
 
-static void platform_describe(const struct sfc_config_entrypoint *ep,
-                              struct sfc_connector_entrypoint *out)
-{
-    out->name = ep->name;
-}
-
 /* The table. ----------------------------------------------------------- */
 
 const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
@@ -320,7 +315,6 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = subscribe_check,
         .channel_of = subscribe_channel,
         .routing_key_of = subscribe_key,
-        .body_of = sfc_stream_event_record,
         .describe = subscribe_describe,
     },
     {
@@ -330,8 +324,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .channel_of = notification_channel,
         .declare = notification_declare,
         .routing_key_of = notification_key,
-        .body_of = sfc_stream_event_record,
-        .describe = notification_describe,
+        .describe = name_describe,
     },
     {
         .name = "handle_sobject_notification",
@@ -340,7 +333,6 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .channel_of = sobject_channel,
         .declare = sobject_declare,
         .routing_key_of = sobject_key,
-        .body_of = sfc_stream_event_record,
         .describe = sobject_describe,
     },
     {
@@ -349,7 +341,6 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = cdc_check,
         .channel_of = cdc_channel,
         .routing_key_of = subscribe_key,
-        .body_of = sfc_stream_event_record,
         .describe = cdc_describe,
     },
     {
@@ -358,8 +349,7 @@ const struct sfc_entrypoint_kind sfc_entrypoint_kinds[] = {
         .check = platform_check,
         .channel_of = platform_channel,
         .routing_key_of = subscribe_key,
-        .body_of = sfc_stream_event_record,
-        .describe = platform_describe,
+        .describe = name_describe,
     },
     {.name = NULL}, /* the end */
 };

@@ -333,9 +333,14 @@ sfc_err_t proxy_handler(void *opaque,
     pb->headers = h->h;
     pb->n_headers = nh;
     /* One body for all: the event is the proxy's until acknowledged. */
-    if (!f->e.body)
-        f->e.body = r->ep->kind->body_of((struct sfc_stream_event *)ev,
-                                         &f->body_owned, &f->e.body_len);
+    if (!f->e.body) {
+        const char *(*body_of)(struct sfc_stream_event *, char **, size_t *) =
+            r->ep->kind->body_of ? r->ep->kind->body_of
+                                 : sfc_stream_event_record;
+
+        f->e.body = body_of((struct sfc_stream_event *)ev, &f->body_owned,
+                            &f->e.body_len);
+    }
     f->e.n_pubs++;
     return SFC_OK;
 }
