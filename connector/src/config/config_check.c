@@ -1,5 +1,6 @@
 /* Checks across keys: requirements per auth method and per entrypoint kind. */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,6 +64,51 @@ static void require(struct cfg_loader *L,
                    "required when auth = %s (not set)", why);
 }
 
+/* The salesforce keys each way of logging in needs, in the order they are
+ * reported when missing. */
+#define SF_KEY(f)                                                              \
+    {                                                                          \
+        .name = #f, .offset = offsetof(struct sfc_config_salesforce, f)        \
+    }
+static const struct {
+    enum sfc_api_auth auth;
+    struct {
+        const char *name;
+        size_t offset; /* of its char * in struct sfc_config_salesforce */
+    } keys[4];         /* up to the first name NULL */
+} auth_needs[] = {
+    {SFC_API_AUTH_PASSWORD,
+     {SF_KEY(client_id), SF_KEY(client_secret), SF_KEY(username),
+      SF_KEY(password)}},
+    {SFC_API_AUTH_SOAP, {SF_KEY(username), SF_KEY(password)}},
+    {SFC_API_AUTH_REFRESH_TOKEN, {SF_KEY(client_id), SF_KEY(refresh_token)}},
+    {SFC_API_AUTH_JWT,
+     {SF_KEY(client_id), SF_KEY(username), SF_KEY(private_key_file)}},
+    {SFC_API_AUTH_CLIENT_CREDENTIALS,
+     {SF_KEY(client_id), SF_KEY(client_secret)}},
+    {SFC_API_AUTH_TOKEN, {SF_KEY(instance_url), SF_KEY(access_token)}},
+};
+
+/* Reports each key @sf's auth method needs that is not set. */
+static void require_auth_keys(struct cfg_loader *L,
+                              config_t *c,
+                              const struct sfc_config_salesforce *sf)
+{
+    const char *a = sfc_config_auth_name(sf->auth);
+
+    for (size_t i = 0; i < sizeof(auth_needs) / sizeof(auth_needs[0]); i++) {
+        if (auth_needs[i].auth != sf->auth)
+            continue;
+        for (size_t k = 0; k < 4 && auth_needs[i].keys[k].name; k++) {
+            const char *const *value =
+                (const char *const *)((const char *)sf +
+                                      auth_needs[i].keys[k].offset);
+
+            require(L, c, auth_needs[i].keys[k].name, *value, a);
+        }
+    }
+}
+
 /* The URL credentials go to, checked as the client checks it (so that
  * check-config and run agree). */
 static void check_url(struct cfg_loader *L,
@@ -86,42 +132,15 @@ static void check_salesforce(struct cfg_loader *L,
                              config_t *c,
                              const struct sfc_config_salesforce *sf)
 {
-    const char *a = sfc_config_auth_name(sf->auth);
     char show[320];
 
-    switch (sf->auth) {
-    case SFC_API_AUTH_PASSWORD:
-        require(L, c, "client_id", sf->client_id, a);
-        require(L, c, "client_secret", sf->client_secret, a);
-        __attribute__((fallthrough)); /* username and password too */
-    case SFC_API_AUTH_SOAP:
-        require(L, c, "username", sf->username, a);
-        require(L, c, "password", sf->password, a);
-        break;
-    case SFC_API_AUTH_REFRESH_TOKEN:
-        require(L, c, "client_id", sf->client_id, a);
-        require(L, c, "refresh_token", sf->refresh_token, a);
-        break;
-    case SFC_API_AUTH_JWT:
-        require(L, c, "client_id", sf->client_id, a);
-        require(L, c, "username", sf->username, a);
-        require(L, c, "private_key_file", sf->private_key_file, a);
-        if (!empty(sf->private_key_file) &&
-            access(sf->private_key_file, R_OK) != 0)
-            cfg_report(L, where(c, "salesforce", "private_key_file"),
-                       "salesforce.private_key_file", "cannot read %s",
-                       cfg_show(L, &sf->private_key_file, sf->private_key_file,
-                                show, sizeof(show)));
-        break;
-    case SFC_API_AUTH_CLIENT_CREDENTIALS:
-        require(L, c, "client_id", sf->client_id, a);
-        require(L, c, "client_secret", sf->client_secret, a);
-        break;
-    case SFC_API_AUTH_TOKEN:
-        require(L, c, "instance_url", sf->instance_url, a);
-        require(L, c, "access_token", sf->access_token, a);
-        break;
-    }
+    require_auth_keys(L, c, sf);
+    if (sf->auth == SFC_API_AUTH_JWT && !empty(sf->private_key_file) &&
+        access(sf->private_key_file, R_OK) != 0)
+        cfg_report(L, where(c, "salesforce", "private_key_file"),
+                   "salesforce.private_key_file", "cannot read %s",
+                   cfg_show(L, &sf->private_key_file, sf->private_key_file,
+                            show, sizeof(show)));
     if (!cfg_api_version_valid(sf->api_version))
         cfg_report(
             L, where(c, "salesforce", "api_version"), "salesforce.api_version",

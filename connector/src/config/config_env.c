@@ -42,22 +42,20 @@ static const char *closing_brace(const char *p)
     return NULL;
 }
 
-static sfc_err_t expand(const char *in,
-                        size_t in_len,
-                        int depth,
-                        struct sfc_buf *out,
-                        struct sfc_buf *vars,
-                        char *errstr,
-                        size_t errstr_size);
+/* What one expansion writes to, at every depth of its recursion. */
+struct expansion {
+    struct sfc_buf *out;  /* the expanded text */
+    struct sfc_buf *vars; /* "${A}, ${B}" as they are read, or NULL */
+    char *errstr;
+    size_t errstr_size;
+};
+
+static sfc_err_t
+expand(struct expansion *x, const char *in, size_t in_len, int depth);
 
 /* Expands the reference that starts at @p ("${...}"); advances *len. */
-static sfc_err_t expand_one(const char *p,
-                            int depth,
-                            struct sfc_buf *out,
-                            struct sfc_buf *vars,
-                            size_t *len,
-                            char *errstr,
-                            size_t errstr_size)
+static sfc_err_t
+expand_one(struct expansion *x, const char *p, int depth, size_t *len)
 {
     const char *end = closing_brace(p);
     const char *name = p + 2, *def = NULL, *value;
@@ -66,7 +64,7 @@ static sfc_err_t expand_one(const char *p,
     char var[256];
 
     if (!end) {
-        sfc_errstr_set(errstr, errstr_size,
+        sfc_errstr_set(x->errstr, x->errstr_size,
                        "unterminated \"${\" (write \"$$\" for a literal $)");
         return SFC_ERR_CONFIG;
     }
@@ -78,30 +76,29 @@ static sfc_err_t expand_one(const char *p,
             def++;
     }
     if (!valid_name(name, name_len) || name_len >= sizeof(var)) {
-        sfc_errstr_set(errstr, errstr_size,
+        sfc_errstr_set(x->errstr, x->errstr_size,
                        "\"${%.*s}\" is not a valid variable reference",
                        (int)(end - name), name);
         return SFC_ERR_CONFIG;
     }
     if (depth >= MAX_DEPTH) {
-        sfc_errstr_set(errstr, errstr_size,
+        sfc_errstr_set(x->errstr, x->errstr_size,
                        "references nested deeper than %d levels", MAX_DEPTH);
         return SFC_ERR_CONFIG;
     }
     snprintf(var, sizeof(var), "%.*s", (int)name_len, name);
-    if (vars)
-        sfc_buf_appendf(vars, "%s${%s}", vars->len ? ", " : "", var);
+    if (x->vars)
+        sfc_buf_appendf(x->vars, "%s${%s}", x->vars->len ? ", " : "", var);
     value = getenv(var);
     if (def && (!value || (empty_takes_default && !*value))) {
-        sfc_err_t rc = expand(def, (size_t)(end - def), depth + 1, out, vars,
-                              errstr, errstr_size);
+        sfc_err_t rc = expand(x, def, (size_t)(end - def), depth + 1);
 
         if (rc != SFC_OK)
             return rc;
     } else if (value) {
-        sfc_buf_append(out, value, strlen(value));
+        sfc_buf_append(x->out, value, strlen(value));
     } else {
-        sfc_errstr_set(errstr, errstr_size,
+        sfc_errstr_set(x->errstr, x->errstr_size,
                        "environment variable %s is not set and has no "
                        "default (write ${%s:-default})",
                        var, var);
@@ -111,13 +108,8 @@ static sfc_err_t expand_one(const char *p,
     return SFC_OK;
 }
 
-static sfc_err_t expand(const char *in,
-                        size_t in_len,
-                        int depth,
-                        struct sfc_buf *out,
-                        struct sfc_buf *vars,
-                        char *errstr,
-                        size_t errstr_size)
+static sfc_err_t
+expand(struct expansion *x, const char *in, size_t in_len, int depth)
 {
     const char *p = in, *stop = in + in_len;
 
@@ -125,16 +117,15 @@ static sfc_err_t expand(const char *in,
         size_t n = 1;
 
         if (p[0] == '$' && p + 1 < stop && p[1] == '$') {
-            sfc_buf_append(out, "$", 1);
+            sfc_buf_append(x->out, "$", 1);
             n = 2;
         } else if (p[0] == '$' && p + 1 < stop && p[1] == '{') {
-            sfc_err_t rc =
-                expand_one(p, depth, out, vars, &n, errstr, errstr_size);
+            sfc_err_t rc = expand_one(x, p, depth, &n);
 
             if (rc != SFC_OK)
                 return rc;
         } else {
-            sfc_buf_append(out, p, 1);
+            sfc_buf_append(x->out, p, 1);
         }
         p += n;
     }
@@ -148,10 +139,12 @@ sfc_err_t cfg_expand_env(const char *in,
                          size_t errstr_size)
 {
     struct sfc_buf b;
+    struct expansion x = {
+        .out = &b, .vars = vars, .errstr = errstr, .errstr_size = errstr_size};
 
     sfc_buf_init(&b, 0);
     sfc_buf_append(&b, "", 0);
-    if (expand(in, strlen(in), 0, &b, vars, errstr, errstr_size) != SFC_OK) {
+    if (expand(&x, in, strlen(in), 0) != SFC_OK) {
         /* The partial value may hold a secret: wipe it. */
         explicit_bzero(b.data, b.len);
         sfc_buf_free(&b);
