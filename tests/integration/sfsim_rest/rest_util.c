@@ -162,6 +162,22 @@ int rt_start(const char *const *args)
     return rt_token ? 0 : -1;
 }
 
+int rt_write_seed(
+    const char *json, char *dir, size_t dir_size, char *path, size_t path_size)
+{
+    FILE *f;
+
+    if (tu_tmpdir(dir, dir_size) != 0)
+        return -1;
+    snprintf(path, path_size, "%s/seed.json", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(json, f);
+    fclose(f);
+    return 0;
+}
+
 int rt_setup(void **state)
 {
     (void)state;

@@ -67,6 +67,14 @@ extern char *rt_token;
  */
 int rt_start(const char *const *args);
 
+/*
+ * Writes @json to seed.json (sfsim's --seed file) in a fresh temporary
+ * directory: its name in @dir (remove it with tu_rmtree), the file's in
+ * @path. Returns 0 or -1.
+ */
+int rt_write_seed(
+    const char *json, char *dir, size_t dir_size, char *path, size_t path_size);
+
 /* cmocka group setup: rt_start(NULL). @state is not used. */
 int rt_setup(void **state);
 

@@ -14,7 +14,7 @@
 #include "rest_util.h"
 #include "sfc/common.h"
 
-static char seed_dir[256];
+static char seed_dir[256], seed_path[300];
 
 static const char SEED[] =
     "{\"objects\":[{\"name\":\"Widget__c\",\"prefix\":\"a01\",\"fields\":["
@@ -28,23 +28,12 @@ static const char SEED[] =
 
 static int setup(void **state)
 {
-    char path[300], arg[320];
-    const char *args[3];
-    FILE *f;
+    const char *args[] = {"--seed", seed_path, NULL};
 
     (void)state;
-    if (tu_tmpdir(seed_dir, sizeof(seed_dir)) != 0)
+    if (rt_write_seed(SEED, seed_dir, sizeof(seed_dir), seed_path,
+                      sizeof(seed_path)) != 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/seed.json", seed_dir);
-    f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(SEED, f);
-    fclose(f);
-    snprintf(arg, sizeof(arg), "%s", path);
-    args[0] = "--seed";
-    args[1] = arg;
-    args[2] = NULL;
     return rt_start(args);
 }
 
@@ -421,9 +410,8 @@ static void test_switches(void **state)
                           "--max-pushtopics",
                           "1",
                           "--seed",
-                          NULL,
+                          seed_path,
                           NULL};
-    char path[300];
     struct sfsim_proc p;
     struct rt_resp r;
     char *tok, *url, *h;
@@ -432,8 +420,6 @@ static void test_switches(void **state)
     char json[200];
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/seed.json", seed_dir);
-    args[6] = path;
     assert_int_equal(sfsim_start(&p, args), 0);
     tok = rt_login(&p);
     /* The external id may not travel in the body. */

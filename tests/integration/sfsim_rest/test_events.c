@@ -31,17 +31,10 @@ static int setup(void **state)
 {
     char dir[256];
     const char *args[] = {"--seed", seed, "--connect-timeout", "1000", NULL};
-    FILE *f;
 
     (void)state;
-    if (tu_tmpdir(dir, sizeof(dir)) != 0)
+    if (rt_write_seed(SEED, dir, sizeof(dir), seed, sizeof(seed)) != 0)
         return -1;
-    snprintf(seed, sizeof(seed), "%s/seed.json", dir);
-    f = fopen(seed, "w");
-    if (!f)
-        return -1;
-    fputs(SEED, f);
-    fclose(f);
     if (rt_start(args) != 0)
         return -1;
     tu_rmtree(dir);

@@ -96,6 +96,20 @@ void sfix_topic(struct sfix *f)
         fail_msg("declare: %s", e->message);
 }
 
+void sfix_firehose(struct sfix *f,
+                   const char *channel,
+                   int count,
+                   int payload_bytes)
+{
+    char json[300];
+
+    snprintf(json, sizeof(json),
+             "{\"channel\":\"%s\",\"count\":%d,\"rate\":0,"
+             "\"payload_bytes\":%d}",
+             channel, count, payload_bytes);
+    assert_int_equal(sfsim_control(&f->sim, "/_sim/firehose", json, NULL), 200);
+}
+
 void sfix_create(struct sfix *f, const char *prefix, int from, int n)
 {
     for (int i = from; i < from + n; i++) {

@@ -55,6 +55,16 @@ int sfix_collect(struct sfix *f, int want, int64_t ms);
  * replay ids never went down except at duplicates of earlier ones. */
 void sfix_assert_all(struct sfix *f, const char *prefix, int from, int n);
 
+/*
+ * Starts sfsim's firehose: @count events of @payload_bytes of padding on
+ * @channel, as fast as it can (a count of 0 only declares the channel).
+ * Fails the test unless sfsim accepts it.
+ */
+void sfix_firehose(struct sfix *f,
+                   const char *channel,
+                   int count,
+                   int payload_bytes);
+
 /* Waits until sfsim counted @n subscribes. */
 void sfix_wait_subscribes(struct sfix *f, int64_t n);
 

@@ -174,26 +174,18 @@ static void held_reply(const char *channel, int count)
     struct sfc_stream_stats st;
     size_t peak = 0;
     int64_t last = -1, got = 0, t0;
-    char json[160];
 
     assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/stream/config",
                                    "{\"max_batch_events\":5000}", NULL),
                      200);
     /* A firehose of nothing declares the channel. */
-    snprintf(json, sizeof(json), "{\"channel\":\"%s\",\"count\":0}", channel);
-    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
-                     200);
+    sfix_firehose(&sfix_f, channel, 0, 0);
     sfix_open(&sfix_f, queue_of_fifty);
     assert_int_equal(
         sfc_stream_subscribe(sfix_f.stream, channel, SFC_STREAM_START_ALL),
         SFC_OK);
     sfix_wait_subscribes(&sfix_f, 1);
-    snprintf(json, sizeof(json),
-             "{\"channel\":\"%s\",\"count\":%d,\"rate\":0,"
-             "\"payload_bytes\":1024}",
-             channel, count);
-    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
-                     200);
+    sfix_firehose(&sfix_f, channel, count, 1024);
     /* Take nothing for a while: the queue fills and the reply waits. */
     for (int i = 0; i < 20; i++) {
         size_t p = sfc_stream_pending(sfix_f.stream);
@@ -269,16 +261,9 @@ static void refused_subscription_is_tried_again(void **state)
     sfc_sleep_ms(300);
     assert_int_equal(sfc_stream_receive(sfix_f.stream, 200, &ev),
                      SFC_ERR_TIMEOUT);
-    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose",
-                                   "{\"channel\":\"/topic/Later\",\"count\":0}",
-                                   NULL),
-                     200);
+    sfix_firehose(&sfix_f, "/topic/Later", 0, 0);
     sfix_wait_subscribes(&sfix_f, 2); /* tried again within about a second */
-    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose",
-                                   "{\"channel\":\"/topic/Later\",\"count\":3,"
-                                   "\"rate\":0,\"payload_bytes\":16}",
-                                   NULL),
-                     200);
+    sfix_firehose(&sfix_f, "/topic/Later", 3, 16);
     t0 = sfc_now_ms();
     for (int got = 0; got < 3 && sfc_now_ms() - t0 < 10000;) {
         if (sfc_stream_receive(sfix_f.stream, 1000, &ev) != SFC_OK)

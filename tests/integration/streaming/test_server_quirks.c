@@ -45,14 +45,7 @@ static void fault(const char *json)
 /* Publishes @count small events on @channel and waits until they are. */
 static void firehose(const char *channel, int count)
 {
-    char json[200];
-
-    snprintf(json, sizeof(json),
-             "{\"channel\":\"%s\",\"count\":%d,\"rate\":0,"
-             "\"payload_bytes\":16}",
-             channel, count);
-    assert_int_equal(sfsim_control(&sfix_f.sim, "/_sim/firehose", json, NULL),
-                     200);
+    sfix_firehose(&sfix_f, channel, count, 16);
     firehoses++;
     for (int64_t t0 = sfc_now_ms();
          sfix_counter(&sfix_f, "stream_firehose_done") < firehoses;) {
