@@ -406,19 +406,25 @@ sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
     return channel_ok(l, errstr, errsz, "queue.bind") ? SFC_OK : SFC_ERR_AMQP;
 }
 
+/* A write that makes no progress this long is logged (once a flush). */
+#define STALL_WARN_MS 1000
+
 /*
  * Writes the framed publishes. Waits for the socket to take them for up to
  * amqp.confirm_timeout_ms (a broker blocked by an alarm stops reading), or
  * one more second once the owner is stopping; a frame cut short leaves the
- * stream unusable, so any failure drops the connection.
+ * stream unusable, so any failure drops the connection. A wait past
+ * STALL_WARN_MS is logged: the operator learns of a blocked broker when it
+ * happens, not when the timeout ends.
  */
 static sfc_err_t flush(struct amqp_link *l)
 {
     int fd = amqp_get_sockfd(l->conn);
     int64_t until = sfc_now_ms() + l->o.write_timeout_ms;
+    int64_t progress = sfc_now_ms();
     size_t done = 0;
     const char *why = NULL;
-    bool stopping = false;
+    bool stopping = false, warned = false;
 
     while (done < l->out_len && !why) {
         ssize_t n = send(fd, l->out + done, l->out_len - done,
@@ -428,8 +434,9 @@ static sfc_err_t flush(struct amqp_link *l)
 
         if (n >= 0) {
             done += (size_t)n;
+            progress = sfc_now_ms();
             if (!stopping) /* the timeout runs from the last progress */
-                until = sfc_now_ms() + l->o.write_timeout_ms;
+                until = progress + l->o.write_timeout_ms;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             why = strerror(errno);
         } else if (left <= 0) {
@@ -443,6 +450,13 @@ static sfc_err_t flush(struct amqp_link *l)
         } else if (poll(&pfd, 1, left > 100 ? 100 : (int)left) < 0 &&
                    errno != EINTR) {
             why = strerror(errno);
+        } else if (!warned && sfc_now_ms() - progress >= STALL_WARN_MS) {
+            warned = true;
+            sfc_log(SFC_LOG_WARN, AMQP_MOD,
+                    "the broker at %s has read nothing for %d ms (a resource "
+                    "alarm blocks publishers?); waiting up to %lld ms more",
+                    l->shown_uri, STALL_WARN_MS,
+                    (long long)(until - sfc_now_ms()));
         }
     }
     l->out_len = 0;
