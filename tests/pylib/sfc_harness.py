@@ -239,6 +239,22 @@ def rabbitmqctl(*args):
                    timeout=120)
 
 
+def memory_alarm(on, timeout=30):
+    """Sets the broker's memory alarm (@on: it stops reading from
+    publishing connections) or clears it, and waits until the broker
+    reports it so."""
+    rabbitmqctl("set_vm_memory_high_watermark", "0" if on else "0.4")
+
+    def raised():
+        r = subprocess.run(["rabbitmqctl", "-q", "eval",
+                            "rabbit_alarm:get_alarms()."],
+                           capture_output=True, text=True, timeout=60)
+        return "resource_limit,memory" in r.stdout
+
+    wait_for(lambda: raised() == on, timeout,
+             "the broker's memory alarm " + ("raised" if on else "cleared"))
+
+
 def base_config(sim, service, workdir, entrypoints, extra="", amqp="",
                 uri=AMQP):
     """A daemon config on @sim; @amqp: more keys of the amqp group; @uri:

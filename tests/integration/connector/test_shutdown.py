@@ -11,8 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         firehose_daemon, rabbitmqctl, service_name,
-                         wait_subscribed)
+                         firehose_daemon, memory_alarm, service_name,
+                         wait_for, wait_subscribed)
 
 
 class FakeSim:
@@ -79,20 +79,21 @@ class Shutdown(unittest.TestCase):
         d = None
         try:
             d = firehose_daemon(sim, service, work, "/topic/Jam", "jam_event")
-            rabbitmqctl("set_vm_memory_high_watermark", "0")
-            time.sleep(1)
+            memory_alarm(True)
             # 40 MB: far more than the socket buffers hold.
             sim.control("/_sim/firehose", {"channel": "/topic/Jam",
                                            "count": 40,
                                            "payload_bytes": 1000000})
             sim.wait_counter("stream_firehose_done", 1, 20)
-            time.sleep(2)
+            # The daemon waits in a send the broker does not read.
+            wait_for(lambda: "has read nothing" in d.output(), 60,
+                     "a send waiting on the broker", d.output)
             t0 = time.time()
             d.kill(signal.SIGTERM)
             rc = d.wait(30)
             elapsed = time.time() - t0
         finally:
-            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            memory_alarm(False)
             if d and d.proc.poll() is None:
                 d.kill()
             sim.stop()
