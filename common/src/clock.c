@@ -30,6 +30,11 @@ int64_t sfc_wall_ms(void)
     return clock_us(CLOCK_REALTIME) / 1000;
 }
 
+int64_t sfc_wall_us(void)
+{
+    return clock_us(CLOCK_REALTIME);
+}
+
 void sfc_sleep_ms(int64_t ms)
 {
     struct timespec req, rem;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stream_int.h"
 
@@ -116,16 +117,17 @@ void sim_stream_stats(struct sim_stream *st, cJSON *out)
 /* Pads of up to 4 MB: events larger than an AMQP frame (128 KB). */
 #define FIREHOSE_MAX_PAD (4 << 20)
 
-/* One generated event: PushTopic-shaped, with its send time in µs.
+/* One generated event: PushTopic-shaped, with its creation time in µs of
+ * the wall clock (SentAt__c), read once, as the event is made.
  * @after: FIREHOSE_AFTER + payload_bytes of scratch. */
 static void
 firehose_one(struct firehose *f, int64_t i, const char *pad, char *after)
 {
     char before[512];
     char when[40];
-    int64_t now = sfc_wall_ms();
+    int64_t now_us = sfc_wall_us();
 
-    stream_iso_time(now, when, sizeof(when));
+    stream_iso_time(now_us / 1000, when, sizeof(when));
     snprintf(before, sizeof(before),
              "{\"channel\":\"%s\",\"data\":{\"event\":{\"createdDate\":\"%s\","
              "\"replayId\":",
@@ -134,11 +136,30 @@ firehose_one(struct firehose *f, int64_t i, const char *pad, char *after)
              ",\"type\":\"created\"},\"sobject\":{\"Id\":\"003000000%09lld\","
              "\"Name\":\"Firehose %lld\",\"SentAt__c\":%lld,\"Payload__c\":"
              "\"%s\"}}}",
-             (long long)i, (long long)i,
-             (long long)sfc_wall_ms() * 1000 + (sfc_now_us() % 1000), pad);
-    stream_publish(f->st, f->channel, before, after, now);
+             (long long)i, (long long)i, (long long)now_us, pad);
+    stream_publish(f->st, f->channel, before, after, now_us / 1000);
 }
 
+/* Sleeps until the monotonic time @due_us, at most 100 ms at a time so that
+ * a stop is seen. */
+static void sleep_until_us(const struct sim_stream *st, int64_t due_us)
+{
+    for (int64_t left;
+         !atomic_load(&st->stopping) && (left = due_us - sfc_now_us()) > 0;) {
+        int64_t at = left > 100000 ? sfc_now_us() + 100000 : due_us;
+        struct timespec ts = {.tv_sec = (time_t)(at / 1000000),
+                              .tv_nsec = (long)(at % 1000000) * 1000};
+
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+}
+
+/*
+ * Without a rate, events are made in batches of 64 as fast as they go.
+ * With one, event i is made at start + i / rate, each at its own time (a
+ * steady rate, for latency measurements); a generator that fell behind
+ * catches up in batches of at most 64.
+ */
 static void *firehose_main(void *arg)
 {
     struct firehose *f = arg;
@@ -150,18 +171,25 @@ static void *firehose_main(void *arg)
     memset(pad, 'x', f->payload_bytes);
     pad[f->payload_bytes] = '\0';
     for (int64_t i = 0; i < f->count && !atomic_load(&st->stopping);) {
+        int64_t n = 64;
+
+        if (f->rate > 0) {
+            /* Events due by now: those with start + k / rate <= now. */
+            int64_t due =
+                (int64_t)((double)(sfc_now_us() - start) * f->rate / 1e6) + 1;
+
+            if (due <= i) {
+                sleep_until_us(st,
+                               start + (int64_t)((double)i * 1e6 / f->rate));
+                continue;
+            }
+            n = due - i < 64 ? due - i : 64;
+        }
         /* Batches keep the lock short and let readers in. */
         pthread_mutex_lock(&st->lock);
-        for (int k = 0; k < 64 && i < f->count; k++, i++)
+        for (int64_t k = 0; k < n && i < f->count; k++, i++)
             firehose_one(f, i, pad, after);
         pthread_mutex_unlock(&st->lock);
-        if (f->rate > 0) {
-            int64_t due = start + (int64_t)(i * 1e6 / f->rate);
-            int64_t wait = due - sfc_now_us();
-
-            if (wait > 0)
-                sfc_sleep_ms(wait / 1000 + (wait % 1000 ? 1 : 0));
-        }
     }
     sim_stats_add(st->sim, "stream_firehose_done", 1);
     free(pad);

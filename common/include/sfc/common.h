@@ -371,8 +371,10 @@ bool sfc_json_member_span(const char *json,
 /* Monotonic milliseconds / microseconds (CLOCK_MONOTONIC). */
 int64_t sfc_now_ms(void);
 int64_t sfc_now_us(void);
-/* Wall clock milliseconds since the epoch. */
+/* Wall clock milliseconds / microseconds since the epoch (CLOCK_REALTIME):
+ * for times compared across processes (event creation to arrival). */
 int64_t sfc_wall_ms(void);
+int64_t sfc_wall_us(void);
 
 /* Sleeps @ms milliseconds, resuming after signals. */
 void sfc_sleep_ms(int64_t ms);
