@@ -355,6 +355,8 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
             ack_locked(s, (*ev)->channel, (*ev)->replay_id);
+        if (s->o.trace)
+            (*ev)->trace.taken_us = sfc_wall_us();
         /* The I/O thread goes on at half the bound, not per event. */
         if (s->io_paused && s->pending <= s->o.max_pending / 2) {
             s->io_paused = false;

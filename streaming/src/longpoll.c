@@ -98,6 +98,7 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
     _Static_assert(sizeof(ev->client_id) == sizeof(s->client_id),
                    "a client id fits the event");
     memcpy(ev->client_id, s->client_id, sizeof(ev->client_id));
+    ev->trace.read_us = x->read_us;
     if (x->nbatch == x->capbatch) {
         x->capbatch = x->capbatch ? x->capbatch * 2 : 64;
         x->batch = sfc_xrealloc(x->batch, x->capbatch * sizeof(*x->batch));
@@ -111,11 +112,17 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
 /* Queues what on_poll_message() collected. */
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
 {
+    int64_t now = 0;
+
     if (!x->nbatch && !x->dropped)
         return;
+    if (s->o.trace)
+        now = sfc_wall_us();
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < x->nbatch; i++)
+    for (size_t i = 0; i < x->nbatch; i++) {
+        x->batch[i]->trace.queued_us = now;
         stream_enqueue_locked(s, x->batch[i]);
+    }
     s->stats.malformed += x->dropped;
     pthread_mutex_unlock(&s->lock);
     x->nbatch = 0;
@@ -195,6 +202,8 @@ size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque)
     struct sfc_stream *s = x->s;
     size_t len = size * n, took = 0;
 
+    if (s->o.trace)
+        x->read_us = sfc_wall_us();
     if (!x->status)
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->status != 200)

@@ -155,6 +155,7 @@ struct poll_reply {
     struct sfc_buf carry; /* the reply beyond the bound, unparsed */
     size_t carry_at;
     uint64_t dropped; /* data messages without a valid replay id */
+    int64_t read_us;  /* o.trace: when the last chunk arrived (wall µs) */
 };
 
 void poll_reply_init(struct poll_reply *x,

@@ -354,6 +354,7 @@ static int start(struct daemon *d, char *err, size_t errsz)
     so.resubscribe_ms = d->cfg->streaming.resubscribe_interval_s * 1000;
     /* Bodies are cut out of the text; handlers get the tree on demand. */
     so.data_on_demand = true;
+    so.trace = proxy_tracing(d->proxy);
     d->stream = sfc_stream_open(&so, err, errsz);
     if (!d->stream)
         return SFC_EXIT_RUNTIME;

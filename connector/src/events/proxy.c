@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "event_build.h"
+#include "event_trace.h"
 #include "proxy.h"
 #include "publisher.h"
 #include "sf_options.h"
@@ -23,6 +24,7 @@ struct inflight {
     /* One body for every publication: a span of ev->data_json, or printed
      * from the tree into body_owned. */
     char *body_owned;
+    int64_t published_us; /* the event trace's (when on) */
 };
 
 /* A publication's headers: Nameko's call id stack, the replay id, and
@@ -69,6 +71,12 @@ struct proxy {
     bool read_link;  /* the last wait saw the broker's socket readable,
                         or timed out (heartbeats are kept then) */
     bool full;       /* the buffer filled up and has not drained yet */
+    /* The event trace (NULL: off): the entries of this turn, to stamp
+     * once they are written, and when the last confirm was read. */
+    struct event_trace *trace;
+    struct inflight *turn_new[INTAKE_BATCH];
+    size_t n_turn_new;
+    int64_t acked_us;
 };
 
 static sfc_err_t
@@ -103,7 +111,13 @@ struct proxy *proxy_new(const struct sfc_config *cfg)
             .backoff_max_ms = cfg->amqp.reconnect_max_ms},
         &(struct publisher_link){
             .opaque = p->link, .publish = link_publish, .batch = link_batch});
+    p->trace = event_trace_open_env();
     return p;
+}
+
+bool proxy_tracing(const struct proxy *p)
+{
+    return p->trace != NULL;
 }
 
 void proxy_start(struct proxy *p,
@@ -160,6 +174,7 @@ void proxy_destroy(struct proxy *p)
     free(p->keys);
     free(p->mine);
     amqp_link_destroy(p->link);
+    event_trace_close(p->trace);
     free(p->exchange);
     free(p);
 }
@@ -183,6 +198,8 @@ static void on_acked(void *opaque, uint64_t tag, bool multiple)
 {
     struct proxy *p = opaque;
 
+    if (p->trace)
+        p->acked_us = sfc_wall_us();
     publisher_on_confirm(p->pub, tag, multiple, sfc_now_ms());
 }
 
@@ -407,7 +424,23 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
     ev->data = NULL;
     publisher_submit(p->pub, &f->e);
     p->received++;
+    if (p->trace)
+        p->turn_new[p->n_turn_new++] = f;
     return true;
+}
+
+/* The trace: this turn's entries that its send wrote out. */
+static void trace_published(struct proxy *p)
+{
+    int64_t now = sfc_wall_us();
+
+    for (size_t i = 0; i < p->n_turn_new; i++) {
+        struct inflight *f = p->turn_new[i];
+
+        if (f->e.n_pubs && f->e.pubs[0].tag)
+            f->published_us = now;
+    }
+    p->n_turn_new = 0;
 }
 
 /*
@@ -417,12 +450,16 @@ static bool dispatch(struct proxy *p, struct sfc_stream_event *ev)
 static void commit_done(struct proxy *p)
 {
     struct publisher_entry *e = publisher_take_done(p->pub), *next;
+    int64_t now = e && p->trace ? sfc_wall_us() : 0;
 
     for (; e; e = next) {
         struct inflight *f = (struct inflight *)e;
 
         next = e->next;
         sfc_stream_ack(p->stream, f->ev);
+        if (p->trace)
+            event_trace_write(p->trace, f->ev, f->e.message_id, f->published_us,
+                              p->acked_us, now);
         inflight_free(f);
     }
 }
@@ -531,12 +568,16 @@ static sfc_err_t turn(struct proxy *p, bool intake)
         took++;
     }
     publisher_send(p->pub, sfc_now_ms());
+    if (p->trace)
+        trace_published(p);
     if (amqp_link_is_open(p->link) &&
         (p->read_link || amqp_link_buffered(p->link)))
         amqp_link_poll(p->link, 0, &ev);
     if (!amqp_link_is_open(p->link) && publisher_link_is_up(p->pub))
         publisher_link_lost(p->pub);
     commit_done(p);
+    if (p->trace) /* idle turns too: the last lines reach the file */
+        event_trace_flush_due(p->trace, sfc_wall_us());
     check_confirm_timeout(p, settled != settled_count(p));
     /* After work only a look (no wait): was anything confirmed meanwhile? */
     wait_for_work(p, intake,

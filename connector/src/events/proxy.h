@@ -68,6 +68,10 @@ sfc_err_t proxy_run(struct proxy *p,
  */
 void proxy_drain(struct proxy *p, int64_t until_ms);
 
+/* Whether the event trace is on (SFC_TRACE_EVENTS, see event_trace.h):
+ * the stream is then opened with trace. */
+bool proxy_tracing(const struct proxy *p);
+
 /* Whether the broker connection is up. Thread: the dispatch thread. */
 bool proxy_broker_up(const struct proxy *p);
 

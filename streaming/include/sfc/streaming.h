@@ -170,6 +170,12 @@ struct sfc_stream_event {
     /* The Bayeux clientId of the session that delivered it ("" when it
      * did not come from a session). */
     char client_id[64];
+    /* Only when the stream was opened with trace (else 0): wall-clock µs
+     * (sfc_wall_us) at which the event's bytes were read from the socket,
+     * it was queued, and receive() handed it over. */
+    struct sfc_stream_trace {
+        int64_t read_us, queued_us, taken_us;
+    } trace;
 };
 
 /*
@@ -243,6 +249,9 @@ struct sfc_stream_options {
                                       builds it when asked. Saves a parse
                                       per event for consumers that forward
                                       the text (default false) */
+    bool trace;                    /* stamp each event's ev->trace (three
+                                      clock reads an event; default false:
+                                      no clock is read for it) */
 };
 
 /* The defaults. Pure. */
