@@ -1,0 +1,1102 @@
+/*
+ * Benchmark: end-to-end latency of the event proxy at steady rates.
+ *
+ * sfsim's firehose makes events at a steady rate (100, 1,000 and 5,000
+ * events/s), each stamped with its creation time (SentAt__c, µs of the wall
+ * clock). A C consumer (rabbitmq-c) takes what the daemon publishes and times
+ * each message from that stamp: sfsim -> sfconnector -> RabbitMQ -> consumer.
+ * Beside it, in the same run and in rounds alternating with it, the two hops
+ * the daemon's path is made of:
+ *   - the Bayeux floor: a bare libcurl long-polling client on the same sfsim,
+ *     timing each event as its bytes arrive (no broker);
+ *   - the AMQP floor: a raw rabbitmq-c publisher of the daemon's messages
+ *     (same properties and headers, persistent, mandatory, confirm mode with
+ *     the daemon's window) -> RabbitMQ -> the same consumer, each message
+ *     stamped as it is published (no Salesforce).
+ * The daemon's added latency is its path minus the sum of the floors, per
+ * percentile. The daemon runs with its event trace on (SFC_TRACE_EVENTS) and
+ * the benchmark prints where an event's time goes: sfsim -> bytes read ->
+ * queued -> handed to the dispatch thread -> published -> consumer, and
+ * published -> confirmed -> committed.
+ *
+ * Usage: bench_connector_latency [seconds_per_path [rounds]]
+ * Each path gets seconds_per_path (default 10, or SFC_BENCH_LATENCY_SECONDS)
+ * at each rate, split into rounds (default 2, or SFC_BENCH_LATENCY_ROUNDS)
+ * that alternate the three paths. SFC_BENCH_LATENCY_RATES picks other rates
+ * (comma-separated events/s). The broker is SFC_TEST_AMQP_URI's; the
+ * daemon measured is SFC_BENCH_DAEMON when set (another build), else the one
+ * built beside the benchmark.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <curl/curl.h>
+
+#include "sfc/api.h"
+#include "testutil.h"
+
+#define PAYLOAD   512
+#define WINDOW    500 /* the daemon's amqp.max_buffered_events default */
+#define MAX_RATES 8
+#define DAEMON_Q  "bench_event"
+#define RAW_KEY   "bench_raw"
+
+/* The rates measured: SFC_BENCH_LATENCY_RATES (comma-separated) or these. */
+static int rates[MAX_RATES] = {100, 1000, 5000};
+static int n_rates = 3;
+
+/* Targets for the added latency (µs) at a rate, 0 = none. */
+static int64_t target_p50(int rate)
+{
+    return rate == 1000 ? 500 : 0;
+}
+
+static int64_t target_p99(int rate)
+{
+    return rate == 1000 ? 2000 : rate == 5000 ? 5000 : 0;
+}
+
+static struct sfsim_proc sim;
+static char raw_exchange[96], daemon_exchange[96];
+
+/* A growing array of µs figures. */
+struct samples {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static void push(struct samples *s, int64_t x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->v = realloc(s->v, s->cap * sizeof(*s->v));
+        if (!s->v)
+            abort();
+    }
+    s->v[s->n++] = x;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The @q quantile (0..1) of @s, sorted here; -1 when empty. */
+static int64_t pct(struct samples *s, double q)
+{
+    size_t i;
+
+    if (!s->n)
+        return -1;
+    qsort(s->v, s->n, sizeof(*s->v), cmp64);
+    i = (size_t)(q * (double)s->n);
+    return s->v[i < s->n ? i : s->n - 1];
+}
+
+static void append_all(struct samples *to, const struct samples *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        push(to, from->v[i]);
+}
+
+/* --- AMQP: the consumer and the raw publisher ---------------------------- */
+
+static amqp_connection_state_t amqp_connect(void)
+{
+    amqp_connection_state_t c = amqp_new_connection();
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    char *uri = strdup(tu_amqp_uri());
+    struct amqp_connection_info ci;
+
+    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK ||
+        amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK) {
+        fprintf(stderr, "cannot reach the broker at %s\n", tu_amqp_uri());
+        exit(1);
+    }
+    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
+               ci.password);
+    free(uri);
+    amqp_channel_open(c, 1);
+    return c;
+}
+
+static void
+bind_queue(amqp_connection_state_t c, const char *exchange, const char *key)
+{
+    amqp_queue_declare_ok_t *q;
+
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes(exchange),
+                          amqp_cstring_bytes("topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
+    q = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 0, 1,
+                           amqp_empty_table);
+    amqp_queue_bind(c, 1, q->queue, amqp_cstring_bytes(exchange),
+                    amqp_cstring_bytes(key), amqp_empty_table);
+    amqp_basic_consume(c, 1, q->queue, amqp_empty_bytes, 0, 1, 0,
+                       amqp_empty_table);
+}
+
+/* The replay id at the end of a message id ("<channel>:<replay>"). */
+static int64_t replay_of(const amqp_basic_properties_t *p)
+{
+    const char *id = p->message_id.bytes, *colon;
+
+    if (!(p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG))
+        return -1;
+    colon = memrchr(id, ':', p->message_id.len);
+    return colon ? strtoll(colon + 1, NULL, 10) : -1;
+}
+
+/* One message a consumer took: when it was made and when it arrived. */
+struct arrival {
+    int64_t replay; /* -1: none (the raw publisher's) */
+    int64_t sent_us, got_us;
+};
+
+struct arrivals {
+    struct arrival *a;
+    size_t n, cap;
+};
+
+/*
+ * Takes @want messages from @c (both queues), each timed from the SentAt__c
+ * in its body, until @deadline_us (monotonic). Returns how many arrived.
+ */
+static size_t consume(amqp_connection_state_t c,
+                      size_t want,
+                      int64_t deadline_us,
+                      struct arrivals *out)
+{
+    out->n = 0;
+    if (out->cap < want) {
+        out->cap = want;
+        out->a = realloc(out->a, want * sizeof(*out->a));
+        if (!out->a)
+            abort();
+    }
+    while (out->n < want && sfc_now_us() < deadline_us) {
+        amqp_envelope_t env;
+        struct timeval tv = {0, 200000};
+        amqp_rpc_reply_t rep;
+        const char *sent;
+        int64_t now;
+
+        amqp_maybe_release_buffers(c);
+        rep = amqp_consume_message(c, &env, &tv, 0);
+        now = sfc_wall_us();
+        if (rep.reply_type != AMQP_RESPONSE_NORMAL)
+            continue;
+        sent = memmem(env.message.body.bytes, env.message.body.len,
+                      "\"SentAt__c\":", 12);
+        if (sent) {
+            struct arrival *a = &out->a[out->n++];
+
+            a->sent_us = strtoll(sent + 12, NULL, 10);
+            a->got_us = now;
+            a->replay = replay_of(&env.message.properties);
+        }
+        amqp_destroy_envelope(&env);
+    }
+    return out->n;
+}
+
+/* Publishes message @i as the daemon publishes its events, stamped now. */
+static void publish_like_daemon(amqp_connection_state_t c, int i)
+{
+    static char body[PAYLOAD + 512], pad[PAYLOAD + 1];
+    char mid[64], call_id[96];
+    amqp_table_entry_t hdr[3];
+    amqp_field_value_t item;
+    amqp_basic_properties_t p = {0};
+
+    if (!pad[0])
+        memset(pad, 'x', PAYLOAD);
+    snprintf(mid, sizeof(mid), "/topic/Raw:%d", i + 1);
+    snprintf(call_id, sizeof(call_id), "salesforce.subscribe.%016llx%08x",
+             (unsigned long long)sfc_rand64(), (unsigned)i);
+    snprintf(body, sizeof(body),
+             "{\"Id\":\"003000000%09d\",\"Name\":\"Firehose %d\","
+             "\"SentAt__c\":%lld,\"Payload__c\":\"%s\"}",
+             i, i, (long long)sfc_wall_us(), pad);
+    p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG |
+               AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+               AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    p.content_type = amqp_cstring_bytes("application/json");
+    p.content_encoding = amqp_cstring_bytes("utf-8");
+    p.delivery_mode = 2;
+    p.message_id = amqp_cstring_bytes(mid);
+    item.kind = AMQP_FIELD_KIND_UTF8;
+    item.value.bytes = amqp_cstring_bytes(call_id);
+    hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
+    hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
+    hdr[0].value.value.array.num_entries = 1;
+    hdr[0].value.value.array.entries = &item;
+    hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
+    hdr[1].value.kind = AMQP_FIELD_KIND_I64;
+    hdr[1].value.value.i64 = i + 1;
+    hdr[2].key = amqp_cstring_bytes("nameko.client_id");
+    hdr[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    hdr[2].value.value.bytes = amqp_cstring_bytes("4f1b2c3d4e5f6a7b8c9d");
+    p.headers.num_entries = 3;
+    p.headers.entries = hdr;
+    amqp_basic_publish(c, 1, amqp_cstring_bytes(raw_exchange),
+                       amqp_cstring_bytes(RAW_KEY), 1, 0, &p,
+                       amqp_cstring_bytes(body));
+}
+
+/* Reads the confirms that arrived; *acked: the highest tag confirmed. */
+static void read_confirms(amqp_connection_state_t c, uint64_t *acked)
+{
+    struct timeval zero = {0, 0};
+    amqp_frame_t f;
+
+    for (;;) {
+        int st = amqp_simple_wait_frame_noblock(c, &f, &zero);
+
+        if (st == AMQP_STATUS_TIMEOUT)
+            return;
+        if (st != AMQP_STATUS_OK)
+            _exit(1);
+        if (f.frame_type == AMQP_FRAME_METHOD &&
+            f.payload.method.id == AMQP_BASIC_ACK_METHOD)
+            *acked =
+                ((amqp_basic_ack_t *)f.payload.method.decoded)->delivery_tag;
+    }
+}
+
+/* Waits for the socket of @c until the monotonic @until_us; true when a
+ * frame may be read. */
+static bool wait_socket(amqp_connection_state_t c, int64_t until_us)
+{
+    struct pollfd pfd = {.fd = amqp_get_sockfd(c), .events = POLLIN};
+    int64_t left = until_us - sfc_now_us();
+    struct timespec ts = {.tv_sec = (time_t)(left / 1000000),
+                          .tv_nsec = (long)(left % 1000000) * 1000};
+
+    if (amqp_frames_enqueued(c) || amqp_data_in_buffer(c))
+        return true;
+    if (left <= 0)
+        return false;
+    return ppoll(&pfd, 1, &ts, NULL) > 0;
+}
+
+/*
+ * The AMQP floor's publisher (a child process, as the daemon is): says it
+ * is ready on @ready, waits for a byte on @go, then publishes @count
+ * messages at @rate a second, each as it falls due, with at most WINDOW
+ * unconfirmed, reading confirms meanwhile; exits when all are confirmed.
+ */
+static void raw_publisher(int count, int rate, int ready, int go)
+{
+    amqp_connection_state_t c = amqp_connect();
+    uint64_t acked = 0;
+    int64_t start;
+    char b = 0;
+
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes(raw_exchange),
+                          amqp_cstring_bytes("topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
+    amqp_confirm_select(c, 1);
+    if (write(ready, &b, 1) != 1 || read(go, &b, 1) != 1)
+        _exit(1);
+    start = sfc_now_us();
+    for (int i = 0; i < count; i++) {
+        int64_t due = start + (int64_t)((double)i * 1e6 / rate);
+
+        /* Confirms are read while waiting, as the daemon does. */
+        while (sfc_now_us() < due || i - (int64_t)acked >= WINDOW)
+            if (wait_socket(c, i - (int64_t)acked >= WINDOW
+                                   ? sfc_now_us() + 100000
+                                   : due))
+                read_confirms(c, &acked);
+        publish_like_daemon(c, i);
+    }
+    while (acked < (uint64_t)count)
+        if (wait_socket(c, sfc_now_us() + 100000))
+            read_confirms(c, &acked);
+    amqp_destroy_connection(c);
+    _exit(0);
+}
+
+/* --- The Bayeux floor: a bare long-polling client ------------------------ */
+
+struct bare {
+    CURL *h;
+    char url[512], auth[600], connect[256];
+    struct sfc_buf reply;
+    size_t scan;         /* where the next SentAt__c is looked for */
+    struct samples *out; /* latency per event, µs */
+};
+
+/* Times every event whose SentAt__c arrived whole with this chunk. */
+static size_t bare_body(char *data, size_t size, size_t n, void *opaque)
+{
+    struct bare *b = opaque;
+    int64_t now = sfc_wall_us();
+    const char *p;
+
+    sfc_buf_append(&b->reply, data, size * n);
+    while ((p = memmem(b->reply.data + b->scan, b->reply.len - b->scan,
+                       "\"SentAt__c\":", 12)) != NULL) {
+        const char *v = p + 12, *end = b->reply.data + b->reply.len, *q = v;
+
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == end)
+            break; /* the number goes on in the next chunk */
+        push(b->out, now - strtoll(v, NULL, 10));
+        b->scan = (size_t)(q - b->reply.data);
+    }
+    if (!p && b->reply.len > b->scan + 12)
+        b->scan = b->reply.len - 12;
+    return size * n;
+}
+
+/* One Bayeux POST on the bare client's handle; the reply in b->reply. */
+static long bare_post(struct bare *b, const char *body)
+{
+    struct curl_slist *hd = curl_slist_append(NULL, b->auth);
+    long status = 0;
+
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    sfc_buf_reset(&b->reply);
+    b->scan = 0;
+    curl_easy_setopt(b->h, CURLOPT_URL, b->url);
+    curl_easy_setopt(b->h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(b->h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(b->h, CURLOPT_WRITEFUNCTION, bare_body);
+    curl_easy_setopt(b->h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(b->h, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(b->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(b->h, CURLOPT_TIMEOUT_MS, 30000L);
+    if (curl_easy_perform(b->h) == CURLE_OK)
+        curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hd);
+    return status;
+}
+
+/* Logs in through the api library, handshakes and subscribes. */
+static int bare_open(struct bare *b, struct samples *scratch)
+{
+    struct sfc_api_options ao;
+    struct sfc_api_client *api;
+    struct sfc_api_session s = {0};
+    char err[256], cid[64] = "", body[512];
+    const char *p;
+
+    sfc_api_options_init(&ao);
+    ao.login_url = sim.url;
+    ao.username = "demo@sfsim.local";
+    ao.password = "demo-password";
+    ao.security_token = "DEMOTOKEN";
+    ao.client_id = "sfsim-client-id";
+    ao.client_secret = "sfsim-client-secret";
+    api = sfc_api_client_new(&ao, err, sizeof(err));
+    if (!api || sfc_api_client_session(api, &s, NULL) != SFC_OK)
+        return -1;
+    snprintf(b->url, sizeof(b->url), "%s/cometd/%s", s.instance_url,
+             s.api_version);
+    snprintf(b->auth, sizeof(b->auth), "Authorization: Bearer %s",
+             s.access_token);
+    sfc_api_session_clear(&s);
+    sfc_api_client_destroy(api);
+    b->h = curl_easy_init();
+    sfc_buf_init(&b->reply, 0);
+    b->out = scratch;
+    if (bare_post(b,
+                  "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\","
+                  "\"supportedConnectionTypes\":[\"long-polling\"]}]") != 200)
+        return -1;
+    sfc_buf_append(&b->reply, "", 1);
+    p = strstr(b->reply.data, "\"clientId\":\"");
+    if (p)
+        sscanf(p + 12, "%63[^\"]", cid);
+    snprintf(body, sizeof(body),
+             "[{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\","
+             "\"subscription\":\"/topic/Bare\"}]",
+             cid);
+    if (bare_post(b, body) != 200)
+        return -1;
+    snprintf(b->connect, sizeof(b->connect),
+             "[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\","
+             "\"connectionType\":\"long-polling\"}]",
+             cid);
+    return bare_post(b, b->connect) == 200 ? 0 : -1; /* answered at once */
+}
+
+/* --- The daemon ------------------------------------------------------------
+ */
+
+struct daemon {
+    pid_t pid;
+    char trace[512];
+    FILE *trace_f;
+    char partial[512]; /* a trace line read in part */
+    size_t partial_len;
+};
+
+/* User + system CPU of a process in microseconds, -1 if unknown. */
+static int64_t cpu_us_of(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+                     "%llu",
+                     &ut, &st) != 2)
+        return -1;
+    return (int64_t)((ut + st) * 1000000ULL /
+                     (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/* What a round's CPU is counted of (see struct rate_result). */
+enum { CPU_PEER, CPU_SIM, CPU_BROKER, CPU_SELF, CPU_BUSY, CPU_ALL, N_CPU };
+
+static pid_t broker = -1;
+
+static int64_t rusage_us(int who)
+{
+    struct rusage ru;
+
+    getrusage(who, &ru);
+    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+/* The machine's busy and total CPU time (µs, all CPUs) from /proc/stat. */
+static void machine_cpu(int64_t *busy, int64_t *all)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int64_t tick = 1000000 / sysconf(_SC_CLK_TCK), sum = 0;
+
+    if (f) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+            memset(v, 0, sizeof(v));
+        fclose(f);
+    }
+    for (int i = 0; i < 8; i++)
+        sum += (int64_t)v[i];
+    *all = sum * tick;
+    *busy = (sum - (int64_t)v[3] - (int64_t)v[4]) * tick; /* not idle, iowait */
+}
+
+/* CPU figures now; @peer: the daemon (or 0: the raw publisher, counted as a
+ * waited child). */
+static void cpu_snap(pid_t peer, int64_t out[N_CPU])
+{
+    out[CPU_PEER] = peer ? cpu_us_of(peer) : rusage_us(RUSAGE_CHILDREN);
+    out[CPU_SIM] = cpu_us_of(sim.pid);
+    out[CPU_BROKER] = broker > 0 ? cpu_us_of(broker) : 0;
+    out[CPU_SELF] = rusage_us(RUSAGE_SELF);
+    machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
+}
+
+static void cpu_add(int64_t acc[N_CPU],
+                    const int64_t before[N_CPU],
+                    const int64_t after[N_CPU])
+{
+    for (int i = 0; i < N_CPU; i++)
+        acc[i] += after[i] - before[i];
+}
+
+/* The inode of the socket listening on TCP @port (IPv4 or IPv6), 0: none. */
+static unsigned long listening_inode(int port)
+{
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    unsigned long inode = 0;
+
+    for (int t = 0; t < 2 && !inode; t++) {
+        FILE *f = fopen(tables[t], "r");
+        char line[512];
+
+        while (f && !inode && fgets(line, sizeof(line), f)) {
+            unsigned lport, st;
+            unsigned long ino;
+
+            if (sscanf(line,
+                       " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s "
+                       "%*s %*s %*s %lu",
+                       &lport, &st, &ino) == 3 &&
+                (int)lport == port && st == 0x0A /* LISTEN */)
+                inode = ino;
+        }
+        if (f)
+            fclose(f);
+    }
+    return inode;
+}
+
+/* The broker's process (it listens on the tests' AMQP port), to count its
+ * CPU too; -1 when it cannot be found (another user's, or remote). */
+static pid_t broker_pid(void)
+{
+    char *uri = strdup(tu_amqp_uri()), want[64], path[600], link[64];
+    struct amqp_connection_info ci;
+    unsigned long inode = 0;
+    pid_t found = -1;
+    DIR *proc;
+    struct dirent *p;
+
+    if (amqp_parse_url(uri, &ci) == AMQP_STATUS_OK)
+        inode = listening_inode(ci.port);
+    free(uri);
+    proc = inode ? opendir("/proc") : NULL;
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    while (proc && found < 0 && (p = readdir(proc)) != NULL) {
+        DIR *fds;
+        struct dirent *fd;
+
+        if (p->d_name[0] < '0' || p->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+        fds = opendir(path);
+        while (fds && found < 0 && (fd = readdir(fds)) != NULL) {
+            ssize_t n;
+
+            snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
+                     fd->d_name);
+            n = readlink(path, link, sizeof(link) - 1);
+            if (n > 0 && (link[n] = '\0', strcmp(link, want) == 0))
+                found = (pid_t)atoi(p->d_name);
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (proc)
+        closedir(proc);
+    return found;
+}
+
+static int64_t counter(const char *name)
+{
+    char *body = NULL;
+    cJSON *root, *v;
+    int64_t n = 0;
+
+    sfsim_control(&sim, "/_sim/stats", NULL, &body);
+    root = cJSON_Parse(body);
+    v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "counters"), name);
+    if (cJSON_IsNumber(v))
+        n = (int64_t)v->valuedouble;
+    cJSON_Delete(root);
+    free(body);
+    return n;
+}
+
+static int daemon_start(struct daemon *d, const char *service)
+{
+    char conf[512], bin[512];
+    FILE *f;
+
+    snprintf(conf, sizeof(conf), "%s/bench.conf", sim.dir);
+    snprintf(d->trace, sizeof(d->trace), "%s/trace.txt", sim.dir);
+    f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "service = { name = \"%s\"; };\n"
+            "salesforce = { login_url = \"%s\"; username = "
+            "\"demo@sfsim.local\"; password = \"demo-password\"; "
+            "security_token = \"DEMOTOKEN\"; client_id = \"sfsim-client-id\";"
+            " client_secret = \"sfsim-client-secret\"; };\n"
+            "amqp = { uri = \"%s\"; };\n"
+            "streaming = { replay_store = \"file\"; replay_file = "
+            "\"%s/replay.json\"; entrypoints = ( { kind "
+            "= \"subscribe\"; channel = \"/topic/Bench\"; event_type = "
+            "\"" DAEMON_Q "\"; } ); };\n"
+            "log = { level = \"warn\"; };\n",
+            service, sim.url, tu_amqp_uri(), sim.dir);
+    fclose(f);
+    d->pid = fork();
+    if (d->pid == 0) {
+        const char *other = getenv("SFC_BENCH_DAEMON");
+
+        setenv("SFC_TRACE_EVENTS", d->trace, 1);
+        execl(other && *other ? other : tu_bin("sfconnector", bin, sizeof(bin)),
+              "sfconnector", "run", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int64_t until = sfc_now_ms() + 60000;
+         counter("stream_subscribes") < 1 && sfc_now_ms() < until;)
+        sfc_sleep_ms(50);
+    return counter("stream_subscribes") < 1 ? -1 : 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, NULL, 0);
+    if (d->trace_f)
+        fclose(d->trace_f);
+}
+
+/* An event's life in the daemon, from its trace (wall µs). */
+struct trace_rec {
+    int64_t replay;
+    int64_t t[6]; /* read, queued, handed, published, confirmed, committed */
+};
+
+struct traces {
+    struct trace_rec *r;
+    size_t n, cap;
+};
+
+/*
+ * Reads the trace lines the daemon wrote since the last call, until the
+ * one of replay id @last is in or @deadline_us passes. Lines:
+ * "<channel>:<replay> read queued handed published confirmed committed".
+ */
+static void read_trace(struct daemon *d,
+                       int64_t last,
+                       int64_t deadline_us,
+                       struct traces *out)
+{
+    char buf[512];
+    bool seen = false;
+
+    out->n = 0;
+    if (!d->trace_f)
+        d->trace_f = fopen(d->trace, "r");
+    /* A daemon that traces opens its file as it starts. */
+    while (d->trace_f && !seen && sfc_now_us() < deadline_us) {
+        while (fgets(buf, sizeof(buf), d->trace_f)) {
+            struct trace_rec r;
+            char id[256], *colon;
+            long long t[6];
+            size_t n = strlen(buf);
+
+            /* The daemon's buffer may end in the middle of a line. */
+            if (d->partial_len + n >= sizeof(d->partial))
+                d->partial_len = 0;
+            memcpy(d->partial + d->partial_len, buf, n + 1);
+            d->partial_len += n;
+            if (!n || buf[n - 1] != '\n')
+                continue;
+            d->partial_len = 0;
+            if (sscanf(d->partial, "%255s %lld %lld %lld %lld %lld %lld", id,
+                       &t[0], &t[1], &t[2], &t[3], &t[4], &t[5]) != 7 ||
+                !(colon = strrchr(id, ':')))
+                continue;
+            r.replay = strtoll(colon + 1, NULL, 10);
+            for (int k = 0; k < 6; k++)
+                r.t[k] = t[k];
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 4096;
+                out->r = realloc(out->r, out->cap * sizeof(*out->r));
+                if (!out->r)
+                    abort();
+            }
+            out->r[out->n++] = r;
+            seen = seen || r.replay == last;
+        }
+        clearerr(d->trace_f);
+        if (!seen)
+            sfc_sleep_ms(50);
+    }
+}
+
+/* --- Rounds ----------------------------------------------------------------
+ */
+
+/* Stages of the breakdown: from a trace field (or -1: the creation stamp)
+ * to another (or 6: the consumer's arrival). */
+#define N_STAGES 7
+static const struct {
+    const char *name;
+    int from, to;
+} stages[N_STAGES] = {
+    {"sfsim made it -> bytes read", -1, 0},
+    {"bytes read -> queued", 0, 1},
+    {"queued -> handed to the dispatch thread", 1, 2},
+    {"handed -> published (written)", 2, 3},
+    {"published -> consumer got it", 3, 6},
+    {"published -> confirmed", 3, 4},
+    {"confirmed -> committed", 4, 5},
+};
+
+struct rate_result {
+    struct samples path[3]; /* daemon, Bayeux floor, AMQP floor */
+    struct samples stage[N_STAGES];
+    struct samples round_p50[3], round_p99[3];
+    /* CPU µs per path of: the daemon or the raw publisher, sfsim, the
+     * broker, this process (consumer or bare client); the machine's busy
+     * and total CPU time; and the events timed. */
+    int64_t cpu[3][N_CPU], events[3];
+    size_t traced;
+};
+
+static const char *const path_names[3] = {
+    "daemon path (sfsim -> sfconnector -> RabbitMQ -> consumer)",
+    "floor: sfsim -> bare long-polling client",
+    "floor: raw publisher -> RabbitMQ -> consumer",
+};
+
+static void firehose(const char *channel, int count, int rate)
+{
+    char json[256];
+
+    snprintf(json, sizeof(json),
+             "{\"channel\":\"%s\",\"count\":%d,\"rate\":%d,"
+             "\"payload_bytes\":%d}",
+             channel, count, rate, PAYLOAD);
+    sfsim_control(&sim, "/_sim/firehose", json, NULL);
+}
+
+/* Joins the consumer's arrivals with the daemon's trace by replay id. */
+static void breakdown(const struct arrivals *a,
+                      const struct traces *t,
+                      struct rate_result *res)
+{
+    size_t j = 0;
+
+    /* Both ascend by replay id (the consumer sees the daemon's order, the
+     * trace is written in commit order, which is FIFO). */
+    for (size_t i = 0; i < a->n; i++) {
+        const struct arrival *x = &a->a[i];
+
+        while (j < t->n && t->r[j].replay < x->replay)
+            j++;
+        if (j == t->n || t->r[j].replay != x->replay)
+            continue;
+        res->traced++;
+        for (int s = 0; s < N_STAGES; s++) {
+            int64_t from =
+                stages[s].from < 0 ? x->sent_us : t->r[j].t[stages[s].from];
+            int64_t to =
+                stages[s].to == 6 ? x->got_us : t->r[j].t[stages[s].to];
+
+            if (from && to) /* 0: a time the trace did not see */
+                push(&res->stage[s], to - from);
+        }
+    }
+}
+
+static void record_round(struct rate_result *res, int path, struct samples *lat)
+{
+    push(&res->round_p50[path], pct(lat, 0.5));
+    push(&res->round_p99[path], pct(lat, 0.99));
+    append_all(&res->path[path], lat);
+    lat->n = 0;
+}
+
+/* One round of the daemon's path; false when events went missing. */
+static bool daemon_round(struct daemon *d,
+                         amqp_connection_state_t cons,
+                         int rate,
+                         int count,
+                         struct rate_result *res)
+{
+    static struct arrivals arr;
+    static struct traces tr;
+    struct samples lat = {0};
+    int64_t c0[N_CPU], c1[N_CPU];
+    size_t got;
+
+    cpu_snap(d->pid, c0);
+    firehose("/topic/Bench", count, rate);
+    got = consume(cons, (size_t)count,
+                  sfc_now_us() + (int64_t)count * 1000000 / rate + 20000000,
+                  &arr);
+    if (res) {
+        cpu_snap(d->pid, c1);
+        cpu_add(res->cpu[0], c0, c1);
+        res->events[0] += (int64_t)got;
+    }
+    for (size_t i = 0; i < got; i++)
+        push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
+    if (got) {
+        read_trace(d, arr.a[got - 1].replay, sfc_now_us() + 3000000, &tr);
+        if (res)
+            breakdown(&arr, &tr, res);
+    }
+    if (res)
+        record_round(res, 0, &lat);
+    free(lat.v);
+    return got == (size_t)count;
+}
+
+/* One round of the Bayeux floor; false when events went missing. */
+static bool
+bare_round(struct bare *b, int rate, int count, struct rate_result *res)
+{
+    struct samples lat = {0};
+    int64_t deadline =
+        sfc_now_us() + (int64_t)count * 1000000 / rate + 20000000;
+    int64_t c0[N_CPU], c1[N_CPU];
+    bool ok;
+
+    b->out = &lat;
+    cpu_snap(0, c0);
+    firehose("/topic/Bare", count, rate);
+    while (lat.n < (size_t)count && sfc_now_us() < deadline)
+        if (bare_post(b, b->connect) != 200)
+            sfc_sleep_ms(100);
+    ok = lat.n == (size_t)count;
+    cpu_snap(0, c1);
+    if (res) {
+        cpu_add(res->cpu[1], c0, c1);
+        res->events[1] += (int64_t)lat.n;
+        record_round(res, 1, &lat);
+    }
+    free(lat.v);
+    return ok;
+}
+
+/* One round of the AMQP floor; false when messages went missing. */
+static bool raw_round(amqp_connection_state_t cons,
+                      int rate,
+                      int count,
+                      struct rate_result *res)
+{
+    static struct arrivals arr;
+    struct samples lat = {0};
+    int64_t c0[N_CPU], c1[N_CPU];
+    int ready[2], go[2];
+    char b = 1;
+    pid_t pid;
+    size_t got;
+
+    if (pipe(ready) != 0 || pipe(go) != 0)
+        exit(1);
+    pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        close(go[1]);
+        raw_publisher(count, rate, ready[1], go[0]);
+    }
+    close(ready[1]);
+    close(go[0]);
+    cpu_snap(0, c0);
+    if (read(ready[0], &b, 1) != 1 || write(go[1], &b, 1) != 1)
+        exit(1);
+    got = consume(cons, (size_t)count,
+                  sfc_now_us() + (int64_t)count * 1000000 / rate + 20000000,
+                  &arr);
+    close(ready[0]);
+    close(go[1]);
+    waitpid(pid, NULL, 0);
+    cpu_snap(0, c1);
+    for (size_t i = 0; i < got; i++)
+        push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
+    if (res) {
+        cpu_add(res->cpu[2], c0, c1);
+        res->events[2] += (int64_t)got;
+        record_round(res, 2, &lat);
+    }
+    free(lat.v);
+    return got == (size_t)count;
+}
+
+/* --- Report ----------------------------------------------------------------
+ */
+
+static void print_loadavg(const char *when)
+{
+    char buf[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (!fgets(buf, sizeof(buf), f))
+            snprintf(buf, sizeof(buf), "?\n");
+        fclose(f);
+    }
+    printf("  load average %s: %s", when, buf);
+}
+
+static void print_range(struct samples *s)
+{
+    printf("%lld-%lld", (long long)pct(s, 0), (long long)pct(s, 1));
+}
+
+/* "met" or "MISSED" beside a target, "" without one. */
+static void print_target(const char *what, int64_t value, int64_t target)
+{
+    if (target)
+        printf(", %s %lld (target < %lld: %s)", what, (long long)value,
+               (long long)target, value < target ? "met" : "MISSED");
+    else
+        printf(", %s %lld", what, (long long)value);
+}
+
+static void report(int r, struct rate_result *res, int rounds, int seconds)
+{
+    static const double q[4] = {0.5, 0.9, 0.99, 1.0};
+    int64_t p[3][4];
+
+    printf("\n%d events/s, %d-byte events, %d s per path in %d alternated "
+           "rounds; latency in us\n",
+           rates[r], PAYLOAD, seconds, rounds);
+    printf("  %-60s %7s %7s %7s %7s  rounds: p50 | p99\n", "", "p50", "p90",
+           "p99", "max");
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 4; i++)
+            p[k][i] = pct(&res->path[k], q[i]);
+        printf("  %-60s %7lld %7lld %7lld %7lld  ", path_names[k],
+               (long long)p[k][0], (long long)p[k][1], (long long)p[k][2],
+               (long long)p[k][3]);
+        print_range(&res->round_p50[k]);
+        printf(" | ");
+        print_range(&res->round_p99[k]);
+        printf("\n");
+    }
+    printf("  added by the daemon (its path minus both floors)");
+    print_target("p50", p[0][0] - p[1][0] - p[2][0], target_p50(rates[r]));
+    print_target("p90", p[0][1] - p[1][1] - p[2][1], 0);
+    print_target("p99", p[0][2] - p[1][2] - p[2][2], target_p99(rates[r]));
+    printf("\n  CPU us per event: %-37s %8s %8s %8s %8s  machine busy\n", "",
+           "daemon", "sfsim", "RabbitMQ", "consumer");
+    for (int k = 0; k < 3; k++) {
+        const int64_t *c = res->cpu[k];
+        double n = (double)(res->events[k] ? res->events[k] : 1);
+
+        printf("    %-51s ", path_names[k]);
+        for (int i = CPU_PEER; i <= CPU_SELF; i++) {
+            bool used = k == 0 || (k == 1 && (i == CPU_SIM || i == CPU_SELF)) ||
+                        (k == 2 && i != CPU_SIM);
+
+            if (!used || (i == CPU_BROKER && broker <= 0))
+                printf(" %8s", "-");
+            else
+                printf(" %8.1f", (double)c[i] / n);
+        }
+        printf("  %.0f%%\n", 100.0 * (double)c[CPU_BUSY] /
+                                 (double)(c[CPU_ALL] ? c[CPU_ALL] : 1));
+    }
+    if (!res->traced) {
+        printf("  no event trace (the daemon measured writes none)\n");
+        return;
+    }
+    printf("  inside the daemon (event trace, %zu events)  %7s %7s %7s\n",
+           res->traced, "p50", "p99", "max");
+    for (int s = 0; s < N_STAGES; s++)
+        printf("    %-42s %7lld %7lld %7lld\n", stages[s].name,
+               (long long)pct(&res->stage[s], 0.5),
+               (long long)pct(&res->stage[s], 0.99),
+               (long long)pct(&res->stage[s], 1.0));
+}
+
+static int env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? atoi(v) : dflt;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const args[] = {"--connect-timeout", "2000", NULL};
+    int seconds = env_int("SFC_BENCH_LATENCY_SECONDS", 10);
+    int rounds = env_int("SFC_BENCH_LATENCY_ROUNDS", 2);
+    static struct rate_result res[MAX_RATES];
+    struct samples scratch = {0};
+    amqp_connection_state_t cons;
+    struct daemon d = {0};
+    struct bare bare = {0};
+    char service[64], json[128];
+    int failed = 0, max_rate = 1000;
+
+    if (getenv("SFC_BENCH_LATENCY_RATES")) {
+        char *list = strdup(getenv("SFC_BENCH_LATENCY_RATES")), *save = NULL;
+
+        n_rates = 0;
+        for (char *t = strtok_r(list, ",", &save); t && n_rates < MAX_RATES;
+             t = strtok_r(NULL, ",", &save))
+            if (atoi(t) > 0)
+                rates[n_rates++] = atoi(t);
+        free(list);
+    }
+    if (argc > 1)
+        seconds = atoi(argv[1]);
+    if (argc > 2)
+        rounds = atoi(argv[2]);
+    if (seconds < 1 || rounds < 1 || rounds > seconds * 10 || !n_rates) {
+        fprintf(stderr, "usage: %s [seconds_per_path [rounds]]\n", argv[0]);
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    setenv("SFSIM_CDC", "0", 1);
+    if (sfsim_start(&sim, args) != 0)
+        return 1;
+    /* Room for every event of the run on each channel. */
+    for (int r = 0; r < n_rates; r++)
+        max_rate = rates[r] > max_rate ? rates[r] : max_rate;
+    snprintf(json, sizeof(json), "{\"max_events\":%d}",
+             max_rate * seconds + 20000);
+    sfsim_control(&sim, "/_sim/stream/config", json, NULL);
+    snprintf(service, sizeof(service), "sfclat%d", (int)getpid());
+    snprintf(daemon_exchange, sizeof(daemon_exchange), "%s.events", service);
+    snprintf(raw_exchange, sizeof(raw_exchange), "sfc.bench.lat.%d",
+             (int)getpid());
+    firehose("/topic/Bench", 0, 0);
+    firehose("/topic/Bare", 0, 0);
+    broker = broker_pid();
+    cons = amqp_connect();
+    bind_queue(cons, daemon_exchange, DAEMON_Q);
+    bind_queue(cons, raw_exchange, RAW_KEY);
+    if (daemon_start(&d, service) != 0 || bare_open(&bare, &scratch) != 0) {
+        printf("FAILED: the daemon or the bare client did not start\n");
+        failed = 1;
+        goto out;
+    }
+    printf("event proxy latency: steady rates, %d CPUs\n",
+           (int)sysconf(_SC_NPROCESSORS_ONLN));
+    print_loadavg("at the start");
+    /* Warm-up, not counted: connections, caches, the daemon's first turns. */
+    daemon_round(&d, cons, 1000, 1000, NULL);
+    bare_round(&bare, 1000, 1000, NULL);
+    raw_round(cons, 1000, 1000, NULL);
+    for (int r = 0; r < n_rates; r++) {
+        int count = rates[r] * seconds / rounds;
+
+        for (int k = 0; k < rounds; k++) {
+            if (!daemon_round(&d, cons, rates[r], count, &res[r]) ||
+                !bare_round(&bare, rates[r], count, &res[r]) ||
+                !raw_round(cons, rates[r], count, &res[r])) {
+                printf("FAILED: events went missing at %d events/s\n",
+                       rates[r]);
+                failed = 1;
+            }
+        }
+    }
+    for (int r = 0; r < n_rates; r++)
+        report(r, &res[r], rounds, seconds);
+    printf("\n");
+    print_loadavg("at the end");
+out:
+    daemon_stop(&d);
+    amqp_destroy_connection(cons);
+    if (bare.h)
+        curl_easy_cleanup(bare.h);
+    sfc_buf_free(&bare.reply);
+    free(scratch.v);
+    sfsim_stop(&sim);
+    curl_global_cleanup();
+    printf("bench_connector_latency: %s\n", failed ? "FAILED" : "done");
+    return failed;
+}
