@@ -193,10 +193,11 @@ void stream_sub_free(struct stream_sub *u)
     free(u);
 }
 
-void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
+uint64_t stream_enqueue_locked(struct sfc_stream *s,
+                               struct sfc_stream_event *ev)
 {
     struct stream_sub *u = stream_sub_find_locked(s, ev->channel);
-    uint64_t one = 1;
+    uint64_t ticket = 0;
 
     /* Only subscribed channels have positions (an event on another one is
      * handed over, and its acknowledgement changes nothing). */
@@ -206,12 +207,41 @@ void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev)
         ring_grow(s);
     s->ring[(s->qhead + s->pending) & (s->qcap - 1)] = ev;
     /* Syscalls only on the empty -> non-empty edge, not per event. */
-    if (s->pending++ == 0 && write(s->efd, &one, sizeof(one)) < 0) {
-        /* The counter cannot overflow: it is reset when emptied. */
-    }
+    if (s->pending++ == 0)
+        ticket = ++s->efd_asked;
     s->stats.received++;
     if (s->receivers_waiting)
         pthread_cond_broadcast(&s->cond);
+    return ticket;
+}
+
+void stream_signal(struct sfc_stream *s, uint64_t ticket)
+{
+    uint64_t one = 1;
+
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* The counter cannot overflow: it is read back when emptied. */
+    }
+    atomic_store(&s->efd_done, ticket);
+}
+
+/*
+ * The queue is empty: the eventfd is read back, unless nothing was
+ * written since the last time (no system call then) or a write is still
+ * on its way (the consumer it wakes comes back here, and it is read then).
+ * A failed stream keeps it readable. Lock held.
+ */
+static void efd_clear_locked(struct sfc_stream *s)
+{
+    uint64_t v;
+
+    if (s->error || s->efd_cleared == s->efd_asked ||
+        atomic_load(&s->efd_done) != s->efd_asked)
+        return;
+    if (read(s->efd, &v, sizeof(v)) < 0) {
+        /* Nothing to do: the queue is the truth. */
+    }
+    s->efd_cleared = s->efd_asked;
 }
 
 void stream_fail_locked(struct sfc_stream *s,
@@ -329,7 +359,6 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
                              struct sfc_stream_event **ev)
 {
     struct timespec until = sfc_deadline_ts(timeout_ms > 0 ? timeout_ms : 0);
-    uint64_t one;
     sfc_err_t rc = SFC_OK;
 
     pthread_mutex_lock(&s->lock);
@@ -349,10 +378,6 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
     }
     if (s->pending) {
         *ev = ring_take(s);
-        if (s->pending == 0 && !s->error &&
-            read(s->efd, &one, sizeof(one)) < 0) {
-            /* Nothing to do: the queue is the truth. */
-        }
         if (s->o.commit == SFC_STREAM_COMMIT_AUTO)
             ack_locked(s, (*ev)->channel, (*ev)->replay_id);
         if (s->o.trace)
@@ -366,6 +391,8 @@ sfc_err_t sfc_stream_receive(struct sfc_stream *s,
         rc = s->error ? (s->error_code ? s->error_code : SFC_ERR_CLOSED)
                       : SFC_ERR_TIMEOUT;
     }
+    if (!s->pending)
+        efd_clear_locked(s);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -377,12 +404,7 @@ int sfc_stream_fd(struct sfc_stream *s)
 
 size_t sfc_stream_pending(struct sfc_stream *s)
 {
-    size_t n;
-
-    pthread_mutex_lock(&s->lock);
-    n = s->pending;
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return atomic_load(&s->pending);
 }
 
 char **sfc_stream_subscriptions(struct sfc_stream *s, size_t *n)

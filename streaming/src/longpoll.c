@@ -73,8 +73,8 @@ void poll_reply_connect_meta(struct poll_reply *x,
 
 /*
  * A message of a reply. Events are collected and queued in one go after
- * each round of transfers, so the consumer is woken once per round, not
- * per event.
+ * each chunk the transfer hands over, so the consumer is woken once per
+ * chunk, not per event.
  */
 static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
 {
@@ -113,6 +113,7 @@ static bool on_poll_message(void *opaque, struct sfc_bayeux_msg *m)
 void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
 {
     int64_t now = 0;
+    uint64_t ticket = 0;
 
     if (!x->nbatch && !x->dropped)
         return;
@@ -120,11 +121,16 @@ void poll_reply_flush(struct sfc_stream *s, struct poll_reply *x)
         now = sfc_wall_us();
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < x->nbatch; i++) {
+        uint64_t t;
+
         x->batch[i]->trace.queued_us = now;
-        stream_enqueue_locked(s, x->batch[i]);
+        t = stream_enqueue_locked(s, x->batch[i]);
+        ticket = t ? t : ticket;
     }
     s->stats.malformed += x->dropped;
     pthread_mutex_unlock(&s->lock);
+    if (ticket)
+        stream_signal(s, ticket);
     x->nbatch = 0;
     x->dropped = 0;
 }
@@ -152,16 +158,16 @@ bool poll_reply_finish(struct sfc_stream *s,
     return whole;
 }
 
-/* Room left in the queue, counting what is collected but not yet queued. */
+/*
+ * Room left in the queue, counting what is collected but not yet queued.
+ * Without the lock, which the consumer wants at the same moment: only this
+ * thread adds, so the room is never overstated.
+ */
 static size_t room_left(struct sfc_stream *s, struct poll_reply *x)
 {
-    size_t used, room;
+    size_t used = atomic_load(&s->pending) + x->nbatch;
 
-    pthread_mutex_lock(&s->lock);
-    used = s->pending + x->nbatch;
-    room = used < s->o.max_pending ? s->o.max_pending - used : 0;
-    pthread_mutex_unlock(&s->lock);
-    return room;
+    return used < s->o.max_pending ? s->o.max_pending - used : 0;
 }
 
 /* Whether part of the reply waits in the carry buffer for room. */
@@ -225,5 +231,7 @@ size_t poll_reply_body(char *data, size_t size, size_t n, void *opaque)
     /* Bytes only: at most what one round of the transfer reads. */
     if (took < len)
         sfc_buf_append(&x->carry, data + took, len - took);
+    /* Queued as soon as read, not after the transfer's bookkeeping. */
+    poll_reply_flush(s, x);
     return len;
 }

@@ -64,11 +64,19 @@ struct sfc_stream {
     struct stream_sub *subs;
     /* The queue: a ring of @pending events from @qhead, @qcap a power of
      * two, grown when full (a meta exchange's reply is queued whole, even
-     * beyond max_pending), never per event. */
+     * beyond max_pending), never per event. @pending is changed under the
+     * lock and read without it where a stale value is safe (only the I/O
+     * thread adds, so it never sees too little). */
     struct sfc_stream_event **ring;
     size_t qcap, qhead;
-    size_t pending;
-    int efd;                    /* readable while pending > 0 */
+    _Atomic size_t pending;
+    int efd; /* readable while pending > 0 */
+    /* The eventfd is written after the lock is let go, or the consumer it
+     * wakes would find the lock still held and sleep again: efd_asked
+     * counts the writes decided under the lock, efd_done the last one
+     * made, efd_cleared the last one read back (stream_signal()). */
+    uint64_t efd_asked, efd_cleared;
+    _Atomic uint64_t efd_done;
     unsigned receivers_waiting; /* callers blocked in receive */
     bool io_paused;             /* the I/O thread waits for room in the queue */
     bool dirty_subs;            /* subscriptions to send */
@@ -208,8 +216,14 @@ sfc_err_t stream_bayeux_take_event(struct sfc_bayeux_msg *m,
 void *stream_io_main(void *arg);
 
 /* Queues @ev (the queue takes it) and tracks its replay id for its
- * subscribed channel (client.c). Thread: I/O. Locks: the stream's, held. */
-void stream_enqueue_locked(struct sfc_stream *s, struct sfc_stream_event *ev);
+ * subscribed channel (client.c). Returns a ticket when the queue was empty
+ * (else 0): the caller hands it to stream_signal() once it let the lock go.
+ * Thread: I/O. Locks: the stream's, held. */
+uint64_t stream_enqueue_locked(struct sfc_stream *s,
+                               struct sfc_stream_event *ev);
+/* Makes the eventfd readable for the events queued with @ticket. Thread:
+ * I/O. Locks: none (the stream's let go). */
+void stream_signal(struct sfc_stream *s, uint64_t ticket);
 
 /* Commit tracking (commit.c). Thread: I/O (received), the consumer's
  * (acknowledged). Locks: the stream's, held. */

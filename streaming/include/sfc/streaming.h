@@ -331,11 +331,12 @@ sfc_err_t sfc_stream_flush(struct sfc_stream *s);
 bool sfc_stream_healthy(struct sfc_stream *s, char *why, size_t why_size);
 
 /* An eventfd that is readable while events are pending or the stream has
- * stopped with an error (poll it, then receive with timeout 0). Borrowed;
- * valid until close. Thread: any. */
+ * stopped with an error (poll it, then receive with timeout 0 until it
+ * says SFC_ERR_TIMEOUT: that receive also clears a wake-up that came late).
+ * Borrowed; valid until close. Thread: any. */
 int sfc_stream_fd(struct sfc_stream *s);
 
-/* Events received and not yet taken. Thread: any. Locks: the stream's. */
+/* Events received and not yet taken. Thread: any. Locks: none. */
 size_t sfc_stream_pending(struct sfc_stream *s);
 
 /* The current subscriptions (channel names as given). Caller frees each
