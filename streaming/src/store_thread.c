@@ -20,6 +20,12 @@
 
 void stream_store_kick_locked(struct sfc_stream *s)
 {
+    /* A thread that knows of work already does it at its next round: a
+     * signal for every acknowledgement would only wake it to wait again
+     * (and to take the lock from the thread that acknowledges). A flush
+     * asked for does not wait for the round. */
+    if (s->store_work && s->flush_asked == s->flush_done)
+        return;
     s->store_work = true;
     pthread_cond_signal(&s->store_cond);
 }
