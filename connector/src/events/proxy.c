@@ -579,11 +579,10 @@ static sfc_err_t turn(struct proxy *p, bool intake)
     if (p->trace) /* idle turns too: the last lines reach the file */
         event_trace_flush_due(p->trace, sfc_wall_us());
     check_confirm_timeout(p, settled != settled_count(p));
-    /* After work only a look (no wait): was anything confirmed meanwhile? */
+    /* Ready descriptors end the wait at once: no extra look after work. */
     wait_for_work(p, intake,
-                  took || settled != settled_count(p)                     ? 0
-                  : amqp_link_is_open(p->link) || !publisher_held(p->pub) ? 100
-                                                                          : 20);
+                  amqp_link_is_open(p->link) || !publisher_held(p->pub) ? 100
+                                                                        : 20);
     return SFC_OK;
 }
 
