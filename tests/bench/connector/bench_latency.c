@@ -726,7 +726,7 @@ static void read_trace(struct daemon *d,
 
 /* Stages of the breakdown: from a trace field (or -1: the creation stamp)
  * to another (or 6: the consumer's arrival). */
-#define N_STAGES 7
+#define N_STAGES 8
 static const struct {
     const char *name;
     int from, to;
@@ -738,6 +738,7 @@ static const struct {
     {"published -> consumer got it", 3, 6},
     {"published -> confirmed", 3, 4},
     {"confirmed -> committed", 4, 5},
+    {"bytes read -> published: the daemon's own", 0, 3},
 };
 
 struct rate_result {
@@ -944,10 +945,16 @@ static void print_target(const char *what, int64_t value, int64_t target)
         printf(", %s %lld", what, (long long)value);
 }
 
-static void report(int r, struct rate_result *res, int rounds, int seconds)
+/*
+ * Prints rate @r's figures; false on a gross regression (a wait of the
+ * daemon's own, not the machine's load): an added median more than ten
+ * times its target.
+ */
+static bool report(int r, struct rate_result *res, int rounds, int seconds)
 {
     static const double q[4] = {0.5, 0.9, 0.99, 1.0};
     int64_t p[3][4];
+    bool ok;
 
     printf("\n%d events/s, %d-byte events, %d s per path in %d alternated "
            "rounds; latency in us\n",
@@ -969,6 +976,8 @@ static void report(int r, struct rate_result *res, int rounds, int seconds)
     print_target("p50", p[0][0] - p[1][0] - p[2][0], target_p50(rates[r]));
     print_target("p90", p[0][1] - p[1][1] - p[2][1], 0);
     print_target("p99", p[0][2] - p[1][2] - p[2][2], target_p99(rates[r]));
+    ok = !target_p50(rates[r]) ||
+         p[0][0] - p[1][0] - p[2][0] < 10 * target_p50(rates[r]);
     printf("\n  CPU us per event: %-37s %8s %8s %8s %8s  machine busy\n", "",
            "daemon", "sfsim", "RabbitMQ", "consumer");
     for (int k = 0; k < 3; k++) {
@@ -990,7 +999,7 @@ static void report(int r, struct rate_result *res, int rounds, int seconds)
     }
     if (!res->traced) {
         printf("  no event trace (the daemon measured writes none)\n");
-        return;
+        return ok;
     }
     printf("  inside the daemon (event trace, %zu events)  %7s %7s %7s\n",
            res->traced, "p50", "p99", "max");
@@ -999,6 +1008,7 @@ static void report(int r, struct rate_result *res, int rounds, int seconds)
                (long long)pct(&res->stage[s], 0.5),
                (long long)pct(&res->stage[s], 0.99),
                (long long)pct(&res->stage[s], 1.0));
+    return ok;
 }
 
 static int env_int(const char *name, int dflt)
@@ -1085,7 +1095,12 @@ int main(int argc, char **argv)
         }
     }
     for (int r = 0; r < n_rates; r++)
-        report(r, &res[r], rounds, seconds);
+        if (!report(r, &res[r], rounds, seconds)) {
+            printf("FAILED: the daemon adds more than ten times the target "
+                   "at the median at %d events/s\n",
+                   rates[r]);
+            failed = 1;
+        }
     printf("\n");
     print_loadavg("at the end");
 out:
