@@ -17,11 +17,14 @@
  * The broker operations are the functions under "broker" below, so that
  * the transport under them can change in one place.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <amqp.h>
 
@@ -71,7 +74,8 @@ struct job {
 };
 
 struct cached_reply {
-    amqp_bytes_t id; /* correlation id */
+    amqp_bytes_t id;  /* correlation id */
+    uint64_t id_hash; /* id_hash(id): the scan compares these first */
     char *reply;
 };
 
@@ -90,15 +94,16 @@ struct connector_rpc {
     pthread_cond_t cond;
     struct job *todo_head, *todo_tail; /* for workers */
     struct job *done_head, *done_tail; /* for the AMQP thread */
-    struct job *unconfirmed;           /* publishes awaiting a confirm */
-    struct job *held;                  /* copies nacked: due_ms */
-    struct job *live;                  /* every job in hand */
-    int64_t progress_ms;  /* last confirm, or last time none was awaited */
-    atomic_bool stop;     /* leave: set by connector_rpc_stop() */
-    atomic_bool draining; /* take no new request: connector_rpc_drain() */
-    size_t working;       /* jobs taken by workers, not yet done; lock */
-    atomic_bool awaiting; /* publishes await confirms (set by the AMQP
-                             thread, read by connector_rpc_drain) */
+    int done_fd; /* eventfd: written when done_head turns non-empty */
+    struct job *unconfirmed; /* publishes awaiting a confirm */
+    struct job *held;        /* copies nacked: due_ms */
+    struct job *live;        /* every job in hand */
+    int64_t progress_ms;     /* last confirm, or last time none was awaited */
+    atomic_bool stop;        /* leave: set by connector_rpc_stop() */
+    atomic_bool draining;    /* take no new request: connector_rpc_drain() */
+    size_t working;          /* jobs taken by workers, not yet done; lock */
+    atomic_bool awaiting;    /* publishes await confirms (set by the AMQP
+                                thread, read by connector_rpc_drain) */
     /* Bumped by the AMQP thread, read by the dispatch thread (metrics):
      * each a count of its own, so relaxed atomics. */
     struct {
@@ -180,10 +185,25 @@ static void job_retire(struct connector_rpc *r, struct job *j)
     job_free(j);
 }
 
+/* FNV-1a of a correlation id. */
+static uint64_t id_hash(amqp_bytes_t b)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < b.len; i++)
+        h = (h ^ ((const unsigned char *)b.bytes)[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Looked up for every reply remembered: ids of one length (uuids) would
+ * otherwise cost a memcmp per entry. */
 static const char *cached(struct connector_rpc *r, amqp_bytes_t cid)
 {
+    uint64_t h = id_hash(cid);
+
     for (size_t i = 0; cid.len && i < DONE_CACHE; i++)
-        if (r->cache[i].reply && bytes_eq(r->cache[i].id, cid))
+        if (r->cache[i].id_hash == h && r->cache[i].reply &&
+            bytes_eq(r->cache[i].id, cid))
             return r->cache[i].reply;
     return NULL;
 }
@@ -198,6 +218,7 @@ static void remember(struct connector_rpc *r, const struct job *j)
     free(c->id.bytes);
     free(c->reply);
     c->id = bytes_dup(j->correlation_id);
+    c->id_hash = id_hash(c->id);
     c->reply = sfc_xstrdup(j->reply);
 }
 
@@ -207,7 +228,9 @@ static void *worker_main(void *arg)
 
     for (;;) {
         struct sfc_rpc_request req;
+        uint64_t one = 1;
         struct job *j;
+        bool wake;
 
         pthread_mutex_lock(&r->lock);
         while (!r->todo_head && !r->stop)
@@ -236,12 +259,18 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&r->lock);
         r->working--;
         j->next = NULL;
+        wake = !r->done_head;
         if (r->done_tail)
             r->done_tail->next = j;
         else
             r->done_head = j;
         r->done_tail = j;
         pthread_mutex_unlock(&r->lock);
+        /* The AMQP thread publishes the reply now, not at its next look;
+         * written unlocked, so that it does not wake into a held lock. */
+        if (wake && write(r->done_fd, &one, sizeof(one)) < 0) {
+            /* Cannot overflow: the AMQP thread reads it back. */
+        }
     }
 }
 
@@ -650,8 +679,9 @@ static void queue_for_workers(struct connector_rpc *r, struct job *j)
     else
         r->todo_head = j;
     r->todo_tail = j;
-    pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
+    /* Unlocked: the worker it wakes does not find the lock held. */
+    pthread_cond_signal(&r->cond);
 }
 
 /* The job whose copy (PUB_COPY) awaits a confirm on this connection. */
@@ -882,18 +912,45 @@ static bool other_frame(struct connector_rpc *r,
     }
 }
 
+/*
+ * Sleeps until the broker sent something, a worker finished a job, or
+ * 20 ms passed (held jobs and the confirm timeout are looked at then).
+ * True when the broker's frames may be read.
+ */
+static bool wait_for_work(struct connector_rpc *r)
+{
+    struct pollfd pfd[2] = {{.fd = amqp_link_fd(&r->link), .events = POLLIN},
+                            {.fd = r->done_fd, .events = POLLIN}};
+    uint64_t n;
+
+    if (amqp_link_buffered(&r->link))
+        return true;
+    if (poll(pfd, 2, 20) <= 0)
+        return false;
+    /* Read back before the done list is taken: a job added after that
+     * writes it again. */
+    if (pfd[1].revents && read(r->done_fd, &n, sizeof(n)) < 0) {
+        /* Nothing to do: the list is the truth. */
+    }
+    return pfd[0].revents != 0;
+}
+
 /* One pass of the AMQP thread; false when the connection failed. */
 static bool pump(struct connector_rpc *r)
 {
     struct amqp_link_events ev = {
         .opaque = r, .acked = on_ack, .nacked = on_nack};
-    struct timeval tv = {0, 20000};
+    struct timeval zero = {0, 0};
     amqp_envelope_t env;
     amqp_rpc_reply_t rep;
     struct job *done;
 
     amqp_maybe_release_buffers(r->link.conn);
-    rep = amqp_consume_message(r->link.conn, &env, &tv, 0);
+    if (!wait_for_work(r))
+        rep = (amqp_rpc_reply_t){.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION,
+                                 .library_error = AMQP_STATUS_TIMEOUT};
+    else
+        rep = amqp_consume_message(r->link.conn, &env, &zero, 0);
     if (rep.reply_type == AMQP_RESPONSE_NORMAL) {
         on_delivery(r, &env);
         amqp_destroy_envelope(&env);
@@ -1067,6 +1124,7 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     r->link.interrupt = &r->stop;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
+    r->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     r->n_workers = (size_t)c->max_workers;
     r->workers = sfc_xcalloc(r->n_workers, sizeof(pthread_t));
     for (size_t i = 0; i < r->n_workers; i++)
@@ -1113,6 +1171,7 @@ void connector_rpc_stop(struct connector_rpc *r)
     free(r->workers);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
+    close(r->done_fd);
     free(r);
 }
 
