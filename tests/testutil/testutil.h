@@ -74,4 +74,20 @@ int tu_free_port(void);
 /* Removes a directory tree (rm -rf). */
 void tu_rmtree(const char *path);
 
+/* CPU time (user + system, µs) process @pid has used so far (/proc), -1 when
+ * unknown. */
+int64_t tu_cpu_us(pid_t pid);
+
+/* This process's CPU time, and its waited-for children's (µs). */
+int64_t tu_cpu_self_us(void);
+int64_t tu_cpu_children_us(void);
+
+/* The machine's busy (all but idle and iowait) and total CPU time so far,
+ * µs summed over every CPU (/proc/stat). */
+void tu_machine_cpu(int64_t *busy, int64_t *total);
+
+/* The process listening on the port of tu_amqp_uri() (the tests' broker),
+ * found through /proc; -1 when it cannot be (remote, or not readable). */
+pid_t tu_broker_pid(void);
+
 #endif

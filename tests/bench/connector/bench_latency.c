@@ -27,7 +27,6 @@
  * daemon measured is SFC_BENCH_DAEMON when set (another build), else the one
  * built beside the benchmark.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <amqp.h>
@@ -447,73 +445,20 @@ struct daemon {
     size_t partial_len;
 };
 
-/* User + system CPU of a process in microseconds, -1 if unknown. */
-static int64_t cpu_us_of(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-                     "%llu",
-                     &ut, &st) != 2)
-        return -1;
-    return (int64_t)((ut + st) * 1000000ULL /
-                     (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
 /* What a round's CPU is counted of (see struct rate_result). */
 enum { CPU_PEER, CPU_SIM, CPU_BROKER, CPU_SELF, CPU_BUSY, CPU_ALL, N_CPU };
 
 static pid_t broker = -1;
 
-static int64_t rusage_us(int who)
-{
-    struct rusage ru;
-
-    getrusage(who, &ru);
-    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-/* The machine's busy and total CPU time (µs, all CPUs) from /proc/stat. */
-static void machine_cpu(int64_t *busy, int64_t *all)
-{
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    int64_t tick = 1000000 / sysconf(_SC_CLK_TCK), sum = 0;
-
-    if (f) {
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
-            memset(v, 0, sizeof(v));
-        fclose(f);
-    }
-    for (int i = 0; i < 8; i++)
-        sum += (int64_t)v[i];
-    *all = sum * tick;
-    *busy = (sum - (int64_t)v[3] - (int64_t)v[4]) * tick; /* not idle, iowait */
-}
-
 /* CPU figures now; @peer: the daemon (or 0: the raw publisher, counted as a
  * waited child). */
 static void cpu_snap(pid_t peer, int64_t out[N_CPU])
 {
-    out[CPU_PEER] = peer ? cpu_us_of(peer) : rusage_us(RUSAGE_CHILDREN);
-    out[CPU_SIM] = cpu_us_of(sim.pid);
-    out[CPU_BROKER] = broker > 0 ? cpu_us_of(broker) : 0;
-    out[CPU_SELF] = rusage_us(RUSAGE_SELF);
-    machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
+    out[CPU_PEER] = peer ? tu_cpu_us(peer) : tu_cpu_children_us();
+    out[CPU_SIM] = tu_cpu_us(sim.pid);
+    out[CPU_BROKER] = broker > 0 ? tu_cpu_us(broker) : 0;
+    out[CPU_SELF] = tu_cpu_self_us();
+    tu_machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
 }
 
 static void cpu_add(int64_t acc[N_CPU],
@@ -522,74 +467,6 @@ static void cpu_add(int64_t acc[N_CPU],
 {
     for (int i = 0; i < N_CPU; i++)
         acc[i] += after[i] - before[i];
-}
-
-/* The inode of the socket listening on TCP @port (IPv4 or IPv6), 0: none. */
-static unsigned long listening_inode(int port)
-{
-    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-    unsigned long inode = 0;
-
-    for (int t = 0; t < 2 && !inode; t++) {
-        FILE *f = fopen(tables[t], "r");
-        char line[512];
-
-        while (f && !inode && fgets(line, sizeof(line), f)) {
-            unsigned lport, st;
-            unsigned long ino;
-
-            if (sscanf(line,
-                       " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s "
-                       "%*s %*s %*s %lu",
-                       &lport, &st, &ino) == 3 &&
-                (int)lport == port && st == 0x0A /* LISTEN */)
-                inode = ino;
-        }
-        if (f)
-            fclose(f);
-    }
-    return inode;
-}
-
-/* The broker's process (it listens on the tests' AMQP port), to count its
- * CPU too; -1 when it cannot be found (another user's, or remote). */
-static pid_t broker_pid(void)
-{
-    char *uri = strdup(tu_amqp_uri()), want[64], path[600], link[64];
-    struct amqp_connection_info ci;
-    unsigned long inode = 0;
-    pid_t found = -1;
-    DIR *proc;
-    struct dirent *p;
-
-    if (amqp_parse_url(uri, &ci) == AMQP_STATUS_OK)
-        inode = listening_inode(ci.port);
-    free(uri);
-    proc = inode ? opendir("/proc") : NULL;
-    snprintf(want, sizeof(want), "socket:[%lu]", inode);
-    while (proc && found < 0 && (p = readdir(proc)) != NULL) {
-        DIR *fds;
-        struct dirent *fd;
-
-        if (p->d_name[0] < '0' || p->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-        fds = opendir(path);
-        while (fds && found < 0 && (fd = readdir(fds)) != NULL) {
-            ssize_t n;
-
-            snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
-                     fd->d_name);
-            n = readlink(path, link, sizeof(link) - 1);
-            if (n > 0 && (link[n] = '\0', strcmp(link, want) == 0))
-                found = (pid_t)atoi(p->d_name);
-        }
-        if (fds)
-            closedir(fds);
-    }
-    if (proc)
-        closedir(proc);
-    return found;
 }
 
 static int64_t counter(const char *name)
@@ -1065,7 +942,7 @@ int main(int argc, char **argv)
              (int)getpid());
     firehose("/topic/Bench", 0, 0);
     firehose("/topic/Bare", 0, 0);
-    broker = broker_pid();
+    broker = tu_broker_pid();
     cons = amqp_connect();
     bind_queue(cons, daemon_exchange, DAEMON_Q);
     bind_queue(cons, raw_exchange, RAW_KEY);
