@@ -34,14 +34,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <curl/curl.h>
 
 #include "sfc/api.h"
 #include "testutil.h"
+#include "tu_amqp.h"
 
 #define PAYLOAD   512
 #define WINDOW    500 /* the daemon's amqp.max_buffered_events default */
@@ -113,20 +114,10 @@ static void append_all(struct samples *to, const struct samples *from)
 
 static amqp_connection_state_t amqp_connect(void)
 {
-    amqp_connection_state_t c = amqp_new_connection();
-    amqp_socket_t *s = amqp_tcp_socket_new(c);
-    char *uri = strdup(tu_amqp_uri());
-    struct amqp_connection_info ci;
+    amqp_connection_state_t c = tu_amqp_connect();
 
-    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK ||
-        amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK) {
-        fprintf(stderr, "cannot reach the broker at %s\n", tu_amqp_uri());
+    if (!c)
         exit(1);
-    }
-    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
-               ci.password);
-    free(uri);
-    amqp_channel_open(c, 1);
     return c;
 }
 
@@ -514,6 +505,8 @@ static int daemon_start(struct daemon *d, const char *service)
     if (d->pid == 0) {
         const char *other = getenv("SFC_BENCH_DAEMON");
 
+        /* Ends with the benchmark, however that ends. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         setenv("SFC_TRACE_EVENTS", d->trace, 1);
         execl(other && *other ? other : tu_bin("sfconnector", bin, sizeof(bin)),
               "sfconnector", "run", "-c", conf, (char *)NULL);

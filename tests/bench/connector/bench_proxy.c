@@ -32,9 +32,9 @@
 #include <sys/wait.h>
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 
 #include "testutil.h"
+#include "tu_amqp.h"
 
 #define EVENTS  20000
 #define PAYLOAD 1024
@@ -51,18 +51,10 @@ static int payload = PAYLOAD;
 /* The broker of the tests (SFC_TEST_AMQP_URI, see tu_amqp_uri()). */
 static amqp_connection_state_t amqp_connect(void)
 {
-    amqp_connection_state_t c = amqp_new_connection();
-    amqp_socket_t *s = amqp_tcp_socket_new(c);
-    char *uri = strdup(tu_amqp_uri());
-    struct amqp_connection_info ci;
+    amqp_connection_state_t c = tu_amqp_connect();
 
-    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK ||
-        amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK)
+    if (!c)
         exit(1);
-    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
-               ci.password);
-    free(uri);
-    amqp_channel_open(c, 1);
     return c;
 }
 

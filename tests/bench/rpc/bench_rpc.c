@@ -25,14 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <curl/curl.h>
 
 #include "sfc/api.h"
 #include "testutil.h"
+#include "tu_amqp.h"
 
 #define MAX_CALLERS 64
 #define MAX_COUNTS  8
@@ -98,20 +99,10 @@ static int64_t pct(struct samples *s, double q)
 
 static amqp_connection_state_t amqp_connect(void)
 {
-    amqp_connection_state_t c = amqp_new_connection();
-    amqp_socket_t *s = amqp_tcp_socket_new(c);
-    char *uri = strdup(tu_amqp_uri());
-    struct amqp_connection_info ci;
+    amqp_connection_state_t c = tu_amqp_connect();
 
-    if (amqp_parse_url(uri, &ci) != AMQP_STATUS_OK ||
-        amqp_socket_open(s, ci.host, ci.port) != AMQP_STATUS_OK) {
-        fprintf(stderr, "cannot reach the broker at %s\n", tu_amqp_uri());
+    if (!c)
         exit(1);
-    }
-    amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
-               ci.password);
-    free(uri);
-    amqp_channel_open(c, 1);
     amqp_exchange_declare(c, 1, amqp_cstring_bytes("nameko-rpc"),
                           amqp_cstring_bytes("topic"), 0, 1, 0, 0,
                           amqp_empty_table);
@@ -445,6 +436,9 @@ static pid_t daemon_start(const char *svc, int coalesce_ms)
     if (pid == 0) {
         const char *other = getenv("SFC_BENCH_DAEMON");
 
+        /* Ends with the benchmark, however that ends. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+
         execl(other && *other ? other : tu_bin("sfconnector", bin, sizeof(bin)),
               "sfconnector", "run", "-c", conf, (char *)NULL);
         _exit(127);
@@ -662,6 +656,12 @@ int main(int argc, char **argv)
     for (int p = 0; p < N_PATHS; p++)
         snprintf(service[p], sizeof(service[p]), "sfcrpcb%d%c", (int)getpid(),
                  "fnre"[p]);
+    /* The callers connect first: a broker out of reach ends the run before
+     * any responder is started. */
+    pthread_barrier_init(&start_line, NULL, MAX_CALLERS + 1);
+    pthread_barrier_init(&finish_line, NULL, MAX_CALLERS + 1);
+    for (int i = 0; i < MAX_CALLERS; i++)
+        caller_open(&callers[i], i);
     d_off = daemon_start(service[P_OFF], 0);
     d_on = daemon_start(service[P_ON], 2);
     echo = start_echo(service[P_ECHO]);
@@ -669,10 +669,6 @@ int main(int argc, char **argv)
     peer_pid[P_ON] = d_on;
     peer_pid[P_ECHO] = echo;
     broker = tu_broker_pid();
-    pthread_barrier_init(&start_line, NULL, MAX_CALLERS + 1);
-    pthread_barrier_init(&finish_line, NULL, MAX_CALLERS + 1);
-    for (int i = 0; i < MAX_CALLERS; i++)
-        caller_open(&callers[i], i);
     if (!wait_ready(P_OFF) || !wait_ready(P_ON) || !wait_ready(P_ECHO)) {
         printf("FAILED: a responder did not answer\n");
         failed = 1;
