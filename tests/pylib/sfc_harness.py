@@ -3,6 +3,7 @@ sfconnector daemon on free ports, talk to sfsim's REST API and control
 plane, and consume events exactly as a Nameko @event_handler does."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -255,6 +256,14 @@ def memory_alarm(on, timeout=30):
              "the broker's memory alarm " + ("raised" if on else "cleared"))
 
 
+def blocked_connections():
+    """How many client connections the broker holds blocked (they published
+    while an alarm was in effect)."""
+    r = subprocess.run(["rabbitmqctl", "-q", "list_connections", "state"],
+                       capture_output=True, text=True, timeout=60)
+    return sum(1 for line in r.stdout.split() if line.strip() == "blocked")
+
+
 def base_config(sim, service, workdir, entrypoints, extra="", amqp="",
                 uri=AMQP):
     """A daemon config on @sim; @amqp: more keys of the amqp group; @uri:
@@ -323,13 +332,15 @@ class NamekoConsumer:
 
 
 def wait_subscribed(sim, daemon, n=1, timeout=15):
-    """Waits until sfsim has seen @n subscribes (the daemon is listening)."""
+    """Waits until the daemon holds @n subscriptions: sfsim saw the
+    subscribes and the daemon logged their replies ("subscribed to", at the
+    info level), so events published from now on reach it."""
     deadline = time.time() + timeout
-    while sim.counter("stream_subscribes") < n:
+    while (sim.counter("stream_subscribes") < n or
+           len(re.findall(r"\] subscribed to ", daemon.output())) < n):
         if time.time() > deadline:
             raise AssertionError("no subscription: " + daemon.output())
         time.sleep(0.05)
-    time.sleep(0.3)  # the subscribe reply is on its way to the client
 
 
 def firehose_daemon(sim, service, work, channel, event_type,

@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (NamekoConsumer, Sim, firehose_daemon,  # noqa
-                         rabbitmqctl, service_name)
+                         rabbitmqctl, service_name, wait_for)
 
 COUNT = 2000
 
@@ -30,9 +30,12 @@ class BrokerRestart(unittest.TestCase):
             consumer.drain(lambda m: len(m) >= COUNT // 4, 20)
             seen += [m["headers"]["nameko.replay_id"]
                      for m in consumer.messages]
+            failures = d.output().count("] broker: ")
             try:
                 rabbitmqctl("stop_app")
-                time.sleep(2)
+                # Away until the daemon found it so (a connection refused).
+                wait_for(lambda: d.output().count("] broker: ") > failures,
+                         30, "the daemon never missed the broker")
             finally:
                 rabbitmqctl("start_app")
                 rabbitmqctl("await_startup")

@@ -9,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from sfc_harness import (Daemon, NamekoConsumer, Sim, base_config,  # noqa
-                         rabbitmqctl, service_name, wait_subscribed)
+                         memory_alarm, service_name, wait_subscribed)
 
 COUNT = 20
 
@@ -32,8 +32,7 @@ class ConfirmTimeout(unittest.TestCase):
             wait_subscribed(sim, d)
             try:
                 # Publishing connections are blocked: nothing is confirmed.
-                rabbitmqctl("set_vm_memory_high_watermark", "0")
-                time.sleep(2)
+                memory_alarm(True)
                 sim.control("/_sim/firehose", {"channel": "/topic/Stall",
                                                "count": COUNT,
                                                "payload_bytes": 64})
@@ -42,7 +41,7 @@ class ConfirmTimeout(unittest.TestCase):
                     self.assertLess(time.time(), deadline, d.output())
                     time.sleep(0.2)
             finally:
-                rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+                memory_alarm(False)
 
             def complete(msgs):
                 return len({m["headers"]["nameko.replay_id"]

@@ -31,7 +31,9 @@ class Shutdown(unittest.TestCase):
         eps = '{ kind = "subscribe"; channel = "/u/Nothing"; }'
         d = Daemon(base_config(FakeSim(), service_name(), work, eps), work)
         d.start()
-        time.sleep(1.5)
+        # Stopped while it tries to log in again.
+        wait_for(lambda: "login (password) failed" in d.output(), 20,
+                 "no login attempt")
         t0 = time.time()
         d.kill(signal.SIGTERM)
         rc = d.wait(10)

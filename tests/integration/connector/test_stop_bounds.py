@@ -12,8 +12,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
-                         firehose_daemon, kill_daemon, rabbitmqctl,
-                         service_name, wait_for, wait_rpc_ready)
+                         blocked_connections, firehose_daemon, kill_daemon,
+                         memory_alarm, service_name, wait_for, wait_rpc_ready)
 
 BOUND = 5.0
 
@@ -98,17 +98,19 @@ class StopBounds(unittest.TestCase):
             caller.send("limits")
             wait_for(lambda: sim.counter("faults_fired:delay") >= 1, 20,
                      "the call in Salesforce", d.output)
-            rabbitmqctl("set_vm_memory_high_watermark", "0")
+            memory_alarm(True)
             # Both connections publish: events, and the call's reply.
             sim.control("/_sim/firehose", {"channel": "/topic/Blocked",
                                            "count": 5})
             wait_for(lambda: sim.counter("stream_events_delivered") >= 5 and
                      answered(sim, "/limits") >= 2, 20,
                      "the events and the call's answer", d.output)
-            time.sleep(0.5)  # both publishes on their way to the broker
+            # Both publishes reached the broker, which stopped reading.
+            wait_for(lambda: blocked_connections() >= 2, 30,
+                     "both connections blocked", d.output)
             rc, elapsed = term(d)
         finally:
-            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            memory_alarm(False)
             kill_daemon(d)
             if caller:
                 caller.close()

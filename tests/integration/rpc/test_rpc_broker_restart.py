@@ -12,8 +12,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
 from nameko_rpc import RpcCaller  # noqa
 from sfc_harness import (AMQP, Daemon, Sim, base_config,  # noqa
-                         broker_relay, free_port, metric, rabbitmqctl,
-                         service_name, wait_rpc_ready)
+                         broker_relay, free_port, memory_alarm, metric,
+                         rabbitmqctl, service_name, wait_for, wait_rpc_ready)
 
 CALLS = 60
 WORKERS = 16
@@ -71,10 +71,13 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         # any of them is answered, whatever the machine's pace (rabbitmqctl
         # alone can take seconds), so those requests come back redelivered.
         self.wait_in_salesforce(WORKERS)
+        failures = self.daemon.output().count("] broker: ")
         self.relay.cut()
         try:
             rabbitmqctl("stop_app")
-            time.sleep(1)
+            # Away until the daemon found it so (a connection refused).
+            wait_for(lambda: self.daemon.output().count("] broker: ") >
+                     failures, 30, "the daemon never missed the broker")
         finally:
             rabbitmqctl("start_app")
             rabbitmqctl("await_startup")
@@ -126,14 +129,14 @@ class BrokerRestartDuringCalls(unittest.TestCase):
                  f"BL{i}" for i in range(8)}
         self.wait_in_salesforce(8)
         try:
-            rabbitmqctl("set_vm_memory_high_watermark", "0")
+            memory_alarm(True)
             deadline = time.time() + 30
             while "no publisher confirm for RPC replies" not in \
                     self.daemon.output():
                 self.assertLess(time.time(), deadline, self.daemon.output())
                 time.sleep(0.2)
         finally:
-            rabbitmqctl("set_vm_memory_high_watermark", "0.4")
+            memory_alarm(False)
         for cid, name in names.items():
             body, _ = caller.wait(cid, 60)
             self.assertIsNone(body["error"], body)
