@@ -14,7 +14,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include "amqp_link_int.h"
+#include <amqp.h>
+
+#include "amqp_link.h"
 #include "amqp_uri.h"
 
 #define AMQP_MOD "amqp"
@@ -28,12 +30,38 @@
 #define METHOD_PRE 4
 #define HEADER_PRE 12
 
+/* Thread: the owner (see amqp_link.h). Locks: none. */
+struct amqp_link {
+    amqp_connection_state_t conn;
+    bool open;
+    uint64_t next_tag;          /* delivery tag of the next publish */
+    struct amqp_link_options o; /* strings owned */
+    char *shown_uri;            /* the URI with its password masked */
+    bool mismatch_told;         /* the 406 was reported once */
+    /* Plain TCP: publishes are framed here and written together (one send
+     * per batch rather than rabbitmq-c's three per message). NULL under
+     * TLS, where rabbitmq-c writes them. */
+    unsigned char *out;
+    size_t out_len, out_cap;
+    bool holding; /* inside amqp_link_batch(on) */
+    /* Set (the owner is stopping): see amqp_link_options.interrupt. */
+    const atomic_bool *interrupt;
+};
+
+/* A delivery's properties are rabbitmq-c's: struct amqp_link_props is
+ * never defined, only converted to and from. */
+static const amqp_basic_properties_t *
+props_of(const struct amqp_link_delivery *d)
+{
+    return (const amqp_basic_properties_t *)(const void *)d->props;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? sfc_xstrdup(s) : NULL;
 }
 
-void amqp_link_init(struct amqp_link *l, const struct amqp_link_options *o)
+static void link_init(struct amqp_link *l, const struct amqp_link_options *o)
 {
     memset(l, 0, sizeof(*l));
     l->o = *o;
@@ -53,7 +81,7 @@ struct amqp_link *amqp_link_new(const struct amqp_link_options *o)
 {
     struct amqp_link *l = sfc_xmalloc(sizeof(*l));
 
-    amqp_link_init(l, o);
+    link_init(l, o);
     return l;
 }
 
@@ -285,7 +313,7 @@ void amqp_link_close(struct amqp_link *l)
     l->open = false;
 }
 
-void amqp_link_fini(struct amqp_link *l)
+static void link_fini(struct amqp_link *l)
 {
     amqp_link_close(l);
     free(l->shown_uri);
@@ -301,7 +329,7 @@ void amqp_link_destroy(struct amqp_link *l)
 {
     if (!l)
         return;
-    amqp_link_fini(l);
+    link_fini(l);
     free(l);
 }
 
@@ -366,20 +394,189 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
     return SFC_ERR_AMQP;
 }
 
+static amqp_bytes_t to_bytes(struct amqp_link_bytes b)
+{
+    amqp_bytes_t o = {b.len, (void *)b.p};
+
+    return o;
+}
+
+static struct amqp_link_bytes from_bytes(amqp_bytes_t b)
+{
+    struct amqp_link_bytes o = {b.bytes, b.len};
+
+    return o;
+}
+
+/* A table of at most AMQP_LINK_MAX_HEADERS entries and the strings of
+ * their arrays, pointing at the caller's strings. */
+struct table_room {
+    amqp_table_entry_t e[AMQP_LINK_MAX_HEADERS];
+    amqp_field_value_t items[AMQP_LINK_MAX_HEADERS];
+};
+
+/* @h as a table in @room; SFC_ERR_INVALID_ARG past its room. */
+static sfc_err_t to_table(const struct amqp_link_header *h,
+                          size_t n,
+                          struct table_room *room,
+                          amqp_table_t *t)
+{
+    size_t used = 0;
+
+    if (n > AMQP_LINK_MAX_HEADERS)
+        return SFC_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        amqp_table_entry_t *e = &room->e[i];
+
+        e->key = amqp_cstring_bytes(h[i].key);
+        switch (h[i].kind) {
+        case AMQP_LINK_STR:
+            e->value.kind = AMQP_FIELD_KIND_UTF8;
+            e->value.value.bytes = amqp_cstring_bytes(h[i].str);
+            break;
+        case AMQP_LINK_I64:
+            e->value.kind = AMQP_FIELD_KIND_I64;
+            e->value.value.i64 = h[i].i64;
+            break;
+        case AMQP_LINK_STR_ARRAY:
+            if (h[i].n > AMQP_LINK_MAX_HEADERS - used)
+                return SFC_ERR_INVALID_ARG;
+            e->value.kind = AMQP_FIELD_KIND_ARRAY;
+            e->value.value.array.num_entries = (int)h[i].n;
+            e->value.value.array.entries = room->items + used;
+            for (size_t k = 0; k < h[i].n; k++) {
+                room->items[used].kind = AMQP_FIELD_KIND_UTF8;
+                room->items[used++].value.bytes =
+                    amqp_cstring_bytes(h[i].strs[k]);
+            }
+            break;
+        case AMQP_LINK_ABSENT:
+            e->value.kind = AMQP_FIELD_KIND_VOID;
+            break;
+        }
+    }
+    t->num_entries = (int)n;
+    t->entries = room->e;
+    return SFC_OK;
+}
+
+/* @first's entries (may be NULL) but those @ours names, then @ours but
+ * the absent ones (AMQP_LINK_ABSENT), in *out; returns the entries to free
+ * (they point into both tables). */
+static amqp_table_entry_t *
+join(const amqp_table_t *first, const amqp_table_t *ours, amqp_table_t *out)
+{
+    int n = first && first->num_entries > 0 ? first->num_entries : 0;
+    amqp_table_entry_t *e =
+        sfc_xcalloc((size_t)n + (size_t)ours->num_entries + 1, sizeof(*e));
+    int k = 0;
+
+    for (int i = 0; i < n; i++) {
+        const amqp_table_entry_t *x = &first->entries[i];
+        bool mine = false;
+
+        for (int m = 0; m < ours->num_entries && !mine; m++)
+            mine = x->key.len == ours->entries[m].key.len &&
+                   memcmp(x->key.bytes, ours->entries[m].key.bytes,
+                          x->key.len) == 0;
+        if (!mine)
+            e[k++] = *x;
+    }
+    for (int m = 0; m < ours->num_entries; m++)
+        if (ours->entries[m].value.kind != AMQP_FIELD_KIND_VOID)
+            e[k++] = ours->entries[m];
+    out->num_entries = k;
+    out->entries = e;
+    return e;
+}
+
+static const amqp_field_value_t *header(const struct amqp_link_delivery *d,
+                                        const char *key)
+{
+    const amqp_basic_properties_t *p = props_of(d);
+    size_t n = strlen(key);
+
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
+        return NULL;
+    for (int i = 0; i < p->headers.num_entries; i++)
+        if (p->headers.entries[i].key.len == n &&
+            memcmp(p->headers.entries[i].key.bytes, key, n) == 0)
+            return &p->headers.entries[i].value;
+    return NULL;
+}
+
+bool amqp_link_header_int(const struct amqp_link_delivery *d,
+                          const char *key,
+                          int64_t *out)
+{
+    const amqp_field_value_t *v = header(d, key);
+
+    if (!v)
+        return false;
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_I8:
+        *out = v->value.i8;
+        return true;
+    case AMQP_FIELD_KIND_U8:
+        *out = v->value.u8;
+        return true;
+    case AMQP_FIELD_KIND_I16:
+        *out = v->value.i16;
+        return true;
+    case AMQP_FIELD_KIND_U16:
+        *out = v->value.u16;
+        return true;
+    case AMQP_FIELD_KIND_I32:
+        *out = v->value.i32;
+        return true;
+    case AMQP_FIELD_KIND_U32:
+        *out = v->value.u32;
+        return true;
+    case AMQP_FIELD_KIND_I64:
+        *out = v->value.i64;
+        return true;
+    case AMQP_FIELD_KIND_U64:
+        *out = v->value.u64 > INT64_MAX ? INT64_MAX : (int64_t)v->value.u64;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool amqp_link_header_bytes(const struct amqp_link_delivery *d,
+                            const char *key,
+                            struct amqp_link_bytes *out)
+{
+    const amqp_field_value_t *v = header(d, key);
+
+    if (!v ||
+        (v->kind != AMQP_FIELD_KIND_UTF8 && v->kind != AMQP_FIELD_KIND_BYTES))
+        return false;
+    *out = from_bytes(v->value.bytes);
+    return true;
+}
+
 sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
                                   const char *name,
-                                  const amqp_table_t *args,
+                                  const struct amqp_link_header *args,
+                                  size_t n_args,
                                   const char *exchange,
                                   const char *key,
                                   bool *as_is,
                                   char *errstr,
                                   size_t errsz)
 {
+    struct table_room room;
+    amqp_table_t t;
     amqp_rpc_reply_t r;
     bool passive = false;
 
+    if (to_table(args, n_args, &room, &t) != SFC_OK) {
+        sfc_errstr_set(errstr, errsz, "queue %s: too many arguments", name);
+        return SFC_ERR_INVALID_ARG;
+    }
     amqp_queue_declare(l->conn, CHANNEL, amqp_cstring_bytes(name), 0, 1, 0, 0,
-                       args ? *args : amqp_empty_table);
+                       t);
     r = amqp_get_rpc_reply(l->conn);
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
@@ -570,14 +767,14 @@ static sfc_err_t frame_publish(struct amqp_link *l,
     return l->holding ? SFC_OK : flush(l);
 }
 
-sfc_err_t amqp_link_publish(struct amqp_link *l,
-                            const char *exchange,
-                            const char *routing_key,
-                            amqp_basic_properties_t *props,
-                            const char *body,
-                            size_t len,
-                            bool mandatory,
-                            uint64_t *tag)
+static sfc_err_t publish(struct amqp_link *l,
+                         const char *exchange,
+                         const char *routing_key,
+                         amqp_basic_properties_t *props,
+                         const char *body,
+                         size_t len,
+                         bool mandatory,
+                         uint64_t *tag)
 {
     amqp_basic_publish_t m = {.exchange = amqp_cstring_bytes(exchange),
                               .routing_key = amqp_cstring_bytes(routing_key),
@@ -610,61 +807,110 @@ sfc_err_t amqp_link_send(struct amqp_link *l,
                          const struct amqp_link_msg *m,
                          uint64_t *tag)
 {
-    amqp_table_entry_t hdr[AMQP_LINK_MAX_HEADERS];
-    amqp_field_value_t items[AMQP_LINK_MAX_HEADERS];
+    struct table_room room;
+    amqp_table_t ours, h;
+    amqp_table_entry_t *joined;
     amqp_basic_properties_t props = {0};
-    size_t used = 0;
+    sfc_err_t rc;
 
     if (!l->open)
         return SFC_ERR_AMQP;
-    if (m->n_headers > AMQP_LINK_MAX_HEADERS)
+    if (to_table(m->headers, m->n_headers, &room, &ours) != SFC_OK)
         return SFC_ERR_INVALID_ARG;
-    for (size_t i = 0; i < m->n_headers; i++) {
-        const struct amqp_link_header *h = &m->headers[i];
-
-        hdr[i].key = amqp_cstring_bytes(h->key);
-        switch (h->kind) {
-        case AMQP_LINK_STR:
-            hdr[i].value.kind = AMQP_FIELD_KIND_UTF8;
-            hdr[i].value.value.bytes = amqp_cstring_bytes(h->str);
-            break;
-        case AMQP_LINK_I64:
-            hdr[i].value.kind = AMQP_FIELD_KIND_I64;
-            hdr[i].value.value.i64 = h->i64;
-            break;
-        case AMQP_LINK_STR_ARRAY:
-            if (h->n > AMQP_LINK_MAX_HEADERS - used)
-                return SFC_ERR_INVALID_ARG;
-            hdr[i].value.kind = AMQP_FIELD_KIND_ARRAY;
-            hdr[i].value.value.array.num_entries = (int)h->n;
-            hdr[i].value.value.array.entries = items + used;
-            for (size_t k = 0; k < h->n; k++) {
-                items[used].kind = AMQP_FIELD_KIND_UTF8;
-                items[used++].value.bytes = amqp_cstring_bytes(h->strs[k]);
-            }
-            break;
+    joined = join(m->headers_of && (props_of(m->headers_of)->_flags &
+                                    AMQP_BASIC_HEADERS_FLAG)
+                      ? &props_of(m->headers_of)->headers
+                      : NULL,
+                  &ours, &h);
+    if (m->headers_of && m->all_properties) {
+        props = *props_of(m->headers_of);
+    } else {
+        props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                       AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                       AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG;
+        props.content_type = m->content_type
+                                 ? to_bytes(*m->content_type)
+                                 : amqp_cstring_bytes("application/json");
+        props.content_encoding = amqp_cstring_bytes("utf-8");
+        props.delivery_mode = 2;
+        props.priority = 0;
+        if (m->message_id) {
+            props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+            props.message_id = amqp_cstring_bytes(m->message_id);
+        }
+        if (m->correlation_id.len) {
+            props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+            props.correlation_id = to_bytes(m->correlation_id);
+        }
+        if (m->reply_to.len) {
+            props._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+            props.reply_to = to_bytes(m->reply_to);
+        }
+        if (m->expiration) {
+            props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+            props.expiration = amqp_cstring_bytes(m->expiration);
         }
     }
-    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
-                   AMQP_BASIC_CONTENT_ENCODING_FLAG |
-                   AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
-                   AMQP_BASIC_HEADERS_FLAG;
-    props.content_type = amqp_cstring_bytes("application/json");
-    props.content_encoding = amqp_cstring_bytes("utf-8");
-    props.delivery_mode = 2;
-    props.priority = 0;
-    props.headers.num_entries = (int)m->n_headers;
-    props.headers.entries = hdr;
-    if (m->message_id) {
-        props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-        props.message_id = amqp_cstring_bytes(m->message_id);
+    props._flags |= AMQP_BASIC_HEADERS_FLAG;
+    props.headers = h;
+    rc = publish(l, m->exchange, m->routing_key, &props, m->body, m->len,
+                 m->mandatory, tag);
+    free(joined);
+    return rc;
+}
+
+/* Sends what is held before a method rabbitmq-c writes itself. */
+static sfc_err_t flush_held(struct amqp_link *l)
+{
+    if (!l->open)
+        return SFC_ERR_AMQP;
+    return l->out_len ? flush(l) : SFC_OK;
+}
+
+sfc_err_t amqp_link_consume(struct amqp_link *l,
+                            const char *queue,
+                            unsigned prefetch,
+                            char *errstr,
+                            size_t errsz)
+{
+    if (flush_held(l) != SFC_OK) {
+        sfc_errstr_set(errstr, errsz, "connection to %s lost", l->shown_uri);
+        return SFC_ERR_AMQP;
     }
-    if (m->correlation_id) {
-        props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-        props.correlation_id = amqp_cstring_bytes(m->correlation_id);
-    }
-    return amqp_link_publish(l, m->exchange, m->routing_key, &props, m->body,
-                             m->len, m->mandatory, tag);
+    amqp_basic_qos(l->conn, CHANNEL, 0,
+                   prefetch > UINT16_MAX ? UINT16_MAX : (uint16_t)prefetch, 0);
+    if (!channel_ok(l, errstr, errsz, "basic.qos"))
+        return SFC_ERR_AMQP;
+    amqp_basic_consume(l->conn, CHANNEL, amqp_cstring_bytes(queue),
+                       amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    return channel_ok(l, errstr, errsz, "basic.consume") ? SFC_OK
+                                                         : SFC_ERR_AMQP;
+}
+
+/* A method written by rabbitmq-c failed: the stream is unusable. */
+static sfc_err_t written(struct amqp_link *l, int st, const char *what)
+{
+    if (st == AMQP_STATUS_OK)
+        return SFC_OK;
+    sfc_log(SFC_LOG_WARN, AMQP_MOD, "%s to %s failed: %s", what, l->shown_uri,
+            amqp_error_string2(st));
+    amqp_link_abandon(l);
+    return SFC_ERR_AMQP;
+}
+
+sfc_err_t amqp_link_ack(struct amqp_link *l, uint64_t tag)
+{
+    if (flush_held(l) != SFC_OK)
+        return SFC_ERR_AMQP;
+    return written(l, amqp_basic_ack(l->conn, CHANNEL, tag, 0), "basic.ack");
+}
+
+sfc_err_t amqp_link_reject(struct amqp_link *l, uint64_t tag, bool requeue)
+{
+    if (flush_held(l) != SFC_OK)
+        return SFC_ERR_AMQP;
+    return written(l, amqp_basic_reject(l->conn, CHANNEL, tag, requeue),
+                   "basic.reject");
 }
 
 void amqp_link_batch(struct amqp_link *l, bool on)
@@ -722,6 +968,47 @@ static sfc_err_t on_return(struct amqp_link *l,
     return SFC_OK;
 }
 
+/* Reads the content that follows a basic.deliver and hands it over. */
+static sfc_err_t on_deliver(struct amqp_link *l,
+                            amqp_frame_t *f,
+                            const struct amqp_link_events *ev)
+{
+    amqp_basic_deliver_t *dm = f->payload.method.decoded;
+    struct amqp_link_delivery d = {.tag = dm->delivery_tag,
+                                   .redelivered = dm->redelivered};
+    /* The method lives in the frame pool, which reading recycles. */
+    amqp_bytes_t ex = amqp_bytes_malloc_dup(dm->exchange);
+    amqp_bytes_t rk = amqp_bytes_malloc_dup(dm->routing_key);
+    const amqp_basic_properties_t *p;
+    amqp_message_t msg;
+    amqp_rpc_reply_t r;
+
+    r = amqp_read_message(l->conn, CHANNEL, &msg, 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        amqp_bytes_free(ex);
+        amqp_bytes_free(rk);
+        return SFC_ERR_AMQP;
+    }
+    p = &msg.properties;
+    d.exchange = from_bytes(ex);
+    d.routing_key = from_bytes(rk);
+    d.body = from_bytes(msg.body);
+    d.has_content_type = p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG;
+    if (d.has_content_type)
+        d.content_type = from_bytes(p->content_type);
+    if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
+        d.reply_to = from_bytes(p->reply_to);
+    if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+        d.correlation_id = from_bytes(p->correlation_id);
+    d.props = (const struct amqp_link_props *)(const void *)p;
+    if (ev->delivered)
+        ev->delivered(ev->opaque, &d);
+    amqp_destroy_message(&msg);
+    amqp_bytes_free(ex);
+    amqp_bytes_free(rk);
+    return SFC_OK;
+}
+
 sfc_err_t amqp_link_poll(struct amqp_link *l,
                          int timeout_ms,
                          const struct amqp_link_events *ev)
@@ -775,6 +1062,15 @@ sfc_err_t amqp_link_poll(struct amqp_link *l,
         }
         case AMQP_BASIC_RETURN_METHOD:
             if (on_return(l, &f, ev) != SFC_OK) {
+                amqp_link_close(l);
+                return SFC_ERR_AMQP;
+            }
+            break;
+        case AMQP_BASIC_DELIVER_METHOD:
+            if (on_deliver(l, &f, ev) != SFC_OK) {
+                sfc_log(SFC_LOG_WARN, AMQP_MOD,
+                        "connection to %s lost while reading a delivery",
+                        l->shown_uri);
                 amqp_link_close(l);
                 return SFC_ERR_AMQP;
             }

@@ -1,11 +1,12 @@
 /*
  * amqp_link.h - one AMQP 0-9-1 connection with one channel in confirm mode,
  * owned by one thread: connect from a URI (amqp/amqps, vhost, credentials),
- * heartbeats, exchange declaration that tolerates a flag mismatch, mandatory
- * publishing in batches, and the frames that come back (acks, nacks,
- * returns). The connection is rabbitmq-c's, and no other file sees it: the
- * link is opaque, and what it sends and receives is described in our own
- * terms.
+ * heartbeats, exchange and queue declaration that tolerates a flag or
+ * argument mismatch, publishing (mandatory, in batches, or with a request's
+ * properties), consuming with acks and rejects, and the frames that come
+ * back (acks, nacks, returns, deliveries). The connection is rabbitmq-c's,
+ * and no other file sees it: the link is opaque, and what it sends and
+ * receives is described in our own terms.
  *
  * Thread: every call on a link comes from its owner thread (rabbitmq-c's
  * rule for a connection); different links may live on different threads.
@@ -64,7 +65,39 @@ const char *amqp_link_shown_uri(const struct amqp_link *l);
 /* Replaces the options' interrupt flag (the owner is stopping). */
 void amqp_link_set_interrupt(struct amqp_link *l, const atomic_bool *flag);
 
-/* What the broker said about earlier publishes. */
+/* Bytes and a length, not NUL-terminated; {NULL, 0} when absent. */
+struct amqp_link_bytes {
+    const char *p;
+    size_t len;
+};
+
+struct amqp_link_props; /* a received message's properties (opaque) */
+
+/*
+ * A message a consumer received, in our terms. Every pointer is borrowed
+ * until the delivered() callback returns.
+ */
+struct amqp_link_delivery {
+    uint64_t tag; /* for amqp_link_ack() and amqp_link_reject() */
+    bool redelivered;
+    struct amqp_link_bytes exchange, routing_key, body;
+    bool has_content_type; /* content_type was sent (maybe empty) */
+    struct amqp_link_bytes content_type, reply_to, correlation_id;
+    const struct amqp_link_props *props; /* its headers and the rest */
+};
+
+/* An integer header of any width of @d; false when absent or another type. */
+bool amqp_link_header_int(const struct amqp_link_delivery *d,
+                          const char *key,
+                          int64_t *out);
+
+/* A string (or byte string) header of @d, borrowed like @d; false when
+ * absent or another type. */
+bool amqp_link_header_bytes(const struct amqp_link_delivery *d,
+                            const char *key,
+                            struct amqp_link_bytes *out);
+
+/* What the broker said about earlier publishes, and what it delivered. */
 struct amqp_link_events {
     void *opaque;
     /* ack (@multiple: every tag <= @tag) */
@@ -75,6 +108,8 @@ struct amqp_link_events {
     void (*returned)(void *opaque,
                      const char *routing_key,
                      const char *message_id);
+    /* a message for a consumer of ours (amqp_link_consume); NULL: none */
+    void (*delivered)(void *opaque, const struct amqp_link_delivery *d);
 };
 
 /*
@@ -102,11 +137,12 @@ sfc_err_t amqp_link_declare_exchange(struct amqp_link *l,
                                      char *errstr,
                                      size_t errsz);
 
-/* The kinds of header values our messages carry. */
+/* The kinds of header values (and queue arguments) our messages carry. */
 enum amqp_link_value {
     AMQP_LINK_STR,       /* a UTF-8 string ('S'): str */
     AMQP_LINK_I64,       /* a signed 64-bit integer ('l'): i64 */
     AMQP_LINK_STR_ARRAY, /* an array of @n strings ('A' of 'S'): strs */
+    AMQP_LINK_ABSENT,    /* none: the key is left out (of headers_of's) */
 };
 
 struct amqp_link_header {
@@ -131,10 +167,22 @@ struct amqp_link_msg {
     const char *body;
     size_t len;
     bool mandatory;
-    const char *message_id;                 /* NULL: none */
-    const char *correlation_id;             /* NULL: none */
-    const struct amqp_link_header *headers; /* an empty table when none */
-    size_t n_headers;                       /* at most AMQP_LINK_MAX_HEADERS */
+    const char *message_id;                /* NULL: none */
+    struct amqp_link_bytes correlation_id; /* len 0: none */
+    struct amqp_link_bytes reply_to;       /* len 0: none */
+    const char *expiration;                /* per-message TTL; NULL: none */
+    /* The content type, when not application/json (an empty one too). */
+    const struct amqp_link_bytes *content_type; /* NULL: application/json */
+    const struct amqp_link_header *headers;     /* an empty table when none */
+    size_t n_headers; /* at most AMQP_LINK_MAX_HEADERS */
+    /*
+     * A delivery (borrowed) whose headers go first, except those @headers
+     * names: a copy or a dead letter of a request keeps what its caller
+     * sent. With @all_properties, its other properties too (message id,
+     * timestamp, reply_to, ...), in place of the fields above. NULL: none.
+     */
+    const struct amqp_link_delivery *headers_of;
+    bool all_properties;
 };
 
 /*
@@ -145,6 +193,41 @@ struct amqp_link_msg {
 sfc_err_t amqp_link_send(struct amqp_link *l,
                          const struct amqp_link_msg *m,
                          uint64_t *tag);
+
+/*
+ * Declares a durable, non-exclusive queue with @args (n_args 0: none, as
+ * Nameko declares its queues) and binds it to @exchange with @key (NULL: no
+ * binding). On 406 (the queue exists with other arguments: a quorum queue,
+ * a dead-letter exchange or a length limit an operator chose) the channel
+ * is reopened and the queue is used as it is, checked passively; *as_is
+ * (may be NULL) says so. Thread: the link's owner.
+ */
+sfc_err_t amqp_link_declare_queue(struct amqp_link *l,
+                                  const char *name,
+                                  const struct amqp_link_header *args,
+                                  size_t n_args,
+                                  const char *exchange,
+                                  const char *key,
+                                  bool *as_is,
+                                  char *errstr,
+                                  size_t errsz);
+
+/*
+ * Consumes from @queue with manual acks, at most @prefetch unacked
+ * deliveries at a time; deliveries come to amqp_link_poll()'s delivered().
+ * Thread: the link's owner.
+ */
+sfc_err_t amqp_link_consume(struct amqp_link *l,
+                            const char *queue,
+                            unsigned prefetch,
+                            char *errstr,
+                            size_t errsz);
+
+/* Acks the delivery @tag of this connection; a failure closes the link. */
+sfc_err_t amqp_link_ack(struct amqp_link *l, uint64_t tag);
+
+/* Hands the delivery @tag back: to its queue (@requeue) or to nobody. */
+sfc_err_t amqp_link_reject(struct amqp_link *l, uint64_t tag, bool requeue);
 
 /*
  * Holds back publishes (@on) so that a batch leaves in few writes and full

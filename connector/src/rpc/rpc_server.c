@@ -26,15 +26,12 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
-#include <amqp.h>
-
-#include "amqp_link_int.h"
+#include "amqp_link.h"
 #include "sf_options.h"
 #include "rpc_server.h"
 #include "sfc/rpc.h"
 
 #define MOD        "rpc"
-#define CHANNEL    1
 #define DONE_CACHE 1024
 
 /* Headers of requests this responder copies or dead-letters. */
@@ -44,6 +41,12 @@
 #define H_REFUSALS    "x-sfc-reply-refusals" /* nacks of its reply so far */
 /* Kept by RabbitMQ on quorum queues: earlier deliveries. */
 #define H_QUORUM_COUNT "x-delivery-count"
+
+/* Bytes we own and a length ({NULL, 0}: none). */
+struct bytes {
+    char *p;
+    size_t len;
+};
 
 /* What a job awaits a confirm for. */
 enum pub_kind {
@@ -58,7 +61,7 @@ struct job {
     uint64_t delivery_tag;
     uint64_t gen; /* connection generation the delivery belongs to */
     /* The request's properties as sent: bytes and lengths. */
-    amqp_bytes_t routing_key, content_type, reply_to, correlation_id, body;
+    struct bytes routing_key, content_type, reply_to, correlation_id, body;
     bool has_content_type;
     char *reply; /* set by the worker (NUL-terminated JSON) */
     enum pub_kind kind;
@@ -74,7 +77,7 @@ struct job {
 };
 
 struct cached_reply {
-    amqp_bytes_t id;  /* correlation id */
+    struct bytes id;  /* correlation id */
     uint64_t id_hash; /* id_hash(id): the scan compares these first */
     char *reply;
 };
@@ -83,7 +86,7 @@ struct connector_rpc {
     const struct sfc_config *cfg;
     struct sfc_api_client *api; /* RPC's own pool, sharing the login */
     struct sfc_rpc *rpc;
-    struct amqp_link link;
+    struct amqp_link *link;
     /* rpc-<service>, rpc-<service>.retry, rpc-<service>.dead-letter */
     char *queue, *retry, *dead_letter;
     uint64_t gen;
@@ -123,40 +126,48 @@ static void count(atomic_uint_least64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-static amqp_bytes_t bytes_dup(amqp_bytes_t b)
+static struct bytes bytes_dup(struct amqp_link_bytes b)
 {
-    amqp_bytes_t out = {b.len, NULL};
+    struct bytes out = {NULL, b.len};
 
     if (b.len) {
-        out.bytes = sfc_xmalloc(b.len);
-        memcpy(out.bytes, b.bytes, b.len);
+        out.p = sfc_xmalloc(b.len);
+        memcpy(out.p, b.p, b.len);
     }
     return out;
 }
 
-static bool bytes_eq(amqp_bytes_t a, amqp_bytes_t b)
+/* Borrowed view of @b, for a message to publish. */
+static struct amqp_link_bytes view(struct bytes b)
 {
-    return a.len == b.len && (!a.len || memcmp(a.bytes, b.bytes, a.len) == 0);
+    struct amqp_link_bytes v = {b.p, b.len};
+
+    return v;
+}
+
+static bool bytes_eq(struct bytes a, struct amqp_link_bytes b)
+{
+    return a.len == b.len && (!a.len || memcmp(a.p, b.p, a.len) == 0);
 }
 
 /* @b as a C string for logs and routing keys: NUL bytes become '?'. */
-static char *bytes_str(amqp_bytes_t b)
+static char *bytes_str(struct bytes b)
 {
     char *s = sfc_xmalloc(b.len + 1);
 
     for (size_t i = 0; i < b.len; i++)
-        s[i] = ((char *)b.bytes)[i] ? ((char *)b.bytes)[i] : '?';
+        s[i] = b.p[i] ? b.p[i] : '?';
     s[b.len] = '\0';
     return s;
 }
 
 static void job_free(struct job *j)
 {
-    free(j->routing_key.bytes);
-    free(j->content_type.bytes);
-    free(j->reply_to.bytes);
-    free(j->correlation_id.bytes);
-    free(j->body.bytes);
+    free(j->routing_key.p);
+    free(j->content_type.p);
+    free(j->reply_to.p);
+    free(j->correlation_id.p);
+    free(j->body.p);
     free(j->reply);
     free(j);
 }
@@ -170,7 +181,8 @@ static void live_del(struct connector_rpc *r, struct job *j)
         }
 }
 
-static struct job *live_find(struct connector_rpc *r, amqp_bytes_t cid)
+static struct job *live_find(struct connector_rpc *r,
+                             struct amqp_link_bytes cid)
 {
     for (struct job *j = r->live; cid.len && j; j = j->live_next)
         if (bytes_eq(j->correlation_id, cid))
@@ -186,18 +198,18 @@ static void job_retire(struct connector_rpc *r, struct job *j)
 }
 
 /* FNV-1a of a correlation id. */
-static uint64_t id_hash(amqp_bytes_t b)
+static uint64_t id_hash(struct amqp_link_bytes b)
 {
     uint64_t h = 1469598103934665603ULL;
 
     for (size_t i = 0; i < b.len; i++)
-        h = (h ^ ((const unsigned char *)b.bytes)[i]) * 1099511628211ULL;
+        h = (h ^ ((const unsigned char *)b.p)[i]) * 1099511628211ULL;
     return h;
 }
 
 /* Looked up for every reply remembered: ids of one length (uuids) would
  * otherwise cost a memcmp per entry. */
-static const char *cached(struct connector_rpc *r, amqp_bytes_t cid)
+static const char *cached(struct connector_rpc *r, struct amqp_link_bytes cid)
 {
     uint64_t h = id_hash(cid);
 
@@ -212,13 +224,14 @@ static void remember(struct connector_rpc *r, const struct job *j)
 {
     struct cached_reply *c;
 
-    if (!j->correlation_id.len || !j->reply || cached(r, j->correlation_id))
+    if (!j->correlation_id.len || !j->reply ||
+        cached(r, view(j->correlation_id)))
         return;
     c = &r->cache[r->cache_next++ % DONE_CACHE];
-    free(c->id.bytes);
+    free(c->id.p);
     free(c->reply);
-    c->id = bytes_dup(j->correlation_id);
-    c->id_hash = id_hash(c->id);
+    c->id = bytes_dup(view(j->correlation_id));
+    c->id_hash = id_hash(view(c->id));
     c->reply = sfc_xstrdup(j->reply);
 }
 
@@ -246,14 +259,13 @@ static void *worker_main(void *arg)
         r->working++;
         pthread_mutex_unlock(&r->lock);
 
-        req.routing_key = j->routing_key.bytes;
+        req.routing_key = j->routing_key.p;
         req.routing_key_len = j->routing_key.len;
-        req.content_type =
-            j->has_content_type
-                ? (j->content_type.bytes ? j->content_type.bytes : "")
-                : NULL;
+        req.content_type = j->has_content_type
+                               ? (j->content_type.p ? j->content_type.p : "")
+                               : NULL;
         req.content_type_len = j->content_type.len;
-        req.body = j->body.bytes ? j->body.bytes : "";
+        req.body = j->body.p ? j->body.p : "";
         req.body_len = j->body.len;
         j->reply = sfc_rpc_handle(r->rpc, &req, NULL);
         pthread_mutex_lock(&r->lock);
@@ -279,39 +291,30 @@ static void *worker_main(void *arg)
 /* Exchanges, queues and the consumer; false with @err. */
 static bool broker_setup(struct connector_rpc *r, char *err, size_t errsz)
 {
-    amqp_connection_state_t c = r->link.conn;
     char key[256];
     bool as_is = false;
-    amqp_rpc_reply_t rep;
-
     /* Parked requests expire back into the request queue. */
-    amqp_table_entry_t back[] = {
-        {amqp_cstring_bytes("x-dead-letter-exchange"),
-         {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes("")}}},
-        {amqp_cstring_bytes("x-dead-letter-routing-key"),
-         {AMQP_FIELD_KIND_UTF8, {.bytes = amqp_cstring_bytes(r->queue)}}}};
-    amqp_table_t retry_args = {2, back};
+    const struct amqp_link_header back[] = {
+        {.key = "x-dead-letter-exchange", .kind = AMQP_LINK_STR, .str = ""},
+        {.key = "x-dead-letter-routing-key",
+         .kind = AMQP_LINK_STR,
+         .str = r->queue}};
 
     snprintf(key, sizeof(key), "%s.*", r->cfg->service.name);
-    if (amqp_link_declare_exchange(&r->link, "nameko-rpc", "topic", false, err,
+    if (amqp_link_declare_exchange(r->link, "nameko-rpc", "topic", false, err,
                                    errsz) != SFC_OK ||
-        amqp_link_declare_queue(&r->link, r->queue, NULL, "nameko-rpc", key,
+        amqp_link_declare_queue(r->link, r->queue, NULL, 0, "nameko-rpc", key,
                                 &as_is, err, errsz) != SFC_OK ||
-        amqp_link_declare_queue(&r->link, r->retry, &retry_args, NULL, NULL,
-                                NULL, err, errsz) != SFC_OK ||
-        amqp_link_declare_exchange(&r->link, r->dead_letter, "fanout", false,
+        amqp_link_declare_queue(r->link, r->retry, back, 2, NULL, NULL, NULL,
+                                err, errsz) != SFC_OK ||
+        amqp_link_declare_exchange(r->link, r->dead_letter, "fanout", false,
                                    err, errsz) != SFC_OK ||
-        amqp_link_declare_queue(&r->link, r->dead_letter, NULL, r->dead_letter,
-                                "", NULL, err, errsz) != SFC_OK)
+        amqp_link_declare_queue(r->link, r->dead_letter, NULL, 0,
+                                r->dead_letter, "", NULL, err,
+                                errsz) != SFC_OK ||
+        amqp_link_consume(r->link, r->queue, (unsigned)r->cfg->rpc.max_workers,
+                          err, errsz) != SFC_OK)
         return false;
-    amqp_basic_qos(c, CHANNEL, 0, (uint16_t)r->cfg->rpc.max_workers, 0);
-    amqp_basic_consume(c, CHANNEL, amqp_cstring_bytes(r->queue),
-                       amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-    rep = amqp_get_rpc_reply(c);
-    if (rep.reply_type != AMQP_RESPONSE_NORMAL) {
-        sfc_errstr_set(err, errsz, "cannot consume from %s", r->queue);
-        return false;
-    }
     sfc_log(SFC_LOG_INFO, MOD,
             "serving RPC on %s (%s, prefetch %lld%s); requests handed out %lld "
             "times unanswered go to %s",
@@ -323,53 +326,55 @@ static bool broker_setup(struct connector_rpc *r, char *err, size_t errsz)
 
 static void broker_ack(struct connector_rpc *r, const struct job *j)
 {
-    if (j->gen == r->gen && r->link.open)
-        amqp_basic_ack(r->link.conn, CHANNEL, j->delivery_tag, 0);
+    if (j->gen == r->gen && amqp_link_is_open(r->link))
+        amqp_link_ack(r->link, j->delivery_tag);
 }
 
 /* Hands a delivery back: to the queue (@requeue) or to nobody. */
 static void
 broker_reject(struct connector_rpc *r, const struct job *j, bool requeue)
 {
-    if (j->gen == r->gen && r->link.open)
-        amqp_basic_reject(r->link.conn, CHANNEL, j->delivery_tag, requeue);
+    if (j->gen == r->gen && amqp_link_is_open(r->link))
+        amqp_link_reject(r->link, j->delivery_tag, requeue);
 }
 
-/* Properties of a message published for @j: its own as far as known,
- * with @headers (may be NULL: an empty table). */
-static void job_props(const struct job *j,
-                      amqp_basic_properties_t *p,
-                      const amqp_table_t *headers)
+/* A message published for @j: JSON as Nameko sends it, with its
+ * correlation id, to @exchange and @routing_key (borrowed). */
+static void job_msg(const struct job *j,
+                    struct amqp_link_msg *m,
+                    const char *exchange,
+                    const char *routing_key,
+                    const char *body,
+                    size_t len)
 {
-    memset(p, 0, sizeof(*p));
-    p->_flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
-                AMQP_BASIC_CONTENT_ENCODING_FLAG |
-                AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
-                AMQP_BASIC_HEADERS_FLAG;
-    p->content_type = amqp_cstring_bytes("application/json");
-    p->content_encoding = amqp_cstring_bytes("utf-8");
-    p->delivery_mode = 2;
-    p->priority = 0;
-    p->headers = headers ? *headers : amqp_empty_table;
-    if (j->correlation_id.len) {
-        p->_flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
-        p->correlation_id = j->correlation_id;
-    }
+    memset(m, 0, sizeof(*m));
+    m->exchange = exchange;
+    m->routing_key = routing_key;
+    m->body = body;
+    m->len = len;
+    m->correlation_id = view(j->correlation_id);
 }
 
-/* Publishes @body for @j and, when the broker took it, awaits its
+/* The request itself, as its caller sent it (content type included):
+ * the body of a copy, a parked request or a dead letter. */
+static void request_msg(const struct job *j,
+                        struct amqp_link_msg *m,
+                        const char *exchange,
+                        const char *routing_key)
+{
+    job_msg(j, m, exchange, routing_key, j->body.p ? j->body.p : "",
+            j->body.len);
+    m->reply_to = view(j->reply_to);
+}
+
+/* Publishes @m for @j and, when the broker took it, awaits its
  * confirm. False when the link failed. */
 static bool broker_publish(struct connector_rpc *r,
                            struct job *j,
                            enum pub_kind kind,
-                           const char *exchange,
-                           const char *routing_key,
-                           amqp_basic_properties_t *p,
-                           const char *body,
-                           size_t len)
+                           const struct amqp_link_msg *m)
 {
-    if (amqp_link_publish(&r->link, exchange, routing_key, p, body, len, false,
-                          &j->publish_tag) != SFC_OK)
+    if (amqp_link_send(r->link, m, &j->publish_tag) != SFC_OK)
         return false;
     j->kind = kind;
     if (!r->unconfirmed)
@@ -381,97 +386,31 @@ static bool broker_publish(struct connector_rpc *r,
 
 /* ---- headers ---- */
 
-static const amqp_field_value_t *header(const amqp_table_t *t, const char *key)
+/*
+ * Our headers of a copy or a dead letter, in @h (pointing at the
+ * arguments): every one of them is set or left out, so that none is
+ * carried over from the request's own (headers_of). Returns the count.
+ */
+static size_t our_headers(struct amqp_link_header h[4],
+                          int64_t deliveries,
+                          const char *routing_key,
+                          const char *reason,
+                          int64_t refusals)
 {
-    size_t n = strlen(key);
-
-    for (int i = 0; t && i < t->num_entries; i++)
-        if (t->entries[i].key.len == n &&
-            memcmp(t->entries[i].key.bytes, key, n) == 0)
-            return &t->entries[i].value;
-    return NULL;
-}
-
-/* An integer header of any width; false when absent or of another type. */
-static bool header_int(const amqp_table_t *t, const char *key, int64_t *out)
-{
-    const amqp_field_value_t *v = header(t, key);
-
-    if (!v)
-        return false;
-    switch (v->kind) {
-    case AMQP_FIELD_KIND_I8:
-        *out = v->value.i8;
-        return true;
-    case AMQP_FIELD_KIND_U8:
-        *out = v->value.u8;
-        return true;
-    case AMQP_FIELD_KIND_I16:
-        *out = v->value.i16;
-        return true;
-    case AMQP_FIELD_KIND_U16:
-        *out = v->value.u16;
-        return true;
-    case AMQP_FIELD_KIND_I32:
-        *out = v->value.i32;
-        return true;
-    case AMQP_FIELD_KIND_U32:
-        *out = v->value.u32;
-        return true;
-    case AMQP_FIELD_KIND_I64:
-        *out = v->value.i64;
-        return true;
-    case AMQP_FIELD_KIND_U64:
-        *out = v->value.u64 > INT64_MAX ? INT64_MAX : (int64_t)v->value.u64;
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* @src's entries but ours, then ours: the headers of a copy or a dead
- * letter. Entries point into @src and the arguments; free e->entries. */
-static void headers_with(amqp_table_t *e,
-                         const amqp_table_t *src,
-                         int64_t deliveries,
-                         const char *routing_key,
-                         const char *reason,
-                         int64_t refusals)
-{
-    static const char *const ours[] = {H_DELIVERIES, H_ROUTING_KEY, H_REASON,
-                                       H_REFUSALS};
-    int n = src ? src->num_entries : 0;
-
-    e->entries = sfc_xcalloc((size_t)n + 4, sizeof(*e->entries));
-    e->num_entries = 0;
-    for (int i = 0; i < n; i++) {
-        const amqp_table_entry_t *x = &src->entries[i];
-        bool mine = false;
-
-        for (size_t k = 0; k < 4; k++)
-            mine |= x->key.len == strlen(ours[k]) &&
-                    memcmp(x->key.bytes, ours[k], x->key.len) == 0;
-        if (!mine)
-            e->entries[e->num_entries++] = *x;
-    }
-    e->entries[e->num_entries].key = amqp_cstring_bytes(H_DELIVERIES);
-    e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_I64;
-    e->entries[e->num_entries++].value.value.i64 = deliveries;
-    e->entries[e->num_entries].key = amqp_cstring_bytes(H_ROUTING_KEY);
-    e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
-    e->entries[e->num_entries++].value.value.bytes =
-        amqp_cstring_bytes(routing_key);
-    if (reason) {
-        e->entries[e->num_entries].key = amqp_cstring_bytes(H_REASON);
-        e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
-        e->entries[e->num_entries++].value.value.bytes =
-            amqp_cstring_bytes(reason);
-    }
-    if (refusals) {
-        e->entries[e->num_entries].key = amqp_cstring_bytes(H_REFUSALS);
-        e->entries[e->num_entries].value.kind = AMQP_FIELD_KIND_I64;
-        e->entries[e->num_entries++].value.value.i64 = refusals;
-    }
+    memset(h, 0, 4 * sizeof(*h));
+    h[0] = (struct amqp_link_header){
+        .key = H_DELIVERIES, .kind = AMQP_LINK_I64, .i64 = deliveries};
+    h[1] = (struct amqp_link_header){
+        .key = H_ROUTING_KEY, .kind = AMQP_LINK_STR, .str = routing_key};
+    h[2] = (struct amqp_link_header){.key = H_REASON,
+                                     .kind = reason ? AMQP_LINK_STR
+                                                    : AMQP_LINK_ABSENT,
+                                     .str = reason};
+    h[3] = (struct amqp_link_header){.key = H_REFUSALS,
+                                     .kind = refusals ? AMQP_LINK_I64
+                                                      : AMQP_LINK_ABSENT,
+                                     .i64 = refusals};
+    return 4;
 }
 
 /* ---- what is published for a job ---- */
@@ -486,12 +425,11 @@ static void hold(struct connector_rpc *r, struct job *j)
 
 static void publish_reply(struct connector_rpc *r, struct job *j)
 {
-    amqp_basic_properties_t p;
+    struct amqp_link_msg m;
     char *to = bytes_str(j->reply_to);
 
-    job_props(j, &p, NULL);
-    if (broker_publish(r, j, PUB_REPLY, "nameko-rpc", to, &p, j->reply,
-                       strlen(j->reply)))
+    job_msg(j, &m, "nameko-rpc", to, j->reply, strlen(j->reply));
+    if (broker_publish(r, j, PUB_REPLY, &m))
         count(&r->n.replies);
     else
         /* The request comes back when the broker is reachable again. */
@@ -500,37 +438,36 @@ static void publish_reply(struct connector_rpc *r, struct job *j)
 }
 
 /*
- * The request goes to the dead-letter queue, with its headers, why, and
- * how often it was handed out; its caller gets a DeadLettered error. It
- * is acked once the broker confirmed the dead letter.
+ * The request goes to the dead-letter queue, with its headers (those of
+ * delivery @src; NULL: none), why, and how often it was handed out; its
+ * caller gets a DeadLettered error. It is acked once the broker confirmed
+ * the dead letter.
  */
 static void dead_letter(struct connector_rpc *r,
                         struct job *j,
-                        const amqp_table_t *src,
+                        const struct amqp_link_delivery *src,
                         int64_t deliveries,
                         const char *reason)
 {
-    amqp_basic_properties_t p;
-    amqp_table_t h;
+    struct amqp_link_msg m;
+    struct amqp_link_header h[4];
+    struct amqp_link_bytes ct = view(j->content_type);
     char *rk = bytes_str(j->routing_key), *cid = bytes_str(j->correlation_id);
     char *msg;
     uint64_t tag;
 
-    headers_with(&h, src, deliveries, rk, reason, j->refusals);
-    job_props(j, &p, &h);
+    request_msg(j, &m, r->dead_letter, rk);
+    m.headers = h;
+    m.n_headers = our_headers(h, deliveries, rk, reason, j->refusals);
+    m.headers_of = src;
     if (j->has_content_type)
-        p.content_type = j->content_type;
-    if (j->reply_to.len) {
-        p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
-        p.reply_to = j->reply_to;
-    }
+        m.content_type = &ct;
     sfc_log(SFC_LOG_WARN, MOD,
             "request %s (correlation id %s): %s; moved to the dead-letter "
             "queue %s",
             rk, cid, reason, r->dead_letter);
     count(&r->n.dead_lettered);
-    if (broker_publish(r, j, PUB_DEAD_LETTER, r->dead_letter, rk, &p,
-                       j->body.bytes ? j->body.bytes : "", j->body.len)) {
+    if (broker_publish(r, j, PUB_DEAD_LETTER, &m)) {
         char *to = bytes_str(j->reply_to);
         char *reply;
 
@@ -539,45 +476,43 @@ static void dead_letter(struct connector_rpc *r,
         reply = sfc_rpc_reply(
             NULL, sfc_rpc_error("DeadLettered",
                                 "sfconnector.exceptions.DeadLettered", msg));
-        job_props(j, &p, NULL);
+        job_msg(j, &m, "nameko-rpc", to, reply, strlen(reply));
         /* A courtesy: nothing waits on its confirm. */
         if (j->reply_to.len)
-            amqp_link_publish(&r->link, "nameko-rpc", to, &p, reply,
-                              strlen(reply), false, &tag);
+            amqp_link_send(r->link, &m, &tag);
         free(reply);
         free(msg);
         free(to);
     } else {
         job_retire(r, j);
     }
-    free(h.entries);
     free(rk);
     free(cid);
 }
 
 /*
- * A redelivered request on a queue that does not count deliveries: a copy
- * carrying the count goes back to the queue (the default exchange) and
- * this delivery is acked once the copy is confirmed. The copy is handled
- * as the request.
+ * A redelivered request (@d) on a queue that does not count deliveries: a
+ * copy carrying the count goes back to the queue (the default exchange)
+ * and this delivery is acked once the copy is confirmed. The copy is
+ * handled as the request.
  */
 static void copy_counted(struct connector_rpc *r,
                          struct job *j,
-                         amqp_basic_properties_t *orig,
+                         const struct amqp_link_delivery *d,
                          int64_t earlier)
 {
-    amqp_basic_properties_t p = *orig;
-    amqp_table_t h;
+    struct amqp_link_msg m;
+    struct amqp_link_header h[4];
     char *rk = bytes_str(j->routing_key);
 
-    headers_with(&h, &orig->headers, earlier, rk, NULL, 0);
-    p.headers = h;
-    p._flags |= AMQP_BASIC_HEADERS_FLAG;
+    request_msg(j, &m, "", r->queue);
+    m.headers = h;
+    m.n_headers = our_headers(h, earlier, rk, NULL, 0);
+    m.headers_of = d;
+    m.all_properties = true; /* every property as the caller sent it */
     count(&r->n.redeliveries_counted);
-    if (!broker_publish(r, j, PUB_COPY, "", r->queue, &p,
-                        j->body.bytes ? j->body.bytes : "", j->body.len))
+    if (!broker_publish(r, j, PUB_COPY, &m))
         job_retire(r, j);
-    free(h.entries);
     free(rk);
 }
 
@@ -589,86 +524,73 @@ static void copy_counted(struct connector_rpc *r,
  */
 static void park(struct connector_rpc *r, struct job *j)
 {
-    amqp_basic_properties_t p;
-    amqp_table_t h;
+    struct amqp_link_msg m;
+    struct amqp_link_header h[4];
+    struct amqp_link_bytes ct = view(j->content_type);
     char *rk = bytes_str(j->routing_key), ttl[24];
 
-    headers_with(&h, NULL, 0, rk, NULL, j->refusals);
-    job_props(j, &p, &h);
-    if (j->has_content_type)
-        p.content_type = j->content_type;
-    p._flags |= AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_EXPIRATION_FLAG;
-    p.reply_to = j->reply_to;
     snprintf(ttl, sizeof(ttl), "%lld",
              (long long)sfc_backoff_ms((unsigned)j->refusals - 1, 500, 30000));
-    p.expiration = amqp_cstring_bytes(ttl);
-    if (!broker_publish(r, j, PUB_COPY, "", r->retry, &p,
-                        j->body.bytes ? j->body.bytes : "", j->body.len))
+    request_msg(j, &m, "", r->retry);
+    m.headers = h;
+    m.n_headers = our_headers(h, 0, rk, NULL, j->refusals);
+    m.expiration = ttl;
+    if (j->has_content_type)
+        m.content_type = &ct;
+    if (!broker_publish(r, j, PUB_COPY, &m))
         job_retire(r, j);
-    free(h.entries);
     free(rk);
 }
 
 /* ---- deliveries ---- */
 
-static struct job *job_new(struct connector_rpc *r, amqp_envelope_t *env)
+static struct job *job_new(struct connector_rpc *r,
+                           const struct amqp_link_delivery *d)
 {
-    amqp_basic_properties_t *p = &env->message.properties;
     struct job *j = sfc_xcalloc(1, sizeof(*j));
 
-    j->delivery_tag = env->delivery_tag;
+    j->delivery_tag = d->tag;
     j->gen = r->gen;
-    j->routing_key = bytes_dup(env->routing_key);
-    j->body = bytes_dup(env->message.body);
-    if (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) {
-        j->has_content_type = true;
-        j->content_type = bytes_dup(p->content_type);
-    }
-    if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
-        j->reply_to = bytes_dup(p->reply_to);
-    if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-        j->correlation_id = bytes_dup(p->correlation_id);
+    j->routing_key = bytes_dup(d->routing_key);
+    j->body = bytes_dup(d->body);
+    j->has_content_type = d->has_content_type;
+    j->content_type = bytes_dup(d->content_type);
+    j->reply_to = bytes_dup(d->reply_to);
+    j->correlation_id = bytes_dup(d->correlation_id);
     return j;
 }
 
 /*
- * Which delivery of its request @env is, counting this one. Quorum queues
+ * Which delivery of its request @d is, counting this one. Quorum queues
  * count for us (x-delivery-count); on others a redelivered request is
  * copied with the count in H_DELIVERIES (*copy set), as the redelivered
  * flag alone cannot say how often a request came back.
  */
-static int64_t count_delivery(amqp_envelope_t *env, bool *copy)
+static int64_t count_delivery(const struct amqp_link_delivery *d, bool *copy)
 {
-    const amqp_table_t *h = &env->message.properties.headers;
     int64_t n = 0;
 
-    if (!(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG))
-        h = NULL;
     *copy = false;
-    if (header_int(h, H_QUORUM_COUNT, &n))
+    if (amqp_link_header_int(d, H_QUORUM_COUNT, &n))
         return (n < 0 ? 0 : n) + 1;
-    if (!header_int(h, H_DELIVERIES, &n) || n < 0)
+    if (!amqp_link_header_int(d, H_DELIVERIES, &n) || n < 0)
         n = 0;
-    if (!env->redelivered)
+    if (!d->redelivered)
         return n + 1;
     *copy = true;
     return n + 2;
 }
 
 /* A copy's routing key is in a header: it came by the default exchange. */
-static void restore_routing_key(struct job *j, amqp_envelope_t *env)
+static void restore_routing_key(struct job *j,
+                                const struct amqp_link_delivery *d)
 {
-    const amqp_field_value_t *v;
+    struct amqp_link_bytes v;
 
-    if (env->exchange.len ||
-        !(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG))
+    if (d->exchange.len || !amqp_link_header_bytes(d, H_ROUTING_KEY, &v))
         return;
-    v = header(&env->message.properties.headers, H_ROUTING_KEY);
-    if (v &&
-        (v->kind == AMQP_FIELD_KIND_UTF8 || v->kind == AMQP_FIELD_KIND_BYTES)) {
-        free(j->routing_key.bytes);
-        j->routing_key = bytes_dup(v->value.bytes);
-    }
+    free(j->routing_key.p);
+    j->routing_key = bytes_dup(v);
 }
 
 static void queue_for_workers(struct connector_rpc *r, struct job *j)
@@ -685,7 +607,8 @@ static void queue_for_workers(struct connector_rpc *r, struct job *j)
 }
 
 /* The job whose copy (PUB_COPY) awaits a confirm on this connection. */
-static struct job *awaiting_copy(struct connector_rpc *r, amqp_bytes_t cid)
+static struct job *awaiting_copy(struct connector_rpc *r,
+                                 struct amqp_link_bytes cid)
 {
     for (struct job *j = r->unconfirmed; cid.len && j; j = j->next)
         if (j->kind == PUB_COPY && j->gen == r->gen &&
@@ -698,7 +621,7 @@ static struct job *awaiting_copy(struct connector_rpc *r, amqp_bytes_t cid)
  * (a parked request), or handed to a worker. */
 static void resume(struct connector_rpc *r, struct job *j)
 {
-    const char *again = j->refusals ? cached(r, j->correlation_id) : NULL;
+    const char *again = j->refusals ? cached(r, view(j->correlation_id)) : NULL;
 
     if (again) {
         j->reply = sfc_xstrdup(again);
@@ -709,8 +632,9 @@ static void resume(struct connector_rpc *r, struct job *j)
 }
 
 /* A delivery arrived: queue it for a worker, or answer it at once. */
-static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
+static void on_delivery(void *opaque, const struct amqp_link_delivery *d)
 {
+    struct connector_rpc *r = opaque;
     struct job *j, *first;
     const char *again;
     int64_t n;
@@ -721,9 +645,9 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
      * another responder) when the connection closes. */
     if (atomic_load(&r->draining))
         return;
-    j = job_new(r, env);
+    j = job_new(r, d);
     count(&r->n.requests);
-    if (!j->reply_to.len || memchr(j->reply_to.bytes, '\0', j->reply_to.len)) {
+    if (!j->reply_to.len || memchr(j->reply_to.p, '\0', j->reply_to.len)) {
         char *rk = bytes_str(j->routing_key);
 
         /* Nobody to answer: never a crash, never a requeue loop. */
@@ -735,14 +659,10 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
         job_free(j);
         return;
     }
-    if (!(env->message.properties._flags & AMQP_BASIC_HEADERS_FLAG) ||
-        !header_int(&env->message.properties.headers, H_REFUSALS,
-                    &j->refusals) ||
-        j->refusals < 0)
+    if (!amqp_link_header_int(d, H_REFUSALS, &j->refusals) || j->refusals < 0)
         j->refusals = 0;
     /* Redelivered, or back from the retry queue: answered already? */
-    again =
-        env->redelivered || j->refusals ? cached(r, j->correlation_id) : NULL;
+    again = d->redelivered || j->refusals ? cached(r, d->correlation_id) : NULL;
     if (again) {
         count(&r->n.replayed);
         j->reply = sfc_xstrdup(again);
@@ -751,7 +671,7 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
         publish_reply(r, j);
         return;
     }
-    first = env->redelivered ? live_find(r, j->correlation_id) : NULL;
+    first = d->redelivered ? live_find(r, d->correlation_id) : NULL;
     if (first && first->gen != r->gen) {
         /* Redelivered after a lost connection while a worker still holds
          * the first delivery: that job answers, and acks this delivery. */
@@ -761,14 +681,14 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
         job_free(j);
         return;
     }
-    restore_routing_key(j, env);
-    n = count_delivery(env, &copy);
+    restore_routing_key(j, d);
+    n = count_delivery(d, &copy);
     j->live_next = r->live;
     r->live = j;
     /* A copy can be delivered before its confirm (and our ack of the
      * delivery it replaces) is in: it waits for that ack. */
-    first = env->exchange.len ? NULL : awaiting_copy(r, j->correlation_id);
-    if (first && !env->redelivered && !first->successor) {
+    first = d->exchange.len ? NULL : awaiting_copy(r, d->correlation_id);
+    if (first && !d->redelivered && !first->successor) {
         first->successor = j;
         return;
     }
@@ -776,9 +696,9 @@ static void on_delivery(struct connector_rpc *r, amqp_envelope_t *env)
         snprintf(reason, sizeof(reason),
                  "was handed out %lld times without being answered",
                  (long long)n);
-        dead_letter(r, j, &env->message.properties.headers, n, reason);
+        dead_letter(r, j, d, n, reason);
     } else if (copy) {
-        copy_counted(r, j, &env->message.properties, n - 1);
+        copy_counted(r, j, d, n - 1);
     } else {
         queue_for_workers(r, j);
     }
@@ -879,39 +799,6 @@ static void due_held(struct connector_rpc *r)
 
 /* ---- the AMQP thread ---- */
 
-/* The frame that interrupted amqp_consume_message(): a confirm of one of
- * our publishes, or the broker closing things. */
-static bool other_frame(struct connector_rpc *r,
-                        const struct amqp_link_events *ev)
-{
-    amqp_frame_t f;
-
-    if (amqp_simple_wait_frame(r->link.conn, &f) != AMQP_STATUS_OK)
-        return false;
-    if (f.frame_type != AMQP_FRAME_METHOD)
-        return true;
-    switch (f.payload.method.id) {
-    case AMQP_BASIC_ACK_METHOD: {
-        amqp_basic_ack_t *a = f.payload.method.decoded;
-
-        ev->acked(ev->opaque, a->delivery_tag, a->multiple);
-        return true;
-    }
-    case AMQP_BASIC_NACK_METHOD: {
-        amqp_basic_nack_t *n = f.payload.method.decoded;
-
-        ev->nacked(ev->opaque, n->delivery_tag, n->multiple);
-        return true;
-    }
-    case AMQP_CHANNEL_CLOSE_METHOD:
-    case AMQP_CONNECTION_CLOSE_METHOD:
-        sfc_log(SFC_LOG_WARN, MOD, "broker closed the RPC channel");
-        return false;
-    default:
-        return true;
-    }
-}
-
 /*
  * Sleeps until the broker sent something, a worker finished a job, or
  * 20 ms passed (held jobs and the confirm timeout are looked at then).
@@ -919,11 +806,11 @@ static bool other_frame(struct connector_rpc *r,
  */
 static bool wait_for_work(struct connector_rpc *r)
 {
-    struct pollfd pfd[2] = {{.fd = amqp_link_fd(&r->link), .events = POLLIN},
+    struct pollfd pfd[2] = {{.fd = amqp_link_fd(r->link), .events = POLLIN},
                             {.fd = r->done_fd, .events = POLLIN}};
     uint64_t n;
 
-    if (amqp_link_buffered(&r->link))
+    if (amqp_link_buffered(r->link))
         return true;
     if (poll(pfd, 2, 20) <= 0)
         return false;
@@ -938,31 +825,14 @@ static bool wait_for_work(struct connector_rpc *r)
 /* One pass of the AMQP thread; false when the connection failed. */
 static bool pump(struct connector_rpc *r)
 {
-    struct amqp_link_events ev = {
-        .opaque = r, .acked = on_ack, .nacked = on_nack};
-    struct timeval zero = {0, 0};
-    amqp_envelope_t env;
-    amqp_rpc_reply_t rep;
+    struct amqp_link_events ev = {.opaque = r,
+                                  .acked = on_ack,
+                                  .nacked = on_nack,
+                                  .delivered = on_delivery};
     struct job *done;
 
-    amqp_maybe_release_buffers(r->link.conn);
-    if (!wait_for_work(r))
-        rep = (amqp_rpc_reply_t){.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION,
-                                 .library_error = AMQP_STATUS_TIMEOUT};
-    else
-        rep = amqp_consume_message(r->link.conn, &env, &zero, 0);
-    if (rep.reply_type == AMQP_RESPONSE_NORMAL) {
-        on_delivery(r, &env);
-        amqp_destroy_envelope(&env);
-    } else if (rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-               rep.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-        /* Exactly one frame: the next one may be a delivery again. */
-        if (!other_frame(r, &ev))
-            return false;
-    } else if (!(rep.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-                 rep.library_error == AMQP_STATUS_TIMEOUT)) {
+    if (wait_for_work(r) && amqp_link_poll(r->link, 0, &ev) != SFC_OK)
         return false;
-    }
     pthread_mutex_lock(&r->lock);
     done = r->done_head;
     r->done_head = r->done_tail = NULL;
@@ -986,10 +856,10 @@ static bool pump(struct connector_rpc *r)
                 "no publisher confirm for RPC replies for %lld ms; "
                 "reconnecting",
                 (long long)r->cfg->amqp.confirm_timeout_ms);
-        amqp_link_abandon(&r->link);
+        amqp_link_abandon(r->link);
         return false;
     }
-    return r->link.open;
+    return amqp_link_is_open(r->link);
 }
 
 /* After a reconnect: publishes of the old connection were never
@@ -1019,10 +889,10 @@ static void *server_main(void *arg)
     char err[512];
 
     while (!atomic_load(&r->stop)) {
-        if (amqp_link_open(&r->link, err, sizeof(err)) != SFC_OK ||
+        if (amqp_link_open(r->link, err, sizeof(err)) != SFC_OK ||
             !broker_setup(r, err, sizeof(err))) {
             sfc_log(SFC_LOG_WARN, MOD, "broker: %s", err);
-            amqp_link_close(&r->link);
+            amqp_link_close(r->link);
             sfc_sleep_ms_unless(
                 sfc_backoff_ms(failures++, 200, r->cfg->amqp.reconnect_max_ms),
                 &r->stop);
@@ -1038,7 +908,7 @@ static void *server_main(void *arg)
     }
     /* Answer what workers still hold (their calls were cut short after
      * the grace period: bounded), then leave. */
-    for (int i = 0; i < 50 && r->link.open; i++) {
+    for (int i = 0; i < 50 && amqp_link_is_open(r->link); i++) {
         bool busy;
 
         pthread_mutex_lock(&r->lock);
@@ -1047,7 +917,7 @@ static void *server_main(void *arg)
         if (!busy || !pump(r))
             break;
     }
-    amqp_link_close(&r->link);
+    amqp_link_close(r->link);
     return NULL;
 }
 
@@ -1119,9 +989,9 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
         struct amqp_link_options lo;
 
         connector_amqp_options(cfg, &lo);
-        amqp_link_init(&r->link, &lo);
+        lo.interrupt = &r->stop;
+        r->link = amqp_link_new(&lo);
     }
-    r->link.interrupt = &r->stop;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     r->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1159,10 +1029,10 @@ void connector_rpc_stop(struct connector_rpc *r)
     free_list(r->done_head);
     free_list(r->todo_head);
     for (size_t i = 0; i < DONE_CACHE; i++) {
-        free(r->cache[i].id.bytes);
+        free(r->cache[i].id.p);
         free(r->cache[i].reply);
     }
-    amqp_link_fini(&r->link);
+    amqp_link_destroy(r->link);
     sfc_rpc_destroy(r->rpc);
     sfc_api_client_destroy(r->api);
     free(r->queue);
