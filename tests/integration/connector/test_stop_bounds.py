@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pylib"))
@@ -92,8 +91,10 @@ class StopBounds(unittest.TestCase):
             caller = RpcCaller(AMQP, service)
             wait_rpc_ready(caller)
             # A call Salesforce answers only once the broker is blocked
-            # (the caller's own publishes are blocked by the alarm too).
-            sim.control("/_sim/fault", {"kind": "delay", "ms": 1500,
+            # (the caller's own publishes are blocked by the alarm too;
+            # raising it and seeing it reported takes two rabbitmqctl runs,
+            # seconds on a busy machine: the delay leaves room for them).
+            sim.control("/_sim/fault", {"kind": "delay", "ms": 6000,
                                         "path": "/limits$"})
             caller.send("limits")
             wait_for(lambda: sim.counter("faults_fired:delay") >= 1, 20,
@@ -105,9 +106,10 @@ class StopBounds(unittest.TestCase):
             wait_for(lambda: sim.counter("stream_events_delivered") >= 5 and
                      answered(sim, "/limits") >= 2, 20,
                      "the events and the call's answer", d.output)
-            # Both publishes reached the broker, which stopped reading.
+            # Both publishes reached the broker, which stopped reading
+            # (the reply's too: it was published under the alarm).
             wait_for(lambda: blocked_connections() >= 2, 30,
-                     "both connections blocked", d.output)
+                     "both of the daemon's connections blocked", d.output)
             rc, elapsed = term(d)
         finally:
             memory_alarm(False)
