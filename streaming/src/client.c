@@ -429,6 +429,11 @@ void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out)
 {
     pthread_mutex_lock(&s->lock);
     *out = s->stats;
+    out->subscribing = 0;
+    for (const struct stream_sub *u = s->subs; u; u = u->next)
+        out->subscribing +=
+            u->removed || (!u->parked && (u->subscribed_gen == 0 ||
+                                          u->subscribed_gen != s->session_gen));
     pthread_mutex_unlock(&s->lock);
 }
 

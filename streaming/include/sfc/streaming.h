@@ -354,6 +354,9 @@ struct sfc_stream_stats {
     uint64_t paused_ms;        /* time the consumer held us back */
     uint64_t store_errors;     /* replay store reads and writes that failed */
     uint64_t commits;          /* positions written to the store */
+    /* A gauge: subscriptions (and removals) the server has not answered
+     * yet in this session; 0 once every one is confirmed or refused. */
+    uint64_t subscribing;
 };
 /* A copy of the counters. Thread: any. Locks: the stream's. */
 void sfc_stream_get_stats(struct sfc_stream *s, struct sfc_stream_stats *out);
