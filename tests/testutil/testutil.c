@@ -16,6 +16,8 @@
 
 #include <curl/curl.h>
 
+#include <cjson/cJSON.h>
+
 #include "testutil.h"
 
 const char *tu_bin(const char *name, char *out, size_t size)
@@ -250,6 +252,37 @@ long tu_http(const char *method,
     else
         sfc_buf_free(&buf);
     return status;
+}
+
+int64_t sfsim_counter(const struct sfsim_proc *p, const char *name)
+{
+    char *body = NULL;
+    cJSON *root, *v;
+    int64_t n = 0;
+
+    sfsim_control(p, "/_sim/stats", NULL, &body);
+    root = body ? cJSON_Parse(body) : NULL;
+    v = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "counters"), name);
+    if (cJSON_IsNumber(v))
+        n = (int64_t)v->valuedouble;
+    cJSON_Delete(root);
+    free(body);
+    return n;
+}
+
+bool sfsim_wait_counter(const struct sfsim_proc *p,
+                        const char *name,
+                        int64_t at_least,
+                        int64_t timeout_ms)
+{
+    int64_t deadline = sfc_now_ms() + timeout_ms;
+
+    while (sfsim_counter(p, name) < at_least) {
+        if (sfc_now_ms() > deadline)
+            return false;
+        sfc_sleep_ms(20);
+    }
+    return true;
 }
 
 long sfsim_control(const struct sfsim_proc *p,

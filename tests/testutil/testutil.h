@@ -52,6 +52,16 @@ long sfsim_control(const struct sfsim_proc *p,
                    const char *json,
                    char **resp_body);
 
+/* sfsim's counter @name (/_sim/stats), 0 when absent. */
+int64_t sfsim_counter(const struct sfsim_proc *p, const char *name);
+
+/* Waits until sfsim's counter @name reaches @at_least; false after
+ * @timeout_ms. */
+bool sfsim_wait_counter(const struct sfsim_proc *p,
+                        const char *name,
+                        int64_t at_least,
+                        int64_t timeout_ms);
+
 /* The broker URI for tests: $SFC_TEST_AMQP_URI or
  * amqp://guest:guest@127.0.0.1:5672/. Kombu's "//" for the default vhost
  * comes back as "/%2F", the same vhost written so that rabbitmq-c's

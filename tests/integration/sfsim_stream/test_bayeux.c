@@ -246,17 +246,19 @@ static void replay_and_its_errors(void **state)
 {
     struct bx *b = bx_new();
     cJSON *r, *data;
-    int64_t ids[60], first;
+    int64_t ids[60], first, done;
     char ext[256];
     int n = 0, gaps = 0;
 
     (void)state;
     /* 50 events on a fresh channel. */
+    done = sfsim_counter(&sim, "stream_firehose_done");
     sfsim_control(&sim, "/_sim/firehose",
                   "{\"channel\":\"/topic/Replay\",\"count\":50,"
                   "\"payload_bytes\":10}",
                   NULL);
-    sfc_sleep_ms(300);
+    assert_true(
+        sfsim_wait_counter(&sim, "stream_firehose_done", done + 1, 10000));
     cJSON_Delete(handshake(b));
     r = msg(b, "/meta/subscribe",
             "\"subscription\":\"/topic/Replay\",\"ext\":{\"replay\":"
@@ -611,6 +613,7 @@ static void multiple_clients_advice(void **state)
     struct bx *a = bx_new(), *b2;
     struct poller p;
     pthread_t th;
+    int64_t connects;
     cJSON *r, *advice;
 
     (void)state;
@@ -631,8 +634,10 @@ static void multiple_clients_advice(void **state)
     cJSON_Delete(
         msg(b2, "/meta/connect", "\"connectionType\":\"long-polling\""));
     p.b = a;
+    connects = sfsim_counter(&sim, "stream_connects");
     pthread_create(&th, NULL, poll_once, &p); /* a's connect is held */
-    sfc_sleep_ms(200);
+    assert_true(
+        sfsim_wait_counter(&sim, "stream_connects", connects + 1, 10000));
     r = msg(b2, "/meta/connect", "\"connectionType\":\"long-polling\"");
     advice = cJSON_GetObjectItem(cJSON_GetArrayItem(r, 0), "advice");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(advice, "multiple-clients")));

@@ -196,18 +196,7 @@ void sfix_assert_all(struct sfix *f, const char *prefix, int from, int n)
 
 int64_t sfix_counter(struct sfix *f, const char *name)
 {
-    char *body = NULL;
-    cJSON *root, *v;
-    int64_t n = 0;
-
-    sfsim_control(&f->sim, "/_sim/stats", NULL, &body);
-    root = cJSON_Parse(body);
-    v = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "counters"), name);
-    if (cJSON_IsNumber(v))
-        n = (int64_t)v->valuedouble;
-    cJSON_Delete(root);
-    free(body);
-    return n;
+    return sfsim_counter(&f->sim, name);
 }
 
 void sfix_wait_subscribes(struct sfix *f, int64_t n)
@@ -219,7 +208,21 @@ void sfix_wait_subscribes(struct sfix *f, int64_t n)
             fail_msg("no subscription reached sfsim");
         sfc_sleep_ms(20);
     }
-    /* The subscribe reply is on its way; give the client a moment to see
-     * it before events are produced. */
-    sfc_sleep_ms(100);
+    sfix_wait_settled(f);
+}
+
+void sfix_wait_settled(struct sfix *f)
+{
+    int64_t deadline = sfc_now_ms() + 10000;
+    struct sfc_stream_stats st;
+
+    for (;;) {
+        sfc_stream_get_stats(f->stream, &st);
+        if (!st.subscribing)
+            return;
+        if (sfc_now_ms() > deadline)
+            fail_msg("%llu subscriptions still unanswered",
+                     (unsigned long long)st.subscribing);
+        sfc_sleep_ms(20);
+    }
 }

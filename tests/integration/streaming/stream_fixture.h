@@ -65,8 +65,12 @@ void sfix_firehose(struct sfix *f,
                    int count,
                    int payload_bytes);
 
-/* Waits until sfsim counted @n subscribes. */
+/* Waits until sfsim counted @n subscribes and the stream has every
+ * subscription answered (sfix_wait_settled). */
 void sfix_wait_subscribes(struct sfix *f, int64_t n);
+/* Waits until the stream has every subscription answered (confirmed or
+ * refused): events produced from then on reach a confirmed one. */
+void sfix_wait_settled(struct sfix *f);
 
 int64_t sfix_counter(struct sfix *f, const char *name);
 

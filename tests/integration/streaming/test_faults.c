@@ -258,7 +258,6 @@ static void refused_subscription_is_tried_again(void **state)
                                           SFC_STREAM_START_NEW),
                      SFC_OK);
     sfix_wait_subscribes(&sfix_f, 1); /* refused: no such channel */
-    sfc_sleep_ms(300);
     assert_int_equal(sfc_stream_receive(sfix_f.stream, 200, &ev),
                      SFC_ERR_TIMEOUT);
     sfix_firehose(&sfix_f, "/topic/Later", 0, 0);

@@ -84,7 +84,7 @@ static void invalid_replay(enum sfc_stream_fallback fb, int expect_old)
         assert_non_null(strstr(sfc_stream_error(sfix_f.stream), "12345"));
         return;
     }
-    sfc_sleep_ms(1500);
+    sfix_wait_settled(&sfix_f); /* refused, then subscribed from the fallback */
     sfix_create(&sfix_f, "Fallback", 0, 3);
     sfix_collect(&sfix_f, expect_old + 3, 10000);
     sfix_assert_all(&sfix_f, "Fallback", 0, 3);
@@ -129,7 +129,7 @@ static void manual_commits_only_move_forward(void **state)
     assert_int_equal(sfc_stream_subscribe(sfix_f.stream, "/topic/Contacts",
                                           SFC_STREAM_START_NEW),
                      SFC_OK);
-    sfc_sleep_ms(1000);
+    sfix_wait_settled(&sfix_f);
     sfix_create(&sfix_f, "Manual", 0, 2);
     assert_int_equal(sfc_stream_receive(sfix_f.stream, 10000, &ev), SFC_OK);
     first = ev->replay_id;
@@ -173,7 +173,7 @@ static void file_store_survives_restarts(void **state)
     assert_non_null(sfix_f.store);
     sfix_open(&sfix_f, NULL);
     subscribe_stored();
-    sfc_sleep_ms(1000);
+    sfix_wait_settled(&sfix_f);
     sfix_create(&sfix_f, "File", 0, 4);
     assert_int_equal(sfix_collect(&sfix_f, 4, 10000), 4);
     sfc_stream_close(sfix_f.stream);
