@@ -40,7 +40,12 @@ class Poison(unittest.TestCase):
                                       "method": "POST",
                                       "path": "/sobjects/Contact$",
                                       "count": -1})
-        d.start()
+        # Ready once it consumes (its log says so), without a readiness
+        # call: a call still unacked at the first kill would come back
+        # with the poison request and could be dead-lettered first.
+        d.start(ready=False)
+        wait_for("the responder consuming",
+                 lambda: "serving RPC on" in d.daemon.output())
         cid = d.rpc.send("create", "Contact", {"LastName": "Poison"})
         for n in range(1, MAX_DELIVERIES + 1):
             wait_for(f"delivery {n}", lambda: creates(d.sim) >= n)
