@@ -817,11 +817,23 @@ sfc_err_t amqp_link_send(struct amqp_link *l,
         return SFC_ERR_AMQP;
     if (to_table(m->headers, m->n_headers, &room, &ours) != SFC_OK)
         return SFC_ERR_INVALID_ARG;
-    joined = join(m->headers_of && (props_of(m->headers_of)->_flags &
-                                    AMQP_BASIC_HEADERS_FLAG)
-                      ? &props_of(m->headers_of)->headers
-                      : NULL,
-                  &ours, &h);
+    if (m->headers_of) {
+        const amqp_basic_properties_t *of = props_of(m->headers_of);
+
+        joined =
+            join(of->_flags & AMQP_BASIC_HEADERS_FLAG ? &of->headers : NULL,
+                 &ours, &h);
+    } else {
+        /* Our own headers alone (each event): no allocation. */
+        int k = 0;
+
+        for (int i = 0; i < ours.num_entries; i++)
+            if (ours.entries[i].value.kind != AMQP_FIELD_KIND_VOID)
+                ours.entries[k++] = ours.entries[i];
+        ours.num_entries = k;
+        h = ours;
+        joined = NULL;
+    }
     if (m->headers_of && m->all_properties) {
         props = *props_of(m->headers_of);
     } else {
