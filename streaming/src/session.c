@@ -319,7 +319,9 @@ static enum step handshake(struct sfc_stream *s)
         goto out_free;
     }
     snprintf(s->client_id, sizeof(s->client_id), "%s", r.client_id);
+    pthread_mutex_lock(&s->lock); /* sfc_stream_get_stats() reads it */
     s->session_gen++;
+    pthread_mutex_unlock(&s->lock);
     s->first_connect = true;
     s->last_reply_ms = s->last_ok_ms = sfc_now_ms();
     st = STEP_OK;

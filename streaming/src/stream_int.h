@@ -108,8 +108,10 @@ struct sfc_stream {
      * its responses: one jar per Bayeux session, never shared. */
     char *cookies;
     char client_id[64];
-    uint64_t session_gen; /* increases with every handshake */
-    uint64_t api_gen;     /* api/ session generation used */
+    /* Increases with every handshake; written by the I/O thread under the
+     * lock, read by it without (its only writer) and by others under it. */
+    uint64_t session_gen;
+    uint64_t api_gen; /* api/ session generation used */
     char *cometd_url;
     char *auth_header;
     int64_t advice_timeout_ms;
