@@ -33,6 +33,9 @@ if [ "${SFC_TEST_STRESS:-0}" = 1 ]; then
     stress_pid=$!
 fi
 
+# The benchmarks in their short form: a check for gross regressions within
+# the suite's time; the figures to quote come from full runs (docs/benchmarks.md).
+export SFC_BENCH_SHORT=${SFC_BENCH_SHORT:-1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -22,7 +22,9 @@
  * Usage: bench_connector_latency [seconds_per_path [rounds]]
  * Each path gets seconds_per_path (default 10, or SFC_BENCH_LATENCY_SECONDS)
  * at each rate, split into rounds (default 2, or SFC_BENCH_LATENCY_ROUNDS)
- * that alternate the three paths. SFC_BENCH_LATENCY_RATES picks other rates
+ * that alternate the three paths. SFC_BENCH_SHORT=1 (the test suite's
+ * setting) makes the defaults 2 s in one round: a check for gross
+ * regressions, not figures to quote. SFC_BENCH_LATENCY_RATES picks other rates
  * (comma-separated events/s). The broker is SFC_TEST_AMQP_URI's; the
  * daemon measured is SFC_BENCH_DAEMON when set (another build), else the one
  * built beside the benchmark.
@@ -891,8 +893,9 @@ static int env_int(const char *name, int dflt)
 int main(int argc, char **argv)
 {
     static const char *const args[] = {"--connect-timeout", "2000", NULL};
-    int seconds = env_int("SFC_BENCH_LATENCY_SECONDS", 10);
-    int rounds = env_int("SFC_BENCH_LATENCY_ROUNDS", 2);
+    bool short_run = env_int("SFC_BENCH_SHORT", 0) > 0;
+    int seconds = env_int("SFC_BENCH_LATENCY_SECONDS", short_run ? 2 : 10);
+    int rounds = env_int("SFC_BENCH_LATENCY_ROUNDS", short_run ? 1 : 2);
     static struct rate_result res[MAX_RATES];
     struct samples scratch = {0};
     amqp_connection_state_t cons;

@@ -16,6 +16,8 @@
  *
  * Usage: bench_rpc_roundtrip [seconds_per_round [rounds]]
  * Defaults 1.5 s and 3 rounds (SFC_BENCH_RPC_SECONDS, SFC_BENCH_RPC_ROUNDS);
+ * SFC_BENCH_SHORT=1 (the test suite's setting) makes them 0.5 s and 2
+ * rounds: a check for gross regressions, not figures to quote;
  * SFC_BENCH_RPC_CALLERS picks other numbers of callers ("1,8,64").
  * The broker is SFC_TEST_AMQP_URI's; the daemon SFC_BENCH_DAEMON's when set.
  */
@@ -234,13 +236,13 @@ static bool reply_ok(amqp_bytes_t body)
 
 /* One Nameko RPC create to @svc; true when its reply came back without an
  * error. */
-static bool rpc_call(struct caller *c, const char *svc)
+static bool rpc_call(struct caller *c, const char *svc, int64_t timeout_us)
 {
     char body[160], cid[64], key[96], call_id[96];
     amqp_basic_properties_t p = {0};
     amqp_table_entry_t hdr;
     amqp_field_value_t item;
-    int64_t until = sfc_now_us() + 30000000;
+    int64_t until = sfc_now_us() + timeout_us;
 
     snprintf(body, sizeof(body),
              "{\"args\": [\"Contact\", {\"LastName\": \"B%d-%llu\"}], "
@@ -272,7 +274,7 @@ static bool rpc_call(struct caller *c, const char *svc)
                            amqp_cstring_bytes(body)) != AMQP_STATUS_OK)
         return false;
     while (sfc_now_us() < until) {
-        struct timeval tv = {1, 0};
+        struct timeval tv = {0, 100000};
         amqp_envelope_t env;
         amqp_rpc_reply_t rep;
         bool mine, ok;
@@ -305,7 +307,7 @@ static void *caller_main(void *arg)
                 int64_t t0 = sfc_now_us();
                 bool ok = round_path == P_REST
                               ? rest_call(c)
-                              : rpc_call(c, service[round_path]);
+                              : rpc_call(c, service[round_path], 30000000);
 
                 if (ok)
                     push(&c->lat, sfc_now_us() - t0);
@@ -452,9 +454,10 @@ static bool wait_ready(enum path path)
     struct caller *c = &callers[0];
 
     for (int64_t until = sfc_now_ms() + 60000; sfc_now_ms() < until;) {
-        if (rpc_call(c, service[path]))
+        /* A call made before the responder's queue exists is dropped: a
+         * short wait for its reply, then another call. */
+        if (rpc_call(c, service[path], 500000))
             return true;
-        sfc_sleep_ms(100);
     }
     return false;
 }
@@ -533,11 +536,16 @@ static void delete_queues(const char *svc)
     static const char *const suffix[] = {"", ".retry", ".dead-letter"};
     char q[320];
 
+    /* A channel each: one the broker closed (a refused delete) is not used
+     * again, and an open channel is never opened twice (the broker would
+     * close the connection and wait for an answer). */
     for (int i = 0; i < 3; i++) {
+        amqp_channel_t ch = (amqp_channel_t)(2 + i);
+
         snprintf(q, sizeof(q), "rpc-%s%s", svc, suffix[i]);
-        amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
+        amqp_channel_open(c, ch);
+        amqp_queue_delete(c, ch, amqp_cstring_bytes(q), 0, 0);
         amqp_get_rpc_reply(c);
-        amqp_channel_open(c, 1); /* a missing queue closed it */
     }
     amqp_destroy_connection(c);
 }
@@ -621,10 +629,12 @@ static int env_int(const char *name, int dflt)
 
 int main(int argc, char **argv)
 {
+    bool short_run = env_int("SFC_BENCH_SHORT", 0) > 0;
     double seconds = env_int("SFC_BENCH_RPC_SECONDS", 0) > 0
                          ? env_int("SFC_BENCH_RPC_SECONDS", 0)
-                         : 1.5;
-    int rounds = env_int("SFC_BENCH_RPC_ROUNDS", 3), failed = 0;
+                     : short_run ? 0.5
+                                 : 1.5;
+    int rounds = env_int("SFC_BENCH_RPC_ROUNDS", short_run ? 2 : 3), failed = 0;
     pid_t d_off, d_on, echo;
     double api_off, api_on;
 
@@ -702,7 +712,7 @@ int main(int argc, char **argv)
     printf("\n  Salesforce API calls per 1,000 creates (%d callers): %.0f "
            "coalescing off, %.0f coalescing 2 ms\n",
            counts[n_counts - 1], api_off, api_on);
-    if (api_on >= api_off) {
+    if (counts[n_counts - 1] > 1 && api_on >= api_off) {
         printf("FAILED: coalescing saved no API calls\n");
         failed = 1;
     }
