@@ -97,7 +97,11 @@ class BrokerRestartDuringCalls(unittest.TestCase):
             self.assertIsNone(body["error"], body)
             answered[name] = body["result"]["id"]
         # The responder is back for new calls too.
-        after = caller.call("create", "Contact", {"LastName": "BRafter"})
+        try:
+            after = caller.call("create", "Contact", {"LastName": "BRafter"})
+        except TimeoutError:
+            self.fail(f"{len(answered)} answered, {len(timed_out)} timed out;"
+                      f" no answer after: {self.daemon.output()}")
         caller.close()
         print(f"{len(answered)} answered, {len(timed_out)} timed out, "
               f"{self.metric('rpc_redelivered_answered_once_total')} "
