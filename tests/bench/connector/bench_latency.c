@@ -44,6 +44,7 @@
 
 #include "sfc/api.h"
 #include "testutil.h"
+#include "tu_bench.h"
 #include "tu_amqp.h"
 
 #define PAYLOAD   512
@@ -69,48 +70,6 @@ static int64_t target_p99(int rate)
 
 static struct sfsim_proc sim;
 static char raw_exchange[96], daemon_exchange[96];
-
-/* A growing array of µs figures. */
-struct samples {
-    int64_t *v;
-    size_t n, cap;
-};
-
-static void push(struct samples *s, int64_t x)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 1024;
-        s->v = realloc(s->v, s->cap * sizeof(*s->v));
-        if (!s->v)
-            abort();
-    }
-    s->v[s->n++] = x;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* The @q quantile (0..1) of @s, sorted here; -1 when empty. */
-static int64_t pct(struct samples *s, double q)
-{
-    size_t i;
-
-    if (!s->n)
-        return -1;
-    qsort(s->v, s->n, sizeof(*s->v), cmp64);
-    i = (size_t)(q * (double)s->n);
-    return s->v[i < s->n ? i : s->n - 1];
-}
-
-static void append_all(struct samples *to, const struct samples *from)
-{
-    for (size_t i = 0; i < from->n; i++)
-        push(to, from->v[i]);
-}
 
 /* --- AMQP: the consumer and the raw publisher ---------------------------- */
 
@@ -327,8 +286,8 @@ struct bare {
     CURL *h;
     char url[512], auth[600], connect[256];
     struct sfc_buf reply;
-    size_t scan;         /* where the next SentAt__c is looked for */
-    struct samples *out; /* latency per event, µs */
+    size_t scan;            /* where the next SentAt__c is looked for */
+    struct tu_samples *out; /* latency per event, µs */
 };
 
 /* Times every event whose SentAt__c arrived whole with this chunk. */
@@ -347,7 +306,7 @@ static size_t bare_body(char *data, size_t size, size_t n, void *opaque)
             q++;
         if (q == end)
             break; /* the number goes on in the next chunk */
-        push(b->out, now - strtoll(v, NULL, 10));
+        tu_samples_push(b->out, now - strtoll(v, NULL, 10));
         b->scan = (size_t)(q - b->reply.data);
     }
     if (!p && b->reply.len > b->scan + 12)
@@ -379,7 +338,7 @@ static long bare_post(struct bare *b, const char *body)
 }
 
 /* Logs in through the api library, handshakes and subscribes. */
-static int bare_open(struct bare *b, struct samples *scratch)
+static int bare_open(struct bare *b, struct tu_samples *scratch)
 {
     struct sfc_api_options ao;
     struct sfc_api_client *api;
@@ -614,9 +573,9 @@ static const struct {
 };
 
 struct rate_result {
-    struct samples path[3]; /* daemon, Bayeux floor, AMQP floor */
-    struct samples stage[N_STAGES];
-    struct samples round_p50[3], round_p99[3];
+    struct tu_samples path[3]; /* daemon, Bayeux floor, AMQP floor */
+    struct tu_samples stage[N_STAGES];
+    struct tu_samples round_p50[3], round_p99[3];
     /* CPU µs per path of: the daemon or the raw publisher, sfsim, the
      * broker, this process (consumer or bare client); the machine's busy
      * and total CPU time; and the events timed. */
@@ -665,16 +624,17 @@ static void breakdown(const struct arrivals *a,
                 stages[s].to == 6 ? x->got_us : t->r[j].t[stages[s].to];
 
             if (from && to) /* 0: a time the trace did not see */
-                push(&res->stage[s], to - from);
+                tu_samples_push(&res->stage[s], to - from);
         }
     }
 }
 
-static void record_round(struct rate_result *res, int path, struct samples *lat)
+static void
+record_round(struct rate_result *res, int path, struct tu_samples *lat)
 {
-    push(&res->round_p50[path], pct(lat, 0.5));
-    push(&res->round_p99[path], pct(lat, 0.99));
-    append_all(&res->path[path], lat);
+    tu_samples_push(&res->round_p50[path], tu_samples_pct(lat, 0.5));
+    tu_samples_push(&res->round_p99[path], tu_samples_pct(lat, 0.99));
+    tu_samples_append(&res->path[path], lat);
     lat->n = 0;
 }
 
@@ -687,7 +647,7 @@ static bool daemon_round(struct daemon *d,
 {
     static struct arrivals arr;
     static struct traces tr;
-    struct samples lat = {0};
+    struct tu_samples lat = {0};
     int64_t c0[N_CPU], c1[N_CPU];
     size_t got;
 
@@ -702,7 +662,7 @@ static bool daemon_round(struct daemon *d,
         res->events[0] += (int64_t)got;
     }
     for (size_t i = 0; i < got; i++)
-        push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
+        tu_samples_push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
     if (got) {
         read_trace(d, arr.a[got - 1].replay, sfc_now_us() + 3000000, &tr);
         if (res)
@@ -710,7 +670,7 @@ static bool daemon_round(struct daemon *d,
     }
     if (res)
         record_round(res, 0, &lat);
-    free(lat.v);
+    tu_samples_free(&lat);
     return got == (size_t)count;
 }
 
@@ -718,7 +678,7 @@ static bool daemon_round(struct daemon *d,
 static bool
 bare_round(struct bare *b, int rate, int count, struct rate_result *res)
 {
-    struct samples lat = {0};
+    struct tu_samples lat = {0};
     int64_t deadline =
         sfc_now_us() + (int64_t)count * 1000000 / rate + 20000000;
     int64_t c0[N_CPU], c1[N_CPU];
@@ -737,7 +697,7 @@ bare_round(struct bare *b, int rate, int count, struct rate_result *res)
         res->events[1] += (int64_t)lat.n;
         record_round(res, 1, &lat);
     }
-    free(lat.v);
+    tu_samples_free(&lat);
     return ok;
 }
 
@@ -748,7 +708,7 @@ static bool raw_round(amqp_connection_state_t cons,
                       struct rate_result *res)
 {
     static struct arrivals arr;
-    struct samples lat = {0};
+    struct tu_samples lat = {0};
     int64_t c0[N_CPU], c1[N_CPU];
     int ready[2], go[2];
     char b = 1;
@@ -776,35 +736,23 @@ static bool raw_round(amqp_connection_state_t cons,
     waitpid(pid, NULL, 0);
     cpu_snap(0, c1);
     for (size_t i = 0; i < got; i++)
-        push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
+        tu_samples_push(&lat, arr.a[i].got_us - arr.a[i].sent_us);
     if (res) {
         cpu_add(res->cpu[2], c0, c1);
         res->events[2] += (int64_t)got;
         record_round(res, 2, &lat);
     }
-    free(lat.v);
+    tu_samples_free(&lat);
     return got == (size_t)count;
 }
 
 /* --- Report ----------------------------------------------------------------
  */
 
-static void print_loadavg(const char *when)
+static void print_range(struct tu_samples *s)
 {
-    char buf[128] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-
-    if (f) {
-        if (!fgets(buf, sizeof(buf), f))
-            snprintf(buf, sizeof(buf), "?\n");
-        fclose(f);
-    }
-    printf("  load average %s: %s", when, buf);
-}
-
-static void print_range(struct samples *s)
-{
-    printf("%lld-%lld", (long long)pct(s, 0), (long long)pct(s, 1));
+    printf("%lld-%lld", (long long)tu_samples_pct(s, 0),
+           (long long)tu_samples_pct(s, 1));
 }
 
 /* "met" or "MISSED" beside a target, "" without one. */
@@ -819,8 +767,12 @@ static void print_target(const char *what, int64_t value, int64_t target)
 
 /*
  * Prints rate @r's figures; false on a gross regression (a wait of the
- * daemon's own, not the machine's load): an added median more than ten
- * times its target.
+ * daemon's own, not the machine's load): a median more than ten times the
+ * added target for the daemon's own part (bytes read -> published, from
+ * its trace), or, without a trace, for the whole added latency. The added
+ * latency itself is not checked: on a saturated machine the broker's share
+ * of the daemon's path grows (its rounds share the CPUs with sfsim and the
+ * daemon), which is the machine's load, not a regression.
  */
 static bool report(int r, struct rate_result *res, int rounds, int seconds)
 {
@@ -835,7 +787,7 @@ static bool report(int r, struct rate_result *res, int rounds, int seconds)
            "p99", "max");
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < 4; i++)
-            p[k][i] = pct(&res->path[k], q[i]);
+            p[k][i] = tu_samples_pct(&res->path[k], q[i]);
         printf("  %-60s %7lld %7lld %7lld %7lld  ", path_names[k],
                (long long)p[k][0], (long long)p[k][1], (long long)p[k][2],
                (long long)p[k][3]);
@@ -848,8 +800,10 @@ static bool report(int r, struct rate_result *res, int rounds, int seconds)
     print_target("p50", p[0][0] - p[1][0] - p[2][0], target_p50(rates[r]));
     print_target("p90", p[0][1] - p[1][1] - p[2][1], 0);
     print_target("p99", p[0][2] - p[1][2] - p[2][2], target_p99(rates[r]));
-    ok = !target_p50(rates[r]) ||
-         p[0][0] - p[1][0] - p[2][0] < 10 * target_p50(rates[r]);
+    ok =
+        !target_p50(rates[r]) ||
+        (res->traced ? tu_samples_pct(&res->stage[N_STAGES - 1], 0.5)
+                     : p[0][0] - p[1][0] - p[2][0]) < 10 * target_p50(rates[r]);
     printf("\n  CPU us per event: %-37s %8s %8s %8s %8s  machine busy\n", "",
            "daemon", "sfsim", "RabbitMQ", "consumer");
     for (int k = 0; k < 3; k++) {
@@ -877,27 +831,20 @@ static bool report(int r, struct rate_result *res, int rounds, int seconds)
            res->traced, "p50", "p99", "max");
     for (int s = 0; s < N_STAGES; s++)
         printf("    %-42s %7lld %7lld %7lld\n", stages[s].name,
-               (long long)pct(&res->stage[s], 0.5),
-               (long long)pct(&res->stage[s], 0.99),
-               (long long)pct(&res->stage[s], 1.0));
+               (long long)tu_samples_pct(&res->stage[s], 0.5),
+               (long long)tu_samples_pct(&res->stage[s], 0.99),
+               (long long)tu_samples_pct(&res->stage[s], 1.0));
     return ok;
-}
-
-static int env_int(const char *name, int dflt)
-{
-    const char *v = getenv(name);
-
-    return v && *v ? atoi(v) : dflt;
 }
 
 int main(int argc, char **argv)
 {
     static const char *const args[] = {"--connect-timeout", "2000", NULL};
-    bool short_run = env_int("SFC_BENCH_SHORT", 0) > 0;
-    int seconds = env_int("SFC_BENCH_LATENCY_SECONDS", short_run ? 2 : 10);
-    int rounds = env_int("SFC_BENCH_LATENCY_ROUNDS", short_run ? 1 : 2);
+    bool short_run = tu_env_int("SFC_BENCH_SHORT", 0) > 0;
+    int seconds = tu_env_int("SFC_BENCH_LATENCY_SECONDS", short_run ? 2 : 10);
+    int rounds = tu_env_int("SFC_BENCH_LATENCY_ROUNDS", short_run ? 1 : 2);
     static struct rate_result res[MAX_RATES];
-    struct samples scratch = {0};
+    struct tu_samples scratch = {0};
     amqp_connection_state_t cons;
     struct daemon d = {0};
     struct bare bare = {0};
@@ -949,7 +896,7 @@ int main(int argc, char **argv)
     }
     printf("event proxy latency: steady rates, %d CPUs\n",
            (int)sysconf(_SC_NPROCESSORS_ONLN));
-    print_loadavg("at the start");
+    tu_print_loadavg("at the start");
     /* Warm-up, not counted: connections, caches, the daemon's first turns. */
     daemon_round(&d, cons, 1000, 1000, NULL);
     bare_round(&bare, 1000, 1000, NULL);
@@ -969,20 +916,20 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < n_rates; r++)
         if (!report(r, &res[r], rounds, seconds)) {
-            printf("FAILED: the daemon adds more than ten times the target "
-                   "at the median at %d events/s\n",
+            printf("FAILED: the daemon's own part is more than ten times "
+                   "the added target at the median at %d events/s\n",
                    rates[r]);
             failed = 1;
         }
     printf("\n");
-    print_loadavg("at the end");
+    tu_print_loadavg("at the end");
 out:
     daemon_stop(&d);
     amqp_destroy_connection(cons);
     if (bare.h)
         curl_easy_cleanup(bare.h);
     sfc_buf_free(&bare.reply);
-    free(scratch.v);
+    tu_samples_free(&scratch);
     sfsim_stop(&sim);
     curl_global_cleanup();
     printf("bench_connector_latency: %s\n", failed ? "FAILED" : "done");

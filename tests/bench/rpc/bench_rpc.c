@@ -35,6 +35,7 @@
 
 #include "sfc/api.h"
 #include "testutil.h"
+#include "tu_bench.h"
 #include "tu_amqp.h"
 
 #define MAX_CALLERS 64
@@ -60,41 +61,6 @@ static const char *const path_names[N_PATHS] = {
 static struct sfsim_proc sim;
 static char rest_url[512], rest_auth[600];
 static char service[N_PATHS][64]; /* the RPC services of P_OFF, P_ON, P_ECHO */
-
-/* A growing array of µs figures. */
-struct samples {
-    int64_t *v;
-    size_t n, cap;
-};
-
-static void push(struct samples *s, int64_t x)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 1024;
-        s->v = realloc(s->v, s->cap * sizeof(*s->v));
-        if (!s->v)
-            abort();
-    }
-    s->v[s->n++] = x;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static int64_t pct(struct samples *s, double q)
-{
-    size_t i;
-
-    if (!s->n)
-        return -1;
-    qsort(s->v, s->n, sizeof(*s->v), cmp64);
-    i = (size_t)(q * (double)s->n);
-    return s->v[i < s->n ? i : s->n - 1];
-}
 
 /* --- AMQP ------------------------------------------------------------------
  */
@@ -191,7 +157,7 @@ struct caller {
     CURL *curl;
     struct curl_slist *hdrs;
     uint64_t seq;
-    struct samples lat; /* this round's calls, µs */
+    struct tu_samples lat; /* this round's calls, µs */
     int errors;
 };
 
@@ -310,7 +276,7 @@ static void *caller_main(void *arg)
                               : rpc_call(c, service[round_path], 30000000);
 
                 if (ok)
-                    push(&c->lat, sfc_now_us() - t0);
+                    tu_samples_push(&c->lat, sfc_now_us() - t0);
                 else
                     c->errors++;
             }
@@ -364,8 +330,8 @@ static void cpu_snap(enum path path, int64_t out[N_CPU])
 }
 
 struct result {
-    struct samples lat;                  /* every call of every round */
-    struct samples round_p50, round_p99; /* per round */
+    struct tu_samples lat;                  /* every call of every round */
+    struct tu_samples round_p50, round_p99; /* per round */
     int64_t calls, elapsed_us;
     int64_t cpu[N_CPU];
     int errors;
@@ -377,7 +343,7 @@ static struct result results[MAX_COUNTS][N_PATHS];
 static void run_round(int k, enum path path, double seconds)
 {
     struct result *res = &results[k][path];
-    struct samples round = {0};
+    struct tu_samples round = {0};
     int64_t t0, c0[N_CPU], c1[N_CPU];
 
     cpu_snap(path, c0);
@@ -395,17 +361,17 @@ static void run_round(int k, enum path path, double seconds)
         struct caller *c = &callers[i];
 
         for (size_t j = 0; j < c->lat.n; j++) {
-            push(&round, c->lat.v[j]);
-            push(&res->lat, c->lat.v[j]);
+            tu_samples_push(&round, c->lat.v[j]);
+            tu_samples_push(&res->lat, c->lat.v[j]);
         }
         res->calls += (int64_t)c->lat.n;
         res->errors += c->errors;
         c->lat.n = 0;
         c->errors = 0;
     }
-    push(&res->round_p50, pct(&round, 0.5));
-    push(&res->round_p99, pct(&round, 0.99));
-    free(round.v);
+    tu_samples_push(&res->round_p50, tu_samples_pct(&round, 0.5));
+    tu_samples_push(&res->round_p99, tu_samples_pct(&round, 0.99));
+    tu_samples_free(&round);
 }
 
 /* --- The daemons -----------------------------------------------------------
@@ -517,19 +483,6 @@ static int login(void)
     return 0;
 }
 
-static void print_loadavg(const char *when)
-{
-    char buf[128] = "?\n";
-    FILE *f = fopen("/proc/loadavg", "r");
-
-    if (f) {
-        if (!fgets(buf, sizeof(buf), f))
-            snprintf(buf, sizeof(buf), "?\n");
-        fclose(f);
-    }
-    printf("  load average %s: %s", when, buf);
-}
-
 static void delete_queues(const char *svc)
 {
     amqp_connection_state_t c = amqp_connect();
@@ -569,15 +522,17 @@ static bool report(int k, int rounds, double seconds)
     for (int p = 0; p < N_PATHS; p++) {
         struct result *r = &results[k][p];
 
-        p50[p] = pct(&r->lat, 0.5);
-        p99[p] = pct(&r->lat, 0.99);
+        p50[p] = tu_samples_pct(&r->lat, 0.5);
+        p99[p] = tu_samples_pct(&r->lat, 0.99);
         rate[p] = (double)r->calls * 1e6 / (double)(r->elapsed_us | 1);
         printf("  %-44s %8.0f %7lld %7lld %7lld  %lld-%lld | %lld-%lld%s\n",
                path_names[p], rate[p], (long long)p50[p], (long long)p99[p],
-               (long long)pct(&r->lat, 1.0), (long long)pct(&r->round_p50, 0),
-               (long long)pct(&r->round_p50, 1),
-               (long long)pct(&r->round_p99, 0),
-               (long long)pct(&r->round_p99, 1), r->errors ? " (errors!)" : "");
+               (long long)tu_samples_pct(&r->lat, 1.0),
+               (long long)tu_samples_pct(&r->round_p50, 0),
+               (long long)tu_samples_pct(&r->round_p50, 1),
+               (long long)tu_samples_pct(&r->round_p99, 0),
+               (long long)tu_samples_pct(&r->round_p99, 1),
+               r->errors ? " (errors!)" : "");
     }
     printf("  CPU us per call: %-28s %9s %8s %8s %8s  machine busy\n", "",
            "responder", "sfsim", "RabbitMQ", "callers");
@@ -620,21 +575,15 @@ static bool report(int k, int rounds, double seconds)
     return ok;
 }
 
-static int env_int(const char *name, int dflt)
-{
-    const char *v = getenv(name);
-
-    return v && *v ? atoi(v) : dflt;
-}
-
 int main(int argc, char **argv)
 {
-    bool short_run = env_int("SFC_BENCH_SHORT", 0) > 0;
-    double seconds = env_int("SFC_BENCH_RPC_SECONDS", 0) > 0
-                         ? env_int("SFC_BENCH_RPC_SECONDS", 0)
+    bool short_run = tu_env_int("SFC_BENCH_SHORT", 0) > 0;
+    double seconds = tu_env_int("SFC_BENCH_RPC_SECONDS", 0) > 0
+                         ? tu_env_int("SFC_BENCH_RPC_SECONDS", 0)
                      : short_run ? 0.5
                                  : 1.5;
-    int rounds = env_int("SFC_BENCH_RPC_ROUNDS", short_run ? 2 : 3), failed = 0;
+    int rounds = tu_env_int("SFC_BENCH_RPC_ROUNDS", short_run ? 2 : 3),
+        failed = 0;
     pid_t d_off, d_on, echo;
     double api_off, api_on;
 
@@ -687,7 +636,7 @@ int main(int argc, char **argv)
     printf("RPC creates: sfsim, the daemons, RabbitMQ and the callers on "
            "%ld CPUs\n",
            sysconf(_SC_NPROCESSORS_ONLN));
-    print_loadavg("at the start");
+    tu_print_loadavg("at the start");
     /* Warm-up, not counted: connections, pools, caches. */
     for (int p = 0; p < N_PATHS; p++)
         run_round(n_counts - 1, (enum path)p, 0.5);
@@ -716,7 +665,7 @@ int main(int argc, char **argv)
         printf("FAILED: coalescing saved no API calls\n");
         failed = 1;
     }
-    print_loadavg("at the end");
+    tu_print_loadavg("at the end");
 out:
     quitting = true;
     pthread_barrier_wait(&start_line);
