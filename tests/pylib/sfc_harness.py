@@ -58,12 +58,18 @@ class Sim:
         self.proc.wait(timeout=5)
         self.log.close()
 
-    def control(self, path, body=None):
+    def control(self, path, body=None, method=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json"},
+                                     method=method)
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
+
+    def clear_faults(self):
+        """Disarms every fault; requests a delay fault with "until_cleared"
+        holds go on at once."""
+        self.control("/_sim/fault", method="DELETE")
 
     def fault_relogins(self, fault):
         """Arms @fault (a /_sim/fault body without path and count) on every

@@ -145,7 +145,8 @@ void sim_control(struct sim *sim,
     if ((strcmp(p, "/fault") == 0 || strcmp(p, "/faults") == 0) && post)
         fault_add(sim, req, resp);
     else if ((strcmp(p, "/fault") == 0 || strcmp(p, "/faults") == 0) && del)
-        (sim_faults_clear(sim), ctl_ok(resp, NULL));
+        (sim_faults_clear(sim), atomic_fetch_add(&sim->faults_cleared, 1),
+         ctl_ok(resp, NULL));
     else if ((strcmp(p, "/fault") == 0 || strcmp(p, "/faults") == 0) && get)
         sim_response_json(resp, 200, sim_faults_json(sim));
     else if (strcmp(p, "/stats") == 0 && get)

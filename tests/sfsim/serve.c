@@ -109,6 +109,27 @@ static void duplicates_detected(struct sim_response *resp)
     sim_response_json(resp, 400, arr);
 }
 
+/*
+ * Fault "delay": the request waits @hit's ms (default 1000) and proceeds;
+ * with "until_cleared": true it proceeds early once the faults are cleared
+ * (DELETE /_sim/fault), so that a test holds requests for as long as it
+ * needs rather than for a guess.
+ */
+static void delay(struct sim *sim, const struct sim_fault_hit *hit)
+{
+    int64_t until = sfc_now_ms() + (hit->ms > 0 ? hit->ms : 1000);
+    unsigned gen = atomic_load(&sim->faults_cleared);
+
+    if (!cJSON_IsTrue(
+            cJSON_GetObjectItemCaseSensitive(hit->params, "until_cleared"))) {
+        sfc_sleep_ms(until - sfc_now_ms());
+        return;
+    }
+    while (atomic_load(&sim->faults_cleared) == gen && sfc_now_ms() < until &&
+           !atomic_load(&sim->stopping))
+        sfc_sleep_ms(20);
+}
+
 /* Faults that act before the handler; true when they answered. */
 static bool pre_faults(struct sim *sim,
                        const struct sim_request *req,
@@ -121,7 +142,7 @@ static bool pre_faults(struct sim *sim,
     if (sim_fault_take(sim, "expire_sessions", m, p, NULL))
         sim_sessions_expire_all(sim);
     if (sim_fault_take(sim, "delay", m, p, &hit)) {
-        sfc_sleep_ms(hit.ms > 0 ? hit.ms : 1000);
+        delay(sim, &hit);
         sim_fault_hit_clear(&hit);
     }
     if (sim_fault_take(sim, "drop_connection", m, p, &hit)) {

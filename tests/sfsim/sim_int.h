@@ -45,7 +45,8 @@ struct sim {
     atomic_llong tx_counter;
     atomic_llong data_inflight;
     atomic_int stopping;
-    char demo_writer[19]; /* --demo: the user whose changes it makes */
+    atomic_uint faults_cleared; /* DELETE /_sim/fault: counts the clears */
+    char demo_writer[19];       /* --demo: the user whose changes it makes */
 };
 
 /* ---- sim.c: lifecycle ---- */

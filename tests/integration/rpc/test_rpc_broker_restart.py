@@ -120,11 +120,11 @@ class BrokerRestartDuringCalls(unittest.TestCase):
                            0)
 
     def test_replies_never_confirmed(self):
-        # Creates take 5 s; meanwhile the broker is blocked by a memory
-        # alarm, so the replies published then are never confirmed. The
-        # caller published before the alarm and is not blocked. (rabbitmqctl
-        # alone can take 2 s on a busy machine: the delay leaves room.)
-        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 5000,
+        # Creates are held in Salesforce until the broker is blocked by a
+        # memory alarm, so the replies published then are never confirmed.
+        # The caller published before the alarm and is not blocked.
+        self.sim.control("/_sim/fault", {"kind": "delay", "ms": 120000,
+                                         "until_cleared": True,
                                          "method": "POST",
                                          "path": "/sobjects/Contact$",
                                          "count": -1})
@@ -134,12 +134,12 @@ class BrokerRestartDuringCalls(unittest.TestCase):
         self.wait_in_salesforce(8)
         try:
             memory_alarm(True)
-            deadline = time.time() + 30
-            while "no publisher confirm for RPC replies" not in \
-                    self.daemon.output():
-                self.assertLess(time.time(), deadline, self.daemon.output())
-                time.sleep(0.2)
+            self.sim.clear_faults()
+            wait_for(lambda: "no publisher confirm for RPC replies" in
+                     self.daemon.output(), 60,
+                     "replies left unconfirmed", self.daemon.output)
         finally:
+            self.sim.clear_faults()
             memory_alarm(False)
         for cid, name in names.items():
             body, _ = caller.wait(cid, 60)
