@@ -28,13 +28,22 @@ void sfc_api_options_init(struct sfc_api_options *o)
 }
 
 /* The option strings a client owns, in one place for copy and free. */
+/* clang-format off: it reflows this list differently on every pass */
 #define OPTION_STRINGS(X)                                                      \
     X(login_url)                                                               \
     X(instance_url)                                                            \
     X(api_version)                                                             \
-    X(username) X(password) X(security_token) X(client_id) X(client_secret)    \
-        X(refresh_token) X(private_key_file) X(access_token) X(ca_file)        \
-            X(ca_dir)
+    X(username)                                                                \
+    X(password)                                                                \
+    X(security_token)                                                          \
+    X(client_id)                                                               \
+    X(client_secret)                                                           \
+    X(refresh_token)                                                           \
+    X(private_key_file)                                                        \
+    X(access_token)                                                            \
+    X(ca_file)                                                                 \
+    X(ca_dir)
+/* clang-format on */
 
 static void
 share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *opaque)
