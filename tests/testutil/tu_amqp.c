@@ -80,3 +80,53 @@ out:
     curl_url_cleanup(u);
     return c;
 }
+
+void tu_amqp_bind_consume(amqp_connection_state_t c,
+                          const char *exchange,
+                          const char *key)
+{
+    amqp_queue_declare_ok_t *q;
+
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes(exchange),
+                          amqp_cstring_bytes("topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
+    q = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 0, 1,
+                           amqp_empty_table);
+    amqp_queue_bind(c, 1, q->queue, amqp_cstring_bytes(exchange),
+                    amqp_cstring_bytes(key), amqp_empty_table);
+    amqp_basic_consume(c, 1, q->queue, amqp_empty_bytes, 0, 1, 0,
+                       amqp_empty_table);
+}
+
+void tu_amqp_event_props(amqp_basic_properties_t *p,
+                         amqp_table_entry_t hdr[3],
+                         amqp_field_value_t *item,
+                         const char *mid,
+                         const char *call_id,
+                         int64_t replay,
+                         const char *client_id)
+{
+    *p = (amqp_basic_properties_t){0};
+    p->_flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
+                AMQP_BASIC_CONTENT_ENCODING_FLAG |
+                AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
+                AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    p->content_type = amqp_cstring_bytes("application/json");
+    p->content_encoding = amqp_cstring_bytes("utf-8");
+    p->delivery_mode = 2;
+    p->message_id = amqp_cstring_bytes(mid);
+    item->kind = AMQP_FIELD_KIND_UTF8;
+    item->value.bytes = amqp_cstring_bytes(call_id);
+    hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
+    hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
+    hdr[0].value.value.array.num_entries = 1;
+    hdr[0].value.value.array.entries = item;
+    hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
+    hdr[1].value.kind = AMQP_FIELD_KIND_I64;
+    hdr[1].value.value.i64 = replay;
+    hdr[2].key = amqp_cstring_bytes("nameko.client_id");
+    hdr[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    hdr[2].value.value.bytes = amqp_cstring_bytes(client_id);
+    p->headers.num_entries = 3;
+    p->headers.entries = hdr;
+}

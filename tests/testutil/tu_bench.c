@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sfc/api.h"
 #include "tu_bench.h"
 
 void tu_samples_push(struct tu_samples *s, int64_t x)
@@ -63,4 +64,15 @@ void tu_print_loadavg(const char *when)
         fclose(f);
     }
     printf("  load average %s: %s", when, buf);
+}
+
+void tu_sim_api_options(struct sfc_api_options *o, const char *login_url)
+{
+    sfc_api_options_init(o);
+    o->login_url = login_url;
+    o->username = "demo@sfsim.local";
+    o->password = "demo-password";
+    o->security_token = "DEMOTOKEN";
+    o->client_id = "sfsim-client-id";
+    o->client_secret = "sfsim-client-secret";
 }

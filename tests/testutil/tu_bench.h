@@ -32,6 +32,11 @@ void tu_samples_free(struct tu_samples *s);
 /* $@name as an integer, @dflt when unset or empty. */
 int tu_env_int(const char *name, int dflt);
 
+struct sfc_api_options;
+
+/* Initialises @o for sfsim's demo user at @login_url (sfsim_proc.url). */
+void tu_sim_api_options(struct sfc_api_options *o, const char *login_url);
+
 /* Prints "  load average <when>: <the 1, 5 and 15 min averages ...>". */
 void tu_print_loadavg(const char *when);
 

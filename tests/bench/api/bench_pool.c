@@ -13,6 +13,7 @@
 
 #include "sfc/api.h"
 #include "testutil.h"
+#include "tu_bench.h"
 
 #define BODY "{\"LastName\":\"Bench\",\"Email\":\"bench@example.com\"}"
 
@@ -130,13 +131,7 @@ int main(void)
     per_thread = getenv("SFC_BENCH_N") ? atoi(getenv("SFC_BENCH_N")) : 150;
     if (sfsim_start(&sim, NULL) != 0)
         return 1;
-    sfc_api_options_init(&o);
-    o.login_url = sim.url;
-    o.username = "demo@sfsim.local";
-    o.password = "demo-password";
-    o.security_token = "DEMOTOKEN";
-    o.client_id = "sfsim-client-id";
-    o.client_secret = "sfsim-client-secret";
+    tu_sim_api_options(&o, sim.url);
     o.pool_size = 32;
     client = sfc_api_client_new(&o, err, sizeof(err));
     if (!client || sfc_api_client_session(client, &s, NULL) != SFC_OK) {

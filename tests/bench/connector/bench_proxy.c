@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <amqp.h>
@@ -65,59 +64,11 @@ static void declare_exchange(amqp_connection_state_t c, const char *exchange)
                           amqp_empty_table);
 }
 
-static void
-bind_queue(amqp_connection_state_t c, const char *exchange, const char *key)
-{
-    amqp_queue_declare_ok_t *q;
-
-    declare_exchange(c, exchange);
-    q = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 0, 1,
-                           amqp_empty_table);
-    amqp_queue_bind(c, 1, q->queue, amqp_cstring_bytes(exchange),
-                    amqp_cstring_bytes(key), amqp_empty_table);
-    amqp_basic_consume(c, 1, q->queue, amqp_empty_bytes, 0, 1, 0,
-                       amqp_empty_table);
-}
-
 static int cmp64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
     return x < y ? -1 : x > y;
-}
-
-static int64_t cpu_us_self(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-/* User + system CPU of a process in microseconds, -1 if unknown. */
-static int64_t cpu_us_of(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command may hold spaces */
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-                     "%llu",
-                     &ut, &st) != 2)
-        return -1;
-    return (int64_t)((ut + st) * 1000000ULL /
-                     (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
 /* A line of /proc/<pid>/status in kB ("VmRSS:", "VmHWM:"), -1 if none. */
@@ -148,7 +99,7 @@ struct run {
 /* Takes up to n_events messages from @c, timing each by its SentAt__c. */
 static void consume(amqp_connection_state_t c, struct run *r)
 {
-    int64_t cpu0 = cpu_us_self();
+    int64_t cpu0 = tu_cpu_self_us();
 
     while (r->got < n_events && sfc_now_us() - r->t0 < 120000000) {
         amqp_envelope_t env;
@@ -168,7 +119,7 @@ static void consume(amqp_connection_state_t c, struct run *r)
         amqp_destroy_envelope(&env);
     }
     r->t_end = sfc_now_us();
-    r->consumer_cpu_us = cpu_us_self() - cpu0;
+    r->consumer_cpu_us = tu_cpu_self_us() - cpu0;
     qsort(r->lat, (size_t)r->got, sizeof(int64_t), cmp64);
 }
 
@@ -197,7 +148,7 @@ static void publish_like_daemon(amqp_connection_state_t c,
     char body[512 + 65536], mid[64], call_id[64];
     amqp_table_entry_t hdr[3];
     amqp_field_value_t item;
-    amqp_basic_properties_t p = {0};
+    amqp_basic_properties_t p;
 
     snprintf(body, sizeof(body),
              "{\"Id\":\"003000000%09d\",\"Name\":\"Firehose %d\","
@@ -206,29 +157,9 @@ static void publish_like_daemon(amqp_connection_state_t c,
     snprintf(mid, sizeof(mid), "/topic/Bench:%d", i + 1);
     snprintf(call_id, sizeof(call_id), "bench.subscribe.%016llx%08x",
              (unsigned long long)sfc_rand64(), (unsigned)i);
-    p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG |
-               AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
-               AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
-    p.content_type = amqp_cstring_bytes("application/json");
-    p.content_encoding = amqp_cstring_bytes("utf-8");
-    p.delivery_mode = 2;
-    p.message_id = amqp_cstring_bytes(mid);
-    item.kind = AMQP_FIELD_KIND_UTF8;
-    item.value.bytes = amqp_cstring_bytes(call_id);
-    hdr[0].key = amqp_cstring_bytes("nameko.call_id_stack");
-    hdr[0].value.kind = AMQP_FIELD_KIND_ARRAY;
-    hdr[0].value.value.array.num_entries = 1;
-    hdr[0].value.value.array.entries = &item;
-    hdr[1].key = amqp_cstring_bytes("nameko.replay_id");
-    hdr[1].value.kind = AMQP_FIELD_KIND_I64;
-    hdr[1].value.value.i64 = i + 1;
     /* A Bayeux client id as Salesforce hands them out. */
-    hdr[2].key = amqp_cstring_bytes("nameko.client_id");
-    hdr[2].value.kind = AMQP_FIELD_KIND_UTF8;
-    hdr[2].value.value.bytes =
-        amqp_cstring_bytes("5b1jdngw1jz9g9w176s5z4jha0h8");
-    p.headers.num_entries = 3;
-    p.headers.entries = hdr;
+    tu_amqp_event_props(&p, hdr, &item, mid, call_id, i + 1,
+                        "5b1jdngw1jz9g9w176s5z4jha0h8");
     amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange),
                        amqp_cstring_bytes(key), 1, 0, &p,
                        amqp_cstring_bytes(body));
@@ -326,7 +257,7 @@ static void ceiling(const char *exchange, struct run *r)
     int go;
     char b = 1;
 
-    bind_queue(c, exchange, "bench_ceiling");
+    tu_amqp_bind_consume(c, exchange, "bench_ceiling");
     pid = start_publisher(exchange, "bench_ceiling", WINDOW, &go);
     r->t0 = sfc_now_us();
     if (write(go, &b, 1) != 1)
@@ -388,25 +319,6 @@ struct daemon {
     int64_t events;
 };
 
-/* Subscriptions sfsim has accepted so far. */
-static int64_t subscribes(struct sfsim_proc *sim)
-{
-    char *body = NULL;
-    cJSON *root, *v;
-    int64_t n = 0;
-
-    sfsim_control(sim, "/_sim/stats", NULL, &body);
-    root = cJSON_Parse(body);
-    v = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(root, "counters"),
-        "stream_subscribes");
-    if (cJSON_IsNumber(v))
-        n = (int64_t)v->valuedouble;
-    cJSON_Delete(root);
-    free(body);
-    return n;
-}
-
 static void
 daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
 {
@@ -418,7 +330,7 @@ daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
     sfsim_control(sim, "/_sim/firehose", json, NULL);
     d->consumer = amqp_connect();
     snprintf(ex, sizeof(ex), "%s.events", service);
-    bind_queue(d->consumer, ex, "bench_event");
+    tu_amqp_bind_consume(d->consumer, ex, "bench_event");
     d->pid = fork();
     if (d->pid == 0) {
         const char *other = getenv("SFC_BENCH_DAEMON");
@@ -430,7 +342,7 @@ daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
     /* Login and subscribe: until sfsim saw the subscription (a daemon under
      * valgrind takes a while), then a moment for its reply to arrive. */
     for (int64_t until = sfc_now_ms() + 60000;
-         subscribes(sim) < 1 && sfc_now_ms() < until;)
+         sfsim_counter(sim, "stream_subscribes") < 1 && sfc_now_ms() < until;)
         sfc_sleep_ms(50);
     sfc_sleep_ms(500);
     d->idle_rss_kb = status_kb(d->pid, "VmRSS:");
@@ -440,7 +352,7 @@ daemon_start(struct sfsim_proc *sim, const char *service, struct daemon *d)
 static void
 daemon_round(struct sfsim_proc *sim, struct daemon *d, struct run *r)
 {
-    int64_t cpu0 = cpu_us_of(d->pid), sim0 = cpu_us_of(sim->pid);
+    int64_t cpu0 = tu_cpu_us(d->pid), sim0 = tu_cpu_us(sim->pid);
     char json[256];
 
     snprintf(json, sizeof(json),
@@ -450,8 +362,8 @@ daemon_round(struct sfsim_proc *sim, struct daemon *d, struct run *r)
     r->t0 = sfc_now_us();
     sfsim_control(sim, "/_sim/firehose", json, NULL);
     consume(d->consumer, r);
-    d->cpu_us += cpu_us_of(d->pid) - cpu0;
-    d->sim_cpu_us += cpu_us_of(sim->pid) - sim0;
+    d->cpu_us += tu_cpu_us(d->pid) - cpu0;
+    d->sim_cpu_us += tu_cpu_us(sim->pid) - sim0;
     d->events += r->got;
 }
 

@@ -428,31 +428,16 @@ static bool wait_ready(enum path path)
     return false;
 }
 
-static int64_t counter(const char *name)
-{
-    char *body = NULL;
-    cJSON *root, *v;
-    int64_t n = 0;
-
-    sfsim_control(&sim, "/_sim/stats", NULL, &body);
-    root = cJSON_Parse(body);
-    v = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(root, "counters"), name);
-    if (cJSON_IsNumber(v))
-        n = (int64_t)v->valuedouble;
-    cJSON_Delete(root);
-    free(body);
-    return n;
-}
-
 /* API calls per 1,000 creates through @path, @n callers for @seconds. */
 static double api_per_1000(enum path path, int k, double seconds)
 {
-    int64_t api0 = counter("api_calls"), calls0 = results[k][path].calls, n;
+    int64_t api0 = sfsim_counter(&sim, "api_calls"),
+            calls0 = results[k][path].calls, n;
 
     run_round(k, path, seconds);
     n = results[k][path].calls - calls0;
-    return n ? 1000.0 * (double)(counter("api_calls") - api0) / (double)n
+    return n ? 1000.0 * (double)(sfsim_counter(&sim, "api_calls") - api0) /
+                   (double)n
              : -1.0;
 }
 
@@ -463,13 +448,7 @@ static int login(void)
     struct sfc_api_session s = {0};
     char err[256];
 
-    sfc_api_options_init(&ao);
-    ao.login_url = sim.url;
-    ao.username = "demo@sfsim.local";
-    ao.password = "demo-password";
-    ao.security_token = "DEMOTOKEN";
-    ao.client_id = "sfsim-client-id";
-    ao.client_secret = "sfsim-client-secret";
+    tu_sim_api_options(&ao, sim.url);
     api = sfc_api_client_new(&ao, err, sizeof(err));
     if (!api || sfc_api_client_session(api, &s, NULL) != SFC_OK)
         return -1;

@@ -14,6 +14,7 @@
 
 #include "sfc/streaming.h"
 #include "testutil.h"
+#include "tu_bench.h"
 
 #define EVENTS  50000
 #define PAYLOAD 1024
@@ -121,13 +122,7 @@ int main(void)
     setenv("SFSIM_CDC", "0", 1);
     if (sfsim_start(&sim, args) != 0)
         return 1;
-    sfc_api_options_init(&ao);
-    ao.login_url = sim.url;
-    ao.username = "demo@sfsim.local";
-    ao.password = "demo-password";
-    ao.security_token = "DEMOTOKEN";
-    ao.client_id = "sfsim-client-id";
-    ao.client_secret = "sfsim-client-secret";
+    tu_sim_api_options(&ao, sim.url);
     api = sfc_api_client_new(&ao, err, sizeof(err));
     if (!api || sfc_api_client_session(api, &s, NULL) != SFC_OK)
         return 1;
