@@ -136,11 +136,13 @@ class Daemon:
         self.log_path = os.path.join(workdir, "daemon.log")
         self.proc = None
 
-    def start(self):
+    def start(self, env=None):
+        """@env: the daemon's whole environment (the test's if None)."""
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "sfconnector"), "run", "-c", self.path],
-            stdout=self.log, stderr=self.log, preexec_fn=dies_with_parent)
+            stdout=self.log, stderr=self.log, preexec_fn=dies_with_parent,
+            env=env)
 
     def kill(self, sig=signal.SIGKILL):
         self.proc.send_signal(sig)
