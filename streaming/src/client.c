@@ -74,7 +74,8 @@ static void stream_free(struct sfc_stream *s)
         stream_sub_free(u);
     }
     sfc_replay_store_destroy(s->own_store);
-    close(s->efd);
+    if (s->efd >= 0)
+        close(s->efd);
     free(s->error);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
@@ -87,6 +88,7 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
                                    size_t errstr_size)
 {
     struct sfc_stream *s;
+    int e;
 
     if (!o->api) {
         sfc_errstr_set(errstr, errstr_size, "an api client is required");
@@ -98,24 +100,42 @@ struct sfc_stream *sfc_stream_open(const struct sfc_stream_options *o,
         s->o.store = s->own_store = sfc_replay_store_new_memory();
     if (!s->o.max_pending)
         s->o.max_pending = 1;
-    /* Level, not a count: set while the queue is not empty. */
-    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    /* Lives as long as the stream so other threads may wake it. */
-    s->multi = curl_multi_init();
     pthread_mutex_init(&s->lock, NULL);
     /* Deadlines on CLOCK_MONOTONIC: a wall-clock step neither stretches
      * nor cuts a wait. */
     sfc_cond_init_monotonic(&s->cond);
     sfc_cond_init_monotonic(&s->store_cond);
-    if (pthread_create(&s->store_thread, NULL, stream_store_main, s) != 0)
+    /* Level, not a count: set while the queue is not empty. Without it
+     * the consumer would never be woken: no stream at all. */
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->efd < 0) {
+        sfc_errstr_set(errstr, errstr_size,
+                       "cannot create the stream's eventfd: %s",
+                       strerror(errno));
         goto out_free;
-    if (pthread_create(&s->thread, NULL, stream_io_main, s) != 0) {
+    }
+    /* Lives as long as the stream so other threads may wake it. */
+    s->multi = curl_multi_init();
+    if (!s->multi) {
+        sfc_errstr_set(errstr, errstr_size,
+                       "cannot create the stream's HTTP transfer set "
+                       "(curl_multi_init)");
+        goto out_free;
+    }
+    if ((e = pthread_create(&s->store_thread, NULL, stream_store_main, s))) {
+        sfc_errstr_set(errstr, errstr_size,
+                       "cannot start the stream's store thread: %s",
+                       strerror(e));
+        goto out_free;
+    }
+    if ((e = pthread_create(&s->thread, NULL, stream_io_main, s))) {
+        sfc_errstr_set(errstr, errstr_size,
+                       "cannot start the stream's I/O thread: %s", strerror(e));
         stop_store_thread(s, 0);
         goto out_free;
     }
     return s;
 out_free:
-    sfc_errstr_set(errstr, errstr_size, "cannot start the stream's threads");
     stream_free(s);
     return NULL;
 }

@@ -360,15 +360,19 @@ static int start(struct daemon *d, char *err, size_t errsz)
         return SFC_EXIT_RUNTIME;
     subscribe_all(d);
     proxy_start(d->proxy, d->stream, d->routes);
+    /* The address was checked with the config: a listen that fails now
+     * (the port taken, no descriptor or thread left) is the machine's
+     * state, as are the responder's resources. */
     if (d->cfg->metrics.listen && *d->cfg->metrics.listen) {
         d->metrics = metrics_start(d->cfg->metrics.listen, err, errsz);
         if (!d->metrics)
-            return SFC_EXIT_CONFIG;
+            return SFC_EXIT_RUNTIME;
     }
     if (d->cfg->rpc.enabled) {
-        d->rpc = connector_rpc_start(d->cfg, d->api, err, errsz);
-        if (!d->rpc)
-            return SFC_EXIT_CONFIG;
+        sfc_err_t rc = connector_rpc_start(d->cfg, d->api, &d->rpc, err, errsz);
+
+        if (rc != SFC_OK)
+            return rc == SFC_ERR_CONFIG ? SFC_EXIT_CONFIG : SFC_EXIT_RUNTIME;
     }
     return SFC_EXIT_OK;
 }

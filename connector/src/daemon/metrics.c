@@ -1,4 +1,5 @@
 /* The metrics and health endpoint (see metrics.h). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,7 @@ struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
      * one or two), a ceiling well below the process's descriptor limit,
      * and connections idle for METRICS_IDLE_S closed.
      */
+    errno = 0;
     m->d = MHD_start_daemon(
         flags, 0, NULL, NULL, answer, m, MHD_OPTION_SOCK_ADDR, &la.sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
@@ -92,8 +94,12 @@ struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
         (unsigned)METRICS_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)METRICS_IDLE_S, MHD_OPTION_END);
     if (!m->d) {
-        sfc_errstr_set(errstr, errsz, "cannot listen on %s for metrics",
-                       listen);
+        /* libmicrohttpd leaves errno at the call that failed (bind,
+         * eventfd, pthread_create). */
+        int e = errno;
+
+        sfc_errstr_set(errstr, errsz, "cannot listen on %s for metrics%s%s",
+                       listen, e ? ": " : "", e ? strerror(e) : "");
         pthread_mutex_destroy(&m->lock);
         free(m);
         return NULL;

@@ -21,6 +21,7 @@
  * in rpc_server_redelivery.c; jobs, the reply cache and the workers in
  * rpc_server_jobs.c (their state: rpc_server_int.h).
  */
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -344,10 +345,11 @@ void connector_rpc_drain(struct connector_rpc *r, int64_t until_ms)
         sfc_sleep_ms(20);
 }
 
-struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
-                                          struct sfc_api_client *api,
-                                          char *errstr,
-                                          size_t errsz)
+sfc_err_t connector_rpc_start(const struct sfc_config *cfg,
+                              struct sfc_api_client *api,
+                              struct connector_rpc **out,
+                              char *errstr,
+                              size_t errsz)
 {
     const struct sfc_config_rpc *c = &cfg->rpc;
     struct sfc_rpc_named_method *m = sfc_xcalloc(c->n_methods + 1, sizeof(*m));
@@ -374,14 +376,16 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     o.n_methods = c->n_methods;
     o.coalesce_window_ms = c->coalesce_window_ms;
     r->cfg = cfg;
+    r->done_fd = -1;
     /* RPC's own handles: its load never takes the rest of the daemon's. */
     r->api = sfc_api_client_new_pool(api, (unsigned)c->pool_size);
     r->rpc = sfc_rpc_new(&o, r->api, errstr, errsz);
     free(m);
+    *out = NULL;
     if (!r->rpc) {
         sfc_api_client_destroy(r->api);
         free(r);
-        return NULL;
+        return SFC_ERR_CONFIG;
     }
     r->queue = sfc_xasprintf("rpc-%s", cfg->service.name);
     r->retry = sfc_xasprintf("rpc-%s.retry", cfg->service.name);
@@ -395,13 +399,45 @@ struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
     }
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
+    r->workers = sfc_xcalloc((size_t)c->max_workers, sizeof(pthread_t));
+    /* What the responder cannot run without: a start that gets less
+     * ends, rather than serve with a part missing. */
     r->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    r->n_workers = (size_t)c->max_workers;
-    r->workers = sfc_xcalloc(r->n_workers, sizeof(pthread_t));
-    for (size_t i = 0; i < r->n_workers; i++)
-        pthread_create(&r->workers[i], NULL, rpcs_worker_main, r);
-    pthread_create(&r->thread, NULL, server_main, r);
-    return r;
+    if (r->done_fd < 0) {
+        sfc_errstr_set(errstr, errsz,
+                       "cannot create the RPC responder's eventfd: %s",
+                       strerror(errno));
+        goto fail;
+    }
+    /* n_workers counts the threads started: those are the ones joined. */
+    while (r->n_workers < (size_t)c->max_workers) {
+        int e = pthread_create(&r->workers[r->n_workers], NULL,
+                               rpcs_worker_main, r);
+
+        if (e) {
+            sfc_errstr_set(
+                errstr, errsz, "cannot start RPC worker thread %zu of %lld: %s",
+                r->n_workers + 1, (long long)c->max_workers, strerror(e));
+            goto fail;
+        }
+        r->n_workers++;
+    }
+    {
+        int e = pthread_create(&r->thread, NULL, server_main, r);
+
+        if (e) {
+            sfc_errstr_set(errstr, errsz,
+                           "cannot start the RPC responder's thread: %s",
+                           strerror(e));
+            goto fail;
+        }
+    }
+    r->thread_started = true;
+    *out = r;
+    return SFC_OK;
+fail:
+    connector_rpc_stop(r);
+    return SFC_ERR_IO;
 }
 
 static void free_list(struct job *j)
@@ -422,7 +458,8 @@ void connector_rpc_stop(struct connector_rpc *r)
     atomic_store(&r->stop, true);
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
+    if (r->thread_started)
+        pthread_join(r->thread, NULL);
     for (size_t i = 0; i < r->n_workers; i++)
         pthread_join(r->workers[i], NULL);
     free_list(r->unconfirmed);
@@ -442,7 +479,8 @@ void connector_rpc_stop(struct connector_rpc *r)
     free(r->workers);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
-    close(r->done_fd);
+    if (r->done_fd >= 0)
+        close(r->done_fd);
     free(r);
 }
 

@@ -25,11 +25,17 @@ struct connector_rpc_stats {
     uint64_t coalesced_creates, coalesced_requests;
 };
 
-/* Starts the responder; NULL with @errstr when the config is unusable. */
-struct connector_rpc *connector_rpc_start(const struct sfc_config *cfg,
-                                          struct sfc_api_client *api,
-                                          char *errstr,
-                                          size_t errsz);
+/*
+ * Starts the responder into @out. SFC_ERR_CONFIG with @errstr when the
+ * config is unusable; SFC_ERR_IO with @errstr when the process cannot get
+ * what the responder needs (an eventfd, its threads): nothing is left
+ * running then.
+ */
+sfc_err_t connector_rpc_start(const struct sfc_config *cfg,
+                              struct sfc_api_client *api,
+                              struct connector_rpc **out,
+                              char *errstr,
+                              size_t errsz);
 
 /*
  * Takes no new request (those the broker sends meanwhile stay unacked and

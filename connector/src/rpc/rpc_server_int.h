@@ -83,7 +83,8 @@ struct connector_rpc {
     uint64_t gen;
     pthread_t thread;
     pthread_t *workers;
-    size_t n_workers;
+    size_t n_workers;    /* worker threads started */
+    bool thread_started; /* the AMQP thread (r->thread) runs */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct job *todo_head, *todo_tail; /* for workers */

@@ -34,7 +34,8 @@ int eventfd(unsigned int initval, int flags)
 {
     int (*real)(unsigned int, int);
 
-    if (fault_due("SFC_FAULT_EVENTFD", atomic_fetch_add(&eventfd_calls, 1) + 1)) {
+    if (fault_due("SFC_FAULT_EVENTFD",
+                  atomic_fetch_add(&eventfd_calls, 1) + 1)) {
         errno = EMFILE;
         return -1;
     }
@@ -47,8 +48,7 @@ int pthread_create(pthread_t *thread,
                    void *(*start)(void *),
                    void *arg)
 {
-    int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
-                void *);
+    int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
     if (fault_due("SFC_FAULT_PTHREAD_CREATE",
                   atomic_fetch_add(&pthread_create_calls, 1) + 1))

@@ -63,6 +63,10 @@ class StartFailures(unittest.TestCase):
                         self.assertTrue(any(w in out for w in words),
                                         f"{var}={n}: no reason given: {out}")
                         failures += 1
+                        reason = [ln for ln in out.splitlines()
+                                  if " error " in ln][:1]
+                        print(f"{var}={n}: exit 4: {reason}",
+                              file=sys.stderr)
                         continue
                     d.kill(15)
                     self.assertEqual(d.wait(10), 0, f"{var}={n}: {out}")
@@ -103,10 +107,11 @@ class StartFailures(unittest.TestCase):
                   + d.output())
 
     def test_eventfd_failures(self):
-        self.run_faults("SFC_FAULT_EVENTFD", ["eventfd"])
+        self.run_faults("SFC_FAULT_EVENTFD", ["eventfd", "Too many open files"])
 
     def test_thread_failures(self):
-        self.run_faults("SFC_FAULT_PTHREAD_CREATE", ["thread"])
+        self.run_faults("SFC_FAULT_PTHREAD_CREATE",
+                        ["thread", "Resource temporarily unavailable"])
 
 
 if __name__ == "__main__":
