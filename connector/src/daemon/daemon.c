@@ -184,6 +184,7 @@ static void refresh_metrics(void *opaque)
     int64_t used, limit;
     struct sfc_buf b;
     bool healthy;
+    char why[512] = "";
 
     if (!d->metrics)
         return;
@@ -193,8 +194,11 @@ static void refresh_metrics(void *opaque)
         connector_rpc_get_stats(d->rpc, &rs);
     sfc_api_client_usage(d->api, &used, &limit);
     /* Unhealthy too while the replay store fails (retried meanwhile). */
-    healthy =
-        sfc_stream_healthy(d->stream, NULL, 0) && proxy_broker_up(d->proxy);
+    healthy = sfc_stream_healthy(d->stream, why, sizeof(why));
+    if (healthy && !proxy_broker_up(d->proxy)) {
+        healthy = false;
+        snprintf(why, sizeof(why), "the broker link is down");
+    }
     sfc_buf_init(&b, 0);
     /* Which build is running, for dashboards (the value is always 1). */
     sfc_buf_appendf(
@@ -241,7 +245,7 @@ static void refresh_metrics(void *opaque)
     C("rpc_coalesced_create_requests_total", rs.coalesced_requests);
 #undef C
 #undef G
-    metrics_update(d->metrics, b.data, healthy);
+    metrics_update(d->metrics, b.data, healthy, why);
     sfc_buf_free(&b);
 }
 

@@ -19,7 +19,27 @@ struct metrics {
     pthread_mutex_t lock;
     char *text;
     bool healthy;
+    char *why;          /* the reason when not healthy */
+    int64_t updated_ms; /* monotonic; 0 before the first snapshot */
 };
+
+/* The /healthz answer from the snapshot. Lock held. */
+static char *health_body(const struct metrics *m, int64_t age_ms, bool *ok)
+{
+    *ok = false;
+    if (!m->updated_ms)
+        return sfc_xstrdup("unhealthy: starting\n");
+    if (age_ms > METRICS_STALE_MS)
+        return sfc_xasprintf(
+            "unhealthy: the daemon's state was not refreshed for %.1f s (its "
+            "dispatch thread is waiting, e.g. on a broker that does not "
+            "read)\n",
+            (double)age_ms / 1000.0);
+    if (!m->healthy)
+        return sfc_xasprintf("unhealthy: %s\n", m->why);
+    *ok = true;
+    return sfc_xstrdup("ok\n");
+}
 
 static enum MHD_Result answer(void *cls,
                               struct MHD_Connection *conn,
@@ -35,20 +55,26 @@ static enum MHD_Result answer(void *cls,
     enum MHD_Result rc;
     unsigned status = MHD_HTTP_OK;
     char *body;
+    int64_t age_ms;
+    bool ok;
 
     (void)version;
     (void)data;
     (void)size;
     (void)ptr;
     pthread_mutex_lock(&m->lock);
+    age_ms = sfc_now_ms() - m->updated_ms;
     if (strcmp(method, "GET") != 0) {
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
         body = sfc_xstrdup("method not allowed\n");
     } else if (strcmp(url, "/metrics") == 0) {
-        body = sfc_xstrdup(m->text ? m->text : "");
+        body = sfc_xasprintf("%s# TYPE sfconnector_metrics_age_seconds "
+                             "gauge\nsfconnector_metrics_age_seconds %.3f\n",
+                             m->text ? m->text : "",
+                             m->updated_ms ? (double)age_ms / 1000.0 : 0.0);
     } else if (strcmp(url, "/healthz") == 0) {
-        status = m->healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-        body = sfc_xstrdup(m->healthy ? "ok\n" : "unhealthy\n");
+        body = health_body(m, age_ms, &ok);
+        status = ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     } else {
         status = MHD_HTTP_NOT_FOUND;
         body = sfc_xstrdup("not found\n");
@@ -108,7 +134,10 @@ struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz)
     return m;
 }
 
-void metrics_update(struct metrics *m, const char *text, bool healthy)
+void metrics_update(struct metrics *m,
+                    const char *text,
+                    bool healthy,
+                    const char *why)
 {
     if (!m)
         return;
@@ -116,6 +145,9 @@ void metrics_update(struct metrics *m, const char *text, bool healthy)
     free(m->text);
     m->text = sfc_xstrdup(text);
     m->healthy = healthy;
+    free(m->why);
+    m->why = sfc_xstrdup(why && *why ? why : "unknown");
+    m->updated_ms = sfc_now_ms();
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -125,6 +157,7 @@ void metrics_stop(struct metrics *m)
         return;
     MHD_stop_daemon(m->d);
     free(m->text);
+    free(m->why);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }

@@ -16,8 +16,19 @@ struct metrics;
  * are bounded (per client address and in all) and closed when idle. */
 struct metrics *metrics_start(const char *listen, char *errstr, size_t errsz);
 
-/* Replaces the snapshot: @text is the /metrics body; @healthy /healthz. */
-void metrics_update(struct metrics *m, const char *text, bool healthy);
+/*
+ * Replaces the snapshot: @text is the /metrics body; @healthy /healthz, and
+ * @why the reason given when it is not. A snapshot older than
+ * METRICS_STALE_MS makes /healthz answer 503 whatever it says: the thread
+ * that refreshes it (once a second) is stuck. /metrics then still serves
+ * it, with sfconnector_metrics_age_seconds telling its age.
+ */
+void metrics_update(struct metrics *m,
+                    const char *text,
+                    bool healthy,
+                    const char *why);
+
+#define METRICS_STALE_MS 5000
 
 void metrics_stop(struct metrics *m);
 
