@@ -552,6 +552,8 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
     seq = ++c->connect_seq;
     pthread_cond_broadcast(&st->cond); /* releases an older held connect */
     c->waiting++;
+    /* A gauge: long polls held now (tests wait on it, not on a pause). */
+    sim_stats_add(st->sim, "stream_connects_waiting", 1);
     while (!pending(c) && c->connect_seq == seq &&
            !atomic_load(&st->stopping) && !sim_stopping(st->sim) &&
            sfc_now_ms() < deadline) {
@@ -569,6 +571,7 @@ static void connect(struct reply_ctx *x, const cJSON *msg, const char *cid)
         if (!c)
             break;
     }
+    sim_stats_add(st->sim, "stream_connects_waiting", -1);
     if (!c) {
         unknown_client(x, msg, "/meta/connect");
         return;

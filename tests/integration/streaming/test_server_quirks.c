@@ -388,8 +388,13 @@ static void dropped_poll_is_not_resent_by_libcurl(void **state)
     open_sub(NULL, CH, SFC_STREAM_START_NEW);
     firehose(CH, 2);
     assert_int_equal(receive(2, 10000, false), 2);
-    /* A connect is held now; its events are handed out and dropped. */
-    sfc_sleep_ms(100);
+    /* Once a connect is held, its events are handed out and dropped. */
+    for (int64_t t0 = sfc_now_ms();
+         sfix_counter(&sfix_f, "stream_connects_waiting") < 1;) {
+        if (sfc_now_ms() - t0 > 10000)
+            fail_msg("no connect held");
+        sfc_sleep_ms(10);
+    }
     fault("{\"kind\":\"commit_then_drop\",\"path\":\"^/cometd\"}");
     firehose(CH, 5);
     assert_int_equal(receive(7, 10000, false), 7);
