@@ -27,6 +27,9 @@ void stream_store_kick_locked(struct sfc_stream *s)
     if (s->store_work && s->flush_asked == s->flush_done)
         return;
     s->store_work = true;
+    /* Pausing between writes, it looks for work when the pause ends. */
+    if (s->store_napping && s->flush_asked == s->flush_done)
+        return;
     pthread_cond_signal(&s->store_cond);
 }
 
@@ -294,6 +297,14 @@ void *stream_store_main(void *arg)
             if (unflushed) {
                 s->flush_asked++;
                 unflushed = false;
+                continue;
+            }
+            /* The pause after writes is waited out once: commits that
+             * come meanwhile need no signal (stream_store_kick_locked). */
+            if (sfc_now_ms() < next_ms) {
+                s->store_napping = true;
+                wait_until(s, next_ms);
+                s->store_napping = false;
                 continue;
             }
             wait_until(s, sfc_now_ms() + 500);

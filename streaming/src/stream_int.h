@@ -92,6 +92,7 @@ struct sfc_stream {
     pthread_cond_t store_cond;
     bool store_stop;
     bool store_work;          /* positions to read or write */
+    bool store_napping;       /* the store thread pauses between writes */
     uint64_t flush_asked;     /* sfc_stream_flush() calls */
     uint64_t flush_done;      /* ... answered */
     uint64_t flushed_commits; /* stats.commits at the last good flush */
