@@ -352,6 +352,11 @@ bool publisher_timed_out(struct publisher *p, int64_t now)
     return true;
 }
 
+int64_t publisher_awaited_since(const struct publisher *p)
+{
+    return p->up && p->unconfirmed ? p->await_since : 0;
+}
+
 /* Whether every publication of @e is settled. */
 static bool settled_all(const struct publisher_entry *e)
 {

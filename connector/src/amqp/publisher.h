@@ -147,6 +147,13 @@ void publisher_on_return(struct publisher *p,
 bool publisher_timed_out(struct publisher *p, int64_t now_ms);
 
 /*
+ * When the current wait for confirms began (monotonic ms, as for
+ * publisher_timed_out(): the first publication awaited, or the last confirm
+ * since); 0 when no publication is awaited.
+ */
+int64_t publisher_awaited_since(const struct publisher *p);
+
+/*
  * Takes the done prefix: entries whose every publication is settled, and
  * every entry before them too, in FIFO order, chained by ->next. NULL
  * when the oldest entry is not done. The entries are the caller's again.

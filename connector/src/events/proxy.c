@@ -13,6 +13,8 @@
 #define MOD "connector"
 /* Events taken from the stream per turn, before publishing them. */
 #define INTAKE_BATCH 256
+/* The longest confirms wait unread while events flow (confirm_lag_ms). */
+#define CONFIRM_LAG_MS 20
 
 /*
  * An event in the publisher's hands. Its publications, their headers, the
@@ -507,6 +509,27 @@ static bool has_room(struct proxy *p)
 }
 
 /*
+ * How long the broker's confirms may wait in its socket, in ms, or -1 when
+ * the socket is to be watched now. While events keep coming and the
+ * in-flight window is at most half full, the socket is read when this runs
+ * out, all its confirms in one read, instead of waking the thread once more
+ * for each event: at steady rates that wake-up was half of the thread's.
+ * Only the acknowledgements to the stream wait (a position is still
+ * committed only after its confirm), by at most CONFIRM_LAG_MS after the
+ * last confirm read; the confirm timeout counts as before.
+ */
+static int confirm_lag_ms(struct proxy *p)
+{
+    int64_t since = publisher_awaited_since(p->pub), left;
+
+    if (!since ||
+        publisher_held(p->pub) > (size_t)p->cfg->amqp.max_buffered_events / 2)
+        return -1;
+    left = since + CONFIRM_LAG_MS - sfc_now_ms();
+    return left > 0 ? (int)left : -1;
+}
+
+/*
  * Sleeps until there is something to do: an event to take (only while the
  * in-flight window has room), a frame from the broker, or a timeout that
  * keeps reconnects, heartbeats and the caller's tick going. Sets read_link
@@ -517,7 +540,7 @@ static void wait_for_work(struct proxy *p, bool intake, int timeout_ms)
 {
     struct pollfd pfd[2];
     nfds_t n = 0;
-    int link = -1, got;
+    int link = -1, lag = -1, got;
 
     if (intake && has_room(p))
         pfd[n++] =
@@ -527,9 +550,14 @@ static void wait_for_work(struct proxy *p, bool intake, int timeout_ms)
             p->read_link = true;
             return;
         }
-        link = (int)n;
-        pfd[n++] =
-            (struct pollfd){.fd = amqp_link_fd(p->link), .events = POLLIN};
+        lag = n ? confirm_lag_ms(p) : -1;
+        if (lag < 0) {
+            link = (int)n;
+            pfd[n++] =
+                (struct pollfd){.fd = amqp_link_fd(p->link), .events = POLLIN};
+        } else if (lag < timeout_ms) {
+            timeout_ms = lag;
+        }
     }
     got = poll(pfd, n, timeout_ms);
     p->read_link = (got == 0 && timeout_ms > 0) ||

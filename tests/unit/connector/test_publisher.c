@@ -445,6 +445,27 @@ static void idle_then_publish_is_not_a_timeout(void **state)
     assert_false(publisher_timed_out(f->p, f->now + 100));
 }
 
+static void awaited_since_follows_the_wait(void **state)
+{
+    struct fixture *f = *state;
+
+    /* The dispatch thread reads confirms late only while this is set. */
+    assert_int_equal(publisher_awaited_since(f->p), 0);
+    submit(f, 0, 1);
+    submit(f, 1, 1);
+    publisher_send(f->p, f->now + 5);
+    assert_int_equal(publisher_awaited_since(f->p), f->now + 5);
+    publisher_on_confirm(f->p, 1, false, f->now + 7);
+    assert_int_equal(publisher_awaited_since(f->p), f->now + 7);
+    publisher_on_confirm(f->p, 2, false, f->now + 9);
+    assert_int_equal(publisher_awaited_since(f->p), 0);
+    submit(f, 2, 1);
+    publisher_send(f->p, f->now + 11);
+    assert_int_equal(publisher_awaited_since(f->p), f->now + 11);
+    publisher_link_lost(f->p);
+    assert_int_equal(publisher_awaited_since(f->p), 0);
+}
+
 static void lost_link_has_no_timeout(void **state)
 {
     struct fixture *f = *state;
@@ -495,6 +516,7 @@ int main(void)
         T(timeout_counts_from_first_publish),
         T(confirm_restarts_the_wait),
         T(idle_then_publish_is_not_a_timeout),
+        T(awaited_since_follows_the_wait),
         T(lost_link_has_no_timeout),
         T(take_all_gives_back_everything),
     };
