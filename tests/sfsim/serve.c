@@ -273,19 +273,21 @@ void sim_serve(struct sim *sim,
     sim_stats_add(sim, "requests", 1);
     /* Data requests are timed from arrival (delay faults included) for
      * the long-running request limit. */
+    /* In flight from arrival (delay faults included) until the response
+     * is ready, before a byte of it is sent: a client cannot have fewer
+     * requests open than this counts, whatever the clocks do. */
+    if (data)
+        sim_stats_max(sim, "data_max_inflight",
+                      atomic_fetch_add(&sim->data_inflight, 1) + 1);
     slot = data ? sim_longreq_begin(sim, resp) : -1;
     if ((!data || slot >= 0) && !pre_faults(sim, req, resp, &mid_body)) {
-        if (!data) {
+        if (!data || count_api_call(sim, resp))
             sim_route(sim, req, resp);
-        } else if (count_api_call(sim, resp)) {
-            long long n = atomic_fetch_add(&sim->data_inflight, 1) + 1;
-            sim_stats_max(sim, "data_max_inflight", n);
-            sim_route(sim, req, resp);
-            atomic_fetch_sub(&sim->data_inflight, 1);
-        }
         post_faults(sim, req, resp, mid_body, hash);
     }
     sim_longreq_end(sim, slot);
+    if (data)
+        atomic_fetch_sub(&sim->data_inflight, 1);
     sim_reqlog_add(sim, req, resp->drop ? -1 : resp->status, wall,
                    sfc_now_ms() - t0, hash);
     if (data && !resp->no_limit_info &&

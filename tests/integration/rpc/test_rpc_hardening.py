@@ -110,13 +110,15 @@ class OwnPool(unittest.TestCase):
             for cid in cids:
                 body, _ = d.rpc.wait(cid, 30)
                 self.assertIsNone(body["error"])
-            spans = [(r["t"], r["t"] + r["ms"])
-                     for r in d.sim.control(f"/_sim/requests?from_seq={seq}")
-                     if r["path"].endswith("/query")]
-            self.assertEqual(len(spans), 8)
-            most = max(sum(1 for a, b in spans if a <= t < b)
-                       for t, _ in spans)
-            self.assertLessEqual(most, 2)
+            queries = [r for r in
+                       d.sim.control(f"/_sim/requests?from_seq={seq}")
+                       if r["path"].endswith("/query")]
+            self.assertEqual(len(queries), 8)
+            # Counted by sfsim from each request's arrival until its
+            # response is ready: never more than the client had open (the
+            # request log's wall-clock spans are not exact enough for
+            # that on a busy machine). The 300 ms delay fills the pool.
+            self.assertEqual(d.sim.counter("data_max_inflight"), 2)
         finally:
             d.close()
 
