@@ -137,32 +137,31 @@ static size_t on_header(char *data, size_t size, size_t n, void *opaque)
     return len;
 }
 
-struct body_src {
-    const char *data;
-    size_t len;
-    size_t pos;
+/*
+ * libcurl sends a request again, on a new connection, when a reused one
+ * died before any byte of the answer (before 8.16 no option turns that
+ * off). Every attempt goes through the pre-request callback first: the
+ * second one is refused, so a write the server may have applied is never
+ * sent twice. The body itself is handed over whole (CURLOPT_POSTFIELDS),
+ * so that the request leaves in one write with its headers.
+ */
+struct send_once {
+    unsigned attempts;
 };
 
-static size_t read_body(char *buf, size_t size, size_t n, void *opaque)
+static int once_prereq(void *opaque,
+                       char *primary_ip,
+                       char *local_ip,
+                       int primary_port,
+                       int local_port)
 {
-    struct body_src *b = opaque;
-    size_t want = size * n;
+    struct send_once *o = opaque;
 
-    if (want > b->len - b->pos)
-        want = b->len - b->pos;
-    memcpy(buf, b->data + b->pos, want);
-    b->pos += want;
-    return want;
-}
-
-/* Rewinding is allowed only before any byte of the body was handed out. */
-static int seek_body(void *opaque, curl_off_t offset, int origin)
-{
-    struct body_src *b = opaque;
-
-    if (origin == SEEK_SET && offset == 0 && b->pos == 0)
-        return CURL_SEEKFUNC_OK;
-    return CURL_SEEKFUNC_FAIL;
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    return ++o->attempts > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /* Failures where the request cannot have reached the server. */
@@ -186,7 +185,7 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
                            struct api_response *r)
 {
     CURL *h = slot->h;
-    struct body_src src = {0};
+    struct send_once once = {0};
     CURLcode rc;
     long sent = 0;
 
@@ -203,34 +202,25 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-    if (body && (flags & API_NONIDEMPOTENT)) {
-        /*
-         * libcurl resends a request whose reused connection died before an
-         * answer (before 8.16 there is no option against it). For a write
-         * the server may have applied, that would duplicate it. Feeding the
-         * body through a callback that refuses to rewind turns that resend
-         * into CURLE_SEND_FAIL_REWIND, which we report as ambiguous.
-         */
-        src.data = body;
-        src.len = body_len;
-        src.pos = 0;
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-        curl_easy_setopt(h, CURLOPT_READDATA, &src);
-        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
-        curl_easy_setopt(h, CURLOPT_SEEKDATA, &src);
-    } else if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    /* A write goes out once (see send_once); a read may go again. */
+    if (flags & API_NONIDEMPOTENT) {
+        curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, once_prereq);
+        curl_easy_setopt(h, CURLOPT_PREREQDATA, &once);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, body ? "POST" : "GET") == 0 ? NULL
                                                                 : method);
     rc = api_cancelled(c) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+    /* The second attempt refused: reported as a connection that died
+     * after the request was sent. */
+    if (rc == CURLE_ABORTED_BY_CALLBACK && once.attempts > 1)
+        rc = CURLE_SEND_FAIL_REWIND;
     r->curl_code = rc;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
@@ -238,10 +228,8 @@ sfc_err_t api_http_perform(struct sfc_api_client *c,
     /* Drop references to the caller's data. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, NULL);
-    curl_easy_setopt(h, CURLOPT_READDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, NULL);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, NULL);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, NULL);
     if (rc == CURLE_SEND_FAIL_REWIND)
         sfc_log(SFC_LOG_WARN, API_MOD,
                 "%s %s: the connection died after the request was sent; "

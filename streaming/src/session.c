@@ -22,10 +22,9 @@ struct exchange {
     long status;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
-    /* The request body, given to libcurl by a read callback so that the
-     * request cannot be sent twice behind our back (see on_seek). */
-    const char *req;
-    size_t req_len, req_at;
+    /* Attempts libcurl made to send the request (see on_prereq); @once:
+     * the second is refused. */
+    unsigned attempts;
     bool once;
     bool uncut; /* a disconnect: its own short timeout, not cut at a stop */
     struct poll_reply reply; /* the reply (longpoll.c) */
@@ -69,41 +68,45 @@ static size_t on_header(char *data, size_t size, size_t n, void *opaque)
     return len;
 }
 
-static size_t on_read(char *buf, size_t size, size_t n, void *opaque)
-{
-    struct exchange *x = opaque;
-    size_t len = size * n;
-
-    if (len > x->req_len - x->req_at)
-        len = x->req_len - x->req_at;
-    memcpy(buf, x->req + x->req_at, len);
-    x->req_at += len;
-    return len;
-}
-
 /*
- * libcurl rewinds the body to send the request again on a new connection
- * when a reused one died before any reply byte. For the long poll that is
- * refused: the server may have handed the connect's events out before the
- * connection died, and a connect sent again would be answered with what
- * follows them. The transfer fails instead (CURLE_SEND_FAIL_REWIND) and the
- * session's own rules take over (a new session from the committed ids).
- * Other requests may be sent again (a subscription's events come again).
+ * libcurl sends a request again on a new connection when a reused one died
+ * before any reply byte; each attempt passes here first. For the long poll
+ * the second is refused: the server may have handed the connect's events
+ * out before the connection died, and a connect sent again would be
+ * answered with what follows them. The transfer fails instead (reported
+ * as CURLE_SEND_FAIL_REWIND, see exchange_rc) and the session's own rules
+ * take over (a new session from the committed ids). Other requests may be
+ * sent again (a subscription's events come again). The body is handed to
+ * libcurl whole, so the request leaves in one write with its headers.
  */
-static int on_seek(void *opaque, curl_off_t offset, int origin)
+static int on_prereq(void *opaque,
+                     char *primary_ip,
+                     char *local_ip,
+                     int primary_port,
+                     int local_port)
 {
     struct exchange *x = opaque;
 
-    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req_len)
-        return CURL_SEEKFUNC_FAIL;
-    if (x->once && x->req_at > 0) {
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    if (++x->attempts > 1 && x->once) {
         sfc_log(SFC_LOG_WARN, STREAM_MOD,
                 "the connection died under the long poll: it is not sent "
                 "again blindly");
-        return CURL_SEEKFUNC_FAIL;
+        return CURL_PREREQFUNC_ABORT;
     }
-    x->req_at = (size_t)offset;
-    return CURL_SEEKFUNC_OK;
+    return CURL_PREREQFUNC_OK;
+}
+
+/* A transfer's result: a second attempt refused by on_prereq is a
+ * connection that died after the request was sent, not a stop. */
+static CURLcode exchange_rc(const struct exchange *x, CURLcode rc)
+{
+    if (rc == CURLE_ABORTED_BY_CALLBACK && x->once && x->attempts > 1)
+        return CURLE_SEND_FAIL_REWIND;
+    return rc;
 }
 
 /*
@@ -142,9 +145,7 @@ static void setup_handle(struct sfc_stream *s,
     curl_easy_reset(h);
     sfc_api_client_setup_curl(s->o.api, h);
     x->s = s;
-    x->req = body;
-    x->req_len = strlen(body);
-    x->req_at = 0;
+    x->attempts = 0;
     x->once = once;
     x->errbuf[0] = '\0';
     if (s->cookies)
@@ -153,12 +154,11 @@ static void setup_handle(struct sfc_stream *s,
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(h, CURLOPT_URL, s->cometd_url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_len);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, x);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+    /* @body outlives the transfer (libcurl does not copy it). */
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, poll_reply_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->reply);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -194,7 +194,7 @@ static bool meta_post(struct sfc_stream *s,
     memset(x, 0, sizeof(*x));
     poll_reply_init(&x->reply, s, s->meta, false, on_meta, ctx);
     setup_handle(s, s->meta, x, h, body, 30000, false);
-    x->rc = curl_easy_perform(s->meta);
+    x->rc = exchange_rc(x, curl_easy_perform(s->meta));
     curl_easy_getinfo(s->meta, CURLINFO_RESPONSE_CODE, &x->status);
     curl_slist_free_all(h);
     poll_reply_flush(s, &x->reply); /* the reply's events, in order */
@@ -589,7 +589,7 @@ static enum step drive_poll(struct sfc_stream *s, struct exchange *x)
         return STEP_STOP;
     while ((done = curl_multi_info_read(s->multi, &left)) != NULL)
         if (done->msg == CURLMSG_DONE && done->easy_handle == s->poll)
-            x->rc = done->data.result;
+            x->rc = exchange_rc(x, done->data.result);
     curl_easy_getinfo(s->poll, CURLINFO_RESPONSE_CODE, &x->status);
     return STEP_OK;
 }
