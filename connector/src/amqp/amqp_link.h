@@ -223,16 +223,18 @@ sfc_err_t amqp_link_consume(struct amqp_link *l,
                             char *errstr,
                             size_t errsz);
 
-/* Acks the delivery @tag of this connection; a failure closes the link. */
+/* Acks the delivery @tag of this connection; a failure closes the link.
+ * Inside a batch (amqp_link_batch) the ack is held with the publishes. */
 sfc_err_t amqp_link_ack(struct amqp_link *l, uint64_t tag);
 
-/* Hands the delivery @tag back: to its queue (@requeue) or to nobody. */
+/* Hands the delivery @tag back: to its queue (@requeue) or to nobody;
+ * held inside a batch, as an ack is. */
 sfc_err_t amqp_link_reject(struct amqp_link *l, uint64_t tag, bool requeue);
 
 /*
- * Holds back publishes (@on) so that a batch leaves in few writes and full
- * TCP segments rather than one segment per message, then sends what is held
- * (!@on). A failed send closes the link (amqp_link_is_open() turns false); what
+ * Holds back publishes, acks and rejects (@on) so that a batch leaves in few
+ * writes and full TCP segments rather than one segment per message, then
+ * sends what is held (!@on); reading (amqp_link_poll) sends it first. A failed send closes the link (amqp_link_is_open() turns false); what
  * was held was not published. Thread: the link's owner.
  */
 void amqp_link_batch(struct amqp_link *l, bool on);

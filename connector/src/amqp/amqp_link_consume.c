@@ -230,6 +230,12 @@ static sfc_err_t written(struct amqp_link *l, int st, const char *what)
 
 sfc_err_t amqp_link_ack(struct amqp_link *l, uint64_t tag)
 {
+    amqp_basic_ack_t m = {.delivery_tag = tag, .multiple = 0};
+
+    if (!l->open)
+        return SFC_ERR_AMQP;
+    if (l->out)
+        return link_put_method(l, AMQP_BASIC_ACK_METHOD, &m);
     if (link_flush_held(l) != SFC_OK)
         return SFC_ERR_AMQP;
     return written(l, amqp_basic_ack(l->conn, CHANNEL, tag, 0), "basic.ack");
@@ -237,11 +243,18 @@ sfc_err_t amqp_link_ack(struct amqp_link *l, uint64_t tag)
 
 sfc_err_t amqp_link_reject(struct amqp_link *l, uint64_t tag, bool requeue)
 {
+    amqp_basic_reject_t m = {.delivery_tag = tag, .requeue = requeue};
+
+    if (!l->open)
+        return SFC_ERR_AMQP;
+    if (l->out)
+        return link_put_method(l, AMQP_BASIC_REJECT_METHOD, &m);
     if (link_flush_held(l) != SFC_OK)
         return SFC_ERR_AMQP;
     return written(l, amqp_basic_reject(l->conn, CHANNEL, tag, requeue),
                    "basic.reject");
 }
+
 /* Reads the content that follows a basic.return and reports it. */
 static sfc_err_t on_return(struct amqp_link *l,
                            amqp_frame_t *f,

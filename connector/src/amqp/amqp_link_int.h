@@ -60,6 +60,14 @@ bool link_channel_ok(struct amqp_link *l,
  */
 sfc_err_t link_flush(struct amqp_link *l);
 
+/*
+ * Plain TCP (l->out): frames the method @id with its arguments @method (as
+ * rabbitmq-c decodes them) after what is held, and sends it unless a batch
+ * is on: an ack or a reject leaves with the publishes of the same pass.
+ * A failure drops the connection. Thread: the owner. Locks: none.
+ */
+sfc_err_t link_put_method(struct amqp_link *l, uint32_t id, void *method);
+
 /* Sends what is held before a method rabbitmq-c writes itself;
  * SFC_ERR_AMQP when the link is not open or the write failed.
  * Thread: the owner. Locks: none. */

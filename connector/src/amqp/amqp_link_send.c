@@ -200,13 +200,15 @@ static void end_frame(struct amqp_link *l, uint8_t type, size_t len)
 }
 
 /*
- * Appends a basic.publish method frame (@header NULL) or the content header
- * carrying @header, encoded by rabbitmq-c. When the room left is too small
- * the output is sent first; one frame always fits an empty buffer unless it
+ * Appends a method frame (@header NULL: method @id with its arguments
+ * @method, as rabbitmq-c decodes them) or the content header carrying
+ * @header, encoded by rabbitmq-c. When the room left is too small the
+ * output is sent first; one frame always fits an empty buffer unless it
  * exceeds frame_max.
  */
 static sfc_err_t put_encoded(struct amqp_link *l,
-                             amqp_basic_publish_t *method,
+                             uint32_t id,
+                             void *method,
                              amqp_basic_properties_t *header,
                              uint64_t body_size)
 {
@@ -219,9 +221,8 @@ static sfc_err_t put_encoded(struct amqp_link *l,
         int n = -1;
 
         if (room > FRAME_OVER + pre)
-            n = header
-                    ? amqp_encode_properties(AMQP_BASIC_CLASS, header, e)
-                    : amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, method, e);
+            n = header ? amqp_encode_properties(AMQP_BASIC_CLASS, header, e)
+                       : amqp_encode_method(id, method, e);
         if (n >= 0) {
             if (header) {
                 put_u16(p, AMQP_BASIC_CLASS);
@@ -229,7 +230,7 @@ static sfc_err_t put_encoded(struct amqp_link *l,
                 put_u32(p + 4, (uint32_t)(body_size >> 32));
                 put_u32(p + 8, (uint32_t)body_size);
             } else {
-                put_u32(p, AMQP_BASIC_PUBLISH_METHOD);
+                put_u32(p, id);
             }
             end_frame(l, header ? AMQP_FRAME_HEADER : AMQP_FRAME_METHOD,
                       pre + (size_t)n);
@@ -241,7 +242,7 @@ static sfc_err_t put_encoded(struct amqp_link *l,
             return SFC_ERR_AMQP;
     }
     sfc_log(SFC_LOG_WARN, AMQP_MOD,
-            "a publish to %s could not be framed (more than frame_max %zu "
+            "a frame to %s could not be encoded (more than frame_max %zu "
             "bytes of method or properties)",
             l->shown_uri, l->out_cap);
     return SFC_ERR_AMQP;
@@ -270,8 +271,8 @@ static sfc_err_t frame_publish(struct amqp_link *l,
                                const char *body,
                                size_t len)
 {
-    if (put_encoded(l, m, NULL, 0) != SFC_OK ||
-        put_encoded(l, NULL, props, len) != SFC_OK ||
+    if (put_encoded(l, AMQP_BASIC_PUBLISH_METHOD, m, NULL, 0) != SFC_OK ||
+        put_encoded(l, 0, NULL, props, len) != SFC_OK ||
         put_body(l, body, len) != SFC_OK)
         return SFC_ERR_AMQP;
     return l->holding ? SFC_OK : link_flush(l);
@@ -382,6 +383,16 @@ sfc_err_t amqp_link_send(struct amqp_link *l,
                  m->mandatory, tag);
     free(joined);
     return rc;
+}
+
+sfc_err_t link_put_method(struct amqp_link *l, uint32_t id, void *method)
+{
+    if (put_encoded(l, id, method, NULL, 0) != SFC_OK) {
+        if (l->open)
+            amqp_link_abandon(l);
+        return SFC_ERR_AMQP;
+    }
+    return l->holding ? SFC_OK : link_flush(l);
 }
 
 sfc_err_t link_flush_held(struct amqp_link *l)

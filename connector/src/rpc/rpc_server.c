@@ -232,9 +232,16 @@ static bool pump(struct connector_rpc *r)
                                   .nacked = on_nack,
                                   .delivered = on_delivery};
     struct job *done;
+    bool read = wait_for_work(r);
 
-    if (wait_for_work(r) && amqp_link_poll(r->link, 0, &ev) != SFC_OK)
+    /* What this pass sends (replies, acks, copies) leaves in one write:
+     * under load a pass answers many requests, and each write is a
+     * segment the broker reads on its own. */
+    amqp_link_batch(r->link, true);
+    if (read && amqp_link_poll(r->link, 0, &ev) != SFC_OK) {
+        amqp_link_batch(r->link, false);
         return false;
+    }
     pthread_mutex_lock(&r->lock);
     done = r->done_head;
     r->done_head = r->done_tail = NULL;
@@ -246,6 +253,7 @@ static bool pump(struct connector_rpc *r)
         done = next;
     }
     rpcs_due_held(r);
+    amqp_link_batch(r->link, false);
     atomic_store(&r->awaiting, r->unconfirmed != NULL);
     /* Publishes the broker takes but never confirms (a resource alarm, a
      * hung connection): leave it; their requests come back and are
