@@ -57,11 +57,12 @@ void api_curl_common(struct sfc_api_client *c, CURL *h)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)c->o.connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    /* Bodies sent through a read callback (writes, the long poll) go
-     * through libcurl's upload buffer, allocated per transfer: at its
-     * default 64 KB it lies past the daemon's mmap threshold and costs an
-     * mmap and a munmap every request. 16 KB (libcurl's least) stays in
-     * the heap; larger bodies take a few more callbacks. */
+    /* A body too large for libcurl to send with the headers (64 KB and
+     * up, with libcurl 7.88) goes out through its upload buffer, allocated
+     * per transfer: at its default 64 KB it lies past the daemon's mmap
+     * threshold and costs an mmap and a munmap every such request. 16 KB
+     * (libcurl's least) stays in the heap; a large body takes a few more
+     * writes. */
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
     /* One kept connection per handle: a fresh one replaces it. */
     curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
