@@ -34,6 +34,38 @@ int64_t tu_cpu_us(pid_t pid)
                      (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
+int64_t tu_proc_switches(pid_t pid)
+{
+    char path[300], line[128];
+    struct dirent *e;
+    int64_t sum = 0;
+    long long v;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    d = opendir(path);
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)pid,
+                 e->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread ended */
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %lld", &v) == 1)
+                sum += v;
+        fclose(f);
+    }
+    closedir(d);
+    return sum;
+}
+
 static int64_t rusage_us(int who)
 {
     struct rusage ru;

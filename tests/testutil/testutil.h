@@ -92,6 +92,10 @@ int64_t tu_cpu_us(pid_t pid);
 int64_t tu_cpu_self_us(void);
 int64_t tu_cpu_children_us(void);
 
+/* Context switches (voluntary and not) of the live threads of @pid so far
+ * (/proc/<pid>/task/<tid>/status); -1 when unknown. */
+int64_t tu_proc_switches(pid_t pid);
+
 /* The machine's busy (all but idle and iowait) and total CPU time so far,
  * µs summed over every CPU (/proc/stat). */
 void tu_machine_cpu(int64_t *busy, int64_t *total);

@@ -77,8 +77,18 @@ struct daemon {
     size_t partial_len;
 };
 
-/* What a round's CPU is counted of (see struct rate_result). */
-enum { CPU_PEER, CPU_SIM, CPU_BROKER, CPU_SELF, CPU_BUSY, CPU_ALL, N_CPU };
+/* What a round's CPU is counted of (see struct rate_result), and the
+ * daemon's context switches (its rounds only). */
+enum {
+    CPU_PEER,
+    CPU_SIM,
+    CPU_BROKER,
+    CPU_SELF,
+    CPU_BUSY,
+    CPU_ALL,
+    PEER_SWITCHES,
+    N_CPU
+};
 
 static pid_t broker = -1;
 
@@ -91,6 +101,7 @@ static void cpu_snap(pid_t peer, int64_t out[N_CPU])
     out[CPU_BROKER] = broker > 0 ? tu_cpu_us(broker) : 0;
     out[CPU_SELF] = tu_cpu_self_us();
     tu_machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
+    out[PEER_SWITCHES] = peer ? tu_proc_switches(peer) : 0;
 }
 
 static void cpu_add(int64_t acc[N_CPU],
@@ -486,6 +497,9 @@ static bool report(int r, struct rate_result *res, int rounds, int seconds)
         printf("  %.0f%%\n", 100.0 * (double)c[CPU_BUSY] /
                                  (double)(c[CPU_ALL] ? c[CPU_ALL] : 1));
     }
+    printf("  the daemon's context switches per event: %.2f\n",
+           (double)res->cpu[0][PEER_SWITCHES] /
+               (double)(res->events[0] ? res->events[0] : 1));
     if (!res->traced) {
         printf("  no event trace (the daemon measured writes none)\n");
         return ok;

@@ -356,9 +356,19 @@ static void caller_open(struct caller *c, int id)
 /* --- Rounds ----------------------------------------------------------------
  */
 
-/* CPU counted per path: the responder (a daemon, or the echo), sfsim, the
- * broker, the callers (this process); the machine's busy and total time. */
-enum { CPU_PEER, CPU_SIM, CPU_BROKER, CPU_SELF, CPU_BUSY, CPU_ALL, N_CPU };
+/* Counted per path: the CPU of the responder (a daemon, or the echo),
+ * sfsim, the broker, the callers (this process); the machine's busy and
+ * total time; the responder's context switches. */
+enum {
+    CPU_PEER,
+    CPU_SIM,
+    CPU_BROKER,
+    CPU_SELF,
+    CPU_BUSY,
+    CPU_ALL,
+    PEER_SWITCHES,
+    N_CPU
+};
 
 static pid_t peer_pid[N_PATHS]; /* 0: none (REST) */
 static pid_t broker = -1;
@@ -370,6 +380,8 @@ static void cpu_snap(enum path path, int64_t out[N_CPU])
     out[CPU_BROKER] = broker > 0 ? tu_cpu_us(broker) : 0;
     out[CPU_SELF] = tu_cpu_self_us();
     tu_machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
+    out[PEER_SWITCHES] =
+        peer_pid[path] ? tu_proc_switches(peer_pid[path]) : 0;
 }
 
 struct result {
@@ -576,6 +588,18 @@ static bool report(int k, int rounds, double seconds)
                100.0 * (double)r->cpu[CPU_BUSY] /
                    (double)(r->cpu[CPU_ALL] ? r->cpu[CPU_ALL] : 1));
     }
+    /* A wake-up is a large part of a call's cost on this kind of
+     * machine: the responder's context switches per call. */
+    printf("  the responder's context switches per call:");
+    for (int p = 0, n = 0; p < N_PATHS; p++)
+        if (peer_pid[p])
+            printf("%s %s %.2f", n++ ? "," : "",
+                   p == P_OFF  ? "coalescing off"
+                   : p == P_ON ? "coalescing 2 ms"
+                               : "echo",
+                   (double)results[k][p].cpu[PEER_SWITCHES] /
+                       (double)(results[k][p].calls ? results[k][p].calls : 1));
+    printf("\n");
     for (int p = P_OFF; p <= P_ON; p++) {
         int64_t a50 = p50[p] - p50[P_REST] - p50[P_ECHO];
 
