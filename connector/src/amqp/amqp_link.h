@@ -234,8 +234,9 @@ sfc_err_t amqp_link_reject(struct amqp_link *l, uint64_t tag, bool requeue);
 /*
  * Holds back publishes, acks and rejects (@on) so that a batch leaves in few
  * writes and full TCP segments rather than one segment per message, then
- * sends what is held (!@on); reading (amqp_link_poll) sends it first. A failed send closes the link (amqp_link_is_open() turns false); what
- * was held was not published. Thread: the link's owner.
+ * sends what is held (!@on); reading (amqp_link_poll) sends it first. A
+ * failed send closes the link (amqp_link_is_open() turns false); what was
+ * held was not published. Thread: the link's owner.
  */
 void amqp_link_batch(struct amqp_link *l, bool on);
 
