@@ -124,16 +124,29 @@ static void simulator_restarted(void **state)
     char portarg[16];
     const char *args[] = {"--connect-timeout", "1500", "--port", portarg, NULL};
     struct sfc_stream_stats st;
+    int64_t high = 0;
+    char cfg[64];
 
     (void)state;
     snprintf(portarg, sizeof(portarg), "%s", port);
     start(NULL);
     sfix_create(&sfix_f, "Restart", 0, 5);
     assert_int_equal(sfix_collect(&sfix_f, 5, 10000), 5);
+    for (int k = 0; k < sfix_f.n; k++)
+        if (sfix_f.replays[k] > high)
+            high = sfix_f.replays[k];
     /* A new simulator on the same port: every session and client is gone
      * (the retained events too, as after a Salesforce maintenance). */
     sfsim_stop(&sfix_f.sim);
     assert_int_equal(sfsim_start(&sfix_f.sim, args), 0);
+    /* Salesforce's replay ids go on rising after it. The new simulator's
+     * own would start where chance puts them: equal to the old ones (taken
+     * for redeliveries) or lower (taken for events out of order), depending
+     * on how many requests reached it before the topic did. */
+    snprintf(cfg, sizeof(cfg), "{\"first_replay\":%lld}",
+             (long long)high + 1000);
+    assert_int_equal(
+        sfsim_control(&sfix_f.sim, "/_sim/stream/config", cfg, NULL), 200);
     sfix_topic(&sfix_f);
     /* The client may have come back before the topic did, and a channel
      * that does not exist is refused for good: subscribing again is what
@@ -145,6 +158,13 @@ static void simulator_restarted(void **state)
     sfix_create(&sfix_f, "Restart", 5, 5);
     sfix_collect(&sfix_f, 10, 20000);
     sfix_assert_all(&sfix_f, "Restart", 5, 5);
+    /* The new simulator's events carry its ids, past the old ones. */
+    for (int k = 0; k < sfix_f.n; k++)
+        if (atoi(strrchr(sfix_f.names[k], '-') + 1) >= 5 &&
+            sfix_f.replays[k] <= high)
+            fail_msg("%s came with replay id %lld, not past %lld",
+                     sfix_f.names[k], (long long)sfix_f.replays[k],
+                     (long long)high);
     sfc_stream_get_stats(sfix_f.stream, &st);
     assert_true(st.handshakes >= 2);
     /* The old session meant nothing to the new simulator. */
