@@ -232,6 +232,10 @@ static void read_trace(struct daemon *d,
 /* Stages of the breakdown: from a trace field (or -1: the creation stamp)
  * to another (or 6: the consumer's arrival). */
 #define N_STAGES 8
+/* The daemon's own stages, in stages[]. */
+#define STAGE_READ_QUEUED      1
+#define STAGE_QUEUED_HANDED    2
+#define STAGE_HANDED_PUBLISHED 3
 static const struct {
     const char *name;
     int from, to;
@@ -441,17 +445,24 @@ static void print_target(const char *what, int64_t value, int64_t target)
 
 /*
  * Prints rate @r's figures; false on a gross regression (a wait of the
- * daemon's own, not the machine's load): a median more than ten times the
- * added target for the daemon's own part (bytes read -> published, from
- * its trace), or, without a trace, for the whole added latency. The added
- * latency itself is not checked: on a saturated machine the broker's share
- * of the daemon's path grows (its rounds share the CPUs with sfsim and the
- * daemon), which is the machine's load, not a regression.
+ * daemon's own, not the machine's load): more than ten times the added
+ * target at the median for the daemon's own part, from its trace, or,
+ * without a trace, for the whole added latency. The daemon's own part is
+ * the sum of its stages' medians (bytes read -> queued -> handed ->
+ * published), not the median of their sum: a wait of its own (a poll
+ * timeout, a batch waiting to fill) moves the median of its stage, while a
+ * stall of the broker or of the machine, which fills the confirm window and
+ * keeps events queued for a second, spreads over the stages and, in a short
+ * run, over most events (on a run with CPU burners: 13.9 ms for the median
+ * of the sum, under 0.4 ms for each stage's). The added latency itself is
+ * not checked: on a saturated machine the broker's share of the daemon's
+ * path grows (its rounds share the CPUs with sfsim and the daemon), which
+ * is the machine's load, not a regression.
  */
 static bool report(int r, struct rate_result *res, int rounds, int seconds)
 {
     static const double q[4] = {0.5, 0.9, 0.99, 1.0};
-    int64_t p[3][4];
+    int64_t p[3][4], own;
     bool ok;
 
     printf("\n%d events/s, %d-byte events, %d s per path in %d alternated "
@@ -474,10 +485,12 @@ static bool report(int r, struct rate_result *res, int rounds, int seconds)
     print_target("p50", p[0][0] - p[1][0] - p[2][0], target_p50(rates[r]));
     print_target("p90", p[0][1] - p[1][1] - p[2][1], 0);
     print_target("p99", p[0][2] - p[1][2] - p[2][2], target_p99(rates[r]));
-    ok =
-        !target_p50(rates[r]) ||
-        (res->traced ? tu_samples_pct(&res->stage[N_STAGES - 1], 0.5)
-                     : p[0][0] - p[1][0] - p[2][0]) < 10 * target_p50(rates[r]);
+    own = p[0][0] - p[1][0] - p[2][0];
+    if (res->traced)
+        own = tu_samples_pct(&res->stage[STAGE_READ_QUEUED], 0.5) +
+              tu_samples_pct(&res->stage[STAGE_QUEUED_HANDED], 0.5) +
+              tu_samples_pct(&res->stage[STAGE_HANDED_PUBLISHED], 0.5);
+    ok = !target_p50(rates[r]) || own < 10 * target_p50(rates[r]);
     printf("\n  CPU us per event: %-37s %8s %8s %8s %8s  machine busy\n", "",
            "daemon", "sfsim", "RabbitMQ", "consumer");
     for (int k = 0; k < 3; k++) {
@@ -594,8 +607,8 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < n_rates; r++)
         if (!report(r, &res[r], rounds, seconds)) {
-            printf("FAILED: the daemon's own part is more than ten times "
-                   "the added target at the median at %d events/s\n",
+            printf("FAILED: the daemon's own part (its stages' medians) is "
+                   "more than ten times the added target at %d events/s\n",
                    rates[r]);
             failed = 1;
         }
