@@ -211,6 +211,23 @@ void sfix_wait_subscribes(struct sfix *f, int64_t n)
     sfix_wait_settled(f);
 }
 
+void sfix_wait_handshakes(struct sfix *f, uint64_t n)
+{
+    int64_t deadline = sfc_now_ms() + 15000;
+    struct sfc_stream_stats st;
+
+    for (;;) {
+        sfc_stream_get_stats(f->stream, &st);
+        if (st.handshakes >= n)
+            return;
+        if (sfc_now_ms() > deadline)
+            fail_msg("%llu handshakes after 15 s, not %llu",
+                     (unsigned long long)st.handshakes,
+                     (unsigned long long)n);
+        sfc_sleep_ms(20);
+    }
+}
+
 void sfix_wait_settled(struct sfix *f)
 {
     int64_t deadline = sfc_now_ms() + 10000;

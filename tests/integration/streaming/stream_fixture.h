@@ -72,6 +72,10 @@ void sfix_wait_subscribes(struct sfix *f, int64_t n);
  * refused): events produced from then on reach a confirmed one. */
 void sfix_wait_settled(struct sfix *f);
 
+/* Waits up to 15 s until the stream made @n handshakes in all; fails the
+ * test otherwise. */
+void sfix_wait_handshakes(struct sfix *f, uint64_t n);
+
 int64_t sfix_counter(struct sfix *f, const char *name);
 
 #endif

@@ -51,20 +51,20 @@ static void forgotten_client(void **state)
 
 static void session_expired_mid_poll(void **state)
 {
-    struct sfc_stream_stats st;
-
     (void)state;
     start(NULL);
     sfix_create(&sfix_f, "Expire", 0, 5);
     assert_int_equal(sfix_collect(&sfix_f, 5, 10000), 5);
     assert_int_equal(
         sfsim_control(&sfix_f.sim, "/_sim/expire_sessions", "{}", NULL), 200);
-    /* The api client logs in again for the creates; the stream must too. */
+    /* The api client logs in again for the creates; the stream must too.
+     * The connect held when the sessions expired may still bring the new
+     * events: the stream meets the expiry at its next request, which may
+     * come after they arrived. */
     sfix_create(&sfix_f, "Expire", 5, 5);
     sfix_collect(&sfix_f, 10, 15000);
     sfix_assert_all(&sfix_f, "Expire", 0, 10);
-    sfc_stream_get_stats(sfix_f.stream, &st);
-    assert_true(st.handshakes >= 2);
+    sfix_wait_handshakes(&sfix_f, 2);
 }
 
 static void unavailable_streaming_api(void **state)
