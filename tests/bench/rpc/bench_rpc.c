@@ -141,7 +141,8 @@ static void echo_responder(const char *svc, int ready)
 
                 for (uint64_t t = from; t <= a->delivery_tag; t++)
                     confirmed[t % ECHO_RING] = true;
-                while (acked < published && confirmed[(acked + 1) % ECHO_RING]) {
+                while (acked < published &&
+                       confirmed[(acked + 1) % ECHO_RING]) {
                     acked++;
                     confirmed[acked % ECHO_RING] = false;
                     last = tags[acked % ECHO_RING];
@@ -380,8 +381,7 @@ static void cpu_snap(enum path path, int64_t out[N_CPU])
     out[CPU_BROKER] = broker > 0 ? tu_cpu_us(broker) : 0;
     out[CPU_SELF] = tu_cpu_self_us();
     tu_machine_cpu(&out[CPU_BUSY], &out[CPU_ALL]);
-    out[PEER_SWITCHES] =
-        peer_pid[path] ? tu_proc_switches(peer_pid[path]) : 0;
+    out[PEER_SWITCHES] = peer_pid[path] ? tu_proc_switches(peer_pid[path]) : 0;
 }
 
 struct result {

@@ -222,8 +222,7 @@ void sfix_wait_handshakes(struct sfix *f, uint64_t n)
             return;
         if (sfc_now_ms() > deadline)
             fail_msg("%llu handshakes after 15 s, not %llu",
-                     (unsigned long long)st.handshakes,
-                     (unsigned long long)n);
+                     (unsigned long long)st.handshakes, (unsigned long long)n);
         sfc_sleep_ms(20);
     }
 }
